@@ -1,0 +1,71 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "PointsLedger",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "PointsLedger", targets: ["PointsLedger"]),
+        .library(name: "Postgres", targets: ["Postgres"]),
+        .executable(name: "points-admin", targets: ["points-admin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // libpq, the PostgreSQL client library (Debian: libpq-dev).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // A small, safe Swift face over libpq. Nothing of the ledger lives here.
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+
+        // Schema/*.sql, embedded into the library at build time so the CLI works from any directory.
+        .executableTarget(name: "schema-embedder"),
+        .plugin(
+            name: "EmbedSchemaPlugin",
+            capability: .buildTool(),
+            dependencies: ["schema-embedder"],
+            path: "Sources/EmbedSchemaPlugin"
+        ),
+
+        // The ledger: programs, members, accounts, journal entries, postings, audit.
+        .target(
+            name: "PointsLedger",
+            dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")],
+            plugins: ["EmbedSchemaPlugin"]
+        ),
+        // The admin CLI, thin over the library.
+        .executableTarget(
+            name: "points-admin",
+            dependencies: [
+                "PointsLedger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Workloads for Scripts/bench.sh, measured beside pgbench.
+        .executableTarget(
+            name: "points-bench",
+            dependencies: ["PointsLedger", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        .target(name: "TestSupport", dependencies: ["Postgres", "PointsLedger"], path: "Tests/TestSupport"),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
+        .testTarget(name: "PointsLedgerTests", dependencies: ["PointsLedger", "TestSupport"]),
+        .testTarget(name: "PointsAdminTests", dependencies: ["points-admin", "TestSupport"]),
+    ]
+)
+
+// One set of strict settings for every target, so the whole package reads alike.
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+for target in package.targets where target.type != .system && target.type != .plugin {
+    target.swiftSettings = (target.swiftSettings ?? []) + strictSettings
+}

@@ -1,0 +1,302 @@
+-- The double-entry core: programs, tiers, members, journal entries and postings
+-- (RULES.md: Accounts and postings, Idempotency).
+SET LOCAL ROLE {{owner}};
+
+-- ISO 4217 currencies and their minor-unit exponents: money is an integer count of minor units.
+CREATE TABLE points.currencies (
+    currency char(3) PRIMARY KEY CHECK (currency ~ '^[A-Z]{3}$'),
+    exponent smallint NOT NULL CHECK (exponent BETWEEN 0 AND 4)
+);
+INSERT INTO points.currencies (currency, exponent) VALUES
+    ('AED', 2), ('ARS', 2), ('AUD', 2), ('BDT', 2), ('BHD', 3), ('BRL', 2), ('CAD', 2), ('CHF', 2),
+    ('CLP', 0), ('CNY', 2), ('COP', 2), ('CZK', 2), ('DKK', 2), ('EGP', 2), ('EUR', 2), ('GBP', 2),
+    ('HKD', 2), ('HUF', 2), ('IDR', 2), ('ILS', 2), ('INR', 2), ('ISK', 0), ('JOD', 3), ('JPY', 0),
+    ('KES', 2), ('KHR', 2), ('KRW', 0), ('KWD', 3), ('KZT', 2), ('LAK', 2), ('LKR', 2), ('MMK', 2),
+    ('MNT', 2), ('MOP', 2), ('MXN', 2), ('MYR', 2), ('NGN', 2), ('NOK', 2), ('NPR', 2), ('NZD', 2),
+    ('OMR', 3), ('PEN', 2), ('PHP', 2), ('PKR', 2), ('PLN', 2), ('QAR', 2), ('RON', 2), ('RUB', 2),
+    ('SAR', 2), ('SEK', 2), ('SGD', 2), ('THB', 2), ('TND', 3), ('TRY', 2), ('TWD', 2), ('UAH', 2),
+    ('UGX', 0), ('USD', 2), ('VND', 0), ('XAF', 0), ('XOF', 0), ('ZAR', 2);
+
+CREATE TABLE points.programs (
+    program_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL UNIQUE
+        CONSTRAINT program_name_format CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    currency char(3) NOT NULL REFERENCES points.currencies,
+    time_zone text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by text NOT NULL
+);
+
+-- A program's time zone must be an IANA zone name (not an abbreviation or a POSIX rule).
+CREATE FUNCTION points.check_program_time_zone() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names WHERE name = NEW.time_zone)
+        OR NEW.time_zone ~ '^(posix|right)/' THEN
+        RAISE EXCEPTION 'unknown time zone "%"', NEW.time_zone
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use an IANA time zone name such as Asia/Shanghai or Europe/Berlin.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER programs_time_zone BEFORE INSERT OR UPDATE OF time_zone ON points.programs
+    FOR EACH ROW EXECUTE FUNCTION points.check_program_time_zone();
+
+-- Every configuration change: who, when, what it was before and after (RULES.md: Configuration).
+CREATE TABLE points.configuration_changes (
+    change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    program_id integer NOT NULL REFERENCES points.programs,
+    subject text NOT NULL,
+    actor text NOT NULL CHECK (actor <> ''),
+    changed_at timestamptz NOT NULL DEFAULT now(),
+    effective_at timestamptz NOT NULL,
+    before jsonb,
+    after jsonb NOT NULL
+);
+
+-- The ordered tiers of a program; rank 0 is the entry tier.
+CREATE TABLE points.tiers (
+    program_id integer NOT NULL REFERENCES points.programs,
+    tier text NOT NULL CONSTRAINT tier_name_format CHECK (tier ~ '^[a-z][a-z0-9_-]{0,31}$'),
+    rank smallint NOT NULL CHECK (rank >= 0),
+    PRIMARY KEY (program_id, tier),
+    UNIQUE (program_id, rank)
+);
+
+-- The accounts of the ledger. A member has `available` (spendable) and `pending` (earned, not
+-- yet spendable); the program has the system accounts, the source and sinks of every point.
+CREATE TYPE points.account AS ENUM
+    ('available', 'pending', 'issued', 'redeemed', 'expired', 'written_off', 'adjustments');
+
+-- One row per member: the member's balances, readable in O(1), and the member's bucket of each
+-- system account. A program's system account is the sum of its buckets, so no two members'
+-- postings ever wait on a shared row (DESIGN.md, principle 3), and every posting touches one
+-- member's rows only (principle 7). `held` is the sum of open holds; spendable = available - held.
+CREATE TABLE points.members (
+    program_id integer NOT NULL REFERENCES points.programs,
+    member_id text NOT NULL
+        CONSTRAINT member_id_format CHECK (member_id <> '' AND length(member_id) <= 128 AND member_id !~ '[[:cntrl:]]'),
+    tier text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    available bigint NOT NULL DEFAULT 0,
+    pending bigint NOT NULL DEFAULT 0 CONSTRAINT pending_not_negative CHECK (pending >= 0),
+    held bigint NOT NULL DEFAULT 0 CONSTRAINT held_not_negative CHECK (held >= 0),
+    issued bigint NOT NULL DEFAULT 0,
+    redeemed bigint NOT NULL DEFAULT 0,
+    expired bigint NOT NULL DEFAULT 0,
+    written_off bigint NOT NULL DEFAULT 0,
+    adjustments bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (program_id, member_id),
+    FOREIGN KEY (program_id, tier) REFERENCES points.tiers
+);
+
+CREATE SEQUENCE points.journal_entry_ids AS bigint CACHE 64;
+
+-- A journal entry: one business event of one member, never updated or deleted. Its key is
+-- unique within the program and its scope (purchases, refunds, adjustments… each have their
+-- own); `request` is the caller's content, which a replay of the key must match exactly.
+CREATE TABLE points.journal_entries (
+    program_id integer NOT NULL,
+    member_id text NOT NULL,
+    entry_id bigint NOT NULL DEFAULT nextval('points.journal_entry_ids'),
+    kind text NOT NULL CHECK (kind ~ '^[a-z_]+(\.[a-z_]+)?$'),
+    key_scope text NOT NULL CHECK (key_scope ~ '^[a-z_]+$'),
+    idempotency_key text NOT NULL
+        CONSTRAINT idempotency_key_format CHECK (idempotency_key <> '' AND length(idempotency_key) <= 200),
+    request jsonb NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (program_id, member_id, entry_id),
+    CONSTRAINT idempotency_key_unique UNIQUE (program_id, key_scope, idempotency_key),
+    FOREIGN KEY (program_id, member_id) REFERENCES points.members
+);
+
+-- A posting: a signed amount of points on one account of the entry's member. The postings of
+-- an entry sum to zero (checked below) and are written by one statement.
+CREATE TABLE points.postings (
+    program_id integer NOT NULL,
+    member_id text NOT NULL,
+    entry_id bigint NOT NULL,
+    account points.account NOT NULL,
+    amount bigint NOT NULL CONSTRAINT posting_amount_not_zero CHECK (amount <> 0),
+    occurred_at timestamptz NOT NULL,
+    PRIMARY KEY (program_id, member_id, entry_id, account),
+    FOREIGN KEY (program_id, member_id, entry_id) REFERENCES points.journal_entries
+);
+
+-- Every entry touched by an INSERT must balance once the statement is done: its postings, old
+-- and new, sum to zero over at least two lines.
+CREATE FUNCTION points.check_entries_balance() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    unbalanced record;
+BEGIN
+    SELECT n.entry_id, t.total, t.lines INTO unbalanced
+    FROM (SELECT DISTINCT program_id, member_id, entry_id FROM new_postings) AS n
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(p.amount), 0) AS total, count(*) AS lines
+        FROM points.postings AS p
+        WHERE p.program_id = n.program_id AND p.member_id = n.member_id AND p.entry_id = n.entry_id
+    ) AS t
+    WHERE t.total <> 0 OR t.lines < 2
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'journal entry % does not balance: its % postings sum to %',
+                unbalanced.entry_id, unbalanced.lines, unbalanced.total
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'entry_balances';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER postings_balance AFTER INSERT ON points.postings
+    REFERENCING NEW TABLE AS new_postings
+    FOR EACH STATEMENT EXECUTE FUNCTION points.check_entries_balance();
+
+-- The journal is append-only: a mistake is corrected by a reversing entry. Only the owner role
+-- (for repairs under audit) may rewrite it; privileges already keep the writer and auditor out.
+CREATE FUNCTION points.forbid_journal_rewrite() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_user <> {{owner_name}} THEN
+        RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Correct a mistake with a new, reversing entry.';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+CREATE TRIGGER journal_entries_append_only BEFORE UPDATE OR DELETE ON points.journal_entries
+    FOR EACH ROW EXECUTE FUNCTION points.forbid_journal_rewrite();
+CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON points.journal_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION points.forbid_journal_rewrite();
+CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE ON points.postings
+    FOR EACH ROW EXECUTE FUNCTION points.forbid_journal_rewrite();
+CREATE TRIGGER postings_no_truncate BEFORE TRUNCATE ON points.postings
+    FOR EACH STATEMENT EXECUTE FUNCTION points.forbid_journal_rewrite();
+
+-- Creates a program with the default tiers; replaying the same content returns it unchanged.
+-- Returns status 'created', 'exists' or 'conflict' (same name, other currency or time zone).
+CREATE FUNCTION points.create_program(p_name text, p_currency text, p_time_zone text, p_actor text)
+RETURNS TABLE (status text, program_id integer, currency text, time_zone text, created_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_program points.programs%ROWTYPE;
+BEGIN
+    INSERT INTO points.programs AS p (name, currency, time_zone, created_by)
+    VALUES (p_name, upper(p_currency), p_time_zone, p_actor)
+    ON CONFLICT (name) DO NOTHING
+    RETURNING p.* INTO v_program;
+    IF v_program.program_id IS NULL THEN
+        SELECT p.* INTO v_program FROM points.programs AS p WHERE p.name = p_name;
+        RETURN QUERY SELECT
+            CASE WHEN v_program.currency = upper(p_currency) AND v_program.time_zone = p_time_zone
+                 THEN 'exists' ELSE 'conflict' END,
+            v_program.program_id, v_program.currency::text, v_program.time_zone, v_program.created_at;
+        RETURN;
+    END IF;
+    INSERT INTO points.tiers (program_id, tier, rank) VALUES
+        (v_program.program_id, 'ordinary', 0),
+        (v_program.program_id, 'advanced', 1),
+        (v_program.program_id, 'premium', 2);
+    INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, after)
+    VALUES (v_program.program_id, 'program', p_actor, v_program.created_at,
+            jsonb_build_object('name', p_name, 'currency', v_program.currency, 'time_zone', p_time_zone,
+                               'tiers', jsonb_build_array('ordinary', 'advanced', 'premium')));
+    RETURN QUERY SELECT 'created', v_program.program_id, v_program.currency::text, v_program.time_zone,
+        v_program.created_at;
+END
+$$;
+
+-- Creates a member in the program's entry tier; an existing member is returned as it is.
+-- Returns status 'created' or 'exists'.
+CREATE FUNCTION points.create_member(p_program integer, p_member text)
+RETURNS TABLE (status text, tier text, created_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_tier text;
+    v_created timestamptz;
+BEGIN
+    SELECT t.tier INTO v_tier FROM points.tiers AS t WHERE t.program_id = p_program ORDER BY t.rank LIMIT 1;
+    INSERT INTO points.members AS m (program_id, member_id, tier)
+    VALUES (p_program, p_member, v_tier)
+    ON CONFLICT ON CONSTRAINT members_pkey DO NOTHING
+    RETURNING m.created_at INTO v_created;
+    IF v_created IS NOT NULL THEN
+        RETURN QUERY SELECT 'created', v_tier, v_created;
+    ELSE
+        RETURN QUERY SELECT 'exists', m.tier, m.created_at
+            FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member;
+    END IF;
+END
+$$;
+
+-- An admin's grant (p_points > 0) or deduction (p_points < 0) of points, with a reason, the
+-- admin's name and an idempotency key: one round trip, one lock on the member's row.
+-- Returns status 'posted', 'replayed' (same key, same content: the original entry),
+-- 'conflict' (same key, other content), 'insufficient_points' (spendable is short; not
+-- remembered, so a retry may succeed) or 'unknown_member', with the balances after.
+CREATE FUNCTION points.adjust(
+    p_program integer, p_member text, p_points bigint, p_reason text, p_actor text, p_key text)
+RETURNS TABLE (status text, entry_id bigint, available bigint, pending bigint, held bigint)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_request jsonb := jsonb_build_object(
+        'member', p_member, 'points', p_points, 'reason', p_reason, 'actor', p_actor);
+    v_available bigint;
+    v_pending bigint;
+    v_held bigint;
+    v_entry bigint;
+    v_existing record;
+BEGIN
+    IF p_points IS NULL OR p_points = 0 THEN
+        RAISE EXCEPTION 'an adjustment needs a non-zero number of points' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT m.available, m.pending, m.held INTO v_available, v_pending, v_held
+    FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = p_member
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+
+    <<attempt>>
+    LOOP
+        SELECT e.entry_id, e.request INTO v_existing
+        FROM points.journal_entries AS e
+        WHERE e.program_id = p_program AND e.key_scope = 'adjustment' AND e.idempotency_key = p_key;
+        IF FOUND THEN
+            RETURN QUERY SELECT CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END,
+                v_existing.entry_id, v_available, v_pending, v_held;
+            RETURN;
+        END IF;
+        IF p_points < 0 AND v_available - v_held < -p_points THEN
+            RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_available, v_pending, v_held;
+            RETURN;
+        END IF;
+        -- Another member's transaction may take the same key between the look-up and here.
+        INSERT INTO points.journal_entries AS e
+            (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
+        VALUES (p_program, p_member, CASE WHEN p_points > 0 THEN 'adjustment.grant' ELSE 'adjustment.deduct' END,
+                'adjustment', p_key, v_request, now())
+        ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
+        RETURNING e.entry_id INTO v_entry;
+        EXIT attempt WHEN v_entry IS NOT NULL;
+    END LOOP;
+
+    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+        (p_program, p_member, v_entry, 'available', p_points, now()),
+        (p_program, p_member, v_entry, 'adjustments', -p_points, now());
+    UPDATE points.members AS m
+    SET available = m.available + p_points, adjustments = m.adjustments - p_points
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    RETURN QUERY SELECT 'posted', v_entry, v_available + p_points, v_pending, v_held;
+END
+$$;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA points FROM PUBLIC;
+GRANT SELECT ON ALL TABLES IN SCHEMA points TO {{writer}}, {{auditor}};
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION points.create_member(integer, text) TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.adjust(integer, text, bigint, text, text, text) TO {{writer}};

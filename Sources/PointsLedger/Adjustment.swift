@@ -1,0 +1,73 @@
+import Postgres
+
+/// The result of a write: the journal entry and whether this call posted it or replayed it.
+public struct PostingResult: Sendable, Hashable, Codable {
+    public enum Outcome: String, Sendable, Codable {
+        /// This call posted the entry.
+        case posted
+        /// The key was used before with the same content: nothing was posted, the original is returned.
+        case replayed
+    }
+
+    public let outcome: Outcome
+    public let entryID: Int64
+    /// The member's balances after the call.
+    public let balance: MemberBalance
+}
+
+extension Ledger {
+    /// An admin grants points to a member: `adjustments` → member's `available`.
+    ///
+    /// Idempotent by `key` (scope: adjustments of the program): replaying the same grant returns
+    /// the original entry; the same key with other content throws `.idempotencyConflict`.
+    public func grant(
+        points: Int64, to member: String, in program: Program, reason: String, actor: String, key: String
+    ) async throws -> PostingResult {
+        try Validate.positivePoints(points)
+        return try await adjust(points: points, member: member, program: program, reason: reason, actor: actor, key: key)
+    }
+
+    /// An admin deducts points from a member: member's `available` → `adjustments`.
+    ///
+    /// Refused with `.insufficientPoints` when spendable points (available − held) are short;
+    /// that refusal is not remembered, so a retry after the member earns may succeed.
+    public func deduct(
+        points: Int64, from member: String, in program: Program, reason: String, actor: String, key: String
+    ) async throws -> PostingResult {
+        try Validate.positivePoints(points)
+        return try await adjust(points: -points, member: member, program: program, reason: reason, actor: actor, key: key)
+    }
+
+    private func adjust(
+        points: Int64, member: String, program: Program, reason: String, actor: String, key: String
+    ) async throws -> PostingResult {
+        try Validate.memberID(member)
+        let reason = try Validate.text(reason, field: "reason")
+        let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
+        try Validate.key(key)
+        let row = try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT status, entry_id, available, pending, held
+                FROM points.adjust(\(program.id), \(member), \(points), \(reason), \(actor), \(key))
+                """).single()
+        }
+        let status: String = try row.decode(at: 0)
+        switch status {
+        case "posted", "replayed":
+            let balance = MemberBalance(available: try row.decode(at: 2), pending: try row.decode(at: 3), held: try row.decode(at: 4))
+            let result = PostingResult(outcome: status == "posted" ? .posted : .replayed, entryID: try row.decode(at: 1), balance: balance)
+            logger.debug("adjustment", metadata: ["outcome": "\(status)", "entry": "\(result.entryID)", "points": "\(points)"])
+            return result
+        case "conflict":
+            throw LedgerError.idempotencyConflict(key: key, entryID: try row.decode(at: 1))
+        case "insufficient_points":
+            let available: Int64 = try row.decode(at: 2)
+            let held: Int64 = try row.decode(at: 4)
+            throw LedgerError.insufficientPoints(member: member, spendable: available - held, requested: -points)
+        case "unknown_member":
+            throw LedgerError.memberNotFound(member: member)
+        default:
+            preconditionFailure("points.adjust returned an unknown status \(status)")
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Postgres
+
+/// One thing `verify` found wrong, named precisely enough to investigate.
+public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable {
+        /// A journal entry whose postings do not sum to zero, or that has fewer than two.
+        case unbalancedEntry = "unbalanced_entry"
+        /// A stored balance that differs from the sum of its postings.
+        case balanceMismatch = "balance_mismatch"
+        /// The program's balances, or its postings, do not sum to zero.
+        case programNotZero = "program_not_zero"
+    }
+
+    public let kind: Kind
+    public let member: String?
+    public let entryID: Int64?
+    public let account: String?
+    /// What is stored (a balance) or found (an entry's total).
+    public let stored: Int64?
+    /// What the postings say it should be.
+    public let expected: Int64?
+
+    public var description: String {
+        switch kind {
+        case .unbalancedEntry:
+            "entry \(entryID ?? 0) of member \(member ?? "?") does not balance: its postings sum to \(stored ?? 0)"
+        case .balanceMismatch:
+            "member \(member ?? "?") account \(account ?? "?") stores \(stored ?? 0) but its postings sum to \(expected ?? 0)"
+        case .programNotZero:
+            "the program's \(account ?? "balances") sum to \(stored ?? 0), not 0"
+        }
+    }
+}
+
+/// The result of `audit verify` over one program, read from one consistent snapshot.
+public struct AuditReport: Sendable, Hashable, Codable {
+    public let program: String
+    public let members: Int64
+    public let entries: Int64
+    public let postings: Int64
+    /// The sum of every balance of the program (0 when the ledger is sound).
+    public let balanceTotal: Int64
+    public let problems: [AuditProblem]
+    /// Problems found beyond those listed (the list stops at `problemLimit` per check).
+    public let problemsNotListed: Int64
+
+    public var isSound: Bool { problems.isEmpty }
+
+    public static let problemLimit = 100
+}
+
+extension Ledger {
+    /// Checks that every entry balances, every stored balance equals the sum of its postings,
+    /// and the program's balances and postings each sum to zero. Reads only: it runs as the
+    /// auditor role too.
+    public func verify(_ program: Program) async throws -> AuditReport {
+        try await withConnection { connection in
+            try connection.withTransaction(isolation: .repeatableRead) { connection in
+                try connection.execute(script: "SET TRANSACTION READ ONLY")
+                return try Self.audit(program, connection: connection)
+            }
+        }
+    }
+
+    private static func audit(_ program: Program, connection: PostgresConnection) throws -> AuditReport {
+        let limit = AuditReport.problemLimit
+        var problems: [AuditProblem] = []
+        var notListed: Int64 = 0
+
+        let unbalanced = try connection.query("""
+            SELECT e.member_id, e.entry_id, coalesce(s.total, 0), count(*) OVER ()
+            FROM points.journal_entries AS e
+            LEFT JOIN (
+                SELECT member_id, entry_id, sum(amount) AS total, count(*) AS lines
+                FROM points.postings WHERE program_id = \(program.id)
+                GROUP BY member_id, entry_id
+            ) AS s USING (member_id, entry_id)
+            WHERE e.program_id = \(program.id) AND (s.lines IS NULL OR s.total <> 0 OR s.lines < 2)
+            ORDER BY e.entry_id
+            LIMIT \(limit)
+            """)
+        for row in unbalanced {
+            problems.append(AuditProblem(
+                kind: .unbalancedEntry, member: try row.decode(at: 0), entryID: try row.decode(at: 1), account: nil,
+                stored: try row.decode(at: 2), expected: 0))
+        }
+        notListed += try unbalanced.first.map { try $0.decode(Int64.self, at: 3) - Int64(unbalanced.count) } ?? 0
+
+        let mismatched = try connection.query("""
+            WITH sums AS (
+                SELECT member_id, account, sum(amount) AS total
+                FROM points.postings WHERE program_id = \(program.id)
+                GROUP BY member_id, account
+            ), stored AS (
+                SELECT m.member_id, a.account, a.balance
+                FROM points.members AS m
+                CROSS JOIN LATERAL (VALUES
+                    ('available'::points.account, m.available), ('pending', m.pending), ('issued', m.issued),
+                    ('redeemed', m.redeemed), ('expired', m.expired), ('written_off', m.written_off),
+                    ('adjustments', m.adjustments)
+                ) AS a(account, balance)
+                WHERE m.program_id = \(program.id)
+            )
+            SELECT coalesce(st.member_id, s.member_id), coalesce(st.account, s.account)::text,
+                   coalesce(st.balance, 0), coalesce(s.total, 0), count(*) OVER ()
+            FROM stored AS st
+            FULL JOIN sums AS s ON s.member_id = st.member_id AND s.account = st.account
+            WHERE coalesce(st.balance, 0) <> coalesce(s.total, 0)
+            ORDER BY 1, 2
+            LIMIT \(limit)
+            """)
+        for row in mismatched {
+            problems.append(AuditProblem(
+                kind: .balanceMismatch, member: try row.decode(at: 0), entryID: nil, account: try row.decode(at: 1),
+                stored: try row.decode(at: 2), expected: try row.decode(at: 3)))
+        }
+        notListed += try mismatched.first.map { try $0.decode(Int64.self, at: 4) - Int64(mismatched.count) } ?? 0
+
+        let totals = try connection.query("""
+            SELECT
+                (SELECT count(*) FROM points.members WHERE program_id = \(program.id)),
+                (SELECT count(*) FROM points.journal_entries WHERE program_id = \(program.id)),
+                (SELECT count(*) FROM points.postings WHERE program_id = \(program.id)),
+                (SELECT coalesce(sum(available + pending + issued + redeemed + expired + written_off + adjustments), 0)
+                   FROM points.members WHERE program_id = \(program.id)),
+                (SELECT coalesce(sum(amount), 0) FROM points.postings WHERE program_id = \(program.id))
+            """).single()
+        let balanceTotal: Int64 = try totals.decode(at: 3)
+        let postingTotal: Int64 = try totals.decode(at: 4)
+        if balanceTotal != 0 {
+            problems.append(AuditProblem(kind: .programNotZero, member: nil, entryID: nil, account: "balances", stored: balanceTotal, expected: 0))
+        }
+        if postingTotal != 0 {
+            problems.append(AuditProblem(kind: .programNotZero, member: nil, entryID: nil, account: "postings", stored: postingTotal, expected: 0))
+        }
+        return AuditReport(
+            program: program.name, members: try totals.decode(at: 0), entries: try totals.decode(at: 1),
+            postings: try totals.decode(at: 2), balanceTotal: balanceTotal, problems: problems, problemsNotListed: notListed)
+    }
+}

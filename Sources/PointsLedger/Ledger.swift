@@ -1,0 +1,55 @@
+public import Logging
+public import Postgres
+
+/// The points ledger of one PostgreSQL database: the entry point for checkout systems, apps,
+/// admins and finance.
+///
+/// `Sendable` and safe to share: every operation borrows a connection of the pool for one
+/// round trip (a prepared call of one server-side function) and gives it back. Errors are
+/// `LedgerError`; state-dependent refusals (too few points) are never remembered, so a retry
+/// may succeed, while replays of an idempotency key return the original entry.
+public final class Ledger: Sendable {
+    public let pool: PostgresPool
+    let logger: Logger
+
+    /// A ledger over an existing pool; `logger` receives the ledger's own log lines.
+    public init(pool: PostgresPool, logger: Logger) {
+        self.pool = pool
+        self.logger = logger
+    }
+
+    /// A ledger over a new pool of up to `maximumConnections` connections.
+    public convenience init(configuration: ConnectionConfiguration, maximumConnections: Int = 8, logger: Logger) {
+        self.init(pool: PostgresPool(configuration: configuration, maximumConnections: maximumConnections), logger: logger)
+    }
+
+    /// Runs `body` on a pooled connection, mapping database errors to `LedgerError`.
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        do {
+            return try await pool.withConnection(body)
+        } catch {
+            throw LedgerError.wrap(error)
+        }
+    }
+
+    /// The migrations this build carries and whether each is applied.
+    public func migrationStatus() async throws -> [MigrationStatus] {
+        try await withConnection { connection in
+            try Migrator(migrations: Migration.all).status(connection)
+        }
+    }
+
+    /// Applies pending migrations; `roles` names the database roles at the first migration.
+    /// - Returns: the migrations applied now (empty when the database was up to date).
+    @discardableResult
+    public func migrate(roles: RoleNames? = nil) async throws -> [Migration] {
+        try roles?.validate()
+        let applied = try await withConnection { connection in
+            try Migrator(migrations: Migration.all).migrate(connection, roles: roles)
+        }
+        for migration in applied {
+            logger.info("applied migration", metadata: ["migration": "\(migration.fileName)"])
+        }
+        return applied
+    }
+}

@@ -1,0 +1,81 @@
+public import Postgres
+
+/// Why a ledger operation did not happen. Each case reads as one sentence that names the
+/// problem and what to do (`description`); nothing was posted when any of them is thrown.
+public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A caller's value is malformed: `field` names it, `reason` says what is wrong and what to do.
+    case invalidInput(field: String, reason: String)
+    case programNotFound(name: String)
+    /// `program create` with a name that exists with another currency or time zone.
+    case programConflict(name: String, currency: String, timeZone: String)
+    case memberNotFound(member: String)
+    /// A spend larger than spendable points (available − held). State-dependent: a retry may succeed.
+    case insufficientPoints(member: String, spendable: Int64, requested: Int64)
+    /// The key was used before for a write with other content.
+    case idempotencyConflict(key: String, entryID: Int64)
+    /// A balance would leave the range of a 64-bit integer.
+    case amountOutOfRange(field: String)
+    /// The database has no ledger schema yet, or an older one.
+    case schemaNotMigrated
+    case migrationEdited(fileName: String)
+    case migrationUnknown(fileName: String)
+    case migrationFailed(fileName: String, reason: String)
+    /// The database role lacks the privilege for the operation.
+    case permissionDenied(reason: String)
+    /// The server could not be reached, or the connection broke.
+    case unreachable(reason: String)
+    /// Any other database error.
+    case database(PostgresError)
+
+    public var description: String {
+        switch self {
+        case .invalidInput(let field, let reason):
+            "Invalid \(field): \(reason)."
+        case .programNotFound(let name):
+            "Program \"\(name)\" does not exist; create it with `points-admin program create \(name) --currency CNY`."
+        case .programConflict(let name, let currency, let timeZone):
+            "Program \"\(name)\" already exists with currency \(currency) and time zone \(timeZone); choose another name."
+        case .memberNotFound(let member):
+            "Member \"\(member)\" does not exist in this program; create it with `points-admin member create \(member)`."
+        case .insufficientPoints(let member, let spendable, let requested):
+            "Member \"\(member)\" has \(spendable) spendable points, fewer than the \(requested) requested."
+        case .idempotencyConflict(let key, let entryID):
+            "Idempotency conflict: key \"\(key)\" was already used by entry \(entryID) with different content; use a new key for a new operation."
+        case .amountOutOfRange(let field):
+            "The \(field) would take a balance out of range; use a smaller number."
+        case .schemaNotMigrated:
+            "The database has no PointsLedger schema; run `points-admin db migrate` first."
+        case .migrationEdited(let fileName):
+            "Migration \(fileName) was edited after it was applied; restore the file and add a new migration for the change."
+        case .migrationUnknown(let fileName):
+            "The database has migration \(fileName), which this build does not carry; use a newer points-admin."
+        case .migrationFailed(let fileName, let reason):
+            "Migration \(fileName) failed and was rolled back: \(reason)."
+        case .permissionDenied(let reason):
+            "Permission denied: \(reason). Connect as a role that may do this (the ledger's owner or writer role)."
+        case .unreachable(let reason):
+            "Cannot reach the database: \(reason)."
+        case .database(let error):
+            "Database error \(error.code?.rawValue ?? ""): \(error.message)."
+        }
+    }
+
+    /// Maps errors of the Postgres layer to the ledger's own.
+    static func wrap(_ error: any Error) -> any Error {
+        guard let error = error as? PostgresError else { return error }
+        if error.kind == .invalidConfiguration {
+            return LedgerError.invalidInput(field: "database URL", reason: error.message)
+        }
+        if error.isConnectionError { return LedgerError.unreachable(reason: error.message) }
+        switch error.code {
+        case .undefinedTable?, .undefinedFunction?, SQLState("3F000")?:
+            return LedgerError.schemaNotMigrated
+        case .insufficientPrivilege?:
+            return LedgerError.permissionDenied(reason: error.message)
+        case .numericValueOutOfRange?:
+            return LedgerError.amountOutOfRange(field: "amount")
+        default:
+            return LedgerError.database(error)
+        }
+    }
+}

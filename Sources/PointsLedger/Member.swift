@@ -1,0 +1,82 @@
+public import Postgres
+import Foundation
+
+/// A member's balances at one moment. Points are whole numbers.
+public struct MemberBalance: Sendable, Hashable, Codable {
+    /// Spendable-in-principle points (may be negative after a clawback under the `negative` policy).
+    public let available: Int64
+    /// Earned but not yet spendable (inside a return window).
+    public let pending: Int64
+    /// Reserved by open holds of checkouts in progress.
+    public let held: Int64
+    /// What the member can spend now: available − held.
+    public var spendable: Int64 { available - held }
+
+    public init(available: Int64, pending: Int64, held: Int64) {
+        self.available = available
+        self.pending = pending
+        self.held = held
+    }
+}
+
+/// A member of a program, with balances and tier.
+public struct Member: Sendable, Hashable, Codable {
+    public let member: String
+    public let tier: String
+    public let available: Int64
+    public let pending: Int64
+    public let held: Int64
+    public let spendable: Int64
+    public let createdAt: Timestamp
+
+    public var balance: MemberBalance { MemberBalance(available: available, pending: pending, held: held) }
+}
+
+/// What `createMember` did.
+public enum MemberCreation: Sendable, Hashable {
+    case created(Member)
+    /// The member existed already; it is returned as it is.
+    case existed(Member)
+
+    public var member: Member {
+        switch self {
+        case .created(let member), .existed(let member): member
+        }
+    }
+}
+
+extension Ledger {
+    /// Creates a member in the program's entry tier. Idempotent: an existing member is returned.
+    public func createMember(_ id: String, in program: Program) async throws -> MemberCreation {
+        try Validate.memberID(id)
+        let (status, member) = try await withConnection { connection in
+            let status = try connection.preparedQuery(
+                "SELECT status FROM points.create_member(\(program.id), \(id))"
+            ).single().decode(String.self, at: 0)
+            return (status, try Self.loadMember(id, program: program, connection: connection))
+        }
+        return status == "created" ? .created(member) : .existed(member)
+    }
+
+    /// The member's balances and tier, read in O(1).
+    /// - Throws: `LedgerError.memberNotFound`.
+    public func member(_ id: String, in program: Program) async throws -> Member {
+        try Validate.memberID(id)
+        return try await withConnection { connection in
+            try Self.loadMember(id, program: program, connection: connection)
+        }
+    }
+
+    static func loadMember(_ id: String, program: Program, connection: PostgresConnection) throws -> Member {
+        let rows = try connection.preparedQuery("""
+            SELECT member_id, tier, available, pending, held, created_at
+            FROM points.members WHERE program_id = \(program.id) AND member_id = \(id)
+            """)
+        guard let row = rows.first else { throw LedgerError.memberNotFound(member: id) }
+        let available: Int64 = try row.decode(at: 2)
+        let held: Int64 = try row.decode(at: 4)
+        return Member(
+            member: try row.decode(at: 0), tier: try row.decode(at: 1), available: available,
+            pending: try row.decode(at: 3), held: held, spendable: available - held, createdAt: try row.decode(at: 5))
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+
+/// Checks of callers' values, made before anything is sent, each naming the field and the fix.
+enum Validate {
+    static func memberID(_ id: String) throws(LedgerError) {
+        guard !id.isEmpty, id.count <= 128, !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw .invalidInput(field: "member", reason: "\"\(id)\" is not a member id: use 1 to 128 characters without control characters")
+        }
+    }
+
+    static func programName(_ name: String) throws(LedgerError) {
+        guard name.range(of: #"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"#, options: .regularExpression) != nil else {
+            throw .invalidInput(
+                field: "program name",
+                reason: "\"\(name)\" is not a program name: use up to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        }
+    }
+
+    static func positivePoints(_ points: Int64) throws(LedgerError) {
+        guard points > 0 else {
+            throw .invalidInput(field: "points", reason: "\(points) is not a positive whole number of points")
+        }
+    }
+
+    static func text(_ value: String, field: String, maximumLength: Int = 500) throws(LedgerError) -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw .invalidInput(field: field, reason: "it is empty; say it in a few words") }
+        guard trimmed.count <= maximumLength else {
+            throw .invalidInput(field: field, reason: "it has \(trimmed.count) characters, more than the \(maximumLength) allowed")
+        }
+        return trimmed
+    }
+
+    static func key(_ key: String) throws(LedgerError) {
+        guard !key.isEmpty, key.count <= 200 else {
+            throw .invalidInput(field: "key", reason: "an idempotency key needs 1 to 200 characters")
+        }
+    }
+}

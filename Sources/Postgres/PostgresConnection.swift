@@ -1,0 +1,263 @@
+internal import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One connection to PostgreSQL. Blocking: every call waits for the server.
+///
+/// Not `Sendable`: a connection is used by one thread at a time. `PostgresPool` is the
+/// concurrent face; it runs each connection's work on that connection's own serial queue, off
+/// Swift's cooperative thread pool. The `PGconn` is freed in exactly one place, `deinit`.
+public final class PostgresConnection {
+    private let handle: OpaquePointer
+    private var preparedStatements: [String: String] = [:]
+    /// Set when a pipeline broke off half-way: the protocol state is unknown, so never reuse it.
+    private var abandoned = false
+
+    /// Connects, then fixes the session settings the value decoders rely on (UTC, ISO dates, UTF-8).
+    /// - Throws: `PostgresError` of kind `.connectionFailed` with libpq's reason.
+    public init(configuration: ConnectionConfiguration) throws(PostgresError) {
+        var keywords = ["dbname", "client_encoding", "fallback_application_name"]
+        var values = [configuration.connectionString, "UTF8", "points-ledger"]
+        if let database = configuration.databaseOverride {
+            keywords.append("dbname")
+            values.append(database)
+        }
+        let connection: OpaquePointer? = withCStringArray(keywords.map(Optional.some) + [nil]) { keywordPointers in
+            withCStringArray(values.map(Optional.some) + [nil]) { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let connection else {
+            throw PostgresError(kind: .connectionFailed, code: .connectionFailure, message: "out of memory")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let error = PostgresError(
+                kind: .connectionFailed, code: .connectionFailure,
+                message: ConnectionSecrets.redact(PostgresError.connectionMessage(connection)))
+            PQfinish(connection)
+            throw error
+        }
+        handle = connection
+        try execute(script: "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'")
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    /// Whether the connection is open and outside any transaction, ready for the next user.
+    public var isReadyForReuse: Bool {
+        !abandoned && PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
+
+    /// Whether the connection is broken for good.
+    public var isBroken: Bool { abandoned || PQstatus(handle) == CONNECTION_BAD }
+
+    /// The server process serving this connection (for `pg_terminate_backend`, logs).
+    public var backendPID: Int32 { PQbackendPID(handle) }
+
+    /// The server's version as a number, e.g. 150018 for 15.18.
+    public var serverVersion: Int32 { PQserverVersion(handle) }
+
+    /// Runs a command once, parsed by the server each time (no statement is kept).
+    @discardableResult
+    public func query(_ query: PostgresQuery) throws(PostgresError) -> QueryResult {
+        try checkBinds(query)
+        let result = withCStringArray(query.binds) { binds in
+            PQexecParams(handle, query.sql, Int32(binds.count), nil, binds, nil, nil, 0)
+        }
+        return try consume(result, sql: query.sql)
+    }
+
+    /// Runs a command as a prepared statement: parsed and planned once per connection, then reused.
+    /// Use it for the statements a hot path runs again and again.
+    @discardableResult
+    public func preparedQuery(_ query: PostgresQuery) throws(PostgresError) -> QueryResult {
+        try checkBinds(query)
+        let name = try statementName(for: query.sql, parameterCount: query.binds.count)
+        let result = withCStringArray(query.binds) { binds in
+            PQexecPrepared(handle, name, Int32(binds.count), binds, nil, nil, 0)
+        }
+        return try consume(result, sql: query.sql)
+    }
+
+    /// Runs SQL text with no parameters, possibly several statements (the simple query protocol).
+    /// Only for SQL the program itself carries (migrations, session settings), never user input.
+    public func execute(script sql: String) throws(PostgresError) {
+        var result = PQexec(handle, sql)
+        while let current = result {
+            let status = PQresultStatus(current)
+            if status == PGRES_FATAL_ERROR {
+                let error = PostgresError.from(result: current, connection: handle, sql: sql)
+                PQclear(current)
+                drainResults()
+                throw error
+            }
+            PQclear(current)
+            result = PQgetResult(handle)
+        }
+        if isBroken { throw PostgresError.from(connection: handle, sql: sql) }
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
+    public func withTransaction<T>(
+        isolation: IsolationLevel = .readCommitted, _ body: (PostgresConnection) throws -> T
+    ) throws -> T {
+        try execute(script: "BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+        let value: T
+        do {
+            value = try body(self)
+        } catch {
+            if !isBroken { try? execute(script: "ROLLBACK") }
+            throw error
+        }
+        try execute(script: "COMMIT")
+        return value
+    }
+
+    public enum IsolationLevel: String, Sendable {
+        case readCommitted = "READ COMMITTED"
+        case repeatableRead = "REPEATABLE READ"
+        case serializable = "SERIALIZABLE"
+    }
+
+    /// How a pipeline's commands relate to one another.
+    public enum PipelineMode: Sendable {
+        /// Each command commits or fails on its own (a sync after each).
+        case independent
+        /// All commands form one transaction: the first failure aborts the rest and rolls back all.
+        case atomic
+    }
+
+    /// Sends many commands without waiting for each answer (libpq pipeline mode), then reads
+    /// the answers in order: one round trip for the lot instead of one per command.
+    ///
+    /// Statements are prepared once per connection, as with `preparedQuery`. In `.atomic` mode a
+    /// failure leaves later commands with an error saying they were skipped.
+    public func pipeline(
+        _ queries: [PostgresQuery], mode: PipelineMode = .independent
+    ) throws(PostgresError) -> [Result<QueryResult, PostgresError>] {
+        guard !queries.isEmpty else { return [] }
+        for query in queries {
+            try checkBinds(query)
+            _ = try statementName(for: query.sql, parameterCount: query.binds.count)
+        }
+        guard PQenterPipelineMode(handle) == 1 else { throw PostgresError.from(connection: handle, sql: nil) }
+        defer { PQexitPipelineMode(handle) }
+
+        for query in queries {
+            let name = preparedStatements[query.sql]!
+            let sent = withCStringArray(query.binds) { binds in
+                PQsendQueryPrepared(handle, name, Int32(binds.count), binds, nil, nil, 0)
+            }
+            guard sent == 1 else { throw abandonPipeline(sql: query.sql) }
+            if mode == .independent, PQpipelineSync(handle) != 1 { throw abandonPipeline(sql: query.sql) }
+        }
+        if mode == .atomic, PQpipelineSync(handle) != 1 { throw abandonPipeline(sql: nil) }
+
+        var outcomes: [Result<QueryResult, PostgresError>] = []
+        outcomes.reserveCapacity(queries.count)
+        for query in queries {
+            var outcome: Result<QueryResult, PostgresError>?
+            while let result = PQgetResult(handle) {
+                switch PQresultStatus(result) {
+                case PGRES_PIPELINE_ABORTED:
+                    outcome = .failure(PostgresError(
+                        kind: .server, code: .inFailedSQLTransaction,
+                        message: "skipped: an earlier command of the pipeline failed", sql: query.sql))
+                    PQclear(result)
+                default:
+                    outcome = Result { () throws(PostgresError) in try consume(result, sql: query.sql) }
+                }
+            }
+            guard let outcome else { throw abandonPipeline(sql: query.sql) }
+            outcomes.append(outcome)
+            if mode == .independent { try readPipelineSync() }
+        }
+        if mode == .atomic { try readPipelineSync() }
+        return outcomes
+    }
+
+    private func readPipelineSync() throws(PostgresError) {
+        guard let result = PQgetResult(handle) else { throw abandonPipeline(sql: nil) }
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_PIPELINE_SYNC else { throw abandonPipeline(sql: nil) }
+    }
+
+    /// After a failure to send or read mid-pipeline the connection's state is unknown: retire it.
+    private func abandonPipeline(sql: String?) -> PostgresError {
+        let error = PostgresError.from(connection: handle, sql: sql)
+        abandoned = true
+        return PostgresError(kind: .connectionLost, code: .connectionFailure, message: error.message, sql: sql)
+    }
+
+    private func statementName(for sql: String, parameterCount: Int) throws(PostgresError) -> String {
+        if let name = preparedStatements[sql] { return name }
+        let name = "pl_\(preparedStatements.count + 1)"
+        let result = PQprepare(handle, name, sql, Int32(parameterCount), nil)
+        _ = try consume(result, sql: sql)
+        preparedStatements[sql] = name
+        return name
+    }
+
+    private func checkBinds(_ query: PostgresQuery) throws(PostgresError) {
+        for bind in query.binds where bind?.utf8.contains(0) == true {
+            throw PostgresError(
+                kind: .client, code: .invalidParameterValue,
+                message: "a value contains a NUL character, which PostgreSQL text cannot hold", sql: query.sql)
+        }
+    }
+
+    /// Turns a `PGresult` into a `QueryResult` or an error, and frees it.
+    private func consume(_ result: OpaquePointer?, sql: String) throws(PostgresError) -> QueryResult {
+        guard let result else { throw PostgresError.from(connection: handle, sql: sql) }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_SINGLE_TUPLE:
+            let rows = Int(PQntuples(result))
+            let columnCount = Int(PQnfields(result))
+            var columns: [String] = []
+            columns.reserveCapacity(columnCount)
+            for column in 0..<columnCount { columns.append(String(cString: PQfname(result, Int32(column)))) }
+            var values: [String?] = []
+            values.reserveCapacity(rows * columnCount)
+            for row in 0..<Int32(rows) {
+                for column in 0..<Int32(columnCount) {
+                    if PQgetisnull(result, row, column) == 1 {
+                        values.append(nil)
+                    } else {
+                        let length = Int(PQgetlength(result, row, column))
+                        let bytes = UnsafeRawPointer(PQgetvalue(result, row, column)!).assumingMemoryBound(to: UInt8.self)
+                        values.append(String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self))
+                    }
+                }
+            }
+            let tag = String(cString: PQcmdStatus(result))
+            let affected = Int(String(cString: PQcmdTuples(result))) ?? rows
+            return QueryResult(columns: columns, values: values, commandTag: tag, affectedRows: affected)
+        default:
+            let error = PostgresError.from(result: result, connection: handle, sql: sql)
+            if error.kind == .connectionLost { drainResults() }
+            throw error
+        }
+    }
+
+    private func drainResults() {
+        while let extra = PQgetResult(handle) { PQclear(extra) }
+    }
+}
+
+@available(*, unavailable)
+extension PostgresConnection: Sendable {}
+
+/// Calls `body` with C strings for `strings` (NULL for `nil`), alive for the call only.
+func withCStringArray<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) throws -> R) rethrows -> R {
+    let copies = strings.map { $0.map { strdup($0)! } }
+    defer { for copy in copies { free(copy) } }
+    return try body(copies.map { $0.map { UnsafePointer($0) } })
+}
+

@@ -1,0 +1,87 @@
+import ArgumentParser
+import PointsLedger
+
+struct AdjustCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "adjust", abstract: "Grant or deduct points by hand, with a reason.",
+        discussion: "Each adjustment carries a key: repeating it with the same content posts nothing new.",
+        subcommands: [Grant.self, Deduct.self])
+
+    struct Arguments: ParsableArguments {
+        @Option(help: ArgumentHelp("The member's id.", valueName: "id"))
+        var member: String
+        @Option(help: ArgumentHelp("A positive whole number of points.", valueName: "n"))
+        var points: Int64
+        @Option(help: ArgumentHelp("Why (recorded on the entry).", valueName: "text"))
+        var reason: String
+        @Option(help: ArgumentHelp("Who (recorded on the entry).", valueName: "name"))
+        var actor: String
+        @Option(help: ArgumentHelp("Idempotency key, unique among the program's adjustments.", valueName: "key"))
+        var key: String
+
+        func validate() throws {
+            guard points > 0 else {
+                throw ValidationError("--points must be a positive whole number of points, not \(points).")
+            }
+        }
+    }
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a member points.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var adjustment: Arguments
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let result = try await ledger.grant(
+                points: adjustment.points, to: adjustment.member, in: program, reason: adjustment.reason,
+                actor: adjustment.actor, key: adjustment.key)
+            try AdjustmentOutput.show(result, verb: "granted", points: adjustment.points, member: adjustment.member, json: options.json)
+        }
+    }
+
+    struct Deduct: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take points from a member (never past spendable).")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var adjustment: Arguments
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let result = try await ledger.deduct(
+                points: adjustment.points, from: adjustment.member, in: program, reason: adjustment.reason,
+                actor: adjustment.actor, key: adjustment.key)
+            try AdjustmentOutput.show(result, verb: "deducted", points: adjustment.points, member: adjustment.member, json: options.json)
+        }
+    }
+}
+
+struct AdjustmentOutput: Encodable {
+    let outcome: String
+    let entryId: Int64
+    let member: String
+    let points: Int64
+    let available: Int64
+    let pending: Int64
+    let held: Int64
+    let spendable: Int64
+
+    static func show(_ result: PostingResult, verb: String, points: Int64, member: String, json: Bool) throws {
+        let balance = result.balance
+        if json {
+            try Terminal.json(AdjustmentOutput(
+                outcome: result.outcome.rawValue, entryId: result.entryID, member: member,
+                points: verb == "granted" ? points : -points, available: balance.available, pending: balance.pending,
+                held: balance.held, spendable: balance.spendable))
+            return
+        }
+        switch result.outcome {
+        case .posted:
+            print("Entry \(result.entryID): \(verb) \(points) points, member \(member).")
+        case .replayed:
+            print("Entry \(result.entryID) was already posted with this key; nothing new was posted.")
+        }
+        Terminal.fields([
+            ("available", "\(balance.available)"), ("held", "\(balance.held)"), ("spendable", "\(balance.spendable)"),
+        ])
+    }
+}

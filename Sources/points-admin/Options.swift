@@ -1,0 +1,39 @@
+import ArgumentParser
+import Logging
+import PointsLedger
+import Postgres
+
+/// The options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(
+        name: .customLong("database-url"),
+        help: ArgumentHelp("PostgreSQL connection URI or conninfo string (default: the PG* environment variables).", valueName: "url"))
+    var databaseURL: String?
+
+    @Option(help: ArgumentHelp("The program to work on.", valueName: "name"))
+    var program: String = "default"
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    /// A ledger over one connection (the CLI does one thing at a time).
+    func ledger() throws -> Ledger {
+        var configuration = ConnectionConfiguration.environment
+        if let databaseURL {
+            do {
+                configuration = try ConnectionConfiguration(databaseURL)
+            } catch {
+                throw LedgerError.invalidInput(field: "--database-url", reason: error.message)
+            }
+        }
+        var logger = Logger(label: "points-admin")
+        logger.logLevel = .warning
+        return Ledger(configuration: configuration, maximumConnections: 1, logger: logger)
+    }
+
+    /// The ledger and the program named by `--program`.
+    func ledgerAndProgram() async throws -> (Ledger, Program) {
+        let ledger = try ledger()
+        return (ledger, try await ledger.program(named: program))
+    }
+}

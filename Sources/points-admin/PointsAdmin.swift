@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import PointsLedger
+
+/// `points-admin`: the admin and finance CLI of PointsLedger.
+///
+/// Exit codes: 0 ok, 1 a check failed or an operation was refused, 2 usage error,
+/// 3 database unreachable.
+@main
+struct PointsAdmin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "points-admin",
+        abstract: "Run a PointsLedger membership points ledger: schema, programs, members, adjustments, audit.",
+        discussion: """
+            Every command takes --database-url (else the PG* environment variables), --program \
+            (default "default") and --json. Exit codes: 0 ok, 1 refused or a check failed, \
+            2 usage error, 3 database unreachable.
+            """,
+        subcommands: [DatabaseCommand.self, ProgramCommand.self, MemberCommand.self, AdjustCommand.self, AuditCommand.self]
+    )
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(reporting: error)
+        }
+    }
+
+    /// Prints one clear message for `error` and exits with the code its kind calls for.
+    static func exit(reporting error: any Error) -> Never {
+        switch error {
+        case let error as LedgerError:
+            Terminal.error(error.description)
+            Foundation.exit(ExitStatus.of(error))
+        case let error as ExitCode:
+            Foundation.exit(error.rawValue)
+        default:
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            Terminal.error(fullMessage(for: error))
+            Foundation.exit(ExitStatus.usage)
+        }
+    }
+}
+
+enum ExitStatus {
+    static let refused: Int32 = 1
+    static let usage: Int32 = 2
+    static let unreachable: Int32 = 3
+
+    static func of(_ error: LedgerError) -> Int32 {
+        switch error {
+        case .invalidInput: usage
+        case .unreachable: unreachable
+        default: refused
+        }
+    }
+}

@@ -1,0 +1,57 @@
+public import Foundation
+
+/// Runs the built `points-admin` binary as a user would, capturing its output and exit code.
+public struct CommandOutput: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+public enum PointsAdminBinary {
+    /// `points-admin` beside the test bundle in the build folder.
+    public static let url: URL = {
+        let buildDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidate = buildDirectory.appendingPathComponent("points-admin")
+        var directory = buildDirectory
+        while !FileManager.default.isExecutableFile(atPath: candidate.path), directory.path != "/" {
+            directory = directory.deletingLastPathComponent()
+            candidate = directory.appendingPathComponent("points-admin")
+        }
+        return candidate
+    }()
+
+    /// Runs `points-admin` with `arguments`, an optional standard input, and extra environment.
+    public static func run(
+        _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]
+    ) throws -> CommandOutput {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        // Read both pipes to the end before waiting, so a large output cannot block the child.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var errData = Data()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return CommandOutput(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
