@@ -29,7 +29,7 @@ done
 case "$dir" in /*) ;; *) dir="$root/$dir" ;; esac
 
 run_as_owner() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # As root, the postgres user must be able to reach DIR; where it cannot (a private checkout

@@ -1,0 +1,110 @@
+import PointsLedger
+import Postgres
+import TestSupport
+import Testing
+
+/// The invariants the database itself keeps, whatever a client sends (DESIGN.md, principle 1).
+@Suite("The database keeps the ledger's invariants")
+struct DatabaseRulesTests {
+    func expectRefused(_ configuration: ConnectionConfiguration, as role: String, _ sql: PostgresQuery, code: SQLState) {
+        do {
+            try TestDatabase.sql(configuration, as: role, sql)
+            Issue.record("\(role) was allowed: \(sql.sql)")
+        } catch let error as PostgresError {
+            #expect(error.code == code, "\(sql.sql): \(error.message)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func theWriterCannotRewriteOrForgeTheJournal() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            _ = try await ledger.createMember("m1", in: program)
+            let posted = try await ledger.grant(points: 50, to: "m1", in: program, reason: "welcome", actor: "ops", key: "k1")
+            let writer = RoleNames.standard.writer
+            expectRefused(configuration, as: writer, "UPDATE points.postings SET amount = amount * 2", code: .insufficientPrivilege)
+            expectRefused(configuration, as: writer, "DELETE FROM points.postings", code: .insufficientPrivilege)
+            expectRefused(configuration, as: writer, "DELETE FROM points.journal_entries", code: .insufficientPrivilege)
+            expectRefused(configuration, as: writer, "TRUNCATE points.postings", code: .insufficientPrivilege)
+            expectRefused(configuration, as: writer, "UPDATE points.members SET available = 1000000", code: .insufficientPrivilege)
+            expectRefused(
+                configuration, as: writer,
+                """
+                INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
+                VALUES (\(program.id), 'm1', \(posted.entryID), 'available', 10, now())
+                """, code: .insufficientPrivilege)
+            // What the writer may do: post through the ledger's functions, and read.
+            let row = try TestDatabase.sql(
+                configuration, as: writer,
+                "SELECT status FROM points.adjust(\(program.id), 'm1', 5, 'bonus', 'ops', 'k2')").single()
+            #expect(try row.decode(String.self, at: 0) == "posted")
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
+    @Test func anEntryThatDoesNotBalanceIsRefusedEvenForTheOwner() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            _ = try await ledger.createMember("m1", in: program)
+            let owner = RoleNames.standard.owner
+            let entry: PostgresQuery = """
+                WITH e AS (
+                    INSERT INTO points.journal_entries (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
+                    VALUES (\(program.id), 'm1', 'adjustment.grant', 'adjustment', 'forged', '{}', now()) RETURNING entry_id
+                )
+                INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
+                SELECT \(program.id), 'm1', entry_id, a.account::points.account, a.amount, now()
+                FROM e, (VALUES
+                """
+            expectRefused(
+                configuration, as: owner,
+                PostgresQuery(unsafeSQL: entry.sql + "('available', 100), ('adjustments', -99)) AS a(account, amount)", binds: entry.binds),
+                code: .checkViolation)
+            expectRefused(
+                configuration, as: owner,
+                PostgresQuery(unsafeSQL: entry.sql + "('available', 100)) AS a(account, amount)", binds: entry.binds),
+                code: .checkViolation)
+            let entries = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.journal_entries").single()
+            #expect(try entries.decode(Int64.self, at: 0) == 0)
+        }
+    }
+
+    @Test func theAuditorReadsButCannotPost() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            _ = try await ledger.createMember("m1", in: program)
+            let auditor = RoleNames.standard.auditor
+            expectRefused(
+                configuration, as: auditor, "SELECT * FROM points.adjust(\(program.id), 'm1', 5, 'bonus', 'ops', 'k2')",
+                code: .insufficientPrivilege)
+            expectRefused(configuration, as: auditor, "SELECT * FROM points.create_member(\(program.id), 'm2')", code: .insufficientPrivilege)
+            let members = try TestDatabase.sql(configuration, as: auditor, "SELECT count(*) FROM points.members").single()
+            #expect(try members.decode(Int64.self, at: 0) == 1)
+        }
+    }
+
+    @Test func theOwnersRewritesAreCaughtByTheAudit() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.createMember("m2", in: program)
+            let posted = try await ledger.grant(points: 50, to: "m1", in: program, reason: "welcome", actor: "ops", key: "k1")
+            _ = try await ledger.grant(points: 70, to: "m2", in: program, reason: "welcome", actor: "ops", key: "k2")
+            #expect(try await ledger.verify(program).isSound)
+
+            let owner = RoleNames.standard.owner
+            try TestDatabase.sql(
+                configuration, as: owner,
+                "UPDATE points.postings SET amount = 60 WHERE entry_id = \(posted.entryID) AND account = 'available'")
+            try TestDatabase.sql(configuration, as: owner, "UPDATE points.members SET pending = 5 WHERE member_id = 'm2'")
+            let report = try await ledger.verify(program)
+            #expect(!report.isSound)
+            #expect(report.problems.contains { $0.kind == .unbalancedEntry && $0.entryID == posted.entryID && $0.stored == 10 })
+            #expect(report.problems.contains {
+                $0.kind == .balanceMismatch && $0.member == "m1" && $0.account == "available" && $0.stored == 50 && $0.expected == 60
+            })
+            #expect(report.problems.contains {
+                $0.kind == .balanceMismatch && $0.member == "m2" && $0.account == "pending" && $0.stored == 5 && $0.expected == 0
+            })
+            #expect(report.problems.contains { $0.kind == .programNotZero && $0.account == "balances" && $0.stored == 5 })
+            #expect(report.problems.contains { $0.kind == .programNotZero && $0.account == "postings" && $0.stored == 10 })
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import PointsLedger
+import Postgres
+import TestSupport
+import Testing
+
+@Suite("Migrations: in order, tracked, never edited")
+struct MigrationTests {
+    @Test func migratingTwiceAppliesEverythingOnce() async throws {
+        try await TestDatabase.withEmpty { configuration in
+            let ledger = Ledger(configuration: configuration, maximumConnections: 1, logger: TestDatabase.quietLogger)
+            let before = try await ledger.migrationStatus()
+            #expect(before.allSatisfy { $0.state == .pending })
+            #expect(before.map(\.version) == Migration.all.map(\.version))
+            let applied = try await ledger.migrate()
+            #expect(applied.map(\.fileName) == Migration.all.map(\.fileName))
+            #expect(try await ledger.migrate().isEmpty)
+            let after = try await ledger.migrationStatus()
+            #expect(after.allSatisfy { $0.state == .applied && $0.appliedAt != nil })
+        }
+    }
+
+    @Test func anEditedMigrationStopsEverything() async throws {
+        try await TestDatabase.withMigrated { configuration in
+            try TestDatabase.sql(configuration, "UPDATE points_meta.schema_migrations SET checksum = 'edited' WHERE version = 2")
+            let ledger = Ledger(configuration: configuration, maximumConnections: 1, logger: TestDatabase.quietLogger)
+            let fileName = Migration.all[1].fileName
+            await #expect(throws: LedgerError.migrationEdited(fileName: fileName)) { try await ledger.migrate() }
+            await #expect(throws: LedgerError.migrationEdited(fileName: fileName)) { try await ledger.migrationStatus() }
+        }
+    }
+
+    @Test func aDatabaseFromANewerBuildIsRefused() async throws {
+        try await TestDatabase.withMigrated { configuration in
+            try TestDatabase.sql(
+                configuration, "INSERT INTO points_meta.schema_migrations (version, file_name, checksum) VALUES (9999, '9999_future.sql', 'x')")
+            let ledger = Ledger(configuration: configuration, maximumConnections: 1, logger: TestDatabase.quietLogger)
+            await #expect(throws: LedgerError.migrationUnknown(fileName: "9999_future.sql")) { try await ledger.migrate() }
+        }
+    }
+
+    @Test func roleNamesAreChosenOnceAndUsedThroughout() async throws {
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        let roles = RoleNames(owner: "o_\(suffix)", writer: "w_\(suffix)", auditor: "a_\(suffix)")
+        try await TestDatabase.withEmpty { configuration in
+            let ledger = Ledger(configuration: configuration, maximumConnections: 1, logger: TestDatabase.quietLogger)
+            try await ledger.migrate(roles: roles)
+            let owner = try TestDatabase.sql(configuration, "SELECT tableowner FROM pg_tables WHERE tablename = 'postings'").single()
+            #expect(try owner.decode(String.self, at: 0) == roles.owner)
+            let writerMayPost = try TestDatabase.sql(
+                configuration, "SELECT has_function_privilege(\(roles.writer), 'points.adjust(integer, text, bigint, text, text, text)', 'EXECUTE')"
+            ).single()
+            #expect(try writerMayPost.decode(Bool.self, at: 0))
+            await #expect(throws: LedgerError.self) { try await ledger.migrate(roles: .standard) }
+            #expect(try await ledger.migrate(roles: roles).isEmpty)
+            await ledger.pool.closeIdleConnections()
+        }
+        // Roles belong to the whole cluster: leave none behind.
+        try TestDatabase.sql(TestDatabase.server, PostgresQuery(unsafeSQL: "DROP ROLE \(roles.owner), \(roles.writer), \(roles.auditor)"))
+    }
+
+    @Test func malformedRoleNamesAreRefusedBeforeAnythingRuns() async throws {
+        try await TestDatabase.withEmpty { configuration in
+            let ledger = Ledger(configuration: configuration, maximumConnections: 1, logger: TestDatabase.quietLogger)
+            await #expect(throws: LedgerError.self) {
+                try await ledger.migrate(roles: RoleNames(owner: "Robert'); DROP", writer: "w", auditor: "a"))
+            }
+            await #expect(throws: LedgerError.self) { try await ledger.migrate(roles: RoleNames(owner: "x", writer: "x", auditor: "a")) }
+            let status = try await ledger.migrationStatus()
+            #expect(status.allSatisfy { $0.state == .pending })
+        }
+    }
+
+    @Test func anUnmigratedDatabaseSaysToMigrate() async throws {
+        try await TestDatabase.withEmpty { configuration in
+            let ledger = Ledger(configuration: configuration, maximumConnections: 1, logger: TestDatabase.quietLogger)
+            await #expect(throws: LedgerError.schemaNotMigrated) { try await ledger.program(named: "default") }
+        }
+    }
+}
