@@ -40,6 +40,7 @@ public final class PostgresPool: Sendable {
 
     /// Runs `body` with a connection of the pool, off the cooperative thread pool.
     /// - Throws: whatever `body` throws, or `PostgresError` if no connection could be opened.
+    @discardableResult
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {

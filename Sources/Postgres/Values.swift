@@ -25,37 +25,22 @@ extension Substring: PostgresEncodable {
     public var postgresText: String { String(self) }
 }
 
-extension Int64: PostgresEncodable, PostgresDecodable {
+/// Integers travel as their decimal text.
+public protocol PostgresInteger: FixedWidthInteger, PostgresEncodable, PostgresDecodable {}
+
+extension PostgresInteger {
     public var postgresText: String { String(self) }
+
     public init(postgresText text: String) throws(PostgresError) {
-        guard let value = Int64(text) else { throw .decoding(text, as: "Int64") }
+        guard let value = Self(text) else { throw .decoding(text, as: "\(Self.self)") }
         self = value
     }
 }
 
-extension Int: PostgresEncodable, PostgresDecodable {
-    public var postgresText: String { String(self) }
-    public init(postgresText text: String) throws(PostgresError) {
-        guard let value = Int(text) else { throw .decoding(text, as: "Int") }
-        self = value
-    }
-}
-
-extension Int32: PostgresEncodable, PostgresDecodable {
-    public var postgresText: String { String(self) }
-    public init(postgresText text: String) throws(PostgresError) {
-        guard let value = Int32(text) else { throw .decoding(text, as: "Int32") }
-        self = value
-    }
-}
-
-extension Int16: PostgresEncodable, PostgresDecodable {
-    public var postgresText: String { String(self) }
-    public init(postgresText text: String) throws(PostgresError) {
-        guard let value = Int16(text) else { throw .decoding(text, as: "Int16") }
-        self = value
-    }
-}
+extension Int64: PostgresInteger {}
+extension Int: PostgresInteger {}
+extension Int32: PostgresInteger {}
+extension Int16: PostgresInteger {}
 
 extension Bool: PostgresEncodable, PostgresDecodable {
     public var postgresText: String { self ? "t" : "f" }

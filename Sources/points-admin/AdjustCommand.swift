@@ -10,7 +10,8 @@ struct AdjustCommand: AsyncParsableCommand {
     struct Arguments: ParsableArguments {
         @Option(help: ArgumentHelp("The member's id.", valueName: "id"))
         var member: String
-        @Option(help: ArgumentHelp("A positive whole number of points.", valueName: "n"))
+        // Unconditional, so that "--points -5" is read as a number and refused as one.
+        @Option(parsing: .unconditional, help: ArgumentHelp("A positive whole number of points.", valueName: "n"))
         var points: Int64
         @Option(help: ArgumentHelp("Why (recorded on the entry).", valueName: "text"))
         var reason: String
@@ -32,11 +33,7 @@ struct AdjustCommand: AsyncParsableCommand {
         @OptionGroup var adjustment: Arguments
 
         func run() async throws {
-            let (ledger, program) = try await options.ledgerAndProgram()
-            let result = try await ledger.grant(
-                points: adjustment.points, to: adjustment.member, in: program, reason: adjustment.reason,
-                actor: adjustment.actor, key: adjustment.key)
-            try AdjustmentOutput.show(result, verb: "granted", points: adjustment.points, member: adjustment.member, json: options.json)
+            try await adjustment.post(.grant, options: options)
         }
     }
 
@@ -46,12 +43,24 @@ struct AdjustCommand: AsyncParsableCommand {
         @OptionGroup var adjustment: Arguments
 
         func run() async throws {
-            let (ledger, program) = try await options.ledgerAndProgram()
-            let result = try await ledger.deduct(
-                points: adjustment.points, from: adjustment.member, in: program, reason: adjustment.reason,
-                actor: adjustment.actor, key: adjustment.key)
-            try AdjustmentOutput.show(result, verb: "deducted", points: adjustment.points, member: adjustment.member, json: options.json)
+            try await adjustment.post(.deduct, options: options)
         }
+    }
+}
+
+extension AdjustCommand.Arguments {
+    enum Direction { case grant, deduct }
+
+    func post(_ direction: Direction, options: GlobalOptions) async throws {
+        let (ledger, program) = try await options.ledgerAndProgram()
+        let result = switch direction {
+        case .grant:
+            try await ledger.grant(points: points, to: member, in: program, reason: reason, actor: actor, key: key)
+        case .deduct:
+            try await ledger.deduct(points: points, from: member, in: program, reason: reason, actor: actor, key: key)
+        }
+        let signed = direction == .grant ? points : -points
+        try AdjustmentOutput.show(result, points: signed, member: member, json: options.json)
     }
 }
 
@@ -65,18 +74,18 @@ struct AdjustmentOutput: Encodable {
     let held: Int64
     let spendable: Int64
 
-    static func show(_ result: PostingResult, verb: String, points: Int64, member: String, json: Bool) throws {
+    /// Shows a posted or replayed adjustment; `points` is signed (negative for a deduction).
+    static func show(_ result: PostingResult, points: Int64, member: String, json: Bool) throws {
         let balance = result.balance
         if json {
             try Terminal.json(AdjustmentOutput(
-                outcome: result.outcome.rawValue, entryId: result.entryID, member: member,
-                points: verb == "granted" ? points : -points, available: balance.available, pending: balance.pending,
-                held: balance.held, spendable: balance.spendable))
+                outcome: result.outcome.rawValue, entryId: result.entryID, member: member, points: points,
+                available: balance.available, pending: balance.pending, held: balance.held, spendable: balance.spendable))
             return
         }
         switch result.outcome {
         case .posted:
-            print("Entry \(result.entryID): \(verb) \(points) points, member \(member).")
+            print("Entry \(result.entryID): \(points > 0 ? "granted" : "deducted") \(points.magnitude) points, member \(member).")
         case .replayed:
             print("Entry \(result.entryID) was already posted with this key; nothing new was posted.")
         }

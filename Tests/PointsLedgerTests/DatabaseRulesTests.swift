@@ -65,6 +65,13 @@ struct DatabaseRulesTests {
                 code: .checkViolation)
             let entries = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.journal_entries").single()
             #expect(try entries.decode(Int64.self, at: 0) == 0)
+            // Balanced postings that name no entry are refused too.
+            expectRefused(
+                configuration, as: owner,
+                """
+                INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
+                VALUES (\(program.id), 'm1', 424242, 'available', 5, now()), (\(program.id), 'm1', 424242, 'adjustments', -5, now())
+                """, code: .foreignKeyViolation)
         }
     }
 

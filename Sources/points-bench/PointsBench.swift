@@ -1,0 +1,126 @@
+// Workloads for Scripts/bench.sh: drives the PointsLedger library as a checkout system would,
+// over N connections for T seconds, and prints one line per run:
+//   workload=grant connections=8 seconds=15.0 operations=41234 tps=2748.9 p50_ms=2.6 p99_ms=9.8
+//
+//   points-bench --database-url URL --workload grant --connections 8 --seconds 15 [--members 10000]
+import Foundation
+import Logging
+import PointsLedger
+import Postgres
+
+@main
+struct PointsBench {
+    struct Options {
+        var databaseURL = ""
+        var workload = "grant"
+        var connections = 1
+        var seconds = 15.0
+        var members = 10_000
+
+        init(_ arguments: [String]) throws {
+            var iterator = arguments.makeIterator()
+            while let flag = iterator.next() {
+                guard let value = iterator.next() else { throw UsageError("\(flag) needs a value") }
+                switch flag {
+                case "--database-url": databaseURL = value
+                case "--workload": workload = value
+                case "--connections": connections = try Self.number(value, flag)
+                case "--seconds": seconds = Double(value) ?? 0
+                case "--members": members = try Self.number(value, flag)
+                default: throw UsageError("unknown option \(flag)")
+                }
+            }
+            guard connections > 0, seconds > 0, members > 0 else { throw UsageError("connections, seconds and members must be positive") }
+            guard Workload.all[workload] != nil else {
+                throw UsageError("unknown workload \(workload); known: \(Workload.all.keys.sorted().joined(separator: ", "))")
+            }
+        }
+
+        static func number(_ text: String, _ flag: String) throws -> Int {
+            guard let value = Int(text) else { throw UsageError("\(flag) takes a whole number, not \(text)") }
+            return value
+        }
+    }
+
+    struct UsageError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static func main() async {
+        do {
+            try await run(try Options(Array(CommandLine.arguments.dropFirst())))
+        } catch {
+            FileHandle.standardError.write(Data("points-bench: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run(_ options: Options) async throws {
+        var logger = Logger(label: "points-bench")
+        logger.logLevel = .warning
+        let ledger = Ledger(
+            configuration: try ConnectionConfiguration(options.databaseURL), maximumConnections: options.connections, logger: logger)
+        let program = try await ledger.createProgram(name: "bench", currency: "CNY", actor: "bench").program
+        try await ledger.pool.withConnection { connection in
+            try connection.query("""
+                SELECT count(*) FROM generate_series(1, \(options.members)) AS g,
+                LATERAL points.create_member(\(program.id), 'member-' || g)
+                """)
+        }
+        let workload = Workload.all[options.workload]!
+        let context = Workload.Context(
+            ledger: ledger, program: program, members: options.members, runID: String(UInt64(Date().timeIntervalSince1970 * 1000)))
+        let deadline = ContinuousClock.now + .milliseconds(Int(options.seconds * 1000))
+        let start = ContinuousClock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for worker in 0..<options.connections {
+                group.addTask {
+                    var random = SystemRandomNumberGenerator()
+                    var latencies: [Double] = []
+                    var operation = 0
+                    while ContinuousClock.now < deadline {
+                        let began = ContinuousClock.now
+                        try await workload.operation(context, worker, operation, &random)
+                        latencies.append(Double((ContinuousClock.now - began) / .microseconds(1)) / 1000)
+                        operation += 1
+                    }
+                    return latencies
+                }
+            }
+            return try await group.reduce(into: [Double]()) { $0 += $1 }.sorted()
+        }
+        let elapsed = Double((ContinuousClock.now - start) / .milliseconds(1)) / 1000
+        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        print(String(
+            format: "workload=%@ connections=%d seconds=%.1f operations=%d tps=%.1f p50_ms=%.2f p99_ms=%.2f",
+            options.workload, options.connections, elapsed, latencies.count, Double(latencies.count) / elapsed,
+            percentile(0.5), percentile(0.99)))
+        await ledger.pool.closeIdleConnections()
+    }
+}
+
+/// One kind of operation the benchmark repeats.
+struct Workload: Sendable {
+    struct Context: Sendable {
+        let ledger: Ledger
+        let program: Program
+        let members: Int
+        let runID: String
+
+        func randomMember(_ random: inout some RandomNumberGenerator) -> String {
+            "member-\(Int.random(in: 1...members, using: &random))"
+        }
+    }
+
+    let operation: @Sendable (Context, Int, Int, inout SystemRandomNumberGenerator) async throws -> Void
+
+    static let all: [String: Workload] = [
+        // A single admin grant to a random member: one round trip, one member row locked.
+        "grant": Workload { context, worker, operation, random in
+            _ = try await context.ledger.grant(
+                points: Int64.random(in: 1...500, using: &random), to: context.randomMember(&random), in: context.program,
+                reason: "benchmark", actor: "bench", key: "\(context.runID)-\(worker)-\(operation)")
+        },
+    ]
+}

@@ -1,0 +1,270 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// `points-admin`, run as the built binary, for every command and each of its errors.
+@Suite("points-admin, as a user runs it")
+struct CLITests {
+    /// A database URL for the test database `configuration` names.
+    func url(_ database: String) -> String {
+        let server = TestDatabase.serverURL
+        guard !server.isEmpty else { return "dbname=\(database)" }
+        return server.replacingOccurrences(of: "postgresql:///postgres?", with: "postgresql:///\(database)?")
+    }
+
+    func database(_ configuration: ConnectionConfiguration) throws -> String {
+        try TestDatabase.sql(configuration, "SELECT current_database()").single().decode(String.self, at: 0)
+    }
+
+    /// The CLI pointed at one test database.
+    struct CLI {
+        let databaseURL: String
+
+        func callAsFunction(_ arguments: [String]) throws -> CommandOutput {
+            try PointsAdminBinary.run(arguments + ["--database-url", databaseURL])
+        }
+    }
+
+    /// Runs the CLI against a fresh empty database, then drops it.
+    func withCLI(_ body: (CLI, ConnectionConfiguration) async throws -> Void) async throws {
+        try await TestDatabase.withEmpty { configuration in
+            try await body(CLI(databaseURL: url(try database(configuration))), configuration)
+        }
+    }
+
+    /// Runs the CLI against a migrated database with program `default` and member `m1` holding 100 points.
+    func withProgram(_ body: (CLI, ConnectionConfiguration) async throws -> Void) async throws {
+        try await withCLI { run, configuration in
+            #expect(try run(["db", "migrate"]).status == 0)
+            #expect(try run(["program", "create", "default", "--currency", "CNY", "--actor", "tests"]).status == 0)
+            #expect(try run(["member", "create", "m1"]).status == 0)
+            #expect(try run(grant(100, key: "seed")).status == 0)
+            try await body(run, configuration)
+        }
+    }
+
+    func grant(_ points: Int64, member: String = "m1", key: String) -> [String] {
+        ["adjust", "grant", "--member", member, "--points", "\(points)", "--reason", "welcome", "--actor", "alice", "--key", key]
+    }
+
+    func entryCount(_ configuration: ConnectionConfiguration) throws -> Int64 {
+        try TestDatabase.sql(configuration, "SELECT count(*) FROM points.journal_entries").single().decode(Int64.self, at: 0)
+    }
+
+    @Test func migrateAndStatus() async throws {
+        try await withCLI { run, _ in
+            let pending = try run(["db", "status"])
+            #expect(pending.status == 0)
+            #expect(pending.stdout == """
+                version  file             state    applied at
+                -------  ---------------  -------  ----------
+                0001     0001_roles.sql   pending
+                0002     0002_ledger.sql  pending
+
+                """)
+            let migrated = try run(["db", "migrate"])
+            #expect(migrated.status == 0)
+            #expect(migrated.stdout == "applied 0001_roles.sql\napplied 0002_ledger.sql\n2 migrations applied.\n")
+            #expect(try run(["db", "migrate"]).stdout == "The database is up to date; no migration was pending.\n")
+            let status = try run(["db", "status", "--json"])
+            let decoded = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as! [[String: Any]]
+            #expect(decoded.map { $0["state"] as? String } == ["applied", "applied"])
+        }
+    }
+
+    @Test func anEditedMigrationIsRefused() async throws {
+        try await withCLI { run, configuration in
+            #expect(try run(["db", "migrate"]).status == 0)
+            try TestDatabase.sql(configuration, "UPDATE points_meta.schema_migrations SET checksum = 'x' WHERE version = 1")
+            let refused = try run(["db", "migrate"])
+            #expect(refused.status == 1)
+            #expect(refused.stderr == "Migration 0001_roles.sql was edited after it was applied; restore the file and add a new migration for the change.\n")
+        }
+    }
+
+    @Test func programCreateAndShow() async throws {
+        try await withCLI { run, _ in
+            #expect(try run(["db", "migrate"]).status == 0)
+            let created = try run(["program", "create", "default", "--currency", "CNY", "--actor", "tests"])
+            #expect(created.status == 0)
+            #expect(created.stdout.hasPrefix("Created program default.\nprogram    default\ncurrency   CNY (2 decimals)\ntime zone  Asia/Shanghai\ntiers      ordinary, advanced, premium\n"))
+            let again = try run(["program", "create", "default", "--currency", "CNY", "--actor", "tests"])
+            #expect(again.status == 0)
+            #expect(again.stdout.hasPrefix("Program default already exists with these settings; nothing changed.\n"))
+            let shown = try run(["program", "show", "--json"])
+            let json = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as! [String: Any]
+            #expect(json["program"] as? String == "default")
+            #expect(json["currency"] as? String == "CNY")
+            #expect(json["time_zone"] as? String == "Asia/Shanghai")
+            #expect(json["tiers"] as? [String] == ["ordinary", "advanced", "premium"])
+        }
+    }
+
+    @Test func programErrors() async throws {
+        try await withCLI { run, _ in
+            #expect(try run(["db", "migrate"]).status == 0)
+            #expect(try run(["program", "create", "default", "--currency", "CNY"]).status == 0)
+            let conflict = try run(["program", "create", "default", "--currency", "USD"])
+            #expect(conflict.status == 1)
+            #expect(conflict.stderr == "Program \"default\" already exists with currency CNY and time zone Asia/Shanghai; choose another name.\n")
+            let currency = try run(["program", "create", "p2", "--currency", "XYZ"])
+            #expect(currency.status == 2)
+            #expect(currency.stderr == "Invalid currency: XYZ is not a currency the ledger knows.\n")
+            let zone = try run(["program", "create", "p2", "--currency", "USD", "--time-zone", "Mars/Base"])
+            #expect(zone.status == 2)
+            #expect(zone.stderr == "Invalid time zone: \"Mars/Base\" is not an IANA time zone name such as Asia/Shanghai.\n")
+            let missing = try run(["program", "show", "nope"])
+            #expect(missing.status == 1)
+            #expect(missing.stderr == "Program \"nope\" does not exist; create it with `points-admin program create nope --currency CNY`.\n")
+            let usage = try run(["program", "create", "p2"])
+            #expect(usage.status == 2)
+            #expect(usage.stderr.hasPrefix("Error: Missing expected argument '--currency <code>'"))
+        }
+    }
+
+    @Test func memberCreateAndShow() async throws {
+        try await withProgram { run, _ in
+            let shown = try run(["member", "show", "m1", "--json"])
+            #expect(shown.status == 0)
+            let json = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as! [String: Any]
+            #expect(json["member"] as? String == "m1")
+            #expect(json["available"] as? Int == 100)
+            #expect(json["pending"] as? Int == 0)
+            #expect(json["held"] as? Int == 0)
+            #expect(json["spendable"] as? Int == 100)
+            #expect(json["tier"] as? String == "ordinary")
+            let table = try run(["member", "show", "m1"])
+            #expect(table.stdout.hasPrefix("member     m1\ntier       ordinary\navailable  100\npending    0\nheld       0\nspendable  100\ncreated    "))
+            let again = try run(["member", "create", "m1"])
+            #expect(again.status == 0)
+            #expect(again.stdout.hasPrefix("Member m1 already exists in program default; nothing changed.\n"))
+            let unknown = try run(["member", "show", "ghost"])
+            #expect(unknown.status == 1)
+            #expect(unknown.stderr == "Member \"ghost\" does not exist in this program; create it with `points-admin member create ghost`.\n")
+            let otherProgram = try run(["member", "show", "m1", "--program", "elsewhere"])
+            #expect(otherProgram.status == 1)
+            #expect(otherProgram.stderr.hasPrefix("Program \"elsewhere\" does not exist"))
+        }
+    }
+
+    @Test func grantDeductAndReplay() async throws {
+        try await withProgram { run, configuration in
+            let deducted = try run(["adjust", "deduct", "--member", "m1", "--points", "30", "--reason", "gift", "--actor", "alice", "--key", "d1"])
+            #expect(deducted.status == 0)
+            #expect(deducted.stdout.contains("deducted 30 points, member m1.\navailable  70\nheld       0\nspendable  70\n"))
+            let replay = try run(["adjust", "deduct", "--member", "m1", "--points", "30", "--reason", "gift", "--actor", "alice", "--key", "d1", "--json"])
+            #expect(replay.status == 0)
+            let json = try JSONSerialization.jsonObject(with: Data(replay.stdout.utf8)) as! [String: Any]
+            #expect(json["outcome"] as? String == "replayed")
+            #expect(json["available"] as? Int == 70)
+            #expect(json["points"] as? Int == -30)
+            #expect(try entryCount(configuration) == 2)
+        }
+    }
+
+    @Test func adjustmentErrorsLeaveTheDatabaseAsItWas() async throws {
+        try await withProgram { run, configuration in
+            let cases: [([String], Int32, String)] = [
+                (grant(100, member: "ghost", key: "k"), 1,
+                 "Member \"ghost\" does not exist in this program; create it with `points-admin member create ghost`.\n"),
+                (grant(5, key: "seed"), 1,
+                 "Idempotency conflict: key \"seed\" was already used by entry 1 with different content; use a new key for a new operation.\n"),
+                (["adjust", "deduct", "--member", "m1", "--points", "500", "--reason", "r", "--actor", "a", "--key", "k"], 1,
+                 "Member \"m1\" has 100 spendable points, fewer than the 500 requested.\n"),
+                (grant(Int64.max, key: "huge"), 1, "The amount would take a balance out of range; use a smaller number.\n"),
+                (["adjust", "grant", "--member", "m1", "--points", "0", "--reason", "r", "--actor", "a", "--key", "k"], 2,
+                 "Error: --points must be a positive whole number of points, not 0.\n"),
+                (["adjust", "grant", "--member", "m1", "--points", "-5", "--reason", "r", "--actor", "a", "--key", "k"], 2,
+                 "Error: --points must be a positive whole number of points, not -5.\n"),
+                (["adjust", "grant", "--member", "m1", "--points", "1.5", "--reason", "r", "--actor", "a", "--key", "k"], 2,
+                 "Error: The value '1.5' is invalid for '--points <n>'\n"),
+                (["adjust", "grant", "--member", "m1", "--points", "99999999999999999999", "--reason", "r", "--actor", "a", "--key", "k"], 2,
+                 "Error: The value '99999999999999999999' is invalid for '--points <n>'\n"),
+                (["adjust", "grant", "--member", "m1", "--points", "5", "--reason", " ", "--actor", "a", "--key", "k"], 2,
+                 "Invalid reason: it is empty; say it in a few words.\n"),
+                (["adjust", "grant", "--member", "m1", "--points", "5", "--reason", "r", "--actor", "a", "--key", "k", "--program", "nope"], 1,
+                 "Program \"nope\" does not exist; create it with `points-admin program create nope --currency CNY`.\n"),
+            ]
+            for (arguments, status, message) in cases {
+                let output = try run(arguments)
+                #expect(output.status == status, "\(arguments)")
+                #expect(output.stderr.hasPrefix(message), "\(arguments): \(output.stderr)")
+                #expect(output.stdout.isEmpty, "\(arguments)")
+            }
+            #expect(try entryCount(configuration) == 1)
+            #expect(try run(["audit", "verify"]).status == 0)
+        }
+    }
+
+    @Test func auditVerifyPassesThenNamesWhatIsWrong() async throws {
+        try await withProgram { run, configuration in
+            let sound = try run(["audit", "verify"])
+            #expect(sound.status == 0)
+            #expect(sound.stdout == """
+                program          default
+                members          1
+                entries          1
+                postings         2
+                sum of balances  0
+                Verified: every entry balances, every balance equals its postings, the program sums to zero.
+
+                """)
+            try TestDatabase.sql(configuration, as: "points_owner", "UPDATE points.postings SET amount = 90 WHERE account = 'available'")
+            let broken = try run(["audit", "verify"])
+            #expect(broken.status == 1)
+            #expect(broken.stdout.contains("FAILED: 3 problem(s):\n"))
+            #expect(broken.stdout.contains("- entry 1 of member m1 does not balance: its postings sum to -10\n"))
+            #expect(broken.stdout.contains("- member m1 account available stores 100 but its postings sum to 90\n"))
+            #expect(broken.stdout.contains("- the program's postings sum to -10, not 0\n"))
+            let json = try run(["audit", "verify", "--json"])
+            #expect(json.status == 1)
+            let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+            #expect((report["problems"] as? [Any])?.count == 3)
+        }
+    }
+
+    @Test func connectionProblemsGetTheirOwnExitCodes() throws {
+        let unreachable = try PointsAdminBinary.run(["member", "show", "m1", "--database-url", "host=/nonexistent-socket-dir dbname=x password=hunter2"])
+        #expect(unreachable.status == 3)
+        #expect(unreachable.stderr.hasPrefix("Cannot reach the database: "))
+        #expect(!unreachable.stderr.contains("hunter2"))
+        let malformed = try PointsAdminBinary.run(["member", "show", "m1", "--database-url", "host=/tmp password=hunter2 oops"])
+        #expect(malformed.status == 2)
+        #expect(malformed.stderr.hasPrefix("Invalid --database-url: the connection string is malformed: "))
+        #expect(!malformed.stderr.contains("hunter2"))
+    }
+
+    @Test func anUnmigratedDatabaseSaysWhatToRun() async throws {
+        try await withCLI { run, _ in
+            let output = try run(["program", "show", "default"])
+            #expect(output.status == 1)
+            #expect(output.stderr == "The database has no PointsLedger schema; run `points-admin db migrate` first.\n")
+        }
+    }
+
+    @Test func usageErrorsAndHelp() throws {
+        let unknown = try PointsAdminBinary.run(["frobnicate"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.hasPrefix("Error: Unexpected argument 'frobnicate'"))
+        let help = try PointsAdminBinary.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("SUBCOMMANDS:"))
+        #expect(help.stdout.contains("adjust"))
+    }
+
+    @Test func theEnvironmentVariablesAreUsedWithoutAURL() async throws {
+        try await withCLI { run, configuration in
+            #expect(try run(["db", "migrate"]).status == 0)
+            let name = try database(configuration)
+            var environment = ["PGDATABASE": name]
+            if let host = TestDatabase.serverURL.split(separator: "host=").last?.split(separator: "&").first {
+                environment["PGHOST"] = String(host)
+                environment["PGUSER"] = "postgres"
+            }
+            let output = try PointsAdminBinary.run(["db", "status"], environment: environment)
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(output.stdout.contains("applied"))
+        }
+    }
+}
