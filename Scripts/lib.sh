@@ -1,11 +1,8 @@
-# Shared by the scripts: package installation and the Swift build. Source it; do not run it.
+# Shared by the scripts: package installation. Source it; do not run it.
 
-# Installs Debian packages that are missing, saying so.
-#   ensure_packages COMMAND_OR_FILE PACKAGE...   (checked with command -v or test -e)
-ensure_packages() {
-    local probe=$1; shift
-    if command -v "$probe" >/dev/null 2>&1 || [ -e "$probe" ]; then return 0; fi
-    echo "Installing $* from Debian packages (missing: $probe)..." >&2
+# Installs Debian packages, saying so (with sudo when not root).
+install_packages() {
+    echo "Installing $* from Debian packages..." >&2
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     export DEBIAN_FRONTEND=noninteractive
@@ -13,13 +10,16 @@ ensure_packages() {
     $sudo apt-get install -y -qq "$@" >&2
 }
 
-# PostgreSQL's server binaries (initdb, pg_ctl) and libpq's headers.
+# PostgreSQL's server and tools (initdb, pg_ctl, psql, pgbench: package postgresql) and libpq's
+# headers (libpq-dev), installed when missing.
 ensure_postgres() {
-    ensure_packages /usr/include/postgresql/libpq-fe.h libpq-dev
-    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-        ensure_packages /nonexistent/initdb postgresql postgresql-contrib
+    local missing=()
+    [ -e /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
+    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+        || ! command -v psql >/dev/null 2>&1 || ! command -v pgbench >/dev/null 2>&1; then
+        missing+=(postgresql)
     fi
-    command -v pgbench >/dev/null 2>&1 || ensure_packages pgbench postgresql-contrib
+    [ ${#missing[@]} -eq 0 ] || install_packages "${missing[@]}"
 }
 
 # The newest installed PostgreSQL's bin directory.
