@@ -3,16 +3,24 @@ import Postgres
 /// One thing `verify` found wrong, named precisely enough to investigate.
 public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible {
     public enum Kind: String, Sendable, Codable {
-        /// A journal entry whose postings do not sum to zero, or that has fewer than two.
+        /// A journal entry whose postings do not sum to zero, or that has just one. (An entry with
+        /// no postings records an event worth 0 points, such as a refund too small to claw back.)
         case unbalancedEntry = "unbalanced_entry"
         /// A stored balance that differs from the sum of its postings.
         case balanceMismatch = "balance_mismatch"
         /// The program's balances, or its postings, do not sum to zero.
         case programNotZero = "program_not_zero"
+        /// A member's lots do not sum to available (or to 0 while available is negative).
+        case lotsNotAvailable = "lots_not_available"
+        /// A lot's remainder differs from its amount less what was spent from it and what expired.
+        case lotRemainderMismatch = "lot_remainder_mismatch"
+        /// A member's pending balance differs from the pending points of their purchases.
+        case pendingNotPurchases = "pending_not_purchases"
     }
 
     public let kind: Kind
     public let member: String?
+    /// The entry, or for `lotRemainderMismatch` the lot.
     public let entryID: Int64?
     public let account: String?
     /// What is stored (a balance) or found (an entry's total).
@@ -28,6 +36,12 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
             "member \(member ?? "?") account \(account ?? "?") stores \(stored ?? 0) but its postings sum to \(expected ?? 0)"
         case .programNotZero:
             "the program's \(account ?? "balances") sum to \(stored ?? 0), not 0"
+        case .lotsNotAvailable:
+            "member \(member ?? "?") has lots remaining \(stored ?? 0) but \(expected ?? 0) should remain (available, or 0 when negative)"
+        case .lotRemainderMismatch:
+            "lot \(entryID ?? 0) of member \(member ?? "?") has \(stored ?? 0) remaining but its allocations and expiry leave \(expected ?? 0)"
+        case .pendingNotPurchases:
+            "member \(member ?? "?") has pending \(stored ?? 0) but their purchases hold \(expected ?? 0) pending points"
         }
     }
 }
@@ -51,8 +65,10 @@ public struct AuditReport: Sendable, Hashable, Codable {
 
 extension Ledger {
     /// Checks that every entry balances, every stored balance equals the sum of its postings,
-    /// and the program's balances and postings each sum to zero. Reads only: it runs as the
-    /// auditor role too.
+    /// the program's balances and postings each sum to zero, every member's lots sum to their
+    /// available points (0 while negative), every lot's remainder matches what was spent from it
+    /// and what expired, and every pending balance matches the purchases still pending. Reads
+    /// only: it runs as the auditor role too.
     public func verify(_ program: Program) async throws -> AuditReport {
         try await withConnection { connection in
             try connection.withTransaction(isolation: .repeatableRead) { connection in
@@ -75,7 +91,7 @@ extension Ledger {
                 FROM points.postings WHERE program_id = \(program.id)
                 GROUP BY member_id, entry_id
             ) AS s USING (member_id, entry_id)
-            WHERE e.program_id = \(program.id) AND (s.lines IS NULL OR s.total <> 0 OR s.lines < 2)
+            WHERE e.program_id = \(program.id) AND s.lines IS NOT NULL AND (s.total <> 0 OR s.lines < 2)
             ORDER BY e.entry_id
             LIMIT \(limit)
             """)
@@ -115,6 +131,48 @@ extension Ledger {
                 stored: try row.decode(at: 2), expected: try row.decode(at: 3)))
         }
         notListed += try mismatched.first.map { try $0.decode(Int64.self, at: 4) - Int64(mismatched.count) } ?? 0
+
+        let checks: [(AuditProblem.Kind, PostgresQuery)] = [
+            (.lotsNotAvailable, """
+                SELECT m.member_id, NULL::bigint, coalesce(l.remaining, 0), greatest(m.available, 0), count(*) OVER ()
+                FROM points.members AS m
+                LEFT JOIN (
+                    SELECT member_id, sum(remaining) AS remaining FROM points.lots
+                    WHERE program_id = \(program.id) GROUP BY member_id
+                ) AS l USING (member_id)
+                WHERE m.program_id = \(program.id) AND coalesce(l.remaining, 0) <> greatest(m.available, 0)
+                ORDER BY 1 LIMIT \(limit)
+                """),
+            (.lotRemainderMismatch, """
+                SELECT l.member_id, l.lot_id, l.remaining, l.amount - coalesce(a.taken, 0) - l.expired_amount, count(*) OVER ()
+                FROM points.lots AS l
+                LEFT JOIN (
+                    SELECT member_id, lot_id, sum(amount) AS taken FROM points.lot_allocations
+                    WHERE program_id = \(program.id) GROUP BY member_id, lot_id
+                ) AS a USING (member_id, lot_id)
+                WHERE l.program_id = \(program.id) AND l.remaining <> l.amount - coalesce(a.taken, 0) - l.expired_amount
+                ORDER BY 2 LIMIT \(limit)
+                """),
+            (.pendingNotPurchases, """
+                SELECT m.member_id, NULL::bigint, m.pending, coalesce(p.pending, 0), count(*) OVER ()
+                FROM points.members AS m
+                LEFT JOIN (
+                    SELECT member_id, sum(pending_points) AS pending FROM points.purchases
+                    WHERE program_id = \(program.id) GROUP BY member_id
+                ) AS p USING (member_id)
+                WHERE m.program_id = \(program.id) AND m.pending <> coalesce(p.pending, 0)
+                ORDER BY 1 LIMIT \(limit)
+                """),
+        ]
+        for (kind, query) in checks {
+            let rows = try connection.query(query)
+            for row in rows {
+                problems.append(AuditProblem(
+                    kind: kind, member: try row.decode(at: 0), entryID: try row.decode(at: 1), account: nil,
+                    stored: try row.decode(at: 2), expected: try row.decode(at: 3)))
+            }
+            notListed += try rows.first.map { try $0.decode(Int64.self, at: 4) - Int64(rows.count) } ?? 0
+        }
 
         let totals = try connection.query("""
             SELECT

@@ -23,6 +23,8 @@ public struct MemberBalance: Sendable, Hashable, Codable {
 public struct Member: Sendable, Hashable, Codable {
     public let member: String
     public let tier: String
+    /// The member who referred this one, paid a bonus on this member's first purchase.
+    public let referrer: String?
     public let available: Int64
     public let pending: Int64
     public let held: Int64
@@ -46,16 +48,33 @@ public enum MemberCreation: Sendable, Hashable {
 }
 
 extension Ledger {
-    /// Creates a member in the program's entry tier. Idempotent: an existing member is returned.
-    public func createMember(_ id: String, in program: Program) async throws -> MemberCreation {
+    /// Creates a member in the program's entry tier, optionally referred by an existing member.
+    /// Idempotent: an existing member with the same referrer (or none given) is returned.
+    /// - Throws: `.invalidInput` for a malformed id, an unknown referrer, or an existing member
+    ///   with another referrer.
+    public func createMember(_ id: String, referrer: String? = nil, in program: Program) async throws -> MemberCreation {
         try Validate.memberID(id)
+        if let referrer {
+            try Validate.memberID(referrer)
+            guard referrer != id else { throw LedgerError.invalidInput(field: "referrer", reason: "a member cannot refer themselves") }
+        }
         let (status, member) = try await withConnection { connection in
             let status = try connection.preparedQuery(
-                "SELECT status FROM points.create_member(\(program.id), \(id))"
+                "SELECT status FROM points.create_member(\(program.id), \(id), \(referrer))"
             ).single().decode(String.self, at: 0)
+            if status == "unknown_referrer" { return (status, nil as Member?) }
             return (status, try Self.loadMember(id, program: program, connection: connection))
         }
-        return status == "created" ? .created(member) : .existed(member)
+        switch status {
+        case "created": return .created(member!)
+        case "exists": return .existed(member!)
+        case "unknown_referrer":
+            throw LedgerError.invalidInput(field: "referrer", reason: "member \"\(referrer ?? "")\" does not exist in this program")
+        default:
+            throw LedgerError.invalidInput(
+                field: "referrer",
+                reason: "member \"\(id)\" exists with referrer \(member!.referrer.map { "\"\($0)\"" } ?? "none"); a referrer cannot change")
+        }
     }
 
     /// The member's balances and tier, read in O(1).
@@ -69,14 +88,14 @@ extension Ledger {
 
     static func loadMember(_ id: String, program: Program, connection: PostgresConnection) throws -> Member {
         let rows = try connection.preparedQuery("""
-            SELECT member_id, tier, available, pending, held, created_at
+            SELECT member_id, tier, available, pending, held, created_at, referrer
             FROM points.members WHERE program_id = \(program.id) AND member_id = \(id)
             """)
         guard let row = rows.first else { throw LedgerError.memberNotFound(member: id) }
         let available: Int64 = try row.decode(at: 2)
         let held: Int64 = try row.decode(at: 4)
         return Member(
-            member: try row.decode(at: 0), tier: try row.decode(at: 1), available: available,
+            member: try row.decode(at: 0), tier: try row.decode(at: 1), referrer: try row.decode(at: 6), available: available,
             pending: try row.decode(at: 3), held: held, spendable: available - held, createdAt: try row.decode(at: 5))
     }
 }

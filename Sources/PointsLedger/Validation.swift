@@ -32,6 +32,26 @@ enum Validate {
         return trimmed
     }
 
+    /// An order, refund or other reference from a caller's systems.
+    static func reference(_ value: String, field: String) throws(LedgerError) {
+        guard !value.isEmpty, value.count <= 200, !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw .invalidInput(field: field, reason: "\"\(value)\" is not an id: use 1 to 200 characters without control characters")
+        }
+    }
+
+    /// An amount of money in the program's currency: positive (or zero where allowed), with the
+    /// currency's decimals.
+    static func amount(_ money: Money, in program: Program, field: String, allowZero: Bool = false) throws(LedgerError) {
+        guard money.exponent == program.currencyExponent else {
+            throw .invalidInput(
+                field: field, reason: "\(money) has \(money.exponent) decimals; \(program.currency) has \(program.currencyExponent)")
+        }
+        guard money.minorUnits > 0 || (allowZero && money.minorUnits == 0) else {
+            throw .invalidInput(field: field, reason: "\(money) must be more than zero")
+        }
+    }
+
     static func key(_ key: String) throws(LedgerError) {
         guard !key.isEmpty, key.count <= 200 else {
             throw .invalidInput(field: "key", reason: "an idempotency key needs 1 to 200 characters")

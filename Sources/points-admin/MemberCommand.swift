@@ -3,8 +3,8 @@ import PointsLedger
 
 struct MemberCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "member", abstract: "Create and show members.",
-        subcommands: [Create.self, Show.self])
+        commandName: "member", abstract: "Create members, show their balances, lots and history.",
+        subcommands: [Create.self, Show.self, History.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -14,10 +14,12 @@ struct MemberCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument(help: ArgumentHelp("The member's id in your systems.", valueName: "id"))
         var id: String
+        @Option(help: ArgumentHelp("The existing member who referred this one (paid a bonus on the first purchase).", valueName: "id"))
+        var referrer: String?
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            let creation = try await ledger.createMember(id, in: program)
+            let creation = try await ledger.createMember(id, referrer: referrer, in: program)
             if options.json {
                 try Terminal.json(creation.member)
             } else {
@@ -32,7 +34,8 @@ struct MemberCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a member's balances and tier.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a member's balances and tier, lots by expiry, and pending points by maturity.")
 
         @OptionGroup var options: GlobalOptions
         @Argument(help: ArgumentHelp("The member's id.", valueName: "id"))
@@ -41,21 +44,79 @@ struct MemberCommand: AsyncParsableCommand {
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
             let member = try await ledger.member(id, in: program)
+            let lots = try await ledger.lots(of: id, in: program)
+            let pending = try await ledger.pendingPoints(of: id, in: program)
             if options.json {
-                try Terminal.json(member)
-            } else {
-                MemberOutput.show(member)
+                try Terminal.json(MemberOutput(member: member, lots: lots, pendingPoints: pending))
+                return
+            }
+            MemberOutput.show(member)
+            if !lots.isEmpty {
+                print("\nlots, in spending order:")
+                Terminal.table(
+                    ["lot", "remaining", "of", "earned", "expires"],
+                    lots.map { ["\($0.lot)", "\($0.remaining)", "\($0.amount)", $0.earnedAt.description, $0.expiresAt?.description ?? "never"] })
+            }
+            if !pending.isEmpty {
+                print("\npending points, by maturity:")
+                Terminal.table(["order", "points", "spendable from"], pending.map { [$0.order, "\($0.points)", $0.maturesAt.description] })
             }
         }
     }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List a member's journal entries with their source and the lots they formed or spent.")
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The member's id.", valueName: "id"))
+        var id: String
+        @Option(help: ArgumentHelp("At most this many entries, oldest first.", valueName: "n"))
+        var limit = 1_000
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let entries = try await ledger.history(of: id, in: program, limit: limit)
+            if options.json {
+                try Terminal.json(entries)
+                return
+            }
+            Terminal.table(
+                ["entry", "occurred", "kind", "reference", "available", "pending", "lots"],
+                entries.map { entry in
+                    var lots = entry.spentFromLots.map { "-\($0.points) from lot \($0.lot)" }
+                    if let formed = entry.formedLot { lots.insert("formed lot \(formed)", at: 0) }
+                    return [
+                        "\(entry.entryID)", entry.occurredAt.description, entry.kind, entry.reference,
+                        signed(entry.available), signed(entry.pending), lots.joined(separator: ", "),
+                    ]
+                })
+        }
+
+        func signed(_ value: Int64) -> String { value > 0 ? "+\(value)" : "\(value)" }
+    }
 }
 
-enum MemberOutput {
+struct MemberOutput: Encodable {
+    let member: Member
+    let lots: [Lot]
+    let pendingPoints: [PendingPoints]
+
+    func encode(to encoder: any Encoder) throws {
+        try member.encode(to: encoder)
+        enum Keys: String, CodingKey { case lots, pendingPoints }
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(lots, forKey: .lots)
+        try container.encode(pendingPoints, forKey: .pendingPoints)
+    }
+
     static func show(_ member: Member) {
-        Terminal.fields([
-            ("member", member.member), ("tier", member.tier), ("available", "\(member.available)"),
-            ("pending", "\(member.pending)"), ("held", "\(member.held)"), ("spendable", "\(member.spendable)"),
-            ("created", member.createdAt.description),
-        ])
+        var fields = [("member", member.member), ("tier", member.tier)]
+        if let referrer = member.referrer { fields.append(("referred by", referrer)) }
+        fields += [
+            ("available", "\(member.available)"), ("pending", "\(member.pending)"), ("held", "\(member.held)"),
+            ("spendable", "\(member.spendable)"), ("created", member.createdAt.description),
+        ]
+        Terminal.fields(fields)
     }
 }

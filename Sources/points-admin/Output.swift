@@ -14,6 +14,11 @@ enum Terminal {
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
+    /// Rewrites the live progress line on standard error; nil clears it.
+    static func progress(_ line: String?) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + (line ?? "")).utf8))
+    }
+
     /// Prints rows under a header as an aligned table.
     static func table(_ header: [String], _ rows: [[String]]) {
         let widths = header.indices.map { column in

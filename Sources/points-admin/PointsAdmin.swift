@@ -10,13 +10,16 @@ import PointsLedger
 struct PointsAdmin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "points-admin",
-        abstract: "Run a PointsLedger membership points ledger: schema, programs, members, adjustments, audit.",
+        abstract: "Run a PointsLedger membership points ledger: programs, members, purchases, adjustments, jobs, audit.",
         discussion: """
             Every command takes --database-url (else the PG* environment variables), --program \
             (default "default") and --json. Exit codes: 0 ok, 1 refused or a check failed, \
             2 usage error, 3 database unreachable.
             """,
-        subcommands: [DatabaseCommand.self, ProgramCommand.self, MemberCommand.self, AdjustCommand.self, AuditCommand.self]
+        subcommands: [
+            DatabaseCommand.self, ProgramCommand.self, MemberCommand.self, PurchaseCommand.self, AdjustCommand.self,
+            JobsCommand.self, AuditCommand.self,
+        ]
     )
 
     static func main() async {

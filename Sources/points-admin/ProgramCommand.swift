@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
 import PointsLedger
+import Postgres
 
 struct ProgramCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "program", abstract: "Create and show member programs.",
-        subcommands: [Create.self, Show.self])
+        subcommands: [Create.self, Show.self, Set.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -47,14 +48,98 @@ struct ProgramCommand: AsyncParsableCommand {
         var name: String?
 
         func run() async throws {
-            let program = try await options.ledger().program(named: name ?? options.program)
+            let ledger = try options.ledger()
+            let program = try await ledger.program(named: name ?? options.program)
+            let settings = try await ledger.settings(of: program)
             if options.json {
-                try Terminal.json(ProgramOutput(program, created: nil))
+                try Terminal.json(ProgramOutput(program, created: nil, settings: settings))
             } else {
                 ProgramOutput.show(program)
+                ProgramOutput.show(settings)
             }
         }
     }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a program's earning settings, from now or a stated time.",
+            discussion: """
+                Only the settings given change. Postings whose time is at or after --effective-at use \
+                the new values; the change is recorded with who made it and the values before and after.
+                """)
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The program (default: --program).", valueName: "name"))
+        var name: String?
+        @Option(help: ArgumentHelp("Points per major currency unit, an exact decimal such as 1.25.", valueName: "rate"))
+        var earnRate: String?
+        @Option(help: ArgumentHelp("How points are rounded: down, up, half_up or half_even.", valueName: "mode"))
+        var rounding: String?
+        @Option(help: ArgumentHelp("Days purchase points stay pending (0: available at once).", valueName: "days"))
+        var returnWindowDays: Int?
+        @Option(help: ArgumentHelp("When a clawback finds too few points: negative or write_off.", valueName: "policy"))
+        var refundPolicy: String?
+        @Option(help: ArgumentHelp("When points expire: never, \"days N\", \"months N\" or \"years N\".", valueName: "policy"))
+        var expiry: String?
+        @Option(help: ArgumentHelp("Points for the referrer on a referred member's first purchase.", valueName: "points"))
+        var referralBonus: Int64?
+        @Option(help: ArgumentHelp("Days an event may be dated back without a back-dating permission.", valueName: "days"))
+        var backdateDays: Int?
+        @Option(help: ArgumentHelp("When the change takes effect (default: now); program time unless a zone is given.", valueName: "time"))
+        var effectiveAt: String?
+        @Option(help: ArgumentHelp("Who makes the change (recorded).", valueName: "name"))
+        var actor = ProcessInfo.processInfo.environment["USER"] ?? "admin"
+
+        func run() async throws {
+            var change = SettingsChange()
+            if let earnRate {
+                guard let rate = Decimal(string: earnRate, locale: Locale(identifier: "en_US_POSIX")),
+                    earnRate.allSatisfy({ $0.isNumber || $0 == "." })
+                else {
+                    throw LedgerError.invalidInput(field: "--earn-rate", reason: "\"\(earnRate)\" is not a decimal number such as 1.25")
+                }
+                change.earnRate = rate
+            }
+            if let rounding {
+                guard let mode = RoundingMode(rawValue: rounding) else {
+                    throw LedgerError.invalidInput(field: "--rounding", reason: "\"\(rounding)\" is not one of down, up, half_up, half_even")
+                }
+                change.rounding = mode
+            }
+            if let refundPolicy {
+                guard let policy = RefundPolicy(rawValue: refundPolicy) else {
+                    throw LedgerError.invalidInput(field: "--refund-policy", reason: "\"\(refundPolicy)\" is not one of negative, write_off")
+                }
+                change.refundPolicy = policy
+            }
+            change.expiry = try expiry.map { text throws(LedgerError) in try ExpiryPolicy.parse(text) }
+            change.returnWindowDays = returnWindowDays
+            change.referralBonus = referralBonus
+            change.backdateDays = backdateDays
+
+            let ledger = try options.ledger()
+            let program = try await ledger.program(named: name ?? options.program)
+            var effective: Timestamp?
+            if let effectiveAt { effective = try await ledger.instant(effectiveAt, in: program, field: "--effective-at") }
+            let outcome = try await ledger.changeSettings(of: program, change, effectiveAt: effective, actor: actor)
+            let settings = try await ledger.settings(of: program, at: effective)
+            if options.json {
+                let changed: Bool = if case .changed = outcome { true } else { false }
+                try Terminal.json(SettingsOutput(changed: changed, settings: settings))
+            } else {
+                switch outcome {
+                case .changed(let at): print("Settings of \(program.name) changed from \(at) on.")
+                case .unchanged: print("These settings were already in force; nothing changed.")
+                }
+                ProgramOutput.show(settings)
+            }
+        }
+    }
+}
+
+struct SettingsOutput: Encodable {
+    let changed: Bool
+    let settings: ProgramSettings
 }
 
 struct ProgramOutput: Encodable {
@@ -65,8 +150,10 @@ struct ProgramOutput: Encodable {
     let tiers: [String]
     let createdAt: String
     let created: Bool?
+    let settings: ProgramSettings?
 
-    init(_ program: Program, created: Bool?) {
+    init(_ program: Program, created: Bool?, settings: ProgramSettings? = nil) {
+        self.settings = settings
         self.program = program.name
         currency = program.currency
         currencyExponent = program.currencyExponent
@@ -81,6 +168,16 @@ struct ProgramOutput: Encodable {
             ("program", program.name), ("currency", "\(program.currency) (\(program.currencyExponent) decimals)"),
             ("time zone", program.timeZone), ("tiers", program.tiers.joined(separator: ", ")),
             ("created", program.createdAt.description),
+        ])
+    }
+
+    static func show(_ settings: ProgramSettings) {
+        Terminal.fields([
+            ("earn rate", "\(settings.earnRate) points per unit, rounded \(settings.rounding.rawValue)"),
+            ("return window", "\(settings.returnWindowDays) days"), ("refund policy", settings.refundPolicy.rawValue),
+            ("expiry", settings.expiry.description), ("referral bonus", "\(settings.referralBonus) points"),
+            ("back-dating", "\(settings.backdateDays) days"),
+            ("in force since", settings.effectiveAt?.description ?? "the start"),
         ])
     }
 }

@@ -57,19 +57,20 @@ struct CLITests {
             let pending = try run(["db", "status"])
             #expect(pending.status == 0)
             #expect(pending.stdout == """
-                version  file             state    applied at
-                -------  ---------------  -------  ----------
-                0001     0001_roles.sql   pending
-                0002     0002_ledger.sql  pending
+                version  file              state    applied at
+                -------  ----------------  -------  ----------
+                0001     0001_roles.sql    pending
+                0002     0002_ledger.sql   pending
+                0003     0003_earning.sql  pending
 
                 """)
             let migrated = try run(["db", "migrate"])
             #expect(migrated.status == 0)
-            #expect(migrated.stdout == "applied 0001_roles.sql\napplied 0002_ledger.sql\n2 migrations applied.\n")
+            #expect(migrated.stdout == "applied 0001_roles.sql\napplied 0002_ledger.sql\napplied 0003_earning.sql\n3 migrations applied.\n")
             #expect(try run(["db", "migrate"]).stdout == "The database is up to date; no migration was pending.\n")
             let status = try run(["db", "status", "--json"])
             let decoded = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as! [[String: Any]]
-            #expect(decoded.map { $0["state"] as? String } == ["applied", "applied"])
+            #expect(decoded.map { $0["state"] as? String } == ["applied", "applied", "applied"])
         }
     }
 

@@ -82,7 +82,7 @@ struct DatabaseRulesTests {
             expectRefused(
                 configuration, as: auditor, "SELECT * FROM points.adjust(\(program.id), 'm1', 5, 'bonus', 'ops', 'k2')",
                 code: .insufficientPrivilege)
-            expectRefused(configuration, as: auditor, "SELECT * FROM points.create_member(\(program.id), 'm2')", code: .insufficientPrivilege)
+            expectRefused(configuration, as: auditor, "SELECT * FROM points.create_member(\(program.id), 'm2', NULL)", code: .insufficientPrivilege)
             let members = try TestDatabase.sql(configuration, as: auditor, "SELECT count(*) FROM points.members").single()
             #expect(try members.decode(Int64.self, at: 0) == 1)
         }

@@ -1,0 +1,777 @@
+-- Earning from checkout (RULES.md: Units, Time, Earning from purchases, Refunds, Lots and
+-- expiry, Configuration): program settings in force from a stated time, lots and their
+-- allocations, purchases and refunds, maturation and expiry.
+SET LOCAL ROLE {{owner}};
+
+-- A program's settings, one row per version: a posting uses the version in force at its
+-- occurred_at. The first version is in force from the beginning of time.
+CREATE TABLE points.program_settings (
+    program_id integer NOT NULL REFERENCES points.programs,
+    effective_at timestamptz NOT NULL,
+    -- points per major currency unit (1.25 points per yuan), an exact decimal
+    earn_rate numeric NOT NULL CONSTRAINT earn_rate_range CHECK (earn_rate >= 0 AND earn_rate <= 1000000 AND scale(earn_rate) <= 6),
+    rounding text NOT NULL CONSTRAINT rounding_mode CHECK (rounding IN ('down', 'up', 'half_up', 'half_even')),
+    return_window_days integer NOT NULL CONSTRAINT return_window_range CHECK (return_window_days BETWEEN 0 AND 365),
+    refund_policy text NOT NULL CONSTRAINT refund_policy_kind CHECK (refund_policy IN ('negative', 'write_off')),
+    expiry_kind text NOT NULL CONSTRAINT expiry_kind CHECK (expiry_kind IN ('never', 'days', 'months', 'years')),
+    expiry_count integer CONSTRAINT expiry_count CHECK (
+        (expiry_kind = 'never' AND expiry_count IS NULL) OR (expiry_kind <> 'never' AND expiry_count BETWEEN 1 AND 36500)),
+    referral_bonus bigint NOT NULL CONSTRAINT referral_bonus_range CHECK (referral_bonus >= 0),
+    backdate_days integer NOT NULL CONSTRAINT backdate_days_range CHECK (backdate_days BETWEEN 0 AND 3650),
+    PRIMARY KEY (program_id, effective_at)
+);
+GRANT SELECT ON points.program_settings TO {{writer}}, {{auditor}};
+
+INSERT INTO points.program_settings
+    (program_id, effective_at, earn_rate, rounding, return_window_days, refund_policy, expiry_kind, expiry_count,
+     referral_bonus, backdate_days)
+SELECT program_id, '-infinity', 1, 'down', 0, 'negative', 'never', NULL, 0, 7 FROM points.programs;
+
+-- The settings in force at an instant.
+CREATE FUNCTION points.settings_at(p_program integer, p_at timestamptz) RETURNS points.program_settings
+LANGUAGE sql STABLE AS $$
+    SELECT s.* FROM points.program_settings AS s
+    WHERE s.program_id = p_program AND s.effective_at <= p_at
+    ORDER BY s.effective_at DESC LIMIT 1
+$$;
+
+-- Rounds a computed number of points once, by the program's rounding mode.
+CREATE FUNCTION points.round_points(p_value numeric, p_mode text) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE p_mode
+        WHEN 'down' THEN floor(p_value)
+        WHEN 'up' THEN ceil(p_value)
+        WHEN 'half_up' THEN round(p_value)
+        ELSE CASE WHEN p_value - floor(p_value) = 0.5 AND mod(floor(p_value), 2) = 0 THEN floor(p_value) ELSE round(p_value) END
+    END::bigint
+$$;
+
+-- The first instant at which a lot credited at p_earned_at is expired (NULL: never), in the
+-- program's time zone: `days N` lasts through the Nth local day after earning, `months N`
+-- through the end of the Nth month after, `years N` through the end of the Nth calendar year after.
+CREATE FUNCTION points.lot_expiry(p_kind text, p_count integer, p_earned_at timestamptz, p_time_zone text)
+RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT CASE p_kind
+        WHEN 'never' THEN NULL
+        WHEN 'days' THEN (date_trunc('day', p_earned_at AT TIME ZONE p_time_zone) + make_interval(days => p_count + 1)) AT TIME ZONE p_time_zone
+        WHEN 'months' THEN (date_trunc('month', p_earned_at AT TIME ZONE p_time_zone) + make_interval(months => p_count + 1)) AT TIME ZONE p_time_zone
+        WHEN 'years' THEN (date_trunc('year', p_earned_at AT TIME ZONE p_time_zone) + make_interval(years => p_count + 1)) AT TIME ZONE p_time_zone
+    END
+$$;
+
+-- Who referred a member, and when the member first bought (the referral bonus is paid once).
+ALTER TABLE points.members
+    ADD COLUMN referrer text,
+    ADD COLUMN first_purchase_at timestamptz,
+    ADD CONSTRAINT members_referrer_fkey FOREIGN KEY (program_id, referrer) REFERENCES points.members,
+    ADD CONSTRAINT referrer_not_self CHECK (referrer <> member_id);
+
+-- Entries may carry a recorded permission to be older than the back-dating window.
+ALTER TABLE points.journal_entries ADD COLUMN backdated boolean NOT NULL DEFAULT false;
+
+CREATE SEQUENCE points.lot_ids AS bigint;
+
+-- A lot: the points of one credit to a member's available account, spent soonest-expiring
+-- first. remaining = amount - what allocations took - what expired (checked by audit verify).
+CREATE TABLE points.lots (
+    program_id integer NOT NULL,
+    member_id text NOT NULL,
+    lot_id bigint NOT NULL DEFAULT nextval('points.lot_ids'),
+    entry_id bigint NOT NULL,
+    earned_at timestamptz NOT NULL,
+    expires_at timestamptz,
+    amount bigint NOT NULL CONSTRAINT lot_amount_positive CHECK (amount > 0),
+    remaining bigint NOT NULL CONSTRAINT lot_remaining_range CHECK (remaining >= 0 AND remaining <= amount),
+    expired_amount bigint NOT NULL DEFAULT 0 CONSTRAINT lot_expired_range CHECK (expired_amount >= 0 AND expired_amount <= amount),
+    expired_entry_id bigint,
+    PRIMARY KEY (program_id, member_id, lot_id),
+    FOREIGN KEY (program_id, member_id, entry_id) REFERENCES points.journal_entries
+) WITH (fillfactor = 90);
+CREATE INDEX lots_spending_order ON points.lots (program_id, member_id, expires_at NULLS LAST, earned_at, lot_id)
+    WHERE remaining > 0;
+CREATE INDEX lots_expiring ON points.lots (program_id, expires_at) WHERE remaining > 0 AND expires_at IS NOT NULL;
+GRANT SELECT ON points.lots TO {{writer}}, {{auditor}};
+
+-- Which lots paid how much of a spend (redemption, capture, clawback, deduction). Append-only.
+CREATE TABLE points.lot_allocations (
+    program_id integer NOT NULL,
+    member_id text NOT NULL,
+    entry_id bigint NOT NULL,
+    lot_id bigint NOT NULL,
+    amount bigint NOT NULL CONSTRAINT allocation_amount_positive CHECK (amount > 0),
+    PRIMARY KEY (program_id, member_id, entry_id, lot_id),
+    FOREIGN KEY (program_id, member_id, lot_id) REFERENCES points.lots
+);
+CREATE TRIGGER lot_allocations_append_only BEFORE UPDATE OR DELETE ON points.lot_allocations
+    FOR EACH ROW EXECUTE FUNCTION points.forbid_journal_rewrite();
+CREATE TRIGGER lot_allocations_no_truncate BEFORE TRUNCATE ON points.lot_allocations
+    FOR EACH STATEMENT EXECUTE FUNCTION points.forbid_journal_rewrite();
+GRANT SELECT ON points.lot_allocations TO {{writer}}, {{auditor}};
+
+-- A purchase, by order: what it earned and what refunds have taken back since. The journal's
+-- unique key on ('purchase', order id) makes the order unique within the program.
+CREATE TABLE points.purchases (
+    program_id integer NOT NULL,
+    member_id text NOT NULL,
+    order_id text NOT NULL,
+    entry_id bigint NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    amount_minor bigint NOT NULL CONSTRAINT purchase_amount_positive CHECK (amount_minor > 0),
+    points_paid_minor bigint NOT NULL CONSTRAINT points_paid_range CHECK (points_paid_minor >= 0 AND points_paid_minor <= amount_minor),
+    points bigint NOT NULL CONSTRAINT purchase_points_not_negative CHECK (points >= 0),
+    pending_points bigint NOT NULL CONSTRAINT pending_points_range CHECK (pending_points >= 0 AND pending_points <= points),
+    matures_at timestamptz,
+    matured_entry_id bigint,
+    refunded_minor bigint NOT NULL DEFAULT 0 CONSTRAINT refunds_within_order CHECK (refunded_minor >= 0 AND refunded_minor <= amount_minor),
+    clawed_back bigint NOT NULL DEFAULT 0 CONSTRAINT clawback_within_points CHECK (clawed_back >= 0 AND clawed_back <= points),
+    PRIMARY KEY (program_id, member_id, order_id),
+    FOREIGN KEY (program_id, member_id, entry_id) REFERENCES points.journal_entries
+) WITH (fillfactor = 90);
+CREATE INDEX purchases_maturing ON points.purchases (program_id, matures_at) WHERE pending_points > 0;
+GRANT SELECT ON points.purchases TO {{writer}}, {{auditor}};
+
+-- The expiry of a lot credited at p_at, by the settings in force then.
+CREATE FUNCTION points.expiry_for(p_program integer, p_at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT points.lot_expiry(s.expiry_kind, s.expiry_count, p_at, p.time_zone)
+    FROM points.programs AS p, points.settings_at(p_program, p_at) AS s
+    WHERE p.program_id = p_program
+$$;
+
+-- Credits p_points to a member's available account for entry p_entry: while available is
+-- below zero the credit repays that debt first, and the rest forms a lot. Returns the lot's
+-- amount. The caller holds the member's row lock and updates the member's balances.
+CREATE FUNCTION points.form_lot(
+    p_program integer, p_member text, p_entry bigint, p_points bigint, p_available_before bigint,
+    p_earned_at timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_amount bigint := p_points - least(p_points, greatest(0, -p_available_before));
+BEGIN
+    IF v_amount > 0 THEN
+        INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
+        VALUES (p_program, p_member, p_entry, p_earned_at, points.expiry_for(p_program, p_earned_at), v_amount, v_amount);
+    END IF;
+    RETURN v_amount;
+END
+$$;
+
+-- Takes up to p_points from a member's lots, soonest-expiring first (ties: earliest earned,
+-- then lowest id), and records which lots paid how much for entry p_entry. Returns the points
+-- taken. The caller holds the member's row lock.
+CREATE FUNCTION points.consume_lots(p_program integer, p_member text, p_entry bigint, p_points bigint)
+RETURNS bigint
+LANGUAGE sql AS $$
+    WITH ordered AS (
+        SELECT l.lot_id, l.remaining,
+               coalesce(sum(l.remaining) OVER (
+                   ORDER BY l.expires_at NULLS LAST, l.earned_at, l.lot_id
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+        FROM points.lots AS l
+        WHERE l.program_id = p_program AND l.member_id = p_member AND l.remaining > 0
+    ), taken AS (
+        SELECT lot_id, least(remaining, p_points - before) AS amount FROM ordered WHERE before < p_points
+    ), spent AS (
+        UPDATE points.lots AS l SET remaining = l.remaining - t.amount
+        FROM taken AS t
+        WHERE l.program_id = p_program AND l.member_id = p_member AND l.lot_id = t.lot_id
+        RETURNING t.lot_id, t.amount
+    ), recorded AS (
+        INSERT INTO points.lot_allocations (program_id, member_id, entry_id, lot_id, amount)
+        SELECT p_program, p_member, p_entry, lot_id, amount FROM spent
+        RETURNING amount
+    )
+    SELECT coalesce(sum(amount), 0)::bigint FROM recorded
+$$;
+
+-- Programs start with the default settings, in force from the beginning of time.
+CREATE OR REPLACE FUNCTION points.create_program(p_name text, p_currency text, p_time_zone text, p_actor text)
+RETURNS TABLE (status text, program_id integer, currency text, time_zone text, created_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_program points.programs%ROWTYPE;
+BEGIN
+    INSERT INTO points.programs AS p (name, currency, time_zone, created_by)
+    VALUES (p_name, upper(p_currency), p_time_zone, p_actor)
+    ON CONFLICT (name) DO NOTHING
+    RETURNING p.* INTO v_program;
+    IF v_program.program_id IS NULL THEN
+        SELECT p.* INTO v_program FROM points.programs AS p WHERE p.name = p_name;
+        RETURN QUERY SELECT
+            CASE WHEN v_program.currency = upper(p_currency) AND v_program.time_zone = p_time_zone
+                 THEN 'exists' ELSE 'conflict' END,
+            v_program.program_id, v_program.currency::text, v_program.time_zone, v_program.created_at;
+        RETURN;
+    END IF;
+    INSERT INTO points.tiers (program_id, tier, rank) VALUES
+        (v_program.program_id, 'ordinary', 0),
+        (v_program.program_id, 'advanced', 1),
+        (v_program.program_id, 'premium', 2);
+    INSERT INTO points.program_settings
+        (program_id, effective_at, earn_rate, rounding, return_window_days, refund_policy, expiry_kind, expiry_count,
+         referral_bonus, backdate_days)
+    VALUES (v_program.program_id, '-infinity', 1, 'down', 0, 'negative', 'never', NULL, 0, 7);
+    INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, after)
+    VALUES (v_program.program_id, 'program', p_actor, v_program.created_at,
+            jsonb_build_object('name', p_name, 'currency', v_program.currency, 'time_zone', p_time_zone,
+                               'tiers', jsonb_build_array('ordinary', 'advanced', 'premium')));
+    RETURN QUERY SELECT 'created', v_program.program_id, v_program.currency::text, v_program.time_zone,
+        v_program.created_at;
+END
+$$;
+
+-- Changes some of a program's settings from p_effective_at on; the other settings keep the
+-- values in force then. Records who changed what, before and after. Returns status 'changed',
+-- 'unchanged' (the same values were already in force), or 'in_past' (p_effective_at is more
+-- than five minutes ago while the program has entries: posted entries never change meaning).
+CREATE FUNCTION points.set_program_settings(
+    p_program integer, p_changes jsonb, p_effective_at timestamptz, p_actor text)
+RETURNS TABLE (status text, effective_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_before points.program_settings;
+    v_after points.program_settings;
+BEGIN
+    -- One settings change at a time per program.
+    PERFORM 1 FROM points.programs AS p WHERE p.program_id = p_program FOR UPDATE;
+    IF p_effective_at < now() - interval '5 minutes'
+        AND EXISTS (SELECT 1 FROM points.journal_entries AS e WHERE e.program_id = p_program) THEN
+        RETURN QUERY SELECT 'in_past', p_effective_at;
+        RETURN;
+    END IF;
+    v_before := points.settings_at(p_program, p_effective_at);
+    v_after := jsonb_populate_record(v_before, p_changes);
+    v_after.effective_at := p_effective_at;
+    IF to_jsonb(v_after) - 'effective_at' = to_jsonb(v_before) - 'effective_at' THEN
+        RETURN QUERY SELECT 'unchanged', v_before.effective_at;
+        RETURN;
+    END IF;
+    INSERT INTO points.program_settings VALUES (v_after.*)
+    ON CONFLICT ON CONSTRAINT program_settings_pkey DO UPDATE SET
+        earn_rate = EXCLUDED.earn_rate, rounding = EXCLUDED.rounding, return_window_days = EXCLUDED.return_window_days,
+        refund_policy = EXCLUDED.refund_policy, expiry_kind = EXCLUDED.expiry_kind, expiry_count = EXCLUDED.expiry_count,
+        referral_bonus = EXCLUDED.referral_bonus, backdate_days = EXCLUDED.backdate_days;
+    INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
+    VALUES (p_program, 'settings', p_actor, p_effective_at,
+            to_jsonb(v_before) - 'program_id' - 'effective_at', to_jsonb(v_after) - 'program_id' - 'effective_at');
+    RETURN QUERY SELECT 'changed', p_effective_at;
+END
+$$;
+
+-- Creates a member, optionally referred by an existing member. Replaying the same content
+-- returns the member; the same id with another referrer is a conflict.
+-- Returns status 'created', 'exists', 'conflict' or 'unknown_referrer'.
+DROP FUNCTION points.create_member(integer, text);
+CREATE FUNCTION points.create_member(p_program integer, p_member text, p_referrer text)
+RETURNS TABLE (status text, tier text, created_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_tier text;
+    v_created timestamptz;
+BEGIN
+    IF p_referrer IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_referrer) THEN
+        RETURN QUERY SELECT 'unknown_referrer', NULL::text, NULL::timestamptz;
+        RETURN;
+    END IF;
+    SELECT t.tier INTO v_tier FROM points.tiers AS t WHERE t.program_id = p_program ORDER BY t.rank LIMIT 1;
+    INSERT INTO points.members AS m (program_id, member_id, tier, referrer)
+    VALUES (p_program, p_member, v_tier, p_referrer)
+    ON CONFLICT ON CONSTRAINT members_pkey DO NOTHING
+    RETURNING m.created_at INTO v_created;
+    IF v_created IS NOT NULL THEN
+        RETURN QUERY SELECT 'created', v_tier, v_created;
+    ELSE
+        RETURN QUERY SELECT CASE WHEN m.referrer IS NOT DISTINCT FROM p_referrer OR p_referrer IS NULL THEN 'exists' ELSE 'conflict' END,
+                m.tier, m.created_at
+            FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member;
+    END IF;
+END
+$$;
+
+-- Grants form lots (repaying any debt first); deductions consume lots.
+CREATE OR REPLACE FUNCTION points.adjust(
+    p_program integer, p_member text, p_points bigint, p_reason text, p_actor text, p_key text)
+RETURNS TABLE (status text, entry_id bigint, available bigint, pending bigint, held bigint)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_request jsonb := jsonb_build_object(
+        'member', p_member, 'points', p_points, 'reason', p_reason, 'actor', p_actor);
+    v_available bigint;
+    v_pending bigint;
+    v_held bigint;
+    v_entry bigint;
+    v_existing record;
+BEGIN
+    IF p_points IS NULL OR p_points = 0 THEN
+        RAISE EXCEPTION 'an adjustment needs a non-zero number of points' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT m.available, m.pending, m.held INTO v_available, v_pending, v_held
+    FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = p_member
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+
+    -- The common case first: a new key. Only a conflict, or a spend that is short, looks the
+    -- key up, so that a replay is answered with the original entry even when points are short.
+    IF p_points > 0 OR v_available - v_held >= -p_points THEN
+        INSERT INTO points.journal_entries AS e
+            (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
+        VALUES (p_program, p_member, CASE WHEN p_points > 0 THEN 'adjustment.grant' ELSE 'adjustment.deduct' END,
+                'adjustment', p_key, v_request, now())
+        ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
+        RETURNING e.entry_id INTO v_entry;
+    END IF;
+    IF v_entry IS NULL THEN
+        SELECT e.entry_id, e.request INTO v_existing
+        FROM points.journal_entries AS e
+        WHERE e.program_id = p_program AND e.key_scope = 'adjustment' AND e.idempotency_key = p_key;
+        IF FOUND THEN
+            RETURN QUERY SELECT CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END,
+                v_existing.entry_id, v_available, v_pending, v_held;
+        ELSE
+            RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_available, v_pending, v_held;
+        END IF;
+        RETURN;
+    END IF;
+
+    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+        (p_program, p_member, v_entry, 'available', p_points, now()),
+        (p_program, p_member, v_entry, 'adjustments', -p_points, now());
+    IF p_points > 0 THEN
+        PERFORM points.form_lot(p_program, p_member, v_entry, p_points, v_available, now());
+    ELSE
+        PERFORM points.consume_lots(p_program, p_member, v_entry, -p_points);
+    END IF;
+    UPDATE points.members AS m
+    SET available = m.available + p_points, adjustments = m.adjustments - p_points
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    RETURN QUERY SELECT 'posted', v_entry, v_available + p_points, v_pending, v_held;
+END
+$$;
+
+-- Whether an event's time is acceptable: not more than five minutes ahead, and, unless
+-- back-dating is permitted, not older than the back-dating window in force now.
+-- Returns NULL when acceptable, else 'in_future' or 'too_old'.
+CREATE FUNCTION points.check_occurred_at(p_program integer, p_at timestamptz, p_backdated boolean)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN p_at > now() + interval '5 minutes' THEN 'in_future'
+        WHEN NOT p_backdated AND p_at < now() - make_interval(days => s.backdate_days) THEN 'too_old'
+    END
+    FROM points.settings_at(p_program, now()) AS s
+$$;
+
+-- Pays a member's referrer the program's referral bonus, once per referred member (the key is
+-- the referred member's id). The caller holds the referred member's row lock; this locks the
+-- referrer's row. Returns the bonus entry, or NULL when no bonus is due.
+CREATE FUNCTION points.pay_referral(
+    p_program integer, p_member text, p_referrer text, p_order text, p_bonus bigint, p_at timestamptz, p_backdated boolean)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_available bigint;
+    v_entry bigint;
+BEGIN
+    IF p_referrer IS NULL OR p_bonus <= 0 THEN
+        RETURN NULL;
+    END IF;
+    SELECT m.available INTO v_available FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = p_referrer FOR UPDATE;
+    INSERT INTO points.journal_entries AS e
+        (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
+    VALUES (p_program, p_referrer, 'referral', 'referral', p_member,
+            jsonb_build_object('referrer', p_referrer, 'member', p_member, 'order', p_order, 'points', p_bonus),
+            p_at, p_backdated)
+    ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
+    RETURNING e.entry_id INTO v_entry;
+    IF v_entry IS NULL THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+        (p_program, p_referrer, v_entry, 'available', p_bonus, p_at),
+        (p_program, p_referrer, v_entry, 'issued', -p_bonus, p_at);
+    PERFORM points.form_lot(p_program, p_referrer, v_entry, p_bonus, v_available, p_at);
+    UPDATE points.members AS m SET available = m.available + p_bonus, issued = m.issued - p_bonus
+    WHERE m.program_id = p_program AND m.member_id = p_referrer;
+    RETURN v_entry;
+END
+$$;
+
+-- A purchase: points = round(eligible amount in major units × earn rate × tier multiplier),
+-- where the eligible amount leaves out the part paid with points. Idempotent by order id.
+-- With a return window the points are pending until it ends; otherwise they form a lot now.
+-- A member's first purchase pays the referrer's bonus.
+-- Returns status 'posted', 'replayed', 'conflict', 'unknown_member', 'in_future' or 'too_old'.
+CREATE FUNCTION points.purchase(
+    p_program integer, p_member text, p_order text, p_amount_minor bigint, p_points_paid_minor bigint,
+    p_occurred_at timestamptz, p_backdated boolean)
+RETURNS TABLE (status text, entry_id bigint, points bigint, matures_at timestamptz, referral_entry_id bigint,
+               available bigint, pending bigint)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_at timestamptz := coalesce(p_occurred_at, now());
+    v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
+        'member', p_member, 'order', p_order, 'amount_minor', p_amount_minor, 'points_paid_minor', p_points_paid_minor,
+        'occurred_at', p_occurred_at, 'backdated', CASE WHEN p_backdated THEN true END));
+    v_time_problem text;
+    v_member record;
+    v_settings points.program_settings;
+    v_exponent smallint;
+    v_time_zone text;
+    v_points bigint;
+    v_entry bigint;
+    v_existing record;
+    v_matures timestamptz;
+    v_referral bigint;
+BEGIN
+    IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_points_paid_minor < 0 OR p_points_paid_minor > p_amount_minor THEN
+        RAISE EXCEPTION 'a purchase needs a positive amount and a part paid with points between 0 and the amount'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_time_problem := points.check_occurred_at(p_program, v_at, p_backdated);
+    IF v_time_problem IS NOT NULL THEN
+        RETURN QUERY SELECT v_time_problem, NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+    SELECT m.available, m.pending, m.referrer, m.first_purchase_at INTO v_member
+    FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+
+    INSERT INTO points.journal_entries AS e
+        (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
+    VALUES (p_program, p_member, 'purchase', 'purchase', p_order, v_request, v_at, p_backdated)
+    ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
+    RETURNING e.entry_id INTO v_entry;
+    IF v_entry IS NULL THEN
+        SELECT e.entry_id, e.request, e.member_id INTO v_existing
+        FROM points.journal_entries AS e
+        WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
+        IF v_existing.request - 'occurred_at' = v_request - 'occurred_at'
+            AND (p_occurred_at IS NULL OR v_existing.request -> 'occurred_at' = v_request -> 'occurred_at') THEN
+            RETURN QUERY SELECT 'replayed', v_existing.entry_id, pu.points, pu.matures_at, NULL::bigint,
+                    v_member.available, v_member.pending
+                FROM points.purchases AS pu
+                WHERE pu.program_id = p_program AND pu.member_id = v_existing.member_id AND pu.order_id = p_order;
+        ELSE
+            RETURN QUERY SELECT 'conflict', v_existing.entry_id, NULL::bigint, NULL::timestamptz, NULL::bigint,
+                v_member.available, v_member.pending;
+        END IF;
+        RETURN;
+    END IF;
+
+    v_settings := points.settings_at(p_program, v_at);
+    SELECT c.exponent, p.time_zone INTO v_exponent, v_time_zone
+    FROM points.programs AS p JOIN points.currencies AS c USING (currency) WHERE p.program_id = p_program;
+    v_points := points.round_points(
+        (p_amount_minor - p_points_paid_minor)::numeric / (10::numeric ^ v_exponent) * v_settings.earn_rate,
+        v_settings.rounding);
+
+    IF v_points > 0 AND v_settings.return_window_days > 0 THEN
+        v_matures := ((v_at AT TIME ZONE v_time_zone) + make_interval(days => v_settings.return_window_days)) AT TIME ZONE v_time_zone;
+        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+            (p_program, p_member, v_entry, 'pending', v_points, v_at),
+            (p_program, p_member, v_entry, 'issued', -v_points, v_at);
+    ELSIF v_points > 0 THEN
+        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+            (p_program, p_member, v_entry, 'available', v_points, v_at),
+            (p_program, p_member, v_entry, 'issued', -v_points, v_at);
+        PERFORM points.form_lot(p_program, p_member, v_entry, v_points, v_member.available, v_at);
+    END IF;
+    INSERT INTO points.purchases
+        (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor, points,
+         pending_points, matures_at)
+    VALUES (p_program, p_member, p_order, v_entry, v_at, p_amount_minor, p_points_paid_minor, v_points,
+            CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END, v_matures);
+
+    IF v_member.first_purchase_at IS NULL THEN
+        v_referral := points.pay_referral(
+            p_program, p_member, v_member.referrer, p_order, v_settings.referral_bonus, v_at, p_backdated);
+    END IF;
+    UPDATE points.members AS m SET
+        available = m.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
+        pending = m.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END,
+        issued = m.issued - v_points,
+        first_purchase_at = coalesce(m.first_purchase_at, v_at)
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    RETURN QUERY SELECT 'posted', v_entry, v_points, v_matures, v_referral,
+        v_member.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
+        v_member.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END;
+END
+$$;
+
+-- A refund of part or all of an order. After refunds totalling R of an order of amount A that
+-- earned P points, the points clawed back in total are floor(P × R / A), so rounding never
+-- drifts. The clawback takes the order's pending points first, then available; if available
+-- is short, the policy in force decides: 'negative' lets it go below zero, 'write_off' takes
+-- what is there and posts the rest to written_off. Idempotent by refund id.
+-- Returns status 'refunded', 'replayed', 'conflict', 'unknown_order', 'exceeds_order',
+-- 'before_purchase', 'in_future' or 'too_old'.
+CREATE FUNCTION points.refund(
+    p_program integer, p_order text, p_refund text, p_amount_minor bigint, p_occurred_at timestamptz, p_backdated boolean)
+RETURNS TABLE (status text, entry_id bigint, member_id text, clawed_back bigint, from_pending bigint,
+               from_available bigint, written_off bigint, refunded_minor bigint, order_amount_minor bigint)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_at timestamptz := coalesce(p_occurred_at, now());
+    v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
+        'order', p_order, 'refund', p_refund, 'amount_minor', p_amount_minor, 'occurred_at', p_occurred_at,
+        'backdated', CASE WHEN p_backdated THEN true END));
+    v_time_problem text;
+    v_member text;
+    v_available bigint;
+    v_existing record;
+    v_purchase points.purchases;
+    v_policy text;
+    v_delta bigint;
+    v_from_pending bigint;
+    v_take bigint;
+    v_write bigint;
+    v_entry bigint;
+BEGIN
+    IF p_amount_minor IS NULL OR p_amount_minor <= 0 THEN
+        RAISE EXCEPTION 'a refund needs a positive amount' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_time_problem := points.check_occurred_at(p_program, v_at, p_backdated);
+    IF v_time_problem IS NOT NULL THEN
+        RETURN QUERY SELECT v_time_problem, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+    SELECT e.member_id INTO v_member FROM points.journal_entries AS e
+    WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_order', NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+    SELECT m.available INTO v_available FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = v_member FOR UPDATE;
+    SELECT pu.* INTO v_purchase FROM points.purchases AS pu
+    WHERE pu.program_id = p_program AND pu.member_id = v_member AND pu.order_id = p_order;
+
+    SELECT e.entry_id, e.request INTO v_existing FROM points.journal_entries AS e
+    WHERE e.program_id = p_program AND e.key_scope = 'refund' AND e.idempotency_key = p_refund;
+    IF FOUND THEN
+        RETURN QUERY SELECT
+            CASE WHEN v_existing.request - 'occurred_at' = v_request - 'occurred_at'
+                      AND (p_occurred_at IS NULL OR v_existing.request -> 'occurred_at' = v_request -> 'occurred_at')
+                 THEN 'replayed' ELSE 'conflict' END,
+            v_existing.entry_id, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+            v_purchase.refunded_minor, v_purchase.amount_minor;
+        RETURN;
+    END IF;
+    IF v_purchase.refunded_minor + p_amount_minor > v_purchase.amount_minor THEN
+        RETURN QUERY SELECT 'exceeds_order', NULL::bigint, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+            v_purchase.refunded_minor, v_purchase.amount_minor;
+        RETURN;
+    END IF;
+    IF v_at < v_purchase.occurred_at THEN
+        RETURN QUERY SELECT 'before_purchase', NULL::bigint, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+            v_purchase.refunded_minor, v_purchase.amount_minor;
+        RETURN;
+    END IF;
+
+    v_policy := (points.settings_at(p_program, v_at)).refund_policy;
+    v_delta := floor(v_purchase.points::numeric * (v_purchase.refunded_minor + p_amount_minor) / v_purchase.amount_minor)::bigint
+               - v_purchase.clawed_back;
+    v_from_pending := least(v_delta, v_purchase.pending_points);
+    IF v_policy = 'write_off' THEN
+        v_take := least(v_delta - v_from_pending, greatest(v_available, 0));
+    ELSE
+        v_take := v_delta - v_from_pending;
+    END IF;
+    v_write := v_delta - v_from_pending - v_take;
+
+    INSERT INTO points.journal_entries AS e
+        (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
+    VALUES (p_program, v_member, 'refund', 'refund', p_refund, v_request, v_at, p_backdated)
+    ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
+    RETURNING e.entry_id INTO v_entry;
+    IF v_entry IS NULL THEN
+        -- The same refund id, taken at this moment by a refund of another member's order.
+        RETURN QUERY SELECT 'conflict', e.entry_id, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+                v_purchase.refunded_minor, v_purchase.amount_minor
+            FROM points.journal_entries AS e
+            WHERE e.program_id = p_program AND e.key_scope = 'refund' AND e.idempotency_key = p_refund;
+        RETURN;
+    END IF;
+    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
+    SELECT p_program, v_member, v_entry, line.account, line.amount, v_at
+    FROM (VALUES ('pending'::points.account, -v_from_pending), ('available', -v_take),
+                 ('written_off', -v_write), ('issued', v_delta)) AS line(account, amount)
+    WHERE line.amount <> 0;
+    PERFORM points.consume_lots(p_program, v_member, v_entry, least(v_take, greatest(v_available, 0)));
+    UPDATE points.purchases AS pu SET
+        refunded_minor = pu.refunded_minor + p_amount_minor,
+        clawed_back = pu.clawed_back + v_delta,
+        pending_points = pu.pending_points - v_from_pending
+    WHERE pu.program_id = p_program AND pu.member_id = v_member AND pu.order_id = p_order;
+    UPDATE points.members AS m SET
+        pending = m.pending - v_from_pending,
+        available = m.available - v_take,
+        issued = m.issued + v_delta,
+        written_off = m.written_off - v_write
+    WHERE m.program_id = p_program AND m.member_id = v_member;
+    RETURN QUERY SELECT 'refunded', v_entry, v_member, v_delta, v_from_pending, v_take, v_write,
+        v_purchase.refunded_minor + p_amount_minor, v_purchase.amount_minor;
+END
+$$;
+
+-- Maturation, one chunk: the pending points of up to p_limit purchases whose return window
+-- ended by p_as_of move to available, one entry per purchase (key: the order id), dated when
+-- the window ended; each forms a lot after repaying any debt. Members are locked in id order.
+-- Set-based, idempotent (a matured purchase has nothing pending), resumable: call it until it
+-- returns 0 purchases.
+CREATE FUNCTION points.mature_due(p_program integer, p_as_of timestamptz, p_limit integer)
+RETURNS TABLE (purchases integer, points bigint, members integer)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_members text[];
+BEGIN
+    IF p_as_of > now() + interval '5 minutes' THEN
+        RAISE EXCEPTION 'the as-of time % is in the future', p_as_of USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT array_agg(DISTINCT d.member_id ORDER BY d.member_id) INTO v_members FROM (
+        SELECT pu.member_id FROM points.purchases AS pu
+        WHERE pu.program_id = p_program AND pu.pending_points > 0 AND pu.matures_at <= p_as_of
+        ORDER BY pu.matures_at LIMIT p_limit
+    ) AS d;
+    IF v_members IS NULL THEN
+        RETURN QUERY SELECT 0, 0::bigint, 0;
+        RETURN;
+    END IF;
+    PERFORM 1 FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = ANY (v_members)
+    ORDER BY m.member_id FOR UPDATE;
+
+    RETURN QUERY
+    WITH due AS (
+        SELECT pu.member_id, pu.order_id, pu.pending_points AS pts, pu.matures_at,
+               m.available + coalesce(sum(pu.pending_points) OVER (
+                   PARTITION BY pu.member_id ORDER BY pu.matures_at, pu.order_id
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS available_before
+        FROM points.purchases AS pu
+        JOIN points.members AS m ON m.program_id = pu.program_id AND m.member_id = pu.member_id
+        WHERE pu.program_id = p_program AND pu.member_id = ANY (v_members)
+          AND pu.pending_points > 0 AND pu.matures_at <= p_as_of
+    ), numbered AS (
+        SELECT d.*, nextval('points.journal_entry_ids') AS entry_id,
+               d.pts - least(d.pts, greatest(0, -d.available_before)) AS lot_amount
+        FROM due AS d
+    ), entries AS (
+        INSERT INTO points.journal_entries (program_id, member_id, entry_id, kind, key_scope, idempotency_key, request, occurred_at)
+        SELECT p_program, n.member_id, n.entry_id, 'maturation', 'maturation', n.order_id,
+               jsonb_build_object('order', n.order_id, 'points', n.pts), n.matures_at
+        FROM numbered AS n
+        RETURNING 1
+    ), lines AS (
+        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
+        SELECT p_program, n.member_id, n.entry_id, line.account, line.amount, n.matures_at
+        FROM numbered AS n
+        CROSS JOIN LATERAL (VALUES ('pending'::points.account, -n.pts), ('available', n.pts)) AS line(account, amount)
+        RETURNING 1
+    ), formed AS (
+        INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
+        SELECT p_program, n.member_id, n.entry_id, n.matures_at, points.expiry_for(p_program, n.matures_at),
+               n.lot_amount, n.lot_amount
+        FROM numbered AS n WHERE n.lot_amount > 0
+        RETURNING 1
+    ), settled AS (
+        UPDATE points.purchases AS pu SET pending_points = 0, matured_entry_id = n.entry_id
+        FROM numbered AS n
+        WHERE pu.program_id = p_program AND pu.member_id = n.member_id AND pu.order_id = n.order_id
+        RETURNING 1
+    ), balances AS (
+        UPDATE points.members AS m SET pending = m.pending - t.pts, available = m.available + t.pts
+        FROM (SELECT n.member_id, sum(n.pts) AS pts FROM numbered AS n GROUP BY n.member_id) AS t
+        WHERE m.program_id = p_program AND m.member_id = t.member_id
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM settled)::integer,
+           (SELECT coalesce(sum(n.pts), 0) FROM numbered AS n)::bigint,
+           (SELECT count(*) FROM balances)::integer
+    FROM (SELECT (SELECT count(*) FROM entries) + (SELECT count(*) FROM lines) + (SELECT count(*) FROM formed)) AS all_written;
+END
+$$;
+
+-- Expiry, one chunk: the remainders of the expired lots (expires_at <= p_as_of) of up to
+-- p_limit lots' members move from available to expired: one entry per member and expiry
+-- instant, dated at that instant; the lots record what expired and by which entry. Members are
+-- locked in id order. Set-based, idempotent (an expired lot has no remainder), resumable.
+CREATE FUNCTION points.expire_due(p_program integer, p_as_of timestamptz, p_limit integer)
+RETURNS TABLE (lots integer, points bigint, members integer)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_members text[];
+BEGIN
+    IF p_as_of > now() + interval '5 minutes' THEN
+        RAISE EXCEPTION 'the as-of time % is in the future', p_as_of USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT array_agg(DISTINCT d.member_id ORDER BY d.member_id) INTO v_members FROM (
+        SELECT l.member_id FROM points.lots AS l
+        WHERE l.program_id = p_program AND l.remaining > 0 AND l.expires_at <= p_as_of
+        ORDER BY l.expires_at LIMIT p_limit
+    ) AS d;
+    IF v_members IS NULL THEN
+        RETURN QUERY SELECT 0, 0::bigint, 0;
+        RETURN;
+    END IF;
+    PERFORM 1 FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = ANY (v_members)
+    ORDER BY m.member_id FOR UPDATE;
+
+    RETURN QUERY
+    WITH due AS (
+        SELECT l.member_id, l.lot_id, l.remaining, l.expires_at
+        FROM points.lots AS l
+        WHERE l.program_id = p_program AND l.member_id = ANY (v_members)
+          AND l.remaining > 0 AND l.expires_at <= p_as_of
+    ), grouped AS (
+        SELECT d.member_id, d.expires_at, sum(d.remaining) AS pts, min(d.lot_id) AS first_lot
+        FROM due AS d GROUP BY d.member_id, d.expires_at
+    ), numbered AS (
+        SELECT g.*, nextval('points.journal_entry_ids') AS entry_id FROM grouped AS g
+    ), entries AS (
+        INSERT INTO points.journal_entries (program_id, member_id, entry_id, kind, key_scope, idempotency_key, request, occurred_at)
+        SELECT p_program, n.member_id, n.entry_id, 'expiry', 'expiry', n.member_id || '/' || n.first_lot,
+               jsonb_build_object('points', n.pts, 'expires_at', n.expires_at), n.expires_at
+        FROM numbered AS n
+        RETURNING 1
+    ), lines AS (
+        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
+        SELECT p_program, n.member_id, n.entry_id, line.account, line.amount, n.expires_at
+        FROM numbered AS n
+        CROSS JOIN LATERAL (VALUES ('available'::points.account, -n.pts), ('expired', n.pts)) AS line(account, amount)
+        RETURNING 1
+    ), spent AS (
+        UPDATE points.lots AS l SET expired_amount = l.expired_amount + d.remaining, remaining = 0, expired_entry_id = n.entry_id
+        FROM due AS d JOIN numbered AS n ON n.member_id = d.member_id AND n.expires_at = d.expires_at
+        WHERE l.program_id = p_program AND l.member_id = d.member_id AND l.lot_id = d.lot_id
+        RETURNING 1
+    ), balances AS (
+        UPDATE points.members AS m SET available = m.available - t.pts, expired = m.expired + t.pts
+        FROM (SELECT n.member_id, sum(n.pts) AS pts FROM numbered AS n GROUP BY n.member_id) AS t
+        WHERE m.program_id = p_program AND m.member_id = t.member_id
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM spent)::integer,
+           (SELECT coalesce(sum(n.pts), 0) FROM numbered AS n)::bigint,
+           (SELECT count(*) FROM balances)::integer
+    FROM (SELECT (SELECT count(*) FROM entries) + (SELECT count(*) FROM lines)) AS all_written;
+END
+$$;
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION points.create_member(integer, text, text) TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.adjust(integer, text, bigint, text, text, text) TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.purchase(integer, text, text, bigint, bigint, timestamptz, boolean) TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.refund(integer, text, text, bigint, timestamptz, boolean) TO {{writer}};

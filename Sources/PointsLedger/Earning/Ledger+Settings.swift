@@ -1,0 +1,80 @@
+import Foundation
+public import Postgres
+
+/// What `changeSettings` did.
+public enum SettingsChangeOutcome: Sendable, Hashable {
+    /// A new version takes effect at `effectiveAt`.
+    case changed(effectiveAt: Timestamp)
+    /// The values asked for were already in force; nothing was recorded.
+    case unchanged
+}
+
+extension Ledger {
+    /// The program's settings in force at `instant` (default: now).
+    public func settings(of program: Program, at instant: Timestamp? = nil) async throws -> ProgramSettings {
+        try await withConnection { connection in
+            let row = try connection.preparedQuery("""
+                SELECT CASE WHEN effective_at = '-infinity' THEN NULL ELSE effective_at END, earn_rate, rounding,
+                       return_window_days, refund_policy, expiry_kind, expiry_count, referral_bonus, backdate_days
+                FROM points.settings_at(\(program.id), coalesce(\(instant)::timestamptz, now()))
+                """).single()
+            let kind: String = try row.decode(at: 5)
+            let count: Int? = try row.decode(at: 6)
+            return ProgramSettings(
+                effectiveAt: try row.decode(at: 0), earnRate: try row.decode(at: 1),
+                rounding: RoundingMode(rawValue: try row.decode(at: 2))!, returnWindowDays: try row.decode(at: 3),
+                refundPolicy: RefundPolicy(rawValue: try row.decode(at: 4))!,
+                expiry: try ExpiryPolicy.parse(count.map { "\(kind) \($0)" } ?? kind),
+                referralBonus: try row.decode(at: 7), backdateDays: try row.decode(at: 8))
+        }
+    }
+
+    /// Changes some settings from `effectiveAt` (default: now) on, recording who changed what,
+    /// before and after. Postings whose occurred_at is at or after that time use the new values.
+    /// - Throws: `LedgerError.invalidInput` for a value out of range, or for an effective time
+    ///   in the past once the program has entries (their meaning never changes).
+    public func changeSettings(
+        of program: Program, _ change: SettingsChange, effectiveAt: Timestamp? = nil, actor: String
+    ) async throws -> SettingsChangeOutcome {
+        guard !change.isEmpty else {
+            throw LedgerError.invalidInput(field: "settings", reason: "no setting was given to change")
+        }
+        try change.validate()
+        let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
+        let row = try await withConnection { connection in
+            try connection.query("""
+                SELECT status, effective_at FROM points.set_program_settings(
+                    \(program.id), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
+                """).single()
+        }
+        switch try row.decode(String.self, at: 0) {
+        case "changed": return .changed(effectiveAt: try row.decode(at: 1))
+        case "unchanged": return .unchanged
+        default:
+            throw LedgerError.invalidInput(
+                field: "effective time",
+                reason: "settings cannot take effect in the past once the program has entries; give a time from now on")
+        }
+    }
+
+    /// Reads a time as a user writes it: ISO 8601 with a zone (`2026-11-22T10:00:00+08:00`,
+    /// `…Z`) is that instant; without one (`2026-11-22 10:00`, `2026-11-22`) it is the program's
+    /// local time.
+    /// - Throws: `LedgerError.invalidInput` naming `field`.
+    public func instant(_ text: String, in program: Program, field: String) async throws -> Timestamp {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        do {
+            return try await pool.withConnection { connection in
+                try connection.preparedQuery("""
+                    SELECT CASE WHEN \(trimmed) ~* '(z|[+-][0-9]{2}(:?[0-9]{2})?)$' THEN \(trimmed)::timestamptz
+                                ELSE \(trimmed)::timestamp AT TIME ZONE \(program.timeZone) END
+                    """).single().decode(Timestamp.self, at: 0)
+            }
+        } catch let error as PostgresError where error.code?.errorClass == "22" {
+            throw LedgerError.invalidInput(
+                field: field, reason: "\"\(text)\" is not a time; write it like 2026-11-22 10:00 (program time) or 2026-11-22T02:00:00Z")
+        } catch {
+            throw LedgerError.wrap(error)
+        }
+    }
+}

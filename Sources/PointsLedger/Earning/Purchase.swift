@@ -1,0 +1,94 @@
+public import Postgres
+
+/// A purchase as a checkout system reports it.
+public struct PurchaseRequest: Sendable, Hashable {
+    public var member: String
+    /// The order id: the purchase's idempotency key within the program.
+    public var order: String
+    /// The order's amount, in the program's currency.
+    public var amount: Money
+    /// The part paid with points, which earns nothing.
+    public var pointsPaid: Money?
+    /// When it happened (default: now). Older than the back-dating window needs `backdated`.
+    public var occurredAt: Timestamp?
+    /// Recorded permission to be older than the back-dating window (loading history).
+    public var backdated: Bool
+
+    public init(
+        member: String, order: String, amount: Money, pointsPaid: Money? = nil, occurredAt: Timestamp? = nil,
+        backdated: Bool = false
+    ) {
+        self.member = member
+        self.order = order
+        self.amount = amount
+        self.pointsPaid = pointsPaid
+        self.occurredAt = occurredAt
+        self.backdated = backdated
+    }
+}
+
+/// What a purchase earned.
+public struct PurchaseResult: Sendable, Hashable, Codable {
+    public let outcome: PostingResult.Outcome
+    public let entryID: Int64
+    /// Points earned (0 when nothing was eligible).
+    public let points: Int64
+    /// When the points become spendable; nil when they were available at once.
+    public let maturesAt: Timestamp?
+    /// The referrer's bonus entry, when this first purchase paid one.
+    public let referralEntryID: Int64?
+    public let available: Int64
+    public let pending: Int64
+}
+
+extension Ledger {
+    /// Posts a purchase: one round trip. Idempotent by order id: the same order with the same
+    /// content returns the original entry; with other content it throws `.idempotencyConflict`.
+    /// - Throws: `.memberNotFound`, `.invalidInput` (amounts, time outside the back-dating
+    ///   window or in the future), `.idempotencyConflict`.
+    public func purchase(_ request: PurchaseRequest, in program: Program) async throws -> PurchaseResult {
+        try Validate.memberID(request.member)
+        try Validate.reference(request.order, field: "order")
+        try Validate.amount(request.amount, in: program, field: "amount")
+        if let paid = request.pointsPaid {
+            try Validate.amount(paid, in: program, field: "points paid", allowZero: true)
+            guard paid.minorUnits <= request.amount.minorUnits else {
+                throw LedgerError.invalidInput(field: "points paid", reason: "\(paid) is more than the order's amount \(request.amount)")
+            }
+        }
+        let row = try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT status, entry_id, points, matures_at, referral_entry_id, available, pending
+                FROM points.purchase(\(program.id), \(request.member), \(request.order), \(request.amount.minorUnits),
+                                     \(request.pointsPaid?.minorUnits ?? 0), \(request.occurredAt), \(request.backdated))
+                """).single()
+        }
+        let status: String = try row.decode(at: 0)
+        switch status {
+        case "posted", "replayed":
+            return PurchaseResult(
+                outcome: status == "posted" ? .posted : .replayed, entryID: try row.decode(at: 1), points: try row.decode(at: 2),
+                maturesAt: try row.decode(at: 3), referralEntryID: try row.decode(at: 4), available: try row.decode(at: 5),
+                pending: try row.decode(at: 6))
+        case "conflict":
+            throw LedgerError.idempotencyConflict(key: request.order, entryID: try row.decode(at: 1))
+        case "unknown_member":
+            throw LedgerError.memberNotFound(member: request.member)
+        default:
+            throw try await timeError(status, occurredAt: request.occurredAt, program: program)
+        }
+    }
+
+    /// The error for an occurred-at time the database refused ('in_future' or 'too_old').
+    func timeError(_ status: String, occurredAt: Timestamp?, program: Program) async throws -> LedgerError {
+        let when = occurredAt?.description ?? "now"
+        if status == "in_future" {
+            return .invalidInput(field: "occurred at", reason: "\(when) is more than 5 minutes in the future")
+        }
+        guard status == "too_old" else { preconditionFailure("unexpected status \(status)") }
+        let window = try await settings(of: program).backdateDays
+        return .invalidInput(
+            field: "occurred at",
+            reason: "\(when) is older than the program's back-dating window of \(window) days; loading history needs an explicit back-dating permission (--allow-backdated)")
+    }
+}

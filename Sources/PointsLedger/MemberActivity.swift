@@ -1,0 +1,118 @@
+public import Postgres
+
+/// A lot: the points of one credit to available, spent soonest-expiring first.
+public struct Lot: Sendable, Hashable, Codable {
+    public let lot: Int64
+    /// The entry whose credit formed it.
+    public let entryID: Int64
+    public let earnedAt: Timestamp
+    /// The first instant it is expired; nil: never.
+    public let expiresAt: Timestamp?
+    public let amount: Int64
+    public let remaining: Int64
+}
+
+/// Points of a purchase still inside its return window.
+public struct PendingPoints: Sendable, Hashable, Codable {
+    public let order: String
+    public let points: Int64
+    public let maturesAt: Timestamp
+}
+
+/// One journal entry of a member, with what it did to the member's accounts and lots.
+public struct HistoryEntry: Sendable, Hashable, Codable {
+    public let entryID: Int64
+    /// `purchase`, `refund`, `maturation`, `expiry`, `referral`, `adjustment.grant`, …
+    public let kind: String
+    /// Its idempotency key: the order id, refund id, adjustment key…
+    public let reference: String
+    public let occurredAt: Timestamp
+    public let recordedAt: Timestamp
+    /// Changes to the member's available and pending accounts.
+    public let available: Int64
+    public let pending: Int64
+    /// What the caller sent (order, amounts, reason, actor…), as recorded.
+    public let request: String
+    /// The lot this entry's credit formed, if any.
+    public let formedLot: Int64?
+    /// The lots this entry spent from, with the points taken from each (expiry included).
+    public let spentFromLots: [LotAllocation]
+}
+
+public struct LotAllocation: Sendable, Hashable, Codable {
+    public let lot: Int64
+    public let points: Int64
+}
+
+extension Ledger {
+    /// The member's lots with points left, in the order they will be spent (soonest-expiring first).
+    public func lots(of member: String, in program: Program) async throws -> [Lot] {
+        try Validate.memberID(member)
+        return try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT lot_id, entry_id, earned_at, expires_at, amount, remaining FROM points.lots
+                WHERE program_id = \(program.id) AND member_id = \(member) AND remaining > 0
+                ORDER BY expires_at NULLS LAST, earned_at, lot_id
+                """).map { row in
+                Lot(
+                    lot: try row.decode(at: 0), entryID: try row.decode(at: 1), earnedAt: try row.decode(at: 2),
+                    expiresAt: try row.decode(at: 3), amount: try row.decode(at: 4), remaining: try row.decode(at: 5))
+            }
+        }
+    }
+
+    /// The member's purchases whose points are still pending, soonest-maturing first.
+    public func pendingPoints(of member: String, in program: Program) async throws -> [PendingPoints] {
+        try Validate.memberID(member)
+        return try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT order_id, pending_points, matures_at FROM points.purchases
+                WHERE program_id = \(program.id) AND member_id = \(member) AND pending_points > 0
+                ORDER BY matures_at, order_id
+                """).map { row in
+                PendingPoints(order: try row.decode(at: 0), points: try row.decode(at: 1), maturesAt: try row.decode(at: 2))
+            }
+        }
+    }
+
+    /// The member's journal entries, oldest first, with their sources and lot movements.
+    /// - Throws: `.memberNotFound`.
+    public func history(of member: String, in program: Program, limit: Int = 1_000) async throws -> [HistoryEntry] {
+        try Validate.memberID(member)
+        return try await withConnection { connection in
+            _ = try Self.loadMember(member, program: program, connection: connection)
+            return try connection.preparedQuery("""
+                SELECT e.entry_id, e.kind, e.idempotency_key, e.occurred_at, e.recorded_at,
+                       coalesce((SELECT sum(p.amount) FROM points.postings AS p
+                                 WHERE p.program_id = e.program_id AND p.member_id = e.member_id AND p.entry_id = e.entry_id
+                                   AND p.account = 'available'), 0),
+                       coalesce((SELECT sum(p.amount) FROM points.postings AS p
+                                 WHERE p.program_id = e.program_id AND p.member_id = e.member_id AND p.entry_id = e.entry_id
+                                   AND p.account = 'pending'), 0),
+                       e.request::text,
+                       (SELECT l.lot_id FROM points.lots AS l
+                        WHERE l.program_id = e.program_id AND l.member_id = e.member_id AND l.entry_id = e.entry_id),
+                       ARRAY(SELECT a.lot_id || ':' || a.amount FROM points.lot_allocations AS a
+                             WHERE a.program_id = e.program_id AND a.member_id = e.member_id AND a.entry_id = e.entry_id
+                             UNION ALL
+                             SELECT l.lot_id || ':' || l.expired_amount FROM points.lots AS l
+                             WHERE l.program_id = e.program_id AND l.member_id = e.member_id AND l.expired_entry_id = e.entry_id
+                             ORDER BY 1)
+                FROM points.journal_entries AS e
+                WHERE e.program_id = \(program.id) AND e.member_id = \(member)
+                ORDER BY e.occurred_at, e.entry_id
+                LIMIT \(limit)
+                """).map { row in
+                let allocations: [String] = try row.decode(at: 9)
+                return HistoryEntry(
+                    entryID: try row.decode(at: 0), kind: try row.decode(at: 1), reference: try row.decode(at: 2),
+                    occurredAt: try row.decode(at: 3), recordedAt: try row.decode(at: 4), available: try row.decode(at: 5),
+                    pending: try row.decode(at: 6), request: try row.decode(at: 7), formedLot: try row.decode(at: 8),
+                    spentFromLots: allocations.map { pair in
+                        let parts = pair.split(separator: ":")
+                        return LotAllocation(lot: Int64(parts[0])!, points: Int64(parts[1])!)
+                    })
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import PointsLedger
+import Postgres
+
+struct JobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs", abstract: "Run the period jobs: maturation and expiry.",
+        discussion: """
+            Jobs work in chunks that each commit, so they can be stopped and run again: a rerun takes up \
+            what is left and never does anything twice. To replay history after an import, run them with \
+            past --as-of times, in order.
+            """,
+        subcommands: [Mature.self, Expire.self])
+
+    struct JobOptions: ParsableArguments {
+        @Option(help: ArgumentHelp("Run as of this time (default: now); program time unless a zone is given.", valueName: "time"))
+        var asOf: String?
+        @Option(help: ArgumentHelp("Items per committed chunk.", valueName: "n"))
+        var chunk: Int?
+
+        func validate() throws {
+            if let chunk, chunk <= 0 { throw ValidationError("--chunk must be a positive number, not \(chunk).") }
+        }
+    }
+
+    struct Mature: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make pending purchase points spendable once their return window ends.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var job: JobOptions
+
+        func run() async throws {
+            try await JobRunner.run(options: options, job: job, noun: "purchases matured") { ledger, program, asOf, chunk, progress in
+                try await ledger.mature(program, asOf: asOf, chunkSize: chunk ?? 5_000, progress: progress)
+            }
+        }
+    }
+
+    struct Expire: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Expire the remainders of lots past their expiry.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var job: JobOptions
+
+        func run() async throws {
+            try await JobRunner.run(options: options, job: job, noun: "lots expired") { ledger, program, asOf, chunk, progress in
+                try await ledger.expire(program, asOf: asOf, chunkSize: chunk ?? 20_000, progress: progress)
+            }
+        }
+    }
+}
+
+/// Runs a job with a live progress line on a terminal and a summary at the end.
+enum JobRunner {
+    static func run(
+        options: GlobalOptions, job: JobsCommand.JobOptions, noun: String,
+        _ body: (Ledger, Program, Timestamp, Int?, @escaping @Sendable (JobSummary) -> Void) async throws -> JobSummary
+    ) async throws {
+        let (ledger, program) = try await options.ledgerAndProgram()
+        var asOf = Timestamp.now
+        if let text = job.asOf { asOf = try await ledger.instant(text, in: program, field: "--as-of") }
+        let live = isatty(STDERR_FILENO) == 1 && !options.json
+        let summary = try await body(ledger, program, asOf, job.chunk) { progress in
+            guard live else { return }
+            Terminal.progress("\(progress.items) \(noun), \(progress.points) points, \(progress.chunks) chunks, \(String(format: "%.1f", progress.seconds)) s")
+        }
+        if live { Terminal.progress(nil) }
+        if options.json {
+            try Terminal.json(summary)
+        } else {
+            print("\(summary.job) as of \(summary.asOf): \(summary.items) \(noun), \(summary.points) points, "
+                + "\(summary.chunks) chunks committed in \(String(format: "%.1f", summary.seconds)) s.")
+        }
+    }
+}
