@@ -39,9 +39,15 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
     public let spentFromLots: [LotAllocation]
 }
 
+/// Points taken from one lot.
 public struct LotAllocation: Sendable, Hashable, Codable {
     public let lot: Int64
     public let points: Int64
+
+    public init(lot: Int64, points: Int64) {
+        self.lot = lot
+        self.points = points
+    }
 }
 
 extension Ledger {
