@@ -24,13 +24,7 @@ let package = Package(
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
 
         // Schema/*.sql, embedded into the library at build time so the CLI works from any directory.
-        .executableTarget(name: "schema-embedder"),
-        .plugin(
-            name: "EmbedSchemaPlugin",
-            capability: .buildTool(),
-            dependencies: ["schema-embedder"],
-            path: "Sources/EmbedSchemaPlugin"
-        ),
+        .plugin(name: "EmbedSchemaPlugin", capability: .buildTool(), path: "Sources/EmbedSchemaPlugin"),
 
         // The ledger: programs, members, accounts, journal entries, postings, audit.
         .target(
@@ -56,7 +50,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Postgres", "PointsLedger"], path: "Tests/TestSupport"),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "PointsLedgerTests", dependencies: ["PointsLedger", "TestSupport"]),
-        .testTarget(name: "PointsAdminTests", dependencies: ["points-admin", "TestSupport"]),
+        .testTarget(name: "PointsAdminTests", dependencies: ["points-admin", "PointsLedger", "TestSupport"]),
     ]
 )
 

@@ -417,9 +417,11 @@ RETURNS TABLE (status text, entry_id bigint, points bigint, matures_at timestamp
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     v_at timestamptz := coalesce(p_occurred_at, now());
+    -- What a replay must match. The time is recorded in UTC, so the session's time zone never
+    -- matters; the back-dating permission is recorded on the entry, not compared.
     v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
         'member', p_member, 'order', p_order, 'amount_minor', p_amount_minor, 'points_paid_minor', p_points_paid_minor,
-        'occurred_at', p_occurred_at, 'backdated', CASE WHEN p_backdated THEN true END));
+        'occurred_at', p_occurred_at AT TIME ZONE 'UTC'));
     v_time_problem text;
     v_member record;
     v_settings points.program_settings;
@@ -525,8 +527,7 @@ LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     v_at timestamptz := coalesce(p_occurred_at, now());
     v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
-        'order', p_order, 'refund', p_refund, 'amount_minor', p_amount_minor, 'occurred_at', p_occurred_at,
-        'backdated', CASE WHEN p_backdated THEN true END));
+        'order', p_order, 'refund', p_refund, 'amount_minor', p_amount_minor, 'occurred_at', p_occurred_at AT TIME ZONE 'UTC'));
     v_time_problem text;
     v_member text;
     v_available bigint;

@@ -1,22 +1,33 @@
 import Foundation
 import PackagePlugin
 
-/// Embeds the package's `Schema/*.sql` migrations into the target that uses this plugin, as
-/// Swift source, so a built binary carries its schema and works from any directory.
+/// Embeds the `Schema/*.sql` migrations (which the target sees through its `Migrations` link)
+/// into the target as Swift source, so a built binary carries its schema and works from any
+/// directory. The files are the target's own inputs, so adding, editing or removing a migration
+/// rebuilds what depends on it.
 @main
 struct EmbedSchemaPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) throws -> [Command] {
-        let schemaDirectory = context.package.directoryURL.appending(path: "Schema")
-        let files = try FileManager.default
-            .contentsOfDirectory(at: schemaDirectory, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "sql" }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        guard let module = target as? SourceModuleTarget else { return [] }
+        let files = module.sourceFiles(withSuffix: "sql").map(\.url).sorted { $0.lastPathComponent < $1.lastPathComponent }
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedSchema.swift")
+        let script = #"""
+            set -eu
+            out=$1; shift
+            {
+                printf '// Generated from Schema/*.sql at build time: each file, base64-encoded.\n'
+                printf 'let embeddedMigrationFiles: [(fileName: String, base64: String)] = [\n'
+                for file in "$@"; do
+                    printf '    ("%s", "%s"),\n' "$(basename "$file")" "$(base64 < "$file" | tr -d '\n')"
+                done
+                printf ']\n'
+            } > "$out"
+            """#
         return [
             .buildCommand(
                 displayName: "Embedding \(files.count) schema migrations",
-                executable: try context.tool(named: "schema-embedder").url,
-                arguments: [output.path] + files.map(\.path),
+                executable: URL(fileURLWithPath: "/bin/sh"),
+                arguments: ["-c", script, "embed-schema", output.path] + files.map(\.path),
                 inputFiles: files,
                 outputFiles: [output]
             )

@@ -17,7 +17,7 @@ struct PointsAdmin: AsyncParsableCommand {
             2 usage error, 3 database unreachable.
             """,
         subcommands: [
-            DatabaseCommand.self, ProgramCommand.self, MemberCommand.self, PurchaseCommand.self, AdjustCommand.self,
+            DatabaseCommand.self, ProgramCommand.self, MemberCommand.self, PurchaseCommand.self, ImportCommand.self, AdjustCommand.self,
             JobsCommand.self, AuditCommand.self,
         ]
     )

@@ -1,4 +1,5 @@
 import Foundation
+import PointsLedger
 import Postgres
 import TestSupport
 import Testing
@@ -53,24 +54,25 @@ struct CLITests {
     }
 
     @Test func migrateAndStatus() async throws {
+        let files = Migration.all.map(\.fileName)
+        let width = files.map(\.count).max()!
+        func row(_ cells: String...) -> String {
+            cells.enumerated().map { index, cell in index == 1 ? cell.padding(toLength: width, withPad: " ", startingAt: 0) : cell }
+                .joined(separator: "  ")
+        }
         try await withCLI { run, _ in
             let pending = try run(["db", "status"])
             #expect(pending.status == 0)
-            #expect(pending.stdout == """
-                version  file              state    applied at
-                -------  ----------------  -------  ----------
-                0001     0001_roles.sql    pending
-                0002     0002_ledger.sql   pending
-                0003     0003_earning.sql  pending
-
-                """)
+            let expected = [row("version", "file", "state  ", "applied at"), row("-------", String(repeating: "-", count: width), "-------", "----------")]
+                + Migration.all.map { row(String(format: "%04d", $0.version), $0.fileName, "pending") }
+            #expect(pending.stdout == expected.joined(separator: "\n") + "\n")
             let migrated = try run(["db", "migrate"])
             #expect(migrated.status == 0)
-            #expect(migrated.stdout == "applied 0001_roles.sql\napplied 0002_ledger.sql\napplied 0003_earning.sql\n3 migrations applied.\n")
+            #expect(migrated.stdout == files.map { "applied \($0)\n" }.joined() + "\(files.count) migrations applied.\n")
             #expect(try run(["db", "migrate"]).stdout == "The database is up to date; no migration was pending.\n")
             let status = try run(["db", "status", "--json"])
             let decoded = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as! [[String: Any]]
-            #expect(decoded.map { $0["state"] as? String } == ["applied", "applied", "applied"])
+            #expect(decoded.map { $0["state"] as? String } == Array(repeating: "applied", count: files.count))
         }
     }
 

@@ -13,11 +13,13 @@ public struct Migration: Sendable, Hashable {
     /// Every migration this build carries, in order.
     public static let all: [Migration] = embeddedMigrationFiles.map { file in
         let digits = file.fileName.prefix { $0.isNumber }
-        guard let version = Int(digits), digits.count == 4, file.fileName.dropFirst(4).first == "_" else {
-            preconditionFailure("Schema/\(file.fileName) must be named NNNN_name.sql")
+        guard let version = Int(digits), digits.count == 4, file.fileName.dropFirst(4).first == "_",
+            let data = Data(base64Encoded: file.base64), let sql = String(data: data, encoding: .utf8)
+        else {
+            preconditionFailure("Schema/\(file.fileName) must be named NNNN_name.sql and hold UTF-8 text")
         }
-        return Migration(version: version, fileName: file.fileName, sql: file.sql)
-    }
+        return Migration(version: version, fileName: file.fileName, sql: sql)
+    }.sorted { $0.version < $1.version }
 
     /// The SQL with `{{owner}}`-style placeholders replaced: `{{owner}}` by the quoted role name,
     /// `{{owner_name}}` by the name as a string literal (likewise writer and auditor).

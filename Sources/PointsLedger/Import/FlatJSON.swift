@@ -1,0 +1,162 @@
+/// A strict reader of one-level JSON objects (`{"order_id": "A1", "amount": 12.34}`), the form of
+/// a JSON Lines import. Numbers are kept as their text, so `12.34` stays exactly 12.34.
+enum FlatJSON {
+    enum Value: Equatable {
+        case string(String)
+        /// A number, as written.
+        case number(String)
+        case bool(Bool)
+        case null
+    }
+
+    struct SyntaxError: Error {
+        let reason: String
+    }
+
+    /// Parses one object; duplicate keys and nested values are errors.
+    static func parseObject(_ text: String) throws(SyntaxError) -> [String: Value] {
+        var parser = Parser(bytes: Array(text.utf8))
+        return try parser.object()
+    }
+
+    private struct Parser {
+        let bytes: [UInt8]
+        var index = 0
+
+        mutating func object() throws(SyntaxError) -> [String: Value] {
+            skipSpace()
+            try expect(UInt8(ascii: "{"), "a JSON object must start with {")
+            var fields: [String: Value] = [:]
+            skipSpace()
+            if peek() == UInt8(ascii: "}") {
+                index += 1
+            } else {
+                while true {
+                    skipSpace()
+                    guard peek() == UInt8(ascii: "\"") else { throw SyntaxError(reason: "expected a field name in quotes at byte \(index + 1)") }
+                    let key = try string()
+                    skipSpace()
+                    try expect(UInt8(ascii: ":"), "expected : after \"\(key)\"")
+                    skipSpace()
+                    let value = try value(for: key)
+                    guard fields.updateValue(value, forKey: key) == nil else {
+                        throw SyntaxError(reason: "field \(key) appears twice")
+                    }
+                    skipSpace()
+                    if peek() == UInt8(ascii: ",") { index += 1; continue }
+                    try expect(UInt8(ascii: "}"), "expected , or } at byte \(index + 1)")
+                    break
+                }
+            }
+            skipSpace()
+            guard index == bytes.count else { throw SyntaxError(reason: "unexpected text after the object at byte \(index + 1)") }
+            return fields
+        }
+
+        mutating func value(for key: String) throws(SyntaxError) -> Value {
+            switch peek() {
+            case UInt8(ascii: "\""): return .string(try string())
+            case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+            case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+            case UInt8(ascii: "n"): try literal("null"); return .null
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                throw SyntaxError(reason: "field \(key) must be a string or a number, not an object or array")
+            default: return .number(try number(for: key))
+            }
+        }
+
+        mutating func number(for key: String) throws(SyntaxError) -> String {
+            let begin = index
+            while let byte = peek(), byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || (byte >= 48 && byte <= 57)
+            {
+                index += 1
+            }
+            let text = String(decoding: bytes[begin..<index], as: UTF8.self)
+            guard text.range(of: #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"#, options: .regularExpression) != nil else {
+                throw SyntaxError(reason: "field \(key) has a malformed value at byte \(begin + 1)")
+            }
+            return text
+        }
+
+        mutating func string() throws(SyntaxError) -> String {
+            index += 1
+            var scalars = String.UnicodeScalarView()
+            var run = index
+            func flush(_ parser: Parser, upTo end: Int) {
+                scalars.append(contentsOf: String(decoding: parser.bytes[run..<end], as: UTF8.self).unicodeScalars)
+            }
+            while true {
+                guard let byte = peek() else { throw SyntaxError(reason: "a string is not closed") }
+                if byte == UInt8(ascii: "\"") {
+                    flush(self, upTo: index)
+                    index += 1
+                    return String(scalars)
+                }
+                if byte < 0x20 { throw SyntaxError(reason: "a control character inside a string at byte \(index + 1)") }
+                if byte == UInt8(ascii: "\\") {
+                    flush(self, upTo: index)
+                    index += 1
+                    guard let escape = peek() else { throw SyntaxError(reason: "a string is not closed") }
+                    index += 1
+                    switch escape {
+                    case UInt8(ascii: "\""): scalars.append("\"")
+                    case UInt8(ascii: "\\"): scalars.append("\\")
+                    case UInt8(ascii: "/"): scalars.append("/")
+                    case UInt8(ascii: "b"): scalars.append("\u{8}")
+                    case UInt8(ascii: "f"): scalars.append("\u{C}")
+                    case UInt8(ascii: "n"): scalars.append("\n")
+                    case UInt8(ascii: "r"): scalars.append("\r")
+                    case UInt8(ascii: "t"): scalars.append("\t")
+                    case UInt8(ascii: "u"):
+                        var code = try hex4()
+                        if (0xD800..<0xDC00).contains(code) {
+                            guard peek() == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
+                                throw SyntaxError(reason: "an unpaired surrogate in a string")
+                            }
+                            index += 2
+                            let low = try hex4()
+                            guard (0xDC00..<0xE000).contains(low) else { throw SyntaxError(reason: "an unpaired surrogate in a string") }
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        guard let scalar = Unicode.Scalar(code) else { throw SyntaxError(reason: "an invalid \\u escape") }
+                        scalars.append(scalar)
+                    default: throw SyntaxError(reason: "an invalid escape \\\(Character(Unicode.Scalar(escape)))")
+                    }
+                    run = index
+                    continue
+                }
+                index += 1
+            }
+        }
+
+        mutating func hex4() throws(SyntaxError) -> UInt32 {
+            guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
+                throw SyntaxError(reason: "an invalid \\u escape")
+            }
+            index += 4
+            return value
+        }
+
+        mutating func literal(_ word: String) throws(SyntaxError) {
+            let expected = Array(word.utf8)
+            guard index + expected.count <= bytes.count, Array(bytes[index..<index + expected.count]) == expected else {
+                throw SyntaxError(reason: "a malformed value at byte \(index + 1)")
+            }
+            index += expected.count
+        }
+
+        mutating func expect(_ byte: UInt8, _ reason: String) throws(SyntaxError) {
+            guard peek() == byte else { throw SyntaxError(reason: reason) }
+            index += 1
+        }
+
+        func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        mutating func skipSpace() {
+            while let byte = peek(), byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,66 @@
+import Foundation
+
+/// Reads a file (or standard input) line by line in constant memory, whatever its size.
+///
+/// Lines end with `\n` (a `\r` before it is dropped). A line longer than `maximumLength` bytes is
+/// reported as `.tooLong` and skipped without ever being held whole; bytes that are not UTF-8 give
+/// `.notUTF8`.
+struct LineReader {
+    enum Line {
+        case text(String)
+        case tooLong(bytes: Int)
+        case notUTF8
+    }
+
+    private let handle: FileHandle
+    private let maximumLength: Int
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+    /// The number of the last line returned, from 1.
+    private(set) var lineNumber = 0
+
+    init(handle: FileHandle, maximumLength: Int = 1 << 16) {
+        self.handle = handle
+        self.maximumLength = maximumLength
+    }
+
+    /// The next line, or nil at the end of the input.
+    mutating func next() throws -> Line? {
+        var discarded = 0
+        while true {
+            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                let length = newline - start
+                defer { start = newline + 1 }
+                lineNumber += 1
+                if discarded > 0 || length > maximumLength { return .tooLong(bytes: discarded + length) }
+                return decode(buffer[start..<newline])
+            }
+            if atEnd {
+                guard start < buffer.count || discarded > 0 else { return nil }
+                lineNumber += 1
+                defer { start = buffer.count }
+                if discarded > 0 || buffer.count - start > maximumLength { return .tooLong(bytes: discarded + buffer.count - start) }
+                return decode(buffer[start...])
+            }
+            // Keep at most one over-long line's worth of bytes: the rest is counted and dropped.
+            if buffer.count - start > maximumLength {
+                discarded += buffer.count - start
+                buffer.removeAll(keepingCapacity: true)
+                start = 0
+            } else if start > 0 {
+                buffer.removeFirst(start)
+                start = 0
+            }
+            let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
+            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+        }
+    }
+
+    private func decode(_ bytes: ArraySlice<UInt8>) -> Line {
+        var bytes = bytes
+        if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+        guard let text = String(validating: bytes, as: UTF8.self) else { return .notUTF8 }
+        return .text(text)
+    }
+}

@@ -1,0 +1,347 @@
+public import Foundation
+import Postgres
+
+/// The form of an import file.
+public enum ImportFormat: String, Sendable, CaseIterable {
+    /// One JSON object a line: `{"order_id": "A1", "member": "m1", "amount": "12.34", "occurred_at": "…"}`.
+    case jsonLines = "jsonl"
+    /// A header line naming the columns, then one purchase a line.
+    case csv
+}
+
+/// How an import runs.
+public struct ImportOptions: Sendable {
+    /// The file's form; nil: a first line starting with `{` is JSON Lines, anything else CSV.
+    public var format: ImportFormat?
+    /// Create members on their first purchase (with the line's referrer), or refuse their lines.
+    public var createMembers: Bool
+    /// Record a permission to load history older than the back-dating window.
+    public var allowBackdated: Bool
+    /// Lines per batch: each batch is one COPY and one set-based call, committed on its own.
+    public var batchSize: Int
+
+    public init(format: ImportFormat? = nil, createMembers: Bool = true, allowBackdated: Bool = false, batchSize: Int = 5_000) {
+        self.format = format
+        self.createMembers = createMembers
+        self.allowBackdated = allowBackdated
+        self.batchSize = batchSize
+    }
+}
+
+/// What became of one line of an import file.
+public struct ImportLineResult: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Codable {
+        /// Posted now.
+        case accepted
+        /// Its order was posted before with the same content: nothing new was posted.
+        case duplicate
+        /// Not posted; `reason` says why.
+        case rejected
+    }
+
+    public let line: Int
+    public let status: Status
+    public let order: String?
+    public let entryID: Int64?
+    public let points: Int64?
+    public let reason: String?
+}
+
+/// The outcome of a whole import.
+public struct ImportSummary: Sendable, Hashable, Codable {
+    public var lines = 0
+    public var accepted = 0
+    public var duplicates = 0
+    public var rejected = 0
+    /// Points earned by the accepted lines.
+    public var points: Int64 = 0
+    /// Batches committed.
+    public var batches = 0
+    public var seconds = 0.0
+}
+
+/// The columns of an import, by their names in a CSV header or JSON object.
+enum ImportField: String, CaseIterable {
+    case orderID = "order_id", member, amount, occurredAt = "occurred_at", pointsPaid = "points_paid", referrer
+
+    static let required: [ImportField] = [.orderID, .member, .amount, .occurredAt]
+    static let names = allCases.map(\.rawValue).joined(separator: ", ")
+}
+
+/// One checked line, ready for the staging table.
+struct ImportRecord {
+    let line: Int
+    let order: String
+    let member: String
+    let amountMinor: Int64
+    let pointsPaidMinor: Int64
+    let occurredAt: String
+    let referrer: String?
+}
+
+extension Ledger {
+    /// Imports purchases from a file or standard input, streaming it in constant memory and
+    /// posting through the set-based batch path. Every line gets a result, passed to `report` in
+    /// line order: accepted, duplicate (posted before; re-running a file posts nothing new), or
+    /// rejected with its line number and reason, which posts nothing and does not stop the import.
+    /// Each batch commits on its own: an import stopped half-way is completed by running it again.
+    /// - Parameter name: how messages name the input (its path, or "standard input").
+    /// - Throws: `.invalidInput` for an empty input or a CSV header with unknown or missing columns;
+    ///   `.unreachable` if the database goes away (run the import again to finish it).
+    public func importPurchases(
+        from input: FileHandle, name: String, into program: Program, options: ImportOptions = ImportOptions(),
+        report: @escaping @Sendable (ImportLineResult) -> Void
+    ) async throws -> ImportSummary {
+        guard options.batchSize > 0 else { throw LedgerError.invalidInput(field: "batch size", reason: "\(options.batchSize) must be positive") }
+        let started = Date()
+        let logger = self.logger
+        var summary = try await withConnection { connection in
+            var importer = PurchaseImporter(
+                connection: connection, program: program, options: options, reader: LineReader(handle: input), name: name, report: report)
+            return try importer.run()
+        }
+        summary.seconds = Date().timeIntervalSince(started)
+        logger.info("imported purchases", metadata: ["accepted": "\(summary.accepted)", "rejected": "\(summary.rejected)"])
+        return summary
+    }
+}
+
+/// Runs one import on one connection, on that connection's own thread (file reads block).
+struct PurchaseImporter {
+    let connection: PostgresConnection
+    let program: Program
+    let options: ImportOptions
+    var reader: LineReader
+    let name: String
+    let report: @Sendable (ImportLineResult) -> Void
+
+    private var summary = ImportSummary()
+    private var batch: [ImportRecord] = []
+    /// Results known before posting (lines rejected while reading), waiting for their turn.
+    private var early: [ImportLineResult] = []
+
+    init(
+        connection: PostgresConnection, program: Program, options: ImportOptions, reader: LineReader, name: String,
+        report: @escaping @Sendable (ImportLineResult) -> Void
+    ) {
+        self.connection = connection
+        self.program = program
+        self.options = options
+        self.reader = reader
+        self.name = name
+        self.report = report
+    }
+
+    mutating func run() throws -> ImportSummary {
+        guard let first = try reader.next() else {
+            throw LedgerError.invalidInput(field: "file", reason: "\(name) is empty: there is no purchase to import")
+        }
+        var columns: [ImportField]?
+        let format = options.format ?? (first.startsWithBrace ? .jsonLines : .csv)
+        if format == .csv {
+            guard case .text(let header) = first else {
+                throw LedgerError.invalidInput(field: "header", reason: "line 1 of \(name) is not a readable CSV header")
+            }
+            columns = try Self.columns(header)
+        } else {
+            handle(first, lineNumber: 1, format: format, columns: nil)
+        }
+        while let line = try reader.next() {
+            handle(line, lineNumber: reader.lineNumber, format: format, columns: columns)
+            if batch.count >= options.batchSize { try flush() }
+        }
+        try flush()
+        return summary
+    }
+
+    /// The header's columns: every required one, nothing unknown, nothing twice.
+    static func columns(_ header: String) throws(LedgerError) -> [ImportField] {
+        let names: [String]
+        do {
+            names = try CSVLine.fields(header).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        } catch {
+            throw .invalidInput(field: "header", reason: "line 1 is not a CSV header: \(error.reason)")
+        }
+        var columns: [ImportField] = []
+        for name in names {
+            guard let field = ImportField(rawValue: name) else {
+                throw .invalidInput(field: "header", reason: "unknown column \"\(name)\"; the columns are \(ImportField.names)")
+            }
+            guard !columns.contains(field) else { throw .invalidInput(field: "header", reason: "column \(name) appears twice") }
+            columns.append(field)
+        }
+        for field in ImportField.required where !columns.contains(field) {
+            throw .invalidInput(field: "header", reason: "the required column \(field.rawValue) is missing; the columns are \(ImportField.names)")
+        }
+        return columns
+    }
+
+    private mutating func handle(_ line: LineReader.Line, lineNumber: Int, format: ImportFormat, columns: [ImportField]?) {
+        summary.lines += 1
+        switch line {
+        case .tooLong(let bytes):
+            reject(lineNumber, order: nil, "the line is \(bytes) bytes long, more than the 65536 a purchase may take")
+        case .notUTF8:
+            reject(lineNumber, order: nil, "the line is not valid UTF-8 text")
+        case .text(let text):
+            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                reject(lineNumber, order: nil, "the line is empty")
+                return
+            }
+            do {
+                let values = try format == .csv ? Self.csvValues(text, columns: columns!) : Self.jsonValues(text)
+                batch.append(try record(values, line: lineNumber))
+            } catch let error as LineError {
+                reject(lineNumber, order: error.order, error.reason)
+            } catch {
+                reject(lineNumber, order: nil, "\(error)")
+            }
+        }
+    }
+
+    struct LineError: Error {
+        let reason: String
+        var order: String? = nil
+    }
+
+    static func csvValues(_ text: String, columns: [ImportField]) throws -> [ImportField: String] {
+        let fields: [String]
+        do {
+            fields = try CSVLine.fields(text)
+        } catch {
+            throw LineError(reason: "the line is not valid CSV: \(error.reason)")
+        }
+        guard fields.count == columns.count else {
+            throw LineError(reason: "the line has \(fields.count) fields; the header has \(columns.count)")
+        }
+        var values: [ImportField: String] = [:]
+        for (field, value) in zip(columns, fields) where !value.isEmpty { values[field] = value }
+        return values
+    }
+
+    static func jsonValues(_ text: String) throws -> [ImportField: String] {
+        let object: [String: FlatJSON.Value]
+        do {
+            object = try FlatJSON.parseObject(text)
+        } catch {
+            throw LineError(reason: "the line is not a valid JSON object: \(error.reason)")
+        }
+        var values: [ImportField: String] = [:]
+        for (key, value) in object {
+            guard let field = ImportField(rawValue: key) else {
+                throw LineError(reason: "unknown field \"\(key)\"; the fields are \(ImportField.names)")
+            }
+            switch value {
+            case .string(let text): values[field] = text
+            case .number(let text): values[field] = text
+            case .null: continue
+            case .bool: throw LineError(reason: "field \(key) must be a string or a number, not true or false")
+            }
+        }
+        return values
+    }
+
+    private func record(_ values: [ImportField: String], line: Int) throws -> ImportRecord {
+        let order = values[.orderID]
+        for field in ImportField.required where values[field] == nil {
+            throw LineError(reason: "the field \(field.rawValue) is missing", order: order)
+        }
+        let exponent = program.currencyExponent
+        do {
+            try Validate.reference(order!, field: "order_id")
+            try Validate.memberID(values[.member]!)
+            let amount = try Money.parse(values[.amount]!, exponent: exponent, field: "amount")
+            guard amount.minorUnits > 0 else { throw LedgerError.invalidInput(field: "amount", reason: "\(amount) must be more than zero") }
+            let paid = try values[.pointsPaid].map { text throws(LedgerError) in try Money.parse(text, exponent: exponent, field: "points_paid") }
+            if let paid, paid > amount {
+                throw LedgerError.invalidInput(field: "points_paid", reason: "\(paid) is more than the amount \(amount)")
+            }
+            guard let occurredAt = TimeText.normalise(values[.occurredAt]!) else {
+                throw LedgerError.invalidInput(
+                    field: "occurred_at", reason: "\"\(values[.occurredAt]!)\" is not a time such as 2026-11-22T10:00:00+08:00")
+            }
+            if let referrer = values[.referrer] { try Validate.memberID(referrer) }
+            return ImportRecord(
+                line: line, order: order!, member: values[.member]!, amountMinor: amount.minorUnits,
+                pointsPaidMinor: paid?.minorUnits ?? 0, occurredAt: occurredAt, referrer: values[.referrer])
+        } catch let error as LedgerError {
+            guard case .invalidInput(let field, let reason) = error else { throw error }
+            throw LineError(reason: "\(field.hasPrefix("member") ? "member" : field): \(reason)", order: order)
+        }
+    }
+
+    private mutating func reject(_ line: Int, order: String?, _ reason: String) {
+        early.append(ImportLineResult(line: line, status: .rejected, order: order, entryID: nil, points: nil, reason: reason))
+    }
+
+    /// Posts the batch (one COPY and one set-based call, in one transaction) and reports every
+    /// line read so far, in order.
+    private mutating func flush() throws {
+        var results = early
+        early.removeAll()
+        if !batch.isEmpty {
+            do {
+                results += try post(batch)
+            } catch let error as PostgresError where !error.isConnectionError {
+                // A line the checks above let through and the database refused: find it by posting
+                // the lines one by one, so the others still go in.
+                for record in batch {
+                    do {
+                        results += try post([record])
+                    } catch let error as PostgresError where !error.isConnectionError {
+                        results.append(ImportLineResult(
+                            line: record.line, status: .rejected, order: record.order, entryID: nil, points: nil, reason: error.message))
+                    }
+                }
+            }
+            summary.batches += 1
+            batch.removeAll(keepingCapacity: true)
+        }
+        for result in results.sorted(by: { $0.line < $1.line }) {
+            switch result.status {
+            case .accepted:
+                summary.accepted += 1
+                summary.points += result.points ?? 0
+            case .duplicate: summary.duplicates += 1
+            case .rejected: summary.rejected += 1
+            }
+            report(result)
+        }
+    }
+
+    private func post(_ records: [ImportRecord]) throws -> [ImportLineResult] {
+        let orders = Dictionary(records.map { ($0.line, $0.order) }, uniquingKeysWith: { first, _ in first })
+        let program = self.program
+        let options = self.options
+        return try connection.withTransaction { connection in
+            let batchID = try connection.preparedQuery("SELECT nextval('points.import_batch_ids')").single().decode(Int64.self, at: 0)
+            // Times without a zone are the program's local time.
+            try connection.preparedQuery("SELECT set_config('TimeZone', \(program.timeZone), true)")
+            try connection.copyIn(
+                "COPY points.import_staging (batch_id, line, order_id, member_id, amount_minor, points_paid_minor, occurred_at, referrer) FROM STDIN",
+                rows: records.lazy.map { record in
+                    [
+                        String(batchID), String(record.line), record.order, record.member, String(record.amountMinor),
+                        String(record.pointsPaidMinor), record.occurredAt, record.referrer,
+                    ]
+                })
+            try connection.preparedQuery("SELECT set_config('TimeZone', 'UTC', true)")
+            return try connection.preparedQuery("""
+                SELECT line, status, entry_id, points, reason
+                FROM points.import_purchase_batch(\(program.id), \(batchID), \(options.createMembers), \(options.allowBackdated))
+                """).map { row in
+                let line = Int(try row.decode(Int64.self, at: 0))
+                return ImportLineResult(
+                    line: line, status: ImportLineResult.Status(rawValue: try row.decode(at: 1))!, order: orders[line],
+                    entryID: try row.decode(at: 2), points: try row.decode(at: 3), reason: try row.decode(at: 4))
+            }
+        }
+    }
+}
+
+extension LineReader.Line {
+    var startsWithBrace: Bool {
+        if case .text(let text) = self { return text.drop { $0 == " " || $0 == "\u{FEFF}" }.first == "{" }
+        return false
+    }
+}
