@@ -56,14 +56,15 @@ struct CLITests {
     @Test func migrateAndStatus() async throws {
         let files = Migration.all.map(\.fileName)
         let width = files.map(\.count).max()!
+        // Columns as the table prints them: padded to their widest cell, two spaces apart, no trailing space.
         func row(_ cells: String...) -> String {
-            cells.enumerated().map { index, cell in index == 1 ? cell.padding(toLength: width, withPad: " ", startingAt: 0) : cell }
-                .joined(separator: "  ")
+            zip(cells, [7, width, 7, 10]).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").replacingOccurrences(of: #"\s+$"#, with: "", options: .regularExpression)
         }
         try await withCLI { run, _ in
             let pending = try run(["db", "status"])
             #expect(pending.status == 0)
-            let expected = [row("version", "file", "state  ", "applied at"), row("-------", String(repeating: "-", count: width), "-------", "----------")]
+            let expected = [row("version", "file", "state", "applied at"), row("-------", String(repeating: "-", count: width), "-------", "----------")]
                 + Migration.all.map { row(String(format: "%04d", $0.version), $0.fileName, "pending") }
             #expect(pending.stdout == expected.joined(separator: "\n") + "\n")
             let migrated = try run(["db", "migrate"])
