@@ -1,0 +1,74 @@
+import Foundation
+@testable import PointsLedger
+import Testing
+
+@Suite("Import files: lines, JSON objects, CSV fields, times")
+struct ImportParsingTests {
+    func lines(_ bytes: [UInt8], maximumLength: Int = 16) throws -> [String] {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try Data(bytes).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        var reader = LineReader(handle: try FileHandle(forReadingFrom: url), maximumLength: maximumLength)
+        var out: [String] = []
+        while let line = try reader.next() {
+            switch line {
+            case .text(let text): out.append(text)
+            case .tooLong(let bytes): out.append("<too long: \(bytes)>")
+            case .notUTF8: out.append("<not UTF-8>")
+            }
+        }
+        return out
+    }
+
+    @Test func linesAreSplitAndCheckedWithoutHoldingLongOnes() throws {
+        #expect(try lines(Array("a\nb\r\n\nlast".utf8)) == ["a", "b", "", "last"])
+        #expect(try lines(Array("a\n".utf8)) == ["a"])
+        #expect(try lines([]) == [])
+        #expect(try lines(Array("short\n".utf8) + Array(repeating: UInt8(ascii: "x"), count: 200_000) + Array("\nnext".utf8))
+            == ["short", "<too long: 200000>", "next"])
+        #expect(try lines(Array("ok\n".utf8) + [0xFF, 0xFE] + Array("\nfine".utf8)) == ["ok", "<not UTF-8>", "fine"])
+        #expect(try lines(Array(repeating: UInt8(ascii: "y"), count: 100_000)) == ["<too long: 100000>"])
+    }
+
+    @Test func jsonObjectsKeepNumbersExact() throws {
+        let object = try FlatJSON.parseObject(#"{"amount": 12.345678901234567890, "member": "m\u00e9\"1", "x": null, "ok": true}"#)
+        #expect(object["amount"] == .number("12.345678901234567890"))
+        #expect(object["member"] == .string("mé\"1"))
+        #expect(object["x"] == .null)
+        #expect(object["ok"] == .bool(true))
+        #expect(try FlatJSON.parseObject(#"{"s": "\ud83c\udf89 \/ \t"}"#)["s"] == .string("🎉 / \t"))
+        #expect(try FlatJSON.parseObject("  { }  ") == [:])
+        for broken in [#"{"a": 1"#, #"{"a" 1}"#, #"{"a": 01}"#, #"{"a": [1]}"#, #"{"a": {"b": 1}}"#, #"{"a": 1, "a": 2}"#,
+                       #"{"a": "\x"}"#, #"{"a": "\ud83c"}"#, #"{"a": 1} trailing"#, "[1]", #"{"a": tru}"#, #"{"a": 1.}"#] {
+            #expect(throws: FlatJSON.SyntaxError.self, "\(broken)") { try FlatJSON.parseObject(broken) }
+        }
+    }
+
+    @Test func csvFieldsFollowRFC4180Quoting() throws {
+        #expect(try CSVLine.fields("a,b,,d") == ["a", "b", "", "d"])
+        #expect(try CSVLine.fields(#""a, b","say ""hi""",c"#) == ["a, b", #"say "hi""#, "c"])
+        #expect(try CSVLine.fields("") == [""])
+        for broken in [#""open"#, #"a"b,c"#, #""a"b,c"#] {
+            #expect(throws: CSVLine.SyntaxError.self, "\(broken)") { try CSVLine.fields(broken) }
+        }
+    }
+
+    @Test func timesAreCheckedAndNormalised() {
+        #expect(TimeText.normalise("2026-11-22T10:00:00+08:00") == "2026-11-22 10:00:00.000000+08:00")
+        #expect(TimeText.normalise("2026-11-22 10:00:00.5Z") == "2026-11-22 10:00:00.500000Z")
+        #expect(TimeText.normalise("2026-11-22 10:00") == "2026-11-22 10:00:00.000000")
+        #expect(TimeText.normalise("2026-11-22") == "2026-11-22 00:00:00.000000")
+        #expect(TimeText.normalise("2028-02-29T23:59:59.999999-05") == "2028-02-29 23:59:59.999999-05")
+        for bad in ["2026-02-29", "2026-02-30", "2026-13-01", "2026-11-22T24:00", "2026-11-22 10:60", "22/11/2026", "2026-11-22T10:00:00+25:00",
+                    "2026-11-22T10:00:00.1234567", "", "now"] {
+            #expect(TimeText.normalise(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func csvHeadersNeedEveryRequiredColumnAndNothingUnknown() throws {
+        #expect(try PurchaseImporter.columns("order_id, Member ,amount,occurred_at,referrer") == [.orderID, .member, .amount, .occurredAt, .referrer])
+        #expect(throws: LedgerError.self) { try PurchaseImporter.columns("order_id,member,amount") }
+        #expect(throws: LedgerError.self) { try PurchaseImporter.columns("order_id,member,amount,occurred_at,colour") }
+        #expect(throws: LedgerError.self) { try PurchaseImporter.columns("order_id,member,amount,occurred_at,member") }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import PointsLedger
+import Postgres
+import TestSupport
+import Testing
+
+@Suite("Bulk import: set-based, idempotent, line by line")
+struct ImportTests {
+    /// Imports `text` as a file and returns the summary and every line's result.
+    func run(_ ledger: Ledger, _ program: Program, _ text: String, options: ImportOptions = ImportOptions())
+        async throws -> (ImportSummary, [ImportLineResult])
+    {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try Data(text.utf8).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let collected = Collected()
+        let summary = try await ledger.importPurchases(
+            from: try FileHandle(forReadingFrom: url), name: "test file", into: program, options: options, report: collected.add)
+        return (summary, collected.results)
+    }
+
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stored: [ImportLineResult] = []
+        var results: [ImportLineResult] { lock.withLock { stored } }
+        @Sendable func add(_ result: ImportLineResult) { lock.withLock { stored.append(result) } }
+    }
+
+    static let now = Timestamp.now.description
+
+    @Test func theSameFileTwicePostsOnce() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            let file = (1...250).map { #"{"order_id": "o\#($0)", "member": "m\#($0 % 7)", "amount": "\#($0).50", "occurred_at": "\#(Self.now)"}"# }
+                .joined(separator: "\n")
+            let (first, results) = try await run(ledger, program, file, options: ImportOptions(batchSize: 40))
+            #expect(first.accepted == 250)
+            #expect(first.batches == 7)
+            #expect(results.map(\.line) == Array(1...250))
+            #expect(first.points == (1...250).reduce(0) { $0 + Int64($1) })
+            let (second, again) = try await run(ledger, program, file, options: ImportOptions(batchSize: 64))
+            #expect(second.accepted == 0)
+            #expect(second.duplicates == 250)
+            #expect(again.allSatisfy { $0.status == .duplicate })
+            let entries = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.journal_entries").single().decode(Int64.self, at: 0)
+            #expect(entries == 250)
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
+    @Test func importedPurchasesEqualPostedOnes() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            _ = try await ledger.changeSettings(
+                of: program, SettingsChange(earnRate: Decimal(string: "1.25"), returnWindowDays: 3, referralBonus: 30), actor: "tests")
+            _ = try await ledger.createMember("ref", in: program)
+            let csv = """
+                order_id,member,amount,occurred_at,points_paid,referrer
+                c1,new,"80.00",\(Self.now),20.00,ref
+                c2,new,10.00,\(Self.now),,
+                c3,ref,7.99,\(Self.now),,
+                """
+            let (summary, results) = try await run(ledger, program, csv)
+            #expect(summary.accepted == 3)
+            #expect(results.map(\.points) == [75, 12, 9])
+            #expect(results.map(\.line) == [2, 3, 4])
+            let member = try await ledger.member("new", in: program)
+            #expect(member.referrer == "ref")
+            #expect(member.pending == 87)
+            // The referrer's bonus: paid once, on the first purchase.
+            #expect(try await ledger.member("ref", in: program).available == 30)
+            #expect(try await ledger.member("ref", in: program).pending == 9)
+            // The same purchase posted one by one earns the same.
+            _ = try await ledger.createMember("single", in: program)
+            let single = try await ledger.purchase(
+                PurchaseRequest(
+                    member: "single", order: "s1", amount: try Money.parse("80.00", exponent: 2, field: "amount"),
+                    pointsPaid: try Money.parse("20.00", exponent: 2, field: "paid")),
+                in: program)
+            #expect(single.points == 75)
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
+    @Test func membersAreCreatedOnlyWhenAllowed() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            let line = #"{"order_id": "o1", "member": "stranger", "amount": "5", "occurred_at": "\#(Self.now)"}"#
+            let (refused, results) = try await run(ledger, program, line, options: ImportOptions(createMembers: false))
+            #expect(refused.rejected == 1)
+            #expect(results[0].reason?.contains("member stranger does not exist") == true)
+            await #expect(throws: LedgerError.memberNotFound(member: "stranger")) { try await ledger.member("stranger", in: program) }
+            let (created, _) = try await run(ledger, program, line)
+            #expect(created.accepted == 1)
+            let badReferrer = #"{"order_id": "o2", "member": "another", "amount": "5", "occurred_at": "\#(Self.now)", "referrer": "ghost"}"#
+            let (_, rejected) = try await run(ledger, program, badReferrer)
+            #expect(rejected[0].reason == "referrer ghost does not exist")
+        }
+    }
+
+    @Test func historyLoadsOnlyWithARecordedPermission() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            let line = #"{"order_id": "old", "member": "m1", "amount": "5", "occurred_at": "2025-01-15 10:00"}"#
+            let (refused, results) = try await run(ledger, program, line)
+            #expect(refused.rejected == 1)
+            #expect(results[0].reason?.contains("--allow-backdated") == true)
+            let (allowed, _) = try await run(ledger, program, line, options: ImportOptions(allowBackdated: true))
+            #expect(allowed.accepted == 1)
+            let row = try TestDatabase.sql(configuration, """
+                SELECT backdated, occurred_at = '2025-01-15 10:00+08' FROM points.journal_entries WHERE idempotency_key = 'old'
+                """).single()
+            #expect(try row.decode(Bool.self, at: 0))
+            #expect(try row.decode(Bool.self, at: 1))
+        }
+    }
+
+    @Test func aBatchRepaysDebtBeforeFormingLots() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.buy("m1", "first", "50.00", in: program)
+            _ = try await ledger.deduct(points: 50, from: "m1", in: program, reason: "gift", actor: "tests", key: "d")
+            _ = try await ledger.refundOrder("first", "r", "50.00", in: program)
+            #expect(try await ledger.member("m1", in: program).available == -50)
+            let file = (1...3).map { #"{"order_id": "i\#($0)", "member": "m1", "amount": "30", "occurred_at": "\#(Self.now)"}"# }
+                .joined(separator: "\n")
+            _ = try await run(ledger, program, file)
+            #expect(try await ledger.member("m1", in: program).available == 40)
+            #expect(try await ledger.lots(of: "m1", in: program).map(\.amount) == [10, 30])
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
+    @Test func anEmptyFileOrABadHeaderStopsBeforeAnything() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            await #expect(throws: LedgerError.invalidInput(field: "file", reason: "test file is empty: there is no purchase to import")) {
+                try await run(ledger, program, "")
+            }
+            await #expect(throws: LedgerError.self) { try await run(ledger, program, "order_id,member\n1,2\n") }
+        }
+    }
+}
