@@ -29,9 +29,9 @@ struct PurchaseCommand: AsyncParsableCommand {
         var member: String
         @Option(help: ArgumentHelp("The order id (the purchase's idempotency key).", valueName: "id"))
         var order: String
-        @Option(help: ArgumentHelp("The order's amount in the program's currency, such as 12.34.", valueName: "amount"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("The order's amount in the program's currency, such as 12.34.", valueName: "amount"))
         var amount: String
-        @Option(help: ArgumentHelp("The part paid with points, which earns nothing.", valueName: "amount"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("The part paid with points, which earns nothing.", valueName: "amount"))
         var pointsPaid: String?
         @OptionGroup var timing: Timing
 
@@ -69,7 +69,7 @@ struct PurchaseCommand: AsyncParsableCommand {
         var order: String
         @Option(help: ArgumentHelp("The refund's id (its idempotency key).", valueName: "id"))
         var refund: String
-        @Option(help: ArgumentHelp("The refunded amount, such as 5.00.", valueName: "amount"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("The refunded amount, such as 5.00.", valueName: "amount"))
         var amount: String
         @OptionGroup var timing: Timing
 

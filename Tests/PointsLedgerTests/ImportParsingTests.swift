@@ -59,6 +59,9 @@ struct ImportParsingTests {
         #expect(TimeText.normalise("2026-11-22 10:00") == "2026-11-22 10:00:00.000000")
         #expect(TimeText.normalise("2026-11-22") == "2026-11-22 00:00:00.000000")
         #expect(TimeText.normalise("2028-02-29T23:59:59.999999-05") == "2028-02-29 23:59:59.999999-05")
+        #expect(!TimeText.hasZone(TimeText.normalise("2020-01-01")!))
+        #expect(TimeText.hasZone(TimeText.normalise("2020-01-01T00:00Z")!))
+        #expect(TimeText.hasZone(TimeText.normalise("2020-01-01T00:00-05")!))
         for bad in ["2026-02-29", "2026-02-30", "2026-13-01", "2026-11-22T24:00", "2026-11-22 10:60", "22/11/2026", "2026-11-22T10:00:00+25:00",
                     "2026-11-22T10:00:00.1234567", "", "now"] {
             #expect(TimeText.normalise(bad) == nil, "\(bad)")

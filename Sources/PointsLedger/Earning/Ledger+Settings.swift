@@ -62,19 +62,15 @@ extension Ledger {
     /// local time.
     /// - Throws: `LedgerError.invalidInput` naming `field`.
     public func instant(_ text: String, in program: Program, field: String) async throws -> Timestamp {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        do {
-            return try await pool.withConnection { connection in
-                try connection.preparedQuery("""
-                    SELECT CASE WHEN \(trimmed) ~* '(z|[+-][0-9]{2}(:?[0-9]{2})?)$' THEN \(trimmed)::timestamptz
-                                ELSE \(trimmed)::timestamp AT TIME ZONE \(program.timeZone) END
-                    """).single().decode(Timestamp.self, at: 0)
-            }
-        } catch let error as PostgresError where error.code?.errorClass == "22" {
+        guard let normalised = TimeText.normalise(text.trimmingCharacters(in: .whitespaces)) else {
             throw LedgerError.invalidInput(
                 field: field, reason: "\"\(text)\" is not a time; write it like 2026-11-22 10:00 (program time) or 2026-11-22T02:00:00Z")
-        } catch {
-            throw LedgerError.wrap(error)
+        }
+        let hasZone = TimeText.hasZone(normalised)
+        return try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT CASE WHEN \(hasZone) THEN \(normalised)::timestamptz ELSE \(normalised)::timestamp AT TIME ZONE \(program.timeZone) END
+                """).single().decode(Timestamp.self, at: 0)
         }
     }
 }

@@ -23,6 +23,11 @@ enum TimeText {
         return String(format: "%04d-%02d-%02d %02d:%02d:%02d.", year, month, day, hour, minute, second) + fraction + zone
     }
 
+    /// Whether a normalised time names its zone: without one it is exactly `YYYY-MM-DD HH:MM:SS.ffffff`.
+    static func hasZone(_ normalised: String) -> Bool {
+        normalised.count > 26
+    }
+
     static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28

@@ -1,0 +1,129 @@
+import Foundation
+import PointsLedger
+import Postgres
+import TestSupport
+import Testing
+
+/// The earning commands, run as the built binary.
+@Suite("points-admin: purchases, refunds, settings, jobs, import")
+struct EarningCLITests {
+    let cli = CLITests()
+
+    @Test func settingsPurchasesRefundsAndViews() async throws {
+        try await cli.withProgram { run, _ in
+            let set = try run([
+                "program", "set", "--earn-rate", "1.5", "--return-window-days", "7", "--expiry", "months 12", "--referral-bonus", "20",
+                "--actor", "alice",
+            ])
+            #expect(set.status == 0)
+            #expect(set.stdout.contains("earn rate       1.5 points per unit, rounded down\nreturn window   7 days\n"))
+            #expect(try run(["member", "create", "m2", "--referrer", "m1"]).status == 0)
+            let bought = try run(["purchase", "post", "--member", "m2", "--order", "o1", "--amount", "100.00", "--json"])
+            #expect(bought.status == 0)
+            let purchase = try JSONSerialization.jsonObject(with: Data(bought.stdout.utf8)) as! [String: Any]
+            #expect(purchase["points"] as? Int == 150)
+            #expect(purchase["pending"] as? Int == 150)
+            #expect(purchase["referral_entry_id"] != nil)
+            let refunded = try run(["purchase", "refund", "--order", "o1", "--refund", "r1", "--amount", "40.00"])
+            #expect(refunded.status == 0)
+            #expect(refunded.stdout.contains("clawed back 60 points from member m2.\nfrom pending    60\n"))
+            let shown = try run(["member", "show", "m2"])
+            #expect(shown.stdout.contains("pending points, by maturity:\norder  points  spendable from\n"))
+            #expect(shown.stdout.contains("\no1     90     "))
+            let history = try run(["member", "history", "m2", "--json"])
+            let entries = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as! [[String: Any]]
+            #expect(entries.map { $0["kind"] as? String } == ["purchase", "refund"])
+            let referrer = try run(["member", "show", "m1", "--json"])
+            let lots = (try JSONSerialization.jsonObject(with: Data(referrer.stdout.utf8)) as! [String: Any])["lots"] as! [[String: Any]]
+            // The bonus lot expires (months 12), the seed grant's never does: the bonus is spent first.
+            #expect(lots.map { $0["remaining"] as? Int } == [20, 100])
+            #expect(try run(["audit", "verify"]).status == 0)
+        }
+    }
+
+    @Test func earningErrors() async throws {
+        try await cli.withProgram { run, _ in
+            let cases: [([String], Int32, String)] = [
+                (["purchase", "post", "--member", "m1", "--order", "o1", "--amount", "12.345"], 2,
+                 "Invalid --amount: \"12.345\" has 3 decimals; the program's currency has 2.\n"),
+                (["purchase", "post", "--member", "m1", "--order", "o1", "--amount", "0"], 2, "Invalid amount: 0.00 must be more than zero.\n"),
+                (["purchase", "post", "--member", "m1", "--order", "o1", "--amount", "-3"], 2,
+                 "Invalid --amount: \"-3\" is not an amount; write it like 12.34.\n"),
+                (["purchase", "post", "--member", "m1", "--order", "o1", "--amount", "10", "--at", "2026-13-01"], 2,
+                 "Invalid --at: \"2026-13-01\" is not a time"),
+                (["purchase", "post", "--member", "m1", "--order", "o1", "--amount", "10", "--at", "2020-01-01"], 2,
+                 "Invalid occurred at: 2019-12-31T16:00:00.000000Z is older than the program's back-dating window of 7 days"),
+                (["purchase", "post", "--member", "ghost", "--order", "o1", "--amount", "10"], 1, "Member \"ghost\" does not exist"),
+                (["purchase", "refund", "--order", "nope", "--refund", "r1", "--amount", "1"], 2,
+                 "Invalid order: no purchase with order id \"nope\" exists in this program.\n"),
+                (["program", "set", "--earn-rate", "abc"], 2, "Invalid --earn-rate: \"abc\" is not a decimal number such as 1.25.\n"),
+                (["program", "set", "--expiry", "weeks 2"], 2, "Invalid expiry: \"weeks 2\" is not an expiry policy"),
+                (["program", "set", "--rounding", "sideways"], 2, "Invalid --rounding: \"sideways\" is not one of down, up, half_up, half_even.\n"),
+                (["program", "set", "--return-window-days", "400"], 2, "Invalid return window: 400 days must be between 0 and 365.\n"),
+                (["program", "set", "--earn-rate", "2", "--effective-at", "2020-01-01"], 2, "Invalid effective time: settings cannot take effect in the past"),
+                (["program", "set"], 2, "Invalid settings: no setting was given to change.\n"),
+                (["jobs", "expire", "--as-of", "2099-01-01"], 2, "Invalid as-of time:"),
+                (["member", "create", "m9", "--referrer", "ghost"], 2, "Invalid referrer: member \"ghost\" does not exist in this program.\n"),
+            ]
+            for (arguments, status, message) in cases {
+                let output = try run(arguments)
+                #expect(output.status == status, "\(arguments): \(output.stderr)")
+                #expect(output.stderr.hasPrefix(message), "\(arguments): \(output.stderr)")
+            }
+            let purchases = try run(["member", "history", "m1"])
+            #expect(!purchases.stdout.contains("purchase"))
+        }
+    }
+
+    @Test func jobsReportWhatTheyDid() async throws {
+        try await cli.withProgram { run, _ in
+            let matured = try run(["jobs", "mature", "--json"])
+            #expect(matured.status == 0)
+            let summary = try JSONSerialization.jsonObject(with: Data(matured.stdout.utf8)) as! [String: Any]
+            #expect(summary["items"] as? Int == 0)
+            let expired = try run(["jobs", "expire"])
+            #expect(expired.stdout.hasPrefix("expire as of "))
+            #expect(expired.stdout.contains(": 0 lots expired, 0 points, 0 chunks committed in "))
+        }
+    }
+
+    @Test func anImportKilledHalfWayAndRunAgainPostsEachOrderOnce() async throws {
+        try await cli.withProgram { run, configuration in
+            let now = Timestamp.now.description
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("import-\(UUID().uuidString).jsonl")
+            let lines = (1...30_000).map { #"{"order_id": "k\#($0)", "member": "m\#($0 % 500)", "amount": "9.99", "occurred_at": "\#(now)"}"# }
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: url)
+            defer { try? FileManager.default.removeItem(at: url) }
+
+            let process = Process()
+            process.executableURL = PointsAdminBinary.url
+            process.arguments = ["import", "purchases", url.path, "--batch", "500", "--report", "/dev/null", "--database-url", run.databaseURL]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Kill it once some batches have committed, well before the end.
+            var committed: Int64 = 0
+            for _ in 0..<600 where committed == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                committed = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.purchases").single().decode(Int64.self, at: 0)
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let partial = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.purchases").single().decode(Int64.self, at: 0)
+            #expect(partial > 0)
+            #expect(partial < 30_000)
+
+            let rerun = try run(["import", "purchases", url.path, "--report", "/dev/null", "--json"])
+            #expect(rerun.status == 0, "\(rerun.stderr)")
+            let summary = try JSONSerialization.jsonObject(with: Data(rerun.stdout.utf8)) as! [String: Any]
+            #expect(summary["accepted"] as? Int == 30_000 - Int(partial))
+            #expect(summary["duplicates"] as? Int == Int(partial))
+            let counts = try TestDatabase.sql(configuration, """
+                SELECT count(*), count(DISTINCT idempotency_key) FROM points.journal_entries WHERE kind = 'purchase'
+                """).single()
+            #expect(try counts.decode(Int64.self, at: 0) == 30_000)
+            #expect(try counts.decode(Int64.self, at: 1) == 30_000)
+            #expect(try run(["audit", "verify"]).status == 0)
+        }
+    }
+}
