@@ -69,13 +69,16 @@ CREATE TABLE points.tiers (
 CREATE TYPE points.account AS ENUM
     ('available', 'pending', 'issued', 'redeemed', 'expired', 'written_off', 'adjustments');
 
+-- Ids and keys (member ids, order ids, idempotency keys) are opaque: they compare byte by byte
+-- (COLLATE "C"), whatever the database's locale, which keeps their indexes fast.
+--
 -- One row per member: the member's balances, readable in O(1), and the member's bucket of each
 -- system account. A program's system account is the sum of its buckets, so no two members'
 -- postings ever wait on a shared row (DESIGN.md, principle 3), and every posting touches one
 -- member's rows only (principle 7). `held` is the sum of open holds; spendable = available - held.
 CREATE TABLE points.members (
     program_id integer NOT NULL REFERENCES points.programs,
-    member_id text NOT NULL
+    member_id text COLLATE "C" NOT NULL
         CONSTRAINT member_id_format CHECK (member_id <> '' AND length(member_id) <= 128 AND member_id !~ '[[:cntrl:]]'),
     tier text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
@@ -98,11 +101,11 @@ CREATE SEQUENCE points.journal_entry_ids AS bigint;
 -- own); `request` is the caller's content, which a replay of the key must match exactly.
 CREATE TABLE points.journal_entries (
     program_id integer NOT NULL,
-    member_id text NOT NULL,
+    member_id text COLLATE "C" NOT NULL,
     entry_id bigint NOT NULL DEFAULT nextval('points.journal_entry_ids'),
-    kind text NOT NULL CHECK (kind ~ '^[a-z_]+(\.[a-z_]+)?$'),
-    key_scope text NOT NULL CHECK (key_scope ~ '^[a-z_]+$'),
-    idempotency_key text NOT NULL
+    kind text COLLATE "C" NOT NULL CHECK (kind ~ '^[a-z_]+(\.[a-z_]+)?$'),
+    key_scope text COLLATE "C" NOT NULL CHECK (key_scope ~ '^[a-z_]+$'),
+    idempotency_key text COLLATE "C" NOT NULL
         CONSTRAINT idempotency_key_format CHECK (idempotency_key <> '' AND length(idempotency_key) <= 200),
     request jsonb NOT NULL,
     occurred_at timestamptz NOT NULL,
@@ -117,7 +120,7 @@ CREATE TABLE points.journal_entries (
 -- below, once per statement, instead of a foreign key checked once per row).
 CREATE TABLE points.postings (
     program_id integer NOT NULL,
-    member_id text NOT NULL,
+    member_id text COLLATE "C" NOT NULL,
     entry_id bigint NOT NULL,
     account points.account NOT NULL,
     amount bigint NOT NULL CONSTRAINT posting_amount_not_zero CHECK (amount <> 0),
@@ -125,29 +128,29 @@ CREATE TABLE points.postings (
     PRIMARY KEY (program_id, member_id, entry_id, account)
 );
 
--- Every entry touched by an INSERT must exist and balance once the statement is done: its
--- postings, old and new, sum to zero over at least two lines.
+-- Every INSERT into postings must leave the journal balanced: for each entry it touches, the
+-- entry exists, and the statement's new postings of that entry sum to zero over at least two
+-- lines. Since every statement adds only zero-sum sets, every entry's postings sum to zero and
+-- no entry ever has a single posting. Checked once per statement, on the new rows alone.
 CREATE FUNCTION points.check_entries_balance() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     unbalanced record;
 BEGIN
-    SELECT n.entry_id, t.total, t.lines, e.entry_id IS NOT NULL AS entry_exists INTO unbalanced
-    FROM (SELECT DISTINCT program_id, member_id, entry_id FROM new_postings) AS n
-    LEFT JOIN points.journal_entries AS e
-        ON e.program_id = n.program_id AND e.member_id = n.member_id AND e.entry_id = n.entry_id
-    CROSS JOIN LATERAL (
-        SELECT coalesce(sum(p.amount), 0) AS total, count(*) AS lines
-        FROM points.postings AS p
-        WHERE p.program_id = n.program_id AND p.member_id = n.member_id AND p.entry_id = n.entry_id
-    ) AS t
-    WHERE t.total <> 0 OR t.lines < 2 OR e.entry_id IS NULL
+    SELECT n.entry_id, n.total, n.lines, e.entry_id IS NOT NULL AS entry_exists INTO unbalanced
+    FROM (SELECT program_id, member_id, entry_id, sum(amount) AS total, count(*) AS lines
+          FROM new_postings GROUP BY program_id, member_id, entry_id) AS n
+    LEFT JOIN LATERAL (
+        SELECT e.entry_id FROM points.journal_entries AS e
+        WHERE e.program_id = n.program_id AND e.member_id = n.member_id AND e.entry_id = n.entry_id
+        LIMIT 1) AS e ON true
+    WHERE n.total <> 0 OR n.lines < 2 OR e.entry_id IS NULL
     LIMIT 1;
     IF FOUND AND NOT unbalanced.entry_exists THEN
         RAISE EXCEPTION 'postings name journal entry %, which does not exist', unbalanced.entry_id
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'posting_entry_exists';
     ELSIF FOUND THEN
-        RAISE EXCEPTION 'journal entry % does not balance: its % postings sum to %',
+        RAISE EXCEPTION 'journal entry % does not balance: its % new postings sum to %',
                 unbalanced.entry_id, unbalanced.lines, unbalanced.total
             USING ERRCODE = 'check_violation', CONSTRAINT = 'entry_balances';
     END IF;

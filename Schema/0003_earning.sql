@@ -27,12 +27,18 @@ INSERT INTO points.program_settings
      referral_bonus, backdate_days)
 SELECT program_id, '-infinity', 1, 'down', 0, 'negative', 'never', NULL, 0, 7 FROM points.programs;
 
--- The settings in force at an instant.
+-- The settings in force at an instant. (plpgsql, like the other helpers that read tables, so its
+-- plan is cached: a LANGUAGE sql function that cannot be inlined is planned again on every call.)
 CREATE FUNCTION points.settings_at(p_program integer, p_at timestamptz) RETURNS points.program_settings
-LANGUAGE sql STABLE AS $$
-    SELECT s.* FROM points.program_settings AS s
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_settings points.program_settings;
+BEGIN
+    SELECT s.* INTO v_settings FROM points.program_settings AS s
     WHERE s.program_id = p_program AND s.effective_at <= p_at
-    ORDER BY s.effective_at DESC LIMIT 1
+    ORDER BY s.effective_at DESC LIMIT 1;
+    RETURN v_settings;
+END
 $$;
 
 -- Rounds a computed number of points once, by the program's rounding mode.
@@ -62,7 +68,7 @@ $$;
 
 -- Who referred a member, and when the member first bought (the referral bonus is paid once).
 ALTER TABLE points.members
-    ADD COLUMN referrer text,
+    ADD COLUMN referrer text COLLATE "C",
     ADD COLUMN first_purchase_at timestamptz,
     ADD CONSTRAINT members_referrer_fkey FOREIGN KEY (program_id, referrer) REFERENCES points.members,
     ADD CONSTRAINT referrer_not_self CHECK (referrer <> member_id);
@@ -76,7 +82,7 @@ CREATE SEQUENCE points.lot_ids AS bigint;
 -- first. remaining = amount - what allocations took - what expired (checked by audit verify).
 CREATE TABLE points.lots (
     program_id integer NOT NULL,
-    member_id text NOT NULL,
+    member_id text COLLATE "C" NOT NULL,
     lot_id bigint NOT NULL DEFAULT nextval('points.lot_ids'),
     entry_id bigint NOT NULL,
     earned_at timestamptz NOT NULL,
@@ -85,8 +91,9 @@ CREATE TABLE points.lots (
     remaining bigint NOT NULL CONSTRAINT lot_remaining_range CHECK (remaining >= 0 AND remaining <= amount),
     expired_amount bigint NOT NULL DEFAULT 0 CONSTRAINT lot_expired_range CHECK (expired_amount >= 0 AND expired_amount <= amount),
     expired_entry_id bigint,
-    PRIMARY KEY (program_id, member_id, lot_id),
-    FOREIGN KEY (program_id, member_id, entry_id) REFERENCES points.journal_entries
+    -- The entry is written by the same function in the same transaction; `audit verify` checks
+    -- that it exists, instead of a foreign key checked row by row on the hot path.
+    PRIMARY KEY (program_id, member_id, lot_id)
 ) WITH (fillfactor = 90);
 CREATE INDEX lots_spending_order ON points.lots (program_id, member_id, expires_at NULLS LAST, earned_at, lot_id)
     WHERE remaining > 0;
@@ -96,7 +103,7 @@ GRANT SELECT ON points.lots TO {{writer}}, {{auditor}};
 -- Which lots paid how much of a spend (redemption, capture, clawback, deduction). Append-only.
 CREATE TABLE points.lot_allocations (
     program_id integer NOT NULL,
-    member_id text NOT NULL,
+    member_id text COLLATE "C" NOT NULL,
     entry_id bigint NOT NULL,
     lot_id bigint NOT NULL,
     amount bigint NOT NULL CONSTRAINT allocation_amount_positive CHECK (amount > 0),
@@ -113,8 +120,8 @@ GRANT SELECT ON points.lot_allocations TO {{writer}}, {{auditor}};
 -- unique key on ('purchase', order id) makes the order unique within the program.
 CREATE TABLE points.purchases (
     program_id integer NOT NULL,
-    member_id text NOT NULL,
-    order_id text NOT NULL,
+    member_id text COLLATE "C" NOT NULL,
+    order_id text COLLATE "C" NOT NULL,
     entry_id bigint NOT NULL,
     occurred_at timestamptz NOT NULL,
     amount_minor bigint NOT NULL CONSTRAINT purchase_amount_positive CHECK (amount_minor > 0),
@@ -125,18 +132,25 @@ CREATE TABLE points.purchases (
     matured_entry_id bigint,
     refunded_minor bigint NOT NULL DEFAULT 0 CONSTRAINT refunds_within_order CHECK (refunded_minor >= 0 AND refunded_minor <= amount_minor),
     clawed_back bigint NOT NULL DEFAULT 0 CONSTRAINT clawback_within_points CHECK (clawed_back >= 0 AND clawed_back <= points),
-    PRIMARY KEY (program_id, member_id, order_id),
-    FOREIGN KEY (program_id, member_id, entry_id) REFERENCES points.journal_entries
+    -- Its entry is checked by `audit verify` (see lots).
+    PRIMARY KEY (program_id, member_id, order_id)
 ) WITH (fillfactor = 90);
 CREATE INDEX purchases_maturing ON points.purchases (program_id, matures_at) WHERE pending_points > 0;
 GRANT SELECT ON points.purchases TO {{writer}}, {{auditor}};
 
 -- The expiry of a lot credited at p_at, by the settings in force then.
 CREATE FUNCTION points.expiry_for(p_program integer, p_at timestamptz) RETURNS timestamptz
-LANGUAGE sql STABLE AS $$
-    SELECT points.lot_expiry(s.expiry_kind, s.expiry_count, p_at, p.time_zone)
-    FROM points.programs AS p, points.settings_at(p_program, p_at) AS s
-    WHERE p.program_id = p_program
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_settings points.program_settings := points.settings_at(p_program, p_at);
+    v_time_zone text;
+BEGIN
+    IF v_settings.expiry_kind = 'never' THEN
+        RETURN NULL;
+    END IF;
+    SELECT p.time_zone INTO v_time_zone FROM points.programs AS p WHERE p.program_id = p_program;
+    RETURN points.lot_expiry(v_settings.expiry_kind, v_settings.expiry_count, p_at, v_time_zone);
+END
 $$;
 
 -- Credits p_points to a member's available account for entry p_entry: while available is
@@ -163,7 +177,13 @@ $$;
 -- taken. The caller holds the member's row lock.
 CREATE FUNCTION points.consume_lots(p_program integer, p_member text, p_entry bigint, p_points bigint)
 RETURNS bigint
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_taken bigint;
+BEGIN
+    IF p_points <= 0 THEN
+        RETURN 0;
+    END IF;
     WITH ordered AS (
         SELECT l.lot_id, l.remaining,
                coalesce(sum(l.remaining) OVER (
@@ -172,7 +192,7 @@ LANGUAGE sql AS $$
         FROM points.lots AS l
         WHERE l.program_id = p_program AND l.member_id = p_member AND l.remaining > 0
     ), taken AS (
-        SELECT lot_id, least(remaining, p_points - before) AS amount FROM ordered WHERE before < p_points
+        SELECT o.lot_id, least(o.remaining, p_points - o.before) AS amount FROM ordered AS o WHERE o.before < p_points
     ), spent AS (
         UPDATE points.lots AS l SET remaining = l.remaining - t.amount
         FROM taken AS t
@@ -180,10 +200,12 @@ LANGUAGE sql AS $$
         RETURNING t.lot_id, t.amount
     ), recorded AS (
         INSERT INTO points.lot_allocations (program_id, member_id, entry_id, lot_id, amount)
-        SELECT p_program, p_member, p_entry, lot_id, amount FROM spent
+        SELECT p_program, p_member, p_entry, sp.lot_id, sp.amount FROM spent AS sp
         RETURNING amount
     )
-    SELECT coalesce(sum(amount), 0)::bigint FROM recorded
+    SELECT coalesce(sum(r.amount), 0)::bigint INTO v_taken FROM recorded AS r;
+    RETURN v_taken;
+END
 $$;
 
 -- Programs start with the default settings, in force from the beginning of time.
@@ -360,12 +382,16 @@ $$;
 -- Returns NULL when acceptable, else 'in_future' or 'too_old'.
 CREATE FUNCTION points.check_occurred_at(p_program integer, p_at timestamptz, p_backdated boolean)
 RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT CASE
-        WHEN p_at > now() + interval '5 minutes' THEN 'in_future'
-        WHEN NOT p_backdated AND p_at < now() - make_interval(days => s.backdate_days) THEN 'too_old'
-    END
-    FROM points.settings_at(p_program, now()) AS s
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_at > now() + interval '5 minutes' THEN
+        RETURN 'in_future';
+    END IF;
+    IF NOT p_backdated AND p_at < now() - make_interval(days => (points.settings_at(p_program, now())).backdate_days) THEN
+        RETURN 'too_old';
+    END IF;
+    RETURN NULL;
+END
 $$;
 
 -- Pays a member's referrer the program's referral bonus, once per referred member (the key is

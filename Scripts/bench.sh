@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Measures the ledger's workloads beside `pgbench -b tpcb-like` on the same server, in the same
-# run, and prints each workload's rate and its ratio to pgbench's at the same number of clients.
-# Shared machines are noisy: ratios hold, absolute figures do not.
+# run, and prints each workload's rate and its ratio to pgbench's. Shared machines are noisy:
+# ratios hold, absolute figures do not.
 #
-#   Scripts/bench.sh                 every workload at 1 and 8 connections, 15 s each
-#   BENCH_SECONDS=30 Scripts/bench.sh
+#   Scripts/bench.sh                          everything (about 5 minutes on 2 cores)
+#   BENCH_SECONDS=30 Scripts/bench.sh         longer runs of the single-operation workloads
+#   BENCH_IMPORT_LINES=200000 Scripts/bench.sh a smaller import (and expiry) run
 #
+# Workloads: single grants and single purchases at 1 and 8 connections (compared with
+# tpcb-like at 1 and 8 clients); a bulk import of BENCH_IMPORT_LINES purchases (default
+# 1,000,000) over BENCH_IMPORT_MEMBERS members (default 100,000), with the CLI's peak memory
+# (compared with tpcb-like at 8 clients); the expiry job over the lots that import formed.
 # Runs on a durable cluster of its own (Scripts/dev-db.sh --dir .pg-bench: fsync on, commits
 # synchronous), so figures mean what they would in production.
 set -euo pipefail
@@ -15,8 +20,10 @@ cd "$root"
 ensure_postgres
 
 seconds=${BENCH_SECONDS:-15}
+import_lines=${BENCH_IMPORT_LINES:-1000000}
+import_members=${BENCH_IMPORT_MEMBERS:-100000}
 clients=(1 8)
-workloads=(grant)
+workloads=(grant purchase)
 
 echo "Building (release)..." >&2
 swift build -c release --product points-admin >&2
@@ -26,13 +33,17 @@ bin=$(swift build -c release --show-bin-path)
 url=$(Scripts/dev-db.sh start --dir .pg-bench)
 socket_dir=$(printf '%s' "$url" | sed -E 's/.*host=([^&]*).*/\1/')
 psql_() { psql -X -q -v ON_ERROR_STOP=1 -h "$socket_dir" -U postgres "$@"; }
+fresh_db() { psql_ -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"; }
 
-psql_ -d postgres -c "DROP DATABASE IF EXISTS pgbench WITH (FORCE)" -c "CREATE DATABASE pgbench"
-psql_ -d postgres -c "DROP DATABASE IF EXISTS ledger_bench WITH (FORCE)" -c "CREATE DATABASE ledger_bench"
+fresh_db pgbench
+fresh_db ledger_bench
+fresh_db ledger_import
 echo "Initialising pgbench (scale 10)..." >&2
 pgbench -q -i -s 10 -h "$socket_dir" -U postgres pgbench >/dev/null 2>&1
 ledger_url="postgresql:///ledger_bench?host=$socket_dir&user=postgres"
+import_url="postgresql:///ledger_import?host=$socket_dir&user=postgres"
 "$bin/points-admin" db migrate --database-url "$ledger_url" >/dev/null
+"$bin/points-admin" db migrate --database-url "$import_url" >/dev/null
 
 declare -A pgbench_tps
 results=()
@@ -50,15 +61,42 @@ for workload in "${workloads[@]}"; do
         results+=("$workload $n $line")
     done
 done
-
 "$bin/points-admin" audit verify --program bench --database-url "$ledger_url" >/dev/null \
-    || { echo "bench: audit verify failed after the workloads" >&2; exit 1; }
+    || { echo "bench: audit verify failed after the single-operation workloads" >&2; exit 1; }
+
+# The import: purchases from 30 days ago (history, so --allow-backdated), in a program whose lots
+# last one day, so that every lot the import forms has expired when the expiry job runs.
+import_file="$socket_dir/import-$import_lines.jsonl"
+day=$(date -u -d '30 days ago' +%Y-%m-%d)
+echo "Writing $import_lines purchases over $import_members members to $import_file..." >&2
+awk -v n="$import_lines" -v m="$import_members" -v day="$day" 'BEGIN {
+    srand(42)
+    for (i = 1; i <= n; i++)
+        printf "{\"order_id\": \"bench-%d\", \"member\": \"member-%d\", \"amount\": \"%d.%02d\", \"occurred_at\": \"%sT%02d:%02d:00+08:00\"}\n",
+            i, int(rand() * m) + 1, 1 + int(rand() * 500), int(rand() * 100), day, int(rand() * 24), int(rand() * 60)
+}' > "$import_file"
+"$bin/points-admin" program create bench --currency CNY --database-url "$import_url" >/dev/null
+"$bin/points-admin" program set bench --expiry "days 1" --effective-at 2000-01-01 --database-url "$import_url" >/dev/null
+echo "Importing..." >&2
+time_file=$(mktemp)
+/usr/bin/time -f "%e %M" -o "$time_file" "$bin/points-admin" import purchases "$import_file" --program bench --allow-backdated \
+    --report /dev/null --json --database-url "$import_url" > "$time_file.json"
+read -r import_seconds import_kb < "$time_file"
+accepted=$(sed -nE 's/.*"accepted" : ([0-9]+).*/\1/p' "$time_file.json")
+[ "$accepted" = "$import_lines" ] || { echo "bench: the import accepted $accepted of $import_lines lines" >&2; cat "$time_file.json" >&2; exit 1; }
+echo "Expiring the imported lots..." >&2
+/usr/bin/time -f "%e" -o "$time_file" "$bin/points-admin" jobs expire --program bench --json --database-url "$import_url" > "$time_file.json"
+read -r expire_seconds < "$time_file"
+expired=$(sed -nE 's/.*"items" : ([0-9]+).*/\1/p' "$time_file.json")
+"$bin/points-admin" audit verify --program bench --database-url "$import_url" >/dev/null \
+    || { echo "bench: audit verify failed after the import and expiry" >&2; exit 1; }
+rm -f "$time_file" "$time_file.json" "$import_file"
 
 echo
-echo "PostgreSQL $(psql_ -d postgres -Atc 'SHOW server_version'), $(nproc) cores, durable commits, ${seconds}s per run"
-printf '%-28s %8s %10s %8s %9s %9s\n' workload clients tps ratio p50_ms p99_ms
+echo "PostgreSQL $(psql_ -d postgres -Atc 'SHOW server_version'), $(nproc) cores, durable commits, ${seconds}s per single-operation run"
+printf '%-28s %8s %12s %8s %9s %9s\n' workload clients "per second" ratio p50_ms p99_ms
 for n in "${clients[@]}"; do
-    printf '%-28s %8s %10s %8s %9s %9s\n' "pgbench tpcb-like" "$n" "${pgbench_tps[$n]}" "1.00" "" ""
+    printf '%-28s %8s %12s %8s %9s %9s\n' "pgbench tpcb-like" "$n" "${pgbench_tps[$n]}" "1.00" "" ""
 done
 for result in "${results[@]}"; do
     read -r workload n line <<<"$result"
@@ -66,6 +104,11 @@ for result in "${results[@]}"; do
     p50=$(printf '%s' "$line" | sed -nE 's/.*p50_ms=([0-9.]+).*/\1/p')
     p99=$(printf '%s' "$line" | sed -nE 's/.*p99_ms=([0-9.]+).*/\1/p')
     ratio=$(awk -v a="$tps" -v b="${pgbench_tps[$n]}" 'BEGIN { printf "%.2f", a / b }')
-    printf '%-28s %8s %10s %8s %9s %9s\n' "ledger $workload" "$n" "$tps" "${ratio}x" "$p50" "$p99"
+    printf '%-28s %8s %12s %8s %9s %9s\n' "ledger $workload" "$n" "$tps" "${ratio}x" "$p50" "$p99"
 done
-echo "audit verify after the workloads: sound"
+import_rate=$(awk -v n="$import_lines" -v s="$import_seconds" 'BEGIN { printf "%.1f", n / s }')
+import_ratio=$(awk -v a="$import_rate" -v b="${pgbench_tps[8]}" 'BEGIN { printf "%.2f", a / b }')
+printf '%-28s %8s %12s %8s\n' "import (purchases)" "2" "$import_rate" "${import_ratio}x"
+echo "import: $import_lines purchases over $import_members members in ${import_seconds} s, CLI peak memory $(( import_kb / 1024 )) MB"
+echo "expiry job: $expired lots expired in ${expire_seconds} s"
+echo "audit verify after every workload: sound"

@@ -16,6 +16,8 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
         case lotRemainderMismatch = "lot_remainder_mismatch"
         /// A member's pending balance differs from the pending points of their purchases.
         case pendingNotPurchases = "pending_not_purchases"
+        /// A lot or a purchase names a journal entry that does not exist.
+        case missingEntry = "missing_entry"
     }
 
     public let kind: Kind
@@ -42,6 +44,8 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
             "lot \(entryID ?? 0) of member \(member ?? "?") has \(stored ?? 0) remaining but its allocations and expiry leave \(expected ?? 0)"
         case .pendingNotPurchases:
             "member \(member ?? "?") has pending \(stored ?? 0) but their purchases hold \(expected ?? 0) pending points"
+        case .missingEntry:
+            "member \(member ?? "?") has a \(account ?? "record") naming entry \(entryID ?? 0), which does not exist"
         }
     }
 }
@@ -67,7 +71,8 @@ extension Ledger {
     /// Checks that every entry balances, every stored balance equals the sum of its postings,
     /// the program's balances and postings each sum to zero, every member's lots sum to their
     /// available points (0 while negative), every lot's remainder matches what was spent from it
-    /// and what expired, and every pending balance matches the purchases still pending. Reads
+    /// and what expired, every pending balance matches the purchases still pending, and every lot
+    /// and purchase names an entry that exists. Reads
     /// only: it runs as the auditor role too.
     public func verify(_ program: Program) async throws -> AuditReport {
         try await withConnection { connection in
@@ -164,6 +169,26 @@ extension Ledger {
                 ORDER BY 1 LIMIT \(limit)
                 """),
         ]
+        let orphans = try connection.query("""
+            SELECT member_id, entry_id, what, count(*) OVER () FROM (
+                SELECT l.member_id, l.entry_id, 'lot' AS what FROM points.lots AS l
+                WHERE l.program_id = \(program.id) AND NOT EXISTS (
+                    SELECT 1 FROM points.journal_entries AS e
+                    WHERE e.program_id = l.program_id AND e.member_id = l.member_id AND e.entry_id = l.entry_id)
+                UNION ALL
+                SELECT p.member_id, p.entry_id, 'purchase' FROM points.purchases AS p
+                WHERE p.program_id = \(program.id) AND NOT EXISTS (
+                    SELECT 1 FROM points.journal_entries AS e
+                    WHERE e.program_id = p.program_id AND e.member_id = p.member_id AND e.entry_id = p.entry_id)
+            ) AS o ORDER BY 2 LIMIT \(limit)
+            """)
+        for row in orphans {
+            problems.append(AuditProblem(
+                kind: .missingEntry, member: try row.decode(at: 0), entryID: try row.decode(at: 1), account: try row.decode(at: 2),
+                stored: nil, expected: nil))
+        }
+        notListed += try orphans.first.map { try $0.decode(Int64.self, at: 3) - Int64(orphans.count) } ?? 0
+
         for (kind, query) in checks {
             let rows = try connection.query(query)
             for row in rows {

@@ -30,12 +30,15 @@ struct ImportCommand: AsyncParsableCommand {
         var report: String?
         @Option(help: ArgumentHelp("Lines per committed batch.", valueName: "n"))
         var batch = 5_000
+        @Option(help: ArgumentHelp("Connections posting batches in parallel, each for its own share of the members.", valueName: "n"))
+        var connections = 2
 
         func validate() throws {
             if let format, ImportFormat(rawValue: format) == nil {
                 throw ValidationError("--format must be jsonl or csv, not \(format).")
             }
             if batch <= 0 { throw ValidationError("--batch must be a positive number, not \(batch).") }
+            if !(1...32).contains(connections) { throw ValidationError("--connections must be between 1 and 32, not \(connections).") }
         }
 
         func run() async throws {
@@ -49,12 +52,12 @@ struct ImportCommand: AsyncParsableCommand {
                 input = handle
             }
             let sink = try ReportSink(path: report, json: options.json)
-            let (ledger, program) = try await options.ledgerAndProgram()
+            let (ledger, program) = try await options.ledgerAndProgram(connections: connections)
             let summary = try await ledger.importPurchases(
                 from: input, name: file == "-" ? "standard input" : file, into: program,
                 options: ImportOptions(
                     format: format.flatMap(ImportFormat.init), createMembers: !noCreateMembers, allowBackdated: allowBackdated,
-                    batchSize: batch),
+                    batchSize: batch, connections: connections),
                 report: sink.write)
             try sink.close()
             if options.json {

@@ -16,8 +16,8 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    /// A ledger over one connection (the CLI does one thing at a time).
-    func ledger() throws -> Ledger {
+    /// A ledger over `connections` connections (one for most commands: the CLI does one thing at a time).
+    func ledger(connections: Int = 1) throws -> Ledger {
         var configuration = ConnectionConfiguration.environment
         if let databaseURL {
             do {
@@ -28,12 +28,12 @@ struct GlobalOptions: ParsableArguments {
         }
         var logger = Logger(label: "points-admin")
         logger.logLevel = .warning
-        return Ledger(configuration: configuration, maximumConnections: 1, logger: logger)
+        return Ledger(configuration: configuration, maximumConnections: connections, logger: logger)
     }
 
     /// The ledger and the program named by `--program`.
-    func ledgerAndProgram() async throws -> (Ledger, Program) {
-        let ledger = try ledger()
+    func ledgerAndProgram(connections: Int = 1) async throws -> (Ledger, Program) {
+        let ledger = try ledger(connections: connections)
         return (ledger, try await ledger.program(named: program))
     }
 }

@@ -2,7 +2,7 @@
 // over N connections for T seconds, and prints one line per run:
 //   workload=grant connections=8 seconds=15.0 operations=41234 tps=2748.9 p50_ms=2.6 p99_ms=9.8
 //
-//   points-bench --database-url URL --workload grant --connections 8 --seconds 15 [--members 10000]
+//   points-bench --database-url URL --workload grant|purchase --connections 8 --seconds 15 [--members 10000]
 import Foundation
 import Logging
 import PointsLedger
@@ -65,7 +65,7 @@ struct PointsBench {
         try await ledger.pool.withConnection { connection in
             try connection.query("""
                 SELECT count(*) FROM generate_series(1, \(options.members)) AS g,
-                LATERAL points.create_member(\(program.id), 'member-' || g)
+                LATERAL points.create_member(\(program.id), 'member-' || g, NULL)
                 """)
         }
         let workload = Workload.all[options.workload]!
@@ -116,6 +116,14 @@ struct Workload: Sendable {
     let operation: @Sendable (Context, Int, Int, inout SystemRandomNumberGenerator) async throws -> Void
 
     static let all: [String: Workload] = [
+        // A single purchase by a random member, as a checkout system posts it: one round trip.
+        "purchase": Workload { context, worker, operation, random in
+            _ = try await context.ledger.purchase(
+                PurchaseRequest(
+                    member: context.randomMember(&random), order: "\(context.runID)-\(worker)-\(operation)",
+                    amount: Money(minorUnits: Int64.random(in: 100...50_000, using: &random), exponent: 2)),
+                in: context.program)
+        },
         // A single admin grant to a random member: one round trip, one member row locked.
         "grant": Workload { context, worker, operation, random in
             _ = try await context.ledger.grant(

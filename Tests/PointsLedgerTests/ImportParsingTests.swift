@@ -69,9 +69,9 @@ struct ImportParsingTests {
     }
 
     @Test func csvHeadersNeedEveryRequiredColumnAndNothingUnknown() throws {
-        #expect(try PurchaseImporter.columns("order_id, Member ,amount,occurred_at,referrer") == [.orderID, .member, .amount, .occurredAt, .referrer])
-        #expect(throws: LedgerError.self) { try PurchaseImporter.columns("order_id,member,amount") }
-        #expect(throws: LedgerError.self) { try PurchaseImporter.columns("order_id,member,amount,occurred_at,colour") }
-        #expect(throws: LedgerError.self) { try PurchaseImporter.columns("order_id,member,amount,occurred_at,member") }
+        #expect(try ImportLines.columns("order_id, Member ,amount,occurred_at,referrer") == [.orderID, .member, .amount, .occurredAt, .referrer])
+        #expect(throws: LedgerError.self) { try ImportLines.columns("order_id,member,amount") }
+        #expect(throws: LedgerError.self) { try ImportLines.columns("order_id,member,amount,occurred_at,colour") }
+        #expect(throws: LedgerError.self) { try ImportLines.columns("order_id,member,amount,occurred_at,member") }
     }
 }

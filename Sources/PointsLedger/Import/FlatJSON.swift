@@ -73,10 +73,37 @@ enum FlatJSON {
                 index += 1
             }
             let text = String(decoding: bytes[begin..<index], as: UTF8.self)
-            guard text.range(of: #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"#, options: .regularExpression) != nil else {
+            guard Self.isNumber(bytes[begin..<index]) else {
                 throw SyntaxError(reason: "field \(key) has a malformed value at byte \(begin + 1)")
             }
             return text
+        }
+
+        /// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+        static func isNumber(_ bytes: ArraySlice<UInt8>) -> Bool {
+            var index = bytes.startIndex
+            func isDigit() -> Bool { index < bytes.endIndex && bytes[index] >= 48 && bytes[index] <= 57 }
+            func digits() -> Int {
+                let start = index
+                while isDigit() { index += 1 }
+                return index - start
+            }
+            if index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.endIndex, bytes[index] == UInt8(ascii: "0") {
+                index += 1
+            } else if digits() == 0 {
+                return false
+            }
+            if index < bytes.endIndex, bytes[index] == UInt8(ascii: ".") {
+                index += 1
+                guard digits() > 0 else { return false }
+            }
+            if index < bytes.endIndex, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                index += 1
+                if index < bytes.endIndex, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                guard digits() > 0 else { return false }
+            }
+            return index == bytes.endIndex
         }
 
         mutating func string() throws(SyntaxError) -> String {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Postgres
 
 /// The form of an import file.
@@ -19,12 +19,19 @@ public struct ImportOptions: Sendable {
     public var allowBackdated: Bool
     /// Lines per batch: each batch is one COPY and one set-based call, committed on its own.
     public var batchSize: Int
+    /// Connections posting batches in parallel; each owns a share of the members, so they never
+    /// wait on each other's rows. At most the pool's size.
+    public var connections: Int
 
-    public init(format: ImportFormat? = nil, createMembers: Bool = true, allowBackdated: Bool = false, batchSize: Int = 5_000) {
+    public init(
+        format: ImportFormat? = nil, createMembers: Bool = true, allowBackdated: Bool = false, batchSize: Int = 5_000,
+        connections: Int = 2
+    ) {
         self.format = format
         self.createMembers = createMembers
         self.allowBackdated = allowBackdated
         self.batchSize = batchSize
+        self.connections = connections
     }
 }
 
@@ -79,79 +86,12 @@ struct ImportRecord {
     let referrer: String?
 }
 
-extension Ledger {
-    /// Imports purchases from a file or standard input, streaming it in constant memory and
-    /// posting through the set-based batch path. Every line gets a result, passed to `report` in
-    /// line order: accepted, duplicate (posted before; re-running a file posts nothing new), or
-    /// rejected with its line number and reason, which posts nothing and does not stop the import.
-    /// Each batch commits on its own: an import stopped half-way is completed by running it again.
-    /// - Parameter name: how messages name the input (its path, or "standard input").
-    /// - Throws: `.invalidInput` for an empty input or a CSV header with unknown or missing columns;
-    ///   `.unreachable` if the database goes away (run the import again to finish it).
-    public func importPurchases(
-        from input: FileHandle, name: String, into program: Program, options: ImportOptions = ImportOptions(),
-        report: @escaping @Sendable (ImportLineResult) -> Void
-    ) async throws -> ImportSummary {
-        guard options.batchSize > 0 else { throw LedgerError.invalidInput(field: "batch size", reason: "\(options.batchSize) must be positive") }
-        let started = Date()
-        let logger = self.logger
-        var summary = try await withConnection { connection in
-            var importer = PurchaseImporter(
-                connection: connection, program: program, options: options, reader: LineReader(handle: input), name: name, report: report)
-            return try importer.run()
-        }
-        summary.seconds = Date().timeIntervalSince(started)
-        logger.info("imported purchases", metadata: ["accepted": "\(summary.accepted)", "rejected": "\(summary.rejected)"])
-        return summary
-    }
-}
 
-/// Runs one import on one connection, on that connection's own thread (file reads block).
-struct PurchaseImporter {
-    let connection: PostgresConnection
-    let program: Program
-    let options: ImportOptions
-    var reader: LineReader
-    let name: String
-    let report: @Sendable (ImportLineResult) -> Void
-
-    private var summary = ImportSummary()
-    private var batch: [ImportRecord] = []
-    /// Results known before posting (lines rejected while reading), waiting for their turn.
-    private var early: [ImportLineResult] = []
-
-    init(
-        connection: PostgresConnection, program: Program, options: ImportOptions, reader: LineReader, name: String,
-        report: @escaping @Sendable (ImportLineResult) -> Void
-    ) {
-        self.connection = connection
-        self.program = program
-        self.options = options
-        self.reader = reader
-        self.name = name
-        self.report = report
-    }
-
-    mutating func run() throws -> ImportSummary {
-        guard let first = try reader.next() else {
-            throw LedgerError.invalidInput(field: "file", reason: "\(name) is empty: there is no purchase to import")
-        }
-        var columns: [ImportField]?
-        let format = options.format ?? (first.startsWithBrace ? .jsonLines : .csv)
-        if format == .csv {
-            guard case .text(let header) = first else {
-                throw LedgerError.invalidInput(field: "header", reason: "line 1 of \(name) is not a readable CSV header")
-            }
-            columns = try Self.columns(header)
-        } else {
-            handle(first, lineNumber: 1, format: format, columns: nil)
-        }
-        while let line = try reader.next() {
-            handle(line, lineNumber: reader.lineNumber, format: format, columns: columns)
-            if batch.count >= options.batchSize { try flush() }
-        }
-        try flush()
-        return summary
+/// Parsing and checking of single lines.
+enum ImportLines {
+    struct LineError: Error {
+        let reason: String
+        var order: String? = nil
     }
 
     /// The header's columns: every required one, nothing unknown, nothing twice.
@@ -176,32 +116,26 @@ struct PurchaseImporter {
         return columns
     }
 
-    private mutating func handle(_ line: LineReader.Line, lineNumber: Int, format: ImportFormat, columns: [ImportField]?) {
-        summary.lines += 1
+    /// One line as a record ready for staging, or the reason it cannot be one.
+    static func record(
+        _ line: LineReader.Line, lineNumber: Int, format: ImportFormat, columns: [ImportField]?, program: Program
+    ) -> Result<ImportRecord, LineError> {
         switch line {
         case .tooLong(let bytes):
-            reject(lineNumber, order: nil, "the line is \(bytes) bytes long, more than the 65536 a purchase may take")
+            return .failure(LineError(reason: "the line is \(bytes) bytes long, more than the 65536 a purchase may take"))
         case .notUTF8:
-            reject(lineNumber, order: nil, "the line is not valid UTF-8 text")
+            return .failure(LineError(reason: "the line is not valid UTF-8 text"))
         case .text(let text):
-            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
-                reject(lineNumber, order: nil, "the line is empty")
-                return
-            }
+            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { return .failure(LineError(reason: "the line is empty")) }
             do {
-                let values = try format == .csv ? Self.csvValues(text, columns: columns!) : Self.jsonValues(text)
-                batch.append(try record(values, line: lineNumber))
+                let values = try format == .csv ? csvValues(text, columns: columns!) : jsonValues(text)
+                return .success(try record(values, line: lineNumber, program: program))
             } catch let error as LineError {
-                reject(lineNumber, order: error.order, error.reason)
+                return .failure(error)
             } catch {
-                reject(lineNumber, order: nil, "\(error)")
+                return .failure(LineError(reason: "\(error)"))
             }
         }
-    }
-
-    struct LineError: Error {
-        let reason: String
-        var order: String? = nil
     }
 
     static func csvValues(_ text: String, columns: [ImportField]) throws -> [ImportField: String] {
@@ -241,7 +175,7 @@ struct PurchaseImporter {
         return values
     }
 
-    private func record(_ values: [ImportField: String], line: Int) throws -> ImportRecord {
+    static func record(_ values: [ImportField: String], line: Int, program: Program) throws -> ImportRecord {
         let order = values[.orderID]
         for field in ImportField.required where values[field] == nil {
             throw LineError(reason: "the field \(field.rawValue) is missing", order: order)
@@ -269,50 +203,33 @@ struct PurchaseImporter {
             throw LineError(reason: "\(field.hasPrefix("member") ? "member" : field): \(reason)", order: order)
         }
     }
+}
 
-    private mutating func reject(_ line: Int, order: String?, _ reason: String) {
-        early.append(ImportLineResult(line: line, status: .rejected, order: order, entryID: nil, points: nil, reason: reason))
-    }
-
-    /// Posts the batch (one COPY and one set-based call, in one transaction) and reports every
-    /// line read so far, in order.
-    private mutating func flush() throws {
-        var results = early
-        early.removeAll()
-        if !batch.isEmpty {
-            do {
-                results += try post(batch)
-            } catch let error as PostgresError where !error.isConnectionError {
-                // A line the checks above let through and the database refused: find it by posting
-                // the lines one by one, so the others still go in.
-                for record in batch {
-                    do {
-                        results += try post([record])
-                    } catch let error as PostgresError where !error.isConnectionError {
-                        results.append(ImportLineResult(
-                            line: record.line, status: .rejected, order: record.order, entryID: nil, points: nil, reason: error.message))
-                    }
+/// Posting one batch on one connection.
+enum ImportBatch {
+    /// Posts the batch (one COPY and one set-based call, in one transaction). If the database
+    /// refuses the batch for a line the checks let through, the lines are posted one by one so
+    /// the others still go in.
+    static func post(_ records: [ImportRecord], connection: PostgresConnection, program: Program, options: ImportOptions) throws
+        -> [ImportLineResult]
+    {
+        do {
+            return try postTogether(records, connection: connection, program: program, options: options)
+        } catch let error as PostgresError where !error.isConnectionError && records.count > 1 {
+            return try records.flatMap { record in
+                do {
+                    return try postTogether([record], connection: connection, program: program, options: options)
+                } catch let error as PostgresError where !error.isConnectionError {
+                    return [ImportLineResult(line: record.line, status: .rejected, order: record.order, entryID: nil, points: nil, reason: error.message)]
                 }
             }
-            summary.batches += 1
-            batch.removeAll(keepingCapacity: true)
-        }
-        for result in results.sorted(by: { $0.line < $1.line }) {
-            switch result.status {
-            case .accepted:
-                summary.accepted += 1
-                summary.points += result.points ?? 0
-            case .duplicate: summary.duplicates += 1
-            case .rejected: summary.rejected += 1
-            }
-            report(result)
         }
     }
 
-    private func post(_ records: [ImportRecord]) throws -> [ImportLineResult] {
+    private static func postTogether(_ records: [ImportRecord], connection: PostgresConnection, program: Program, options: ImportOptions) throws
+        -> [ImportLineResult]
+    {
         let orders = Dictionary(records.map { ($0.line, $0.order) }, uniquingKeysWith: { first, _ in first })
-        let program = self.program
-        let options = self.options
         return try connection.withTransaction { connection in
             let batchID = try connection.preparedQuery("SELECT nextval('points.import_batch_ids')").single().decode(Int64.self, at: 0)
             // Times without a zone are the program's local time.

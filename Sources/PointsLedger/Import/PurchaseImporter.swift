@@ -1,0 +1,240 @@
+public import Foundation
+import Postgres
+
+extension Ledger {
+    /// Imports purchases from a file or standard input, streaming it in constant memory and
+    /// posting through the set-based batch path on `options.connections` connections at once.
+    /// Every line gets a result, passed to `report` in line order: accepted, duplicate (posted
+    /// before; re-running a file posts nothing new), or rejected with its line number and reason,
+    /// which posts nothing and does not stop the import. Each batch commits on its own: an import
+    /// stopped half-way is completed by running it again.
+    /// - Parameter name: how messages name the input (its path, or "standard input").
+    /// - Throws: `.invalidInput` for an empty input or a CSV header with unknown or missing columns;
+    ///   `.unreachable` if the database goes away (run the import again to finish it).
+    public func importPurchases(
+        from input: FileHandle, name: String, into program: Program, options: ImportOptions = ImportOptions(),
+        report: @escaping @Sendable (ImportLineResult) -> Void
+    ) async throws -> ImportSummary {
+        guard options.batchSize > 0 else { throw LedgerError.invalidInput(field: "batch size", reason: "\(options.batchSize) must be positive") }
+        let workers = max(1, min(options.connections, pool.maximumConnections))
+        let started = Date()
+        let queues = (0..<workers).map { _ in BatchQueue(capacity: 2) }
+        let collector = ResultCollector(report: report)
+
+        var summary = try await withThrowingTaskGroup(of: Void.self) { group in
+            for queue in queues {
+                group.addTask {
+                    try await self.withConnection { connection in
+                        do {
+                            while let batch = queue.take() {
+                                collector.add(try ImportBatch.post(batch, connection: connection, program: program, options: options))
+                            }
+                        } catch {
+                            for queue in queues { queue.fail() }
+                            throw error
+                        }
+                    }
+                }
+            }
+            let reading: ImportSummary
+            do {
+                reading = try await Self.onOwnThread {
+                    var reader = ImportReader(
+                        reader: LineReader(handle: input), program: program, options: options, name: name, queues: queues,
+                        collector: collector)
+                    defer { for queue in queues { queue.close() } }
+                    return try reader.run()
+                }
+            } catch {
+                group.cancelAll()
+                for queue in queues { queue.fail() }
+                try? await group.waitForAll()
+                throw error
+            }
+            try await group.waitForAll()
+            return reading
+        }
+        collector.finish()
+        summary.accepted = collector.counts.accepted
+        summary.duplicates = collector.counts.duplicates
+        summary.rejected = collector.counts.rejected
+        summary.points = collector.counts.points
+        summary.batches = queues.reduce(0) { $0 + $1.taken }
+        summary.seconds = Date().timeIntervalSince(started)
+        logger.info("imported purchases", metadata: ["accepted": "\(summary.accepted)", "rejected": "\(summary.rejected)"])
+        return summary
+    }
+
+    /// Runs blocking work (file reads, waiting for workers) on a thread of its own, off Swift's
+    /// cooperative pool.
+    static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result(catching: body)) }
+        }
+    }
+}
+
+/// Batches waiting for one worker: bounded, so a fast reader never runs ahead of the database.
+final class BatchQueue: @unchecked Sendable {
+    // Safety: every field is read and written with `condition` locked.
+    private let condition = NSCondition()
+    private var batches: [[ImportRecord]] = []
+    private var closed = false
+    private var failed = false
+    private let capacity: Int
+    private(set) var taken = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Waits for room, then queues the batch; false when a worker failed and the import stops.
+    func put(_ batch: [ImportRecord]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while batches.count >= capacity && !failed { condition.wait() }
+        guard !failed else { return false }
+        batches.append(batch)
+        condition.broadcast()
+        return true
+    }
+
+    /// The next batch, or nil once the queue is closed and empty (or failed).
+    func take() -> [ImportRecord]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while batches.isEmpty && !closed && !failed { condition.wait() }
+        guard !failed, !batches.isEmpty else { return nil }
+        taken += 1
+        condition.broadcast()
+        return batches.removeFirst()
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func fail() {
+        condition.lock()
+        failed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Gathers line results from the reader and the workers, and reports them in line order.
+final class ResultCollector: @unchecked Sendable {
+    // Safety: every field is read and written with `lock` held.
+    private let lock = NSLock()
+    private let report: @Sendable (ImportLineResult) -> Void
+    private var waiting: [Int: ImportLineResult] = [:]
+    private var next: Int?
+    private(set) var counts = (accepted: 0, duplicates: 0, rejected: 0, points: Int64(0))
+
+    init(report: @escaping @Sendable (ImportLineResult) -> Void) { self.report = report }
+
+    /// The first line that will have a result (2 after a CSV header).
+    func start(at line: Int) { lock.withLock { next = line } }
+
+    func add(_ results: [ImportLineResult]) {
+        lock.withLock {
+            for result in results { waiting[result.line] = result }
+            while let line = next, let result = waiting.removeValue(forKey: line) {
+                emit(result)
+                next = line + 1
+            }
+        }
+    }
+
+    /// Reports whatever is left (nothing, when every line got its result).
+    func finish() {
+        lock.withLock {
+            for line in waiting.keys.sorted() { emit(waiting.removeValue(forKey: line)!) }
+        }
+    }
+
+    private func emit(_ result: ImportLineResult) {
+        switch result.status {
+        case .accepted:
+            counts.accepted += 1
+            counts.points += result.points ?? 0
+        case .duplicate: counts.duplicates += 1
+        case .rejected: counts.rejected += 1
+        }
+        report(result)
+    }
+}
+
+/// Reads and checks the input, and hands full batches to the workers, each worker the members
+/// that hash to it.
+struct ImportReader {
+    var reader: LineReader
+    let program: Program
+    let options: ImportOptions
+    let name: String
+    let queues: [BatchQueue]
+    let collector: ResultCollector
+
+    private var summary = ImportSummary()
+    private var batches: [[ImportRecord]]
+
+    init(reader: LineReader, program: Program, options: ImportOptions, name: String, queues: [BatchQueue], collector: ResultCollector) {
+        self.reader = reader
+        self.program = program
+        self.options = options
+        self.name = name
+        self.queues = queues
+        self.collector = collector
+        batches = Array(repeating: [], count: queues.count)
+    }
+
+    mutating func run() throws -> ImportSummary {
+        guard let first = try reader.next() else {
+            throw LedgerError.invalidInput(field: "file", reason: "\(name) is empty: there is no purchase to import")
+        }
+        var columns: [ImportField]?
+        let format = options.format ?? (first.startsWithBrace ? .jsonLines : .csv)
+        if format == .csv {
+            guard case .text(let header) = first else {
+                throw LedgerError.invalidInput(field: "header", reason: "line 1 of \(name) is not a readable CSV header")
+            }
+            columns = try ImportLines.columns(header)
+            collector.start(at: 2)
+        } else {
+            collector.start(at: 1)
+            try handle(first, lineNumber: 1, format: format, columns: nil)
+        }
+        while let line = try reader.next() {
+            try handle(line, lineNumber: reader.lineNumber, format: format, columns: columns)
+        }
+        for worker in batches.indices where !batches[worker].isEmpty { try send(worker) }
+        return summary
+    }
+
+    private mutating func handle(_ line: LineReader.Line, lineNumber: Int, format: ImportFormat, columns: [ImportField]?) throws {
+        summary.lines += 1
+        switch ImportLines.record(line, lineNumber: lineNumber, format: format, columns: columns, program: program) {
+        case .success(let record):
+            let worker = Int(UInt(bitPattern: Self.hash(record.member)) % UInt(queues.count))
+            batches[worker].append(record)
+            if batches[worker].count >= options.batchSize { try send(worker) }
+        case .failure(let error):
+            collector.add([ImportLineResult(line: lineNumber, status: .rejected, order: error.order, entryID: nil, points: nil, reason: error.reason)])
+        }
+    }
+
+    private mutating func send(_ worker: Int) throws {
+        guard queues[worker].put(batches[worker]) else {
+            throw LedgerError.unreachable(reason: "a worker stopped while posting; run the import again to finish it")
+        }
+        batches[worker] = []
+    }
+
+    /// A stable hash (FNV-1a) of a member id: the same member always goes to the same worker.
+    static func hash(_ member: String) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in member.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int(truncatingIfNeeded: hash >> 1)
+    }
+}
