@@ -78,8 +78,10 @@ CREATE TYPE points.account AS ENUM
 -- member's rows only (principle 7). `held` is the sum of open holds; spendable = available - held.
 CREATE TABLE points.members (
     program_id integer NOT NULL REFERENCES points.programs,
+    -- Cheap enough to run on every balance update; control characters are refused where members
+    -- are created.
     member_id text COLLATE "C" NOT NULL
-        CONSTRAINT member_id_format CHECK (member_id <> '' AND length(member_id) <= 128 AND member_id !~ '[[:cntrl:]]'),
+        CONSTRAINT member_id_format CHECK (member_id <> '' AND length(member_id) <= 128),
     tier text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     available bigint NOT NULL DEFAULT 0,
@@ -96,6 +98,13 @@ CREATE TABLE points.members (
 
 CREATE SEQUENCE points.journal_entry_ids AS bigint;
 
+-- What an entry records, and the namespace of its idempotency key. Enumerations: constrained by
+-- their type, compared as numbers. Later capabilities add their values.
+CREATE TYPE points.entry_kind AS ENUM
+    ('adjustment.grant', 'adjustment.deduct', 'purchase', 'refund', 'maturation', 'expiry', 'referral');
+CREATE TYPE points.key_scope AS ENUM
+    ('adjustment', 'purchase', 'refund', 'maturation', 'expiry', 'referral');
+
 -- A journal entry: one business event of one member, never updated or deleted. Its key is
 -- unique within the program and its scope (purchases, refunds, adjustments… each have their
 -- own); `request` is the caller's content, which a replay of the key must match exactly.
@@ -103,8 +112,8 @@ CREATE TABLE points.journal_entries (
     program_id integer NOT NULL,
     member_id text COLLATE "C" NOT NULL,
     entry_id bigint NOT NULL DEFAULT nextval('points.journal_entry_ids'),
-    kind text COLLATE "C" NOT NULL CHECK (kind ~ '^[a-z_]+(\.[a-z_]+)?$'),
-    key_scope text COLLATE "C" NOT NULL CHECK (key_scope ~ '^[a-z_]+$'),
+    kind points.entry_kind NOT NULL,
+    key_scope points.key_scope NOT NULL,
     idempotency_key text COLLATE "C" NOT NULL
         CONSTRAINT idempotency_key_format CHECK (idempotency_key <> '' AND length(idempotency_key) <= 200),
     request jsonb NOT NULL,
@@ -274,7 +283,7 @@ BEGIN
     IF p_points > 0 OR v_available - v_held >= -p_points THEN
         INSERT INTO points.journal_entries AS e
             (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
-        VALUES (p_program, p_member, CASE WHEN p_points > 0 THEN 'adjustment.grant' ELSE 'adjustment.deduct' END,
+        VALUES (p_program, p_member, CASE WHEN p_points > 0 THEN 'adjustment.grant' ELSE 'adjustment.deduct' END::points.entry_kind,
                 'adjustment', p_key, v_request, now())
         ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
         RETURNING e.entry_id INTO v_entry;

@@ -293,6 +293,9 @@ DECLARE
     v_tier text;
     v_created timestamptz;
 BEGIN
+    IF p_member ~ '[[:cntrl:]]' OR p_referrer ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'a member id cannot hold control characters' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF p_referrer IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_referrer) THEN
         RETURN QUERY SELECT 'unknown_referrer', NULL::text, NULL::timestamptz;
@@ -321,16 +324,16 @@ LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     v_request jsonb := jsonb_build_object(
         'member', p_member, 'points', p_points, 'reason', p_reason, 'actor', p_actor);
-    v_available bigint;
-    v_pending bigint;
-    v_held bigint;
+    v_member record;
     v_entry bigint;
     v_existing record;
+    v_lot bigint := 0;
+    v_expires timestamptz;
 BEGIN
     IF p_points IS NULL OR p_points = 0 THEN
         RAISE EXCEPTION 'an adjustment needs a non-zero number of points' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT m.available, m.pending, m.held INTO v_available, v_pending, v_held
+    SELECT m.available, m.pending, m.held INTO v_member
     FROM points.members AS m
     WHERE m.program_id = p_program AND m.member_id = p_member
     FOR UPDATE;
@@ -341,10 +344,10 @@ BEGIN
 
     -- The common case first: a new key. Only a conflict, or a spend that is short, looks the
     -- key up, so that a replay is answered with the original entry even when points are short.
-    IF p_points > 0 OR v_available - v_held >= -p_points THEN
+    IF p_points > 0 OR v_member.available - v_member.held >= -p_points THEN
         INSERT INTO points.journal_entries AS e
             (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
-        VALUES (p_program, p_member, CASE WHEN p_points > 0 THEN 'adjustment.grant' ELSE 'adjustment.deduct' END,
+        VALUES (p_program, p_member, CASE WHEN p_points > 0 THEN 'adjustment.grant' ELSE 'adjustment.deduct' END::points.entry_kind,
                 'adjustment', p_key, v_request, now())
         ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
         RETURNING e.entry_id INTO v_entry;
@@ -355,25 +358,35 @@ BEGIN
         WHERE e.program_id = p_program AND e.key_scope = 'adjustment' AND e.idempotency_key = p_key;
         IF FOUND THEN
             RETURN QUERY SELECT CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END,
-                v_existing.entry_id, v_available, v_pending, v_held;
+                v_existing.entry_id, v_member.available, v_member.pending, v_member.held;
         ELSE
-            RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_available, v_pending, v_held;
+            RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_member.available, v_member.pending, v_member.held;
         END IF;
         RETURN;
     END IF;
 
-    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
-        (p_program, p_member, v_entry, 'available', p_points, now()),
-        (p_program, p_member, v_entry, 'adjustments', -p_points, now());
     IF p_points > 0 THEN
-        PERFORM points.form_lot(p_program, p_member, v_entry, p_points, v_available, now());
+        -- A grant repays a debt first; the rest forms a lot.
+        v_lot := p_points - least(p_points, greatest(0, -v_member.available));
+        IF v_lot > 0 THEN
+            v_expires := points.expiry_for(p_program, now());
+        END IF;
     ELSE
         PERFORM points.consume_lots(p_program, p_member, v_entry, -p_points);
     END IF;
+    -- The postings, the lot and the member's balances: one statement.
+    WITH lines AS (
+        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+            (p_program, p_member, v_entry, 'available', p_points, now()),
+            (p_program, p_member, v_entry, 'adjustments', -p_points, now())
+    ), lot AS (
+        INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
+        SELECT p_program, p_member, v_entry, now(), v_expires, v_lot, v_lot WHERE v_lot > 0
+    )
     UPDATE points.members AS m
     SET available = m.available + p_points, adjustments = m.adjustments - p_points
     WHERE m.program_id = p_program AND m.member_id = p_member;
-    RETURN QUERY SELECT 'posted', v_entry, v_available + p_points, v_pending, v_held;
+    RETURN QUERY SELECT 'posted', v_entry, v_member.available + p_points, v_member.pending, v_member.held;
 END
 $$;
 
@@ -442,18 +455,17 @@ RETURNS TABLE (status text, entry_id bigint, points bigint, matures_at timestamp
                available bigint, pending bigint)
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
+    v_now timestamptz := now();
     v_at timestamptz := coalesce(p_occurred_at, now());
     -- What a replay must match. The time is recorded in UTC, so the session's time zone never
     -- matters; the back-dating permission is recorded on the entry, not compared.
     v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
         'member', p_member, 'order', p_order, 'amount_minor', p_amount_minor, 'points_paid_minor', p_points_paid_minor,
         'occurred_at', p_occurred_at AT TIME ZONE 'UTC'));
-    v_time_problem text;
+    v_program record;
     v_member record;
-    v_settings points.program_settings;
-    v_exponent smallint;
-    v_time_zone text;
     v_points bigint;
+    v_lot bigint := 0;
     v_entry bigint;
     v_existing record;
     v_matures timestamptz;
@@ -463,9 +475,23 @@ BEGIN
         RAISE EXCEPTION 'a purchase needs a positive amount and a part paid with points between 0 and the amount'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    v_time_problem := points.check_occurred_at(p_program, v_at, p_backdated);
-    IF v_time_problem IS NOT NULL THEN
-        RETURN QUERY SELECT v_time_problem, NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint;
+    -- The program's constants, the back-dating window in force now, and the earning settings in
+    -- force when the purchase happened: one query.
+    SELECT c.exponent, p.time_zone, now_settings.backdate_days, s.earn_rate, s.rounding, s.return_window_days,
+           s.expiry_kind, s.expiry_count, s.referral_bonus
+    INTO v_program
+    FROM points.programs AS p
+    JOIN points.currencies AS c USING (currency)
+    CROSS JOIN LATERAL (
+        SELECT ps.backdate_days FROM points.program_settings AS ps
+        WHERE ps.program_id = p.program_id AND ps.effective_at <= v_now ORDER BY ps.effective_at DESC LIMIT 1) AS now_settings
+    CROSS JOIN LATERAL (
+        SELECT ps.* FROM points.program_settings AS ps
+        WHERE ps.program_id = p.program_id AND ps.effective_at <= v_at ORDER BY ps.effective_at DESC LIMIT 1) AS s
+    WHERE p.program_id = p_program;
+    IF v_at > v_now + interval '5 minutes' OR (NOT p_backdated AND v_at < v_now - make_interval(days => v_program.backdate_days)) THEN
+        RETURN QUERY SELECT CASE WHEN v_at > v_now THEN 'in_future' ELSE 'too_old' END,
+            NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
     SELECT m.available, m.pending, m.referrer, m.first_purchase_at INTO v_member
@@ -498,40 +524,48 @@ BEGIN
         RETURN;
     END IF;
 
-    v_settings := points.settings_at(p_program, v_at);
-    SELECT c.exponent, p.time_zone INTO v_exponent, v_time_zone
-    FROM points.programs AS p JOIN points.currencies AS c USING (currency) WHERE p.program_id = p_program;
     v_points := points.round_points(
-        (p_amount_minor - p_points_paid_minor)::numeric / (10::numeric ^ v_exponent) * v_settings.earn_rate,
-        v_settings.rounding);
-
-    IF v_points > 0 AND v_settings.return_window_days > 0 THEN
-        v_matures := ((v_at AT TIME ZONE v_time_zone) + make_interval(days => v_settings.return_window_days)) AT TIME ZONE v_time_zone;
-        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
-            (p_program, p_member, v_entry, 'pending', v_points, v_at),
-            (p_program, p_member, v_entry, 'issued', -v_points, v_at);
+        (p_amount_minor - p_points_paid_minor)::numeric / (10::numeric ^ v_program.exponent) * v_program.earn_rate,
+        v_program.rounding);
+    IF v_points > 0 AND v_program.return_window_days > 0 THEN
+        v_matures := ((v_at AT TIME ZONE v_program.time_zone) + make_interval(days => v_program.return_window_days))
+            AT TIME ZONE v_program.time_zone;
     ELSIF v_points > 0 THEN
-        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
-            (p_program, p_member, v_entry, 'available', v_points, v_at),
-            (p_program, p_member, v_entry, 'issued', -v_points, v_at);
-        PERFORM points.form_lot(p_program, p_member, v_entry, v_points, v_member.available, v_at);
+        -- Points available at once repay a debt first; the rest forms a lot.
+        v_lot := v_points - least(v_points, greatest(0, -v_member.available));
     END IF;
-    INSERT INTO points.purchases
-        (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor, points,
-         pending_points, matures_at)
-    VALUES (p_program, p_member, p_order, v_entry, v_at, p_amount_minor, p_points_paid_minor, v_points,
-            CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END, v_matures);
 
-    IF v_member.first_purchase_at IS NULL THEN
-        v_referral := points.pay_referral(
-            p_program, p_member, v_member.referrer, p_order, v_settings.referral_bonus, v_at, p_backdated);
-    END IF;
+    -- The postings, the lot, the purchase and the member's balances: one statement.
+    WITH lines AS (
+        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
+        SELECT p_program, p_member, v_entry, line.account, line.amount, v_at
+        FROM (VALUES (CASE WHEN v_matures IS NULL THEN 'available' ELSE 'pending' END::points.account, v_points),
+                     ('issued', -v_points)) AS line(account, amount)
+        WHERE v_points > 0
+    ), lot AS (
+        INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
+        SELECT p_program, p_member, v_entry, v_at,
+               points.lot_expiry(v_program.expiry_kind, v_program.expiry_count, v_at, v_program.time_zone), v_lot, v_lot
+        WHERE v_lot > 0
+    ), bought AS (
+        INSERT INTO points.purchases
+            (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor, points,
+             pending_points, matures_at)
+        VALUES (p_program, p_member, p_order, v_entry, v_at, p_amount_minor, p_points_paid_minor, v_points,
+                CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END, v_matures)
+    )
     UPDATE points.members AS m SET
         available = m.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
         pending = m.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END,
         issued = m.issued - v_points,
         first_purchase_at = coalesce(m.first_purchase_at, v_at)
     WHERE m.program_id = p_program AND m.member_id = p_member;
+
+    -- A member's first purchase pays the referrer.
+    IF v_member.first_purchase_at IS NULL AND v_member.referrer IS NOT NULL AND v_program.referral_bonus > 0 THEN
+        v_referral := points.pay_referral(
+            p_program, p_member, v_member.referrer, p_order, v_program.referral_bonus, v_at, p_backdated);
+    END IF;
     RETURN QUERY SELECT 'posted', v_entry, v_points, v_matures, v_referral,
         v_member.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
         v_member.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END;

@@ -49,8 +49,10 @@ struct ImportTests {
 
     @Test func importedPurchasesEqualPostedOnes() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
+            // In force since yesterday, so before every line's time (the program has no entries yet).
             _ = try await ledger.changeSettings(
-                of: program, SettingsChange(earnRate: Decimal(string: "1.25"), returnWindowDays: 3, referralBonus: 30), actor: "tests")
+                of: program, SettingsChange(earnRate: Decimal(string: "1.25"), returnWindowDays: 3, referralBonus: 30),
+                effectiveAt: Timestamp(Date().addingTimeInterval(-86_400)), actor: "tests")
             _ = try await ledger.createMember("ref", in: program)
             let csv = """
                 order_id,member,amount,occurred_at,points_paid,referrer
