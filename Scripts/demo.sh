@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end, on a throwaway local PostgreSQL: build, start the cluster, migrate,
-# create a program and members, post grants and deductions (with a replay and a refusal), and
-# verify the ledger. Safe to run again: it starts from a fresh demo database each time.
+# create a program and members, post purchases and a refund, grants and deductions (with a replay
+# and a refusal), and verify the ledger. Safe to run again: it starts from a fresh demo database.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -25,8 +25,12 @@ refused() { echo; echo "\$ points-admin $(printf '%q ' "$@")  # expected to be r
 
 step db migrate
 step program create default --currency CNY --time-zone Asia/Shanghai --actor demo
+step program set --earn-rate 1 --expiry "months 12" --referral-bonus 50 --actor demo
 step member create alice
-step member create bob
+step member create bob --referrer alice
+step purchase post --member bob --order A-1001 --amount 128.50
+step purchase post --member bob --order A-1001 --amount 128.50
+step purchase refund --order A-1001 --refund R-1 --amount 28.50
 step adjust grant --member alice --points 500 --reason "welcome bonus" --actor demo --key welcome-alice
 step adjust grant --member bob --points 300 --reason "welcome bonus" --actor demo --key welcome-bob
 step adjust deduct --member alice --points 120 --reason "gift card" --actor demo --key gift-alice-1
@@ -34,6 +38,7 @@ step adjust deduct --member alice --points 120 --reason "gift card" --actor demo
 refused adjust deduct --member bob --points 1000 --reason "too much" --actor demo --key gift-bob-1
 step member show alice
 step member show bob --json
+step member history bob
 step audit verify
 echo
 echo "Demo done: the ledger is verified. Explore it with: $admin --help"
