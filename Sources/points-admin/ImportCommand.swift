@@ -82,10 +82,13 @@ final class ReportSink: Sendable {
             handle = FileHandle.standardOutput
             return
         }
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+        // Opened in place (created or truncated), never replaced: the path may be a device such
+        // as /dev/null, a pipe, or a file other programs hold open.
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else {
             throw LedgerError.invalidInput(field: "--report", reason: "\(path) cannot be written; check the folder and its permissions")
         }
-        self.handle = handle
+        self.handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     }
 
     @Sendable func write(_ result: ImportLineResult) {

@@ -87,6 +87,28 @@ struct EarningCLITests {
         }
     }
 
+    @Test func theReportIsWrittenIntoThePathNotOverIt() async throws {
+        try await cli.withProgram { run, _ in
+            // A report path that is a link (like /dev/null, a device) must be written through,
+            // never replaced by a new file.
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let target = folder.appendingPathComponent("target.txt")
+            let link = folder.appendingPathComponent("report.txt")
+            try Data("old contents that are longer than the report\n".utf8).write(to: target)
+            try FileManager.default.createSymbolicLink(at: link, withDestinationURL: target)
+            let input = folder.appendingPathComponent("in.csv")
+            try Data("order_id,member,amount,occurred_at\nz1,m1,1.00,\(Timestamp.now)\n".utf8).write(to: input)
+            let output = try run(["import", "purchases", input.path, "--report", link.path])
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == target.path)
+            let report = try String(contentsOf: target, encoding: .utf8)
+            #expect(report.hasPrefix("line 2: accepted order z1 entry "))
+            #expect(!report.contains("old contents"))
+        }
+    }
+
     @Test func anImportKilledHalfWayAndRunAgainPostsEachOrderOnce() async throws {
         try await cli.withProgram { run, configuration in
             let now = Timestamp.now.description
