@@ -691,10 +691,11 @@ $$;
 -- ended by p_as_of move to available, one entry per purchase (key: the order id), dated when
 -- the window ended; each forms a lot after repaying any debt. Members are locked in id order.
 -- Set-based, idempotent (a matured purchase has nothing pending), resumable: call it until it
--- returns 0 purchases.
+-- returns 0 purchases. Every access to the ledger's tables goes through an index (enable_seqscan
+-- off: the plans must not depend on statistics, which lag right after a large import).
 CREATE FUNCTION points.mature_due(p_program integer, p_as_of timestamptz, p_limit integer)
 RETURNS TABLE (purchases integer, points bigint, members integer)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off AS $$
 DECLARE
     v_members text[];
 BEGIN
@@ -767,10 +768,11 @@ $$;
 -- Expiry, one chunk: the remainders of the expired lots (expires_at <= p_as_of) of up to
 -- p_limit lots' members move from available to expired: one entry per member and expiry
 -- instant, dated at that instant; the lots record what expired and by which entry. Members are
--- locked in id order. Set-based, idempotent (an expired lot has no remainder), resumable.
+-- locked in id order. Set-based, idempotent (an expired lot has no remainder), resumable. Index
+-- access only, like maturation.
 CREATE FUNCTION points.expire_due(p_program integer, p_as_of timestamptz, p_limit integer)
 RETURNS TABLE (lots integer, points bigint, members integer)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off AS $$
 DECLARE
     v_members text[];
 BEGIN
