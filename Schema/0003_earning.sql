@@ -22,10 +22,24 @@ CREATE TABLE points.program_settings (
 );
 GRANT SELECT ON points.program_settings TO {{writer}}, {{auditor}};
 
-INSERT INTO points.program_settings
-    (program_id, effective_at, earn_rate, rounding, return_window_days, refund_policy, expiry_kind, expiry_count,
-     referral_bonus, backdate_days)
-SELECT program_id, '-infinity', 1, 'down', 0, 'negative', 'never', NULL, 0, 7 FROM points.programs;
+-- Every program starts with the default settings, in force from the beginning of time.
+CREATE FUNCTION points.add_default_settings(p_program integer) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO points.program_settings
+        (program_id, effective_at, earn_rate, rounding, return_window_days, refund_policy, expiry_kind, expiry_count,
+         referral_bonus, backdate_days)
+    VALUES (p_program, '-infinity', 1, 'down', 0, 'negative', 'never', NULL, 0, 7)
+$$;
+CREATE FUNCTION points.program_created() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM points.add_default_settings(NEW.program_id);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER programs_default_settings AFTER INSERT ON points.programs
+    FOR EACH ROW EXECUTE FUNCTION points.program_created();
+SELECT points.add_default_settings(program_id) FROM points.programs;
 
 -- The settings in force at an instant. (plpgsql, like the other helpers that read tables, so its
 -- plan is cached: a LANGUAGE sql function that cannot be inlined is planned again on every call.)
@@ -153,6 +167,17 @@ BEGIN
 END
 $$;
 
+-- Locks members' rows in id order: jobs and imports, which lock many members at once, never
+-- deadlock with each other or with single writes (which lock one).
+CREATE FUNCTION points.lock_members(p_program integer, p_members text[]) RETURNS void
+LANGUAGE plpgsql SET enable_seqscan = off AS $$
+BEGIN
+    PERFORM 1 FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = ANY (p_members)
+    ORDER BY m.member_id FOR UPDATE;
+END
+$$;
+
 -- Credits p_points to a member's available account for entry p_entry: while available is
 -- below zero the credit repays that debt first, and the rest forms a lot. Returns the lot's
 -- amount. The caller holds the member's row lock and updates the member's balances.
@@ -205,42 +230,6 @@ BEGIN
     )
     SELECT coalesce(sum(r.amount), 0)::bigint INTO v_taken FROM recorded AS r;
     RETURN v_taken;
-END
-$$;
-
--- Programs start with the default settings, in force from the beginning of time.
-CREATE OR REPLACE FUNCTION points.create_program(p_name text, p_currency text, p_time_zone text, p_actor text)
-RETURNS TABLE (status text, program_id integer, currency text, time_zone text, created_at timestamptz)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    v_program points.programs%ROWTYPE;
-BEGIN
-    INSERT INTO points.programs AS p (name, currency, time_zone, created_by)
-    VALUES (p_name, upper(p_currency), p_time_zone, p_actor)
-    ON CONFLICT (name) DO NOTHING
-    RETURNING p.* INTO v_program;
-    IF v_program.program_id IS NULL THEN
-        SELECT p.* INTO v_program FROM points.programs AS p WHERE p.name = p_name;
-        RETURN QUERY SELECT
-            CASE WHEN v_program.currency = upper(p_currency) AND v_program.time_zone = p_time_zone
-                 THEN 'exists' ELSE 'conflict' END,
-            v_program.program_id, v_program.currency::text, v_program.time_zone, v_program.created_at;
-        RETURN;
-    END IF;
-    INSERT INTO points.tiers (program_id, tier, rank) VALUES
-        (v_program.program_id, 'ordinary', 0),
-        (v_program.program_id, 'advanced', 1),
-        (v_program.program_id, 'premium', 2);
-    INSERT INTO points.program_settings
-        (program_id, effective_at, earn_rate, rounding, return_window_days, refund_policy, expiry_kind, expiry_count,
-         referral_bonus, backdate_days)
-    VALUES (v_program.program_id, '-infinity', 1, 'down', 0, 'negative', 'never', NULL, 0, 7);
-    INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, after)
-    VALUES (v_program.program_id, 'program', p_actor, v_program.created_at,
-            jsonb_build_object('name', p_name, 'currency', v_program.currency, 'time_zone', p_time_zone,
-                               'tiers', jsonb_build_array('ordinary', 'advanced', 'premium')));
-    RETURN QUERY SELECT 'created', v_program.program_id, v_program.currency::text, v_program.time_zone,
-        v_program.created_at;
 END
 $$;
 
@@ -711,9 +700,7 @@ BEGIN
         RETURN QUERY SELECT 0, 0::bigint, 0;
         RETURN;
     END IF;
-    PERFORM 1 FROM points.members AS m
-    WHERE m.program_id = p_program AND m.member_id = ANY (v_members)
-    ORDER BY m.member_id FOR UPDATE;
+    PERFORM points.lock_members(p_program, v_members);
 
     RETURN QUERY
     WITH due AS (
@@ -788,9 +775,7 @@ BEGIN
         RETURN QUERY SELECT 0, 0::bigint, 0;
         RETURN;
     END IF;
-    PERFORM 1 FROM points.members AS m
-    WHERE m.program_id = p_program AND m.member_id = ANY (v_members)
-    ORDER BY m.member_id FOR UPDATE;
+    PERFORM points.lock_members(p_program, v_members);
 
     RETURN QUERY
     WITH due AS (

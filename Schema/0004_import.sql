@@ -139,9 +139,7 @@ BEGIN
             WHERE m.program_id = p_program AND m.member_id = w.member_id AND m.first_purchase_at IS NULL AND m.referrer IS NOT NULL
             LIMIT 1) AS r
         WHERE w.status IS NULL) AS x;
-    PERFORM 1 FROM points.members AS m
-    WHERE m.program_id = p_program AND m.member_id = ANY (v_members)
-    ORDER BY m.member_id FOR UPDATE;
+    PERFORM points.lock_members(p_program, v_members);
 
     -- The entries. Another importer may have taken an order since the check above: such a line
     -- is not inserted, and is answered from the journal (the rare, slow path).
