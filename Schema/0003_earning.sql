@@ -167,6 +167,16 @@ BEGIN
 END
 $$;
 
+-- Whether a replayed request matches the recorded one: the same content, where the time counts
+-- only when both name one (a retry may leave out the time its first attempt gave, or give the
+-- time the first attempt left to the server). Used by every write that takes an occurred-at time.
+CREATE FUNCTION points.same_request(p_recorded jsonb, p_given jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_recorded - 'occurred_at' = p_given - 'occurred_at'
+       AND (NOT (p_recorded ? 'occurred_at' AND p_given ? 'occurred_at')
+            OR p_recorded -> 'occurred_at' = p_given -> 'occurred_at')
+$$;
+
 -- Locks members' rows in id order: jobs and imports, which lock many members at once, never
 -- deadlock with each other or with single writes (which lock one).
 CREATE FUNCTION points.lock_members(p_program integer, p_members text[]) RETURNS void
@@ -460,8 +470,9 @@ DECLARE
     v_matures timestamptz;
     v_referral bigint;
 BEGIN
-    IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_points_paid_minor < 0 OR p_points_paid_minor > p_amount_minor THEN
-        RAISE EXCEPTION 'a purchase needs a positive amount and a part paid with points between 0 and the amount'
+    IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_points_paid_minor IS NULL OR p_points_paid_minor < 0
+        OR p_points_paid_minor > p_amount_minor OR p_backdated IS NULL OR p_order IS NULL THEN
+        RAISE EXCEPTION 'a purchase needs an order id, a positive amount, a part paid with points between 0 and the amount, and a back-dating flag'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- The program's constants, the back-dating window in force now, and the earning settings in
@@ -478,30 +489,42 @@ BEGIN
         SELECT ps.* FROM points.program_settings AS ps
         WHERE ps.program_id = p.program_id AND ps.effective_at <= v_at ORDER BY ps.effective_at DESC LIMIT 1) AS s
     WHERE p.program_id = p_program;
-    IF v_at > v_now + interval '5 minutes' OR (NOT p_backdated AND v_at < v_now - make_interval(days => v_program.backdate_days)) THEN
-        RETURN QUERY SELECT CASE WHEN v_at > v_now THEN 'in_future' ELSE 'too_old' END,
-            NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint;
-        RETURN;
-    END IF;
-    SELECT m.available, m.pending, m.referrer, m.first_purchase_at INTO v_member
-    FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member
-    FOR UPDATE;
+    -- A first purchase that pays a referrer locks both members, in id order like the jobs and
+    -- imports that lock many; any other purchase locks the member alone.
+    SELECT m.referrer, m.first_purchase_at INTO v_member
+    FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member;
     IF NOT FOUND THEN
         RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
+    IF v_member.first_purchase_at IS NULL AND v_member.referrer IS NOT NULL AND v_program.referral_bonus > 0 THEN
+        PERFORM points.lock_members(p_program, ARRAY[p_member, v_member.referrer]);
+    END IF;
+    SELECT m.available, m.pending, m.referrer, m.first_purchase_at INTO v_member
+    FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member
+    FOR UPDATE;
 
-    INSERT INTO points.journal_entries AS e
-        (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
-    VALUES (p_program, p_member, 'purchase', 'purchase', p_order, v_request, v_at, p_backdated)
-    ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
-    RETURNING e.entry_id INTO v_entry;
+    -- A time outside the window is refused, unless the order was posted before: a replay is
+    -- answered with its entry however late it comes.
+    IF v_at > v_now + interval '5 minutes' OR (NOT p_backdated AND v_at < v_now - make_interval(days => v_program.backdate_days)) THEN
+        v_entry := NULL;
+    ELSE
+        INSERT INTO points.journal_entries AS e
+            (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
+        VALUES (p_program, p_member, 'purchase', 'purchase', p_order, v_request, v_at, p_backdated)
+        ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
+        RETURNING e.entry_id INTO v_entry;
+    END IF;
     IF v_entry IS NULL THEN
         SELECT e.entry_id, e.request, e.member_id INTO v_existing
         FROM points.journal_entries AS e
         WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
-        IF v_existing.request - 'occurred_at' = v_request - 'occurred_at'
-            AND (p_occurred_at IS NULL OR v_existing.request -> 'occurred_at' = v_request -> 'occurred_at') THEN
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT CASE WHEN v_at > v_now THEN 'in_future' ELSE 'too_old' END,
+                NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint;
+            RETURN;
+        END IF;
+        IF points.same_request(v_existing.request, v_request) THEN
             RETURN QUERY SELECT 'replayed', v_existing.entry_id, pu.points, pu.matures_at, NULL::bigint,
                     v_member.available, v_member.pending
                 FROM points.purchases AS pu
@@ -589,13 +612,8 @@ DECLARE
     v_write bigint;
     v_entry bigint;
 BEGIN
-    IF p_amount_minor IS NULL OR p_amount_minor <= 0 THEN
-        RAISE EXCEPTION 'a refund needs a positive amount' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    v_time_problem := points.check_occurred_at(p_program, v_at, p_backdated);
-    IF v_time_problem IS NOT NULL THEN
-        RETURN QUERY SELECT v_time_problem, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
-        RETURN;
+    IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_backdated IS NULL THEN
+        RAISE EXCEPTION 'a refund needs a positive amount and a back-dating flag' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT e.member_id INTO v_member FROM points.journal_entries AS e
     WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
@@ -611,12 +629,15 @@ BEGIN
     SELECT e.entry_id, e.request INTO v_existing FROM points.journal_entries AS e
     WHERE e.program_id = p_program AND e.key_scope = 'refund' AND e.idempotency_key = p_refund;
     IF FOUND THEN
-        RETURN QUERY SELECT
-            CASE WHEN v_existing.request - 'occurred_at' = v_request - 'occurred_at'
-                      AND (p_occurred_at IS NULL OR v_existing.request -> 'occurred_at' = v_request -> 'occurred_at')
-                 THEN 'replayed' ELSE 'conflict' END,
+        RETURN QUERY SELECT CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END,
             v_existing.entry_id, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
             v_purchase.refunded_minor, v_purchase.amount_minor;
+        RETURN;
+    END IF;
+    -- A time outside the window is refused only now: a replay is answered however late it comes.
+    v_time_problem := points.check_occurred_at(p_program, v_at, p_backdated);
+    IF v_time_problem IS NOT NULL THEN
+        RETURN QUERY SELECT v_time_problem, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
     IF v_purchase.refunded_minor + p_amount_minor > v_purchase.amount_minor THEN

@@ -54,7 +54,10 @@ BEGIN
     DROP TABLE IF EXISTS pg_temp.import_work;
     CREATE TEMP TABLE import_work ON COMMIT DROP AS
     SELECT x.*,
-           CASE WHEN x.reason IS NOT NULL THEN 'rejected' END AS status,
+           -- Amount problems reject a line at once; time problems only once the ledger is known
+           -- not to hold its order (a re-run of an old file is answered with duplicates).
+           CASE WHEN x.reason IS NOT NULL AND NOT x.time_problem THEN 'rejected' END AS status,
+           NULL::bigint AS ledger_entry_id,
            CASE WHEN x.points > 0 AND x.return_window_days > 0
                 THEN ((x.occurred_at AT TIME ZONE v_time_zone) + make_interval(days => x.return_window_days)) AT TIME ZONE v_time_zone
            END AS matures_at,
@@ -73,7 +76,9 @@ BEGIN
                    WHEN st.occurred_at > now() + interval '5 minutes' THEN 'occurred_at is more than 5 minutes in the future'
                    WHEN NOT p_backdated AND st.occurred_at < now() - make_interval(days => v_backdate_days) THEN
                        format('occurred_at is older than the back-dating window of %s days; import history with --allow-backdated', v_backdate_days)
-               END AS reason
+               END AS reason,
+               st.occurred_at > now() + interval '5 minutes'
+                   OR (NOT p_backdated AND st.occurred_at < now() - make_interval(days => v_backdate_days)) AS time_problem
         FROM points.import_staging AS st
         JOIN (SELECT ps.*, lead(ps.effective_at, 1, 'infinity') OVER (ORDER BY ps.effective_at) AS until
               FROM points.program_settings AS ps WHERE ps.program_id = p_program) AS s
@@ -83,7 +88,40 @@ BEGIN
     DELETE FROM points.import_staging AS st WHERE st.batch_id = p_batch;
     ANALYZE pg_temp.import_work;
 
-    -- An order repeated in the batch: the first line counts; the others repeat it or conflict.
+    -- Orders the ledger has already: the same content is a duplicate, other content a conflict.
+    UPDATE pg_temp.import_work AS w SET
+        status = CASE WHEN f.same THEN 'duplicate' ELSE 'rejected' END,
+        reason = format('order %s was posted as entry %s%s', w.order_id, f.entry_id,
+                        CASE WHEN f.same THEN '' ELSE ' with different content (idempotency conflict)' END),
+        ledger_entry_id = f.entry_id
+    FROM (SELECT w2.line, e.entry_id, points.same_request(e.request, w2.request) AS same
+          FROM pg_temp.import_work AS w2
+          CROSS JOIN LATERAL (
+              SELECT e.entry_id, e.request FROM points.journal_entries AS e
+              WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = w2.order_id
+              LIMIT 1) AS e
+          WHERE w2.status IS NULL) AS f
+    WHERE w.line = f.line;
+    UPDATE pg_temp.import_work AS w SET status = 'rejected' WHERE w.status IS NULL AND w.time_problem;
+
+    -- Members: refuse lines of unknown members (unless they are to be created) and of unknown
+    -- referrers.
+    IF p_create_members THEN
+        UPDATE pg_temp.import_work AS w SET status = 'rejected',
+            reason = format('referrer %s does not exist', w.referrer)
+        WHERE w.status IS NULL AND w.referrer IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = w.member_id)
+          AND NOT EXISTS (SELECT 1 FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = w.referrer)
+          AND NOT EXISTS (SELECT 1 FROM pg_temp.import_work AS w2 WHERE w2.member_id = w.referrer AND w2.status IS NULL);
+    ELSE
+        UPDATE pg_temp.import_work AS w SET status = 'rejected',
+            reason = format('member %s does not exist (import without --no-create-members to create members)', w.member_id)
+        WHERE w.status IS NULL
+          AND NOT EXISTS (SELECT 1 FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = w.member_id);
+    END IF;
+
+    -- An order repeated in the batch (among the lines still to post): the first line counts; the
+    -- others repeat it or conflict.
     UPDATE pg_temp.import_work AS w SET
         status = CASE WHEN w.request = f.request THEN 'duplicate' ELSE 'rejected' END,
         reason = CASE WHEN w.request = f.request THEN format('order %s repeats line %s', w.order_id, f.line)
@@ -92,46 +130,13 @@ BEGIN
           FROM pg_temp.import_work AS w2 WHERE w2.status IS NULL ORDER BY w2.order_id, w2.line) AS f
     WHERE w.status IS NULL AND w.order_id = f.order_id AND w.line <> f.line;
 
-    -- Orders the ledger has already: the same content is a duplicate, other content a conflict.
-    UPDATE pg_temp.import_work AS w SET
-        status = CASE WHEN f.same THEN 'duplicate' ELSE 'rejected' END,
-        reason = format('order %s was posted as entry %s%s', w.order_id, f.entry_id,
-                        CASE WHEN f.same THEN '' ELSE ' with different content (idempotency conflict)' END),
-        entry_id = f.entry_id
-    FROM (SELECT w2.line, e.entry_id,
-                 e.request - 'occurred_at' = w2.request - 'occurred_at'
-                 AND (NOT e.request ? 'occurred_at' OR e.request -> 'occurred_at' = w2.request -> 'occurred_at') AS same
-          FROM pg_temp.import_work AS w2
-          CROSS JOIN LATERAL (
-              SELECT e.entry_id, e.request FROM points.journal_entries AS e
-              WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = w2.order_id
-              LIMIT 1) AS e
-          WHERE w2.status IS NULL) AS f
-    WHERE w.line = f.line;
-
-    -- Members: create the unknown ones (with their referrer), or refuse their lines.
-    IF p_create_members THEN
-        UPDATE pg_temp.import_work AS w SET status = 'rejected',
-            reason = format('referrer %s does not exist', w.referrer)
-        WHERE w.status IS NULL AND w.referrer IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = w.member_id)
-          AND NOT EXISTS (SELECT 1 FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = w.referrer)
-          AND NOT EXISTS (SELECT 1 FROM pg_temp.import_work AS w2 WHERE w2.member_id = w.referrer AND w2.status IS NULL);
-        INSERT INTO points.members (program_id, member_id, tier, referrer)
-        SELECT DISTINCT ON (w.member_id) p_program, w.member_id, v_entry_tier, nullif(w.referrer, w.member_id)
-        FROM pg_temp.import_work AS w WHERE w.status IS NULL
-        ORDER BY w.member_id, w.line
-        ON CONFLICT ON CONSTRAINT members_pkey DO NOTHING;
-    ELSE
-        UPDATE pg_temp.import_work AS w SET status = 'rejected',
-            reason = format('member %s does not exist (import without --no-create-members to create members)', w.member_id)
-        WHERE w.status IS NULL
-          AND NOT EXISTS (SELECT 1 FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = w.member_id);
-    END IF;
-
-    -- Lock every member the batch credits, and the referrers a first purchase pays, in id order.
+    -- Lock every member the batch credits, the referrers a first purchase pays and the referrers
+    -- of members to be created, in id order, before anything is written: creating a member
+    -- share-locks its referrer, which must not come before the ordered locks.
     SELECT array_agg(DISTINCT x.member_id) INTO v_members FROM (
         SELECT w.member_id FROM pg_temp.import_work AS w WHERE w.status IS NULL
+        UNION ALL
+        SELECT w.referrer FROM pg_temp.import_work AS w WHERE w.status IS NULL AND w.referrer IS NOT NULL
         UNION ALL
         SELECT r.referrer FROM pg_temp.import_work AS w
         CROSS JOIN LATERAL (
@@ -140,6 +145,13 @@ BEGIN
             LIMIT 1) AS r
         WHERE w.status IS NULL) AS x;
     PERFORM points.lock_members(p_program, v_members);
+    IF p_create_members THEN
+        INSERT INTO points.members (program_id, member_id, tier, referrer)
+        SELECT DISTINCT ON (w.member_id) p_program, w.member_id, v_entry_tier, nullif(w.referrer, w.member_id)
+        FROM pg_temp.import_work AS w WHERE w.status IS NULL
+        ORDER BY w.member_id, w.line
+        ON CONFLICT ON CONSTRAINT members_pkey DO NOTHING;
+    END IF;
 
     -- The entries. Another importer may have taken an order since the check above: such a line
     -- is not inserted, and is answered from the journal (the rare, slow path).
@@ -148,14 +160,16 @@ BEGIN
         (program_id, member_id, entry_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
     SELECT p_program, w.member_id, w.entry_id, 'purchase', 'purchase', w.order_id, w.request, w.occurred_at, p_backdated
     FROM pg_temp.import_work AS w WHERE w.status IS NULL
+    ORDER BY w.order_id  -- two importers meeting on the same orders wait for each other in one order
     ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING;
     GET DIAGNOSTICS v_inserted = ROW_COUNT;
     IF v_inserted <> v_expected THEN
         UPDATE pg_temp.import_work AS w SET
-            status = CASE WHEN e.request = w.request THEN 'duplicate' ELSE 'rejected' END,
+            status = CASE WHEN points.same_request(e.request, w.request) THEN 'duplicate' ELSE 'rejected' END,
             reason = format('order %s was posted as entry %s%s', w.order_id, e.entry_id,
-                            CASE WHEN e.request = w.request THEN '' ELSE ' with different content (idempotency conflict)' END),
-            entry_id = e.entry_id
+                            CASE WHEN points.same_request(e.request, w.request) THEN ''
+                                 ELSE ' with different content (idempotency conflict)' END),
+            ledger_entry_id = e.entry_id
         FROM points.journal_entries AS e
         WHERE w.status IS NULL AND e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = w.order_id
           AND e.entry_id <> w.entry_id;  -- the rare path: a scan is acceptable here
@@ -218,7 +232,8 @@ BEGIN
     DROP TABLE pg_temp.import_referrals;
 
     RETURN QUERY
-    SELECT w.line, coalesce(w.status, 'accepted'), w.entry_id, CASE WHEN w.status IS NULL THEN w.points END, w.reason
+    SELECT w.line, coalesce(w.status, 'accepted'), CASE WHEN w.status IS NULL THEN w.entry_id ELSE w.ledger_entry_id END,
+           CASE WHEN w.status IS NULL THEN w.points END, w.reason
     FROM pg_temp.import_work AS w ORDER BY w.line;
 END
 $$;

@@ -82,6 +82,31 @@ struct EarningTests {
         }
     }
 
+    @Test func aLateReplayIsAnsweredEvenOutsideTheWindow() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            _ = try await ledger.createMember("m1", in: program)
+            let old = Timestamp(Date().addingTimeInterval(-30 * 86_400))
+            let amount = try Money.parse("10.00", exponent: 2, field: "amount")
+            let first = try await ledger.purchase(
+                PurchaseRequest(member: "m1", order: "old", amount: amount, occurredAt: old, backdated: true), in: program)
+            // The retry comes without the back-dating permission: it is a replay, not a new event.
+            let retry = try await ledger.purchase(PurchaseRequest(member: "m1", order: "old", amount: amount, occurredAt: old), in: program)
+            #expect(retry.outcome == .replayed)
+            #expect(retry.entryID == first.entryID)
+            let refund = try await ledger.refund(
+                RefundRequest(order: "old", refund: "r-old", amount: amount, occurredAt: old, backdated: true), in: program)
+            let refundRetry = try await ledger.refund(RefundRequest(order: "old", refund: "r-old", amount: amount, occurredAt: old), in: program)
+            #expect(refundRetry.outcome == .replayed)
+            #expect(refundRetry.entryID == refund.entryID)
+            // A retry that names the time the first attempt left to the server is the same request.
+            let now = try await ledger.purchase(PurchaseRequest(member: "m1", order: "now", amount: amount), in: program)
+            let named = try await ledger.purchase(PurchaseRequest(member: "m1", order: "now", amount: amount, occurredAt: .now), in: program)
+            #expect(named.outcome == .replayed)
+            #expect(named.entryID == now.entryID)
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
     @Test func badAmountsAreRefusedBeforeAnythingIsPosted() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             _ = try await ledger.createMember("m1", in: program)

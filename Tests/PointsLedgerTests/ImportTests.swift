@@ -113,6 +113,23 @@ struct ImportTests {
         }
     }
 
+    @Test func anOldFileRunAgainWithoutPermissionIsAnsweredWithDuplicates() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            let file = """
+                {"order_id": "h1", "member": "m1", "amount": "5", "occurred_at": "2025-01-15 10:00"}
+                {"order_id": "h2", "member": "m1", "amount": "x", "occurred_at": "2025-01-15 10:00"}
+                """
+            let (first, results) = try await run(ledger, program, file, options: ImportOptions(allowBackdated: true))
+            #expect(first.accepted == 1)
+            #expect(results[1].entryID == nil)
+            let (again, repeated) = try await run(ledger, program, file)
+            #expect(again.duplicates == 1)
+            #expect(repeated[0].entryID == results[0].entryID)
+            #expect(repeated[1].status == .rejected)
+            #expect(repeated[1].entryID == nil)
+        }
+    }
+
     @Test func aBatchRepaysDebtBeforeFormingLots() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             _ = try await ledger.createMember("m1", in: program)

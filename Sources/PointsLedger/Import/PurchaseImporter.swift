@@ -24,15 +24,17 @@ extension Ledger {
         var summary = try await withThrowingTaskGroup(of: Void.self) { group in
             for queue in queues {
                 group.addTask {
-                    try await self.withConnection { connection in
-                        do {
+                    // Any failure, opening the connection included, stops every queue, so the
+                    // reader never waits for a worker that is gone.
+                    do {
+                        try await self.withConnection { connection in
                             while let batch = queue.take() {
                                 collector.add(try ImportBatch.post(batch, connection: connection, program: program, options: options))
                             }
-                        } catch {
-                            for queue in queues { queue.fail() }
-                            throw error
                         }
+                    } catch {
+                        for queue in queues { queue.fail() }
+                        throw error
                     }
                 }
             }
@@ -46,9 +48,16 @@ extension Ledger {
                     return try reader.run()
                 }
             } catch {
-                group.cancelAll()
                 for queue in queues { queue.fail() }
-                try? await group.waitForAll()
+                // A worker's own failure (the database went away) says more than the reader's
+                // "a worker stopped": report that one.
+                do {
+                    try await group.waitForAll()
+                } catch let workerError {
+                    collector.finish()
+                    throw workerError
+                }
+                collector.finish()
                 throw error
             }
             try await group.waitForAll()
