@@ -225,94 +225,9 @@ BEGIN
 END
 $$;
 
--- Creates a member in the program's entry tier; an existing member is returned as it is.
--- Returns status 'created' or 'exists'.
-CREATE FUNCTION points.create_member(p_program integer, p_member text)
-RETURNS TABLE (status text, tier text, created_at timestamptz)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    v_tier text;
-    v_created timestamptz;
-BEGIN
-    SELECT t.tier INTO v_tier FROM points.tiers AS t WHERE t.program_id = p_program ORDER BY t.rank LIMIT 1;
-    INSERT INTO points.members AS m (program_id, member_id, tier)
-    VALUES (p_program, p_member, v_tier)
-    ON CONFLICT ON CONSTRAINT members_pkey DO NOTHING
-    RETURNING m.created_at INTO v_created;
-    IF v_created IS NOT NULL THEN
-        RETURN QUERY SELECT 'created', v_tier, v_created;
-    ELSE
-        RETURN QUERY SELECT 'exists', m.tier, m.created_at
-            FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member;
-    END IF;
-END
-$$;
-
--- An admin's grant (p_points > 0) or deduction (p_points < 0) of points, with a reason, the
--- admin's name and an idempotency key: one round trip, one lock on the member's row.
--- Returns status 'posted', 'replayed' (same key, same content: the original entry),
--- 'conflict' (same key, other content), 'insufficient_points' (spendable is short; not
--- remembered, so a retry may succeed) or 'unknown_member', with the balances after.
-CREATE FUNCTION points.adjust(
-    p_program integer, p_member text, p_points bigint, p_reason text, p_actor text, p_key text)
-RETURNS TABLE (status text, entry_id bigint, available bigint, pending bigint, held bigint)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    v_request jsonb := jsonb_build_object(
-        'member', p_member, 'points', p_points, 'reason', p_reason, 'actor', p_actor);
-    v_available bigint;
-    v_pending bigint;
-    v_held bigint;
-    v_entry bigint;
-    v_existing record;
-BEGIN
-    IF p_points IS NULL OR p_points = 0 THEN
-        RAISE EXCEPTION 'an adjustment needs a non-zero number of points' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT m.available, m.pending, m.held INTO v_available, v_pending, v_held
-    FROM points.members AS m
-    WHERE m.program_id = p_program AND m.member_id = p_member
-    FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
-        RETURN;
-    END IF;
-
-    -- The common case first: a new key. Only a conflict, or a spend that is short, looks the
-    -- key up, so that a replay is answered with the original entry even when points are short.
-    IF p_points > 0 OR v_available - v_held >= -p_points THEN
-        INSERT INTO points.journal_entries AS e
-            (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
-        VALUES (p_program, p_member, CASE WHEN p_points > 0 THEN 'adjustment.grant' ELSE 'adjustment.deduct' END::points.entry_kind,
-                'adjustment', p_key, v_request, now())
-        ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
-        RETURNING e.entry_id INTO v_entry;
-    END IF;
-    IF v_entry IS NULL THEN
-        SELECT e.entry_id, e.request INTO v_existing
-        FROM points.journal_entries AS e
-        WHERE e.program_id = p_program AND e.key_scope = 'adjustment' AND e.idempotency_key = p_key;
-        IF FOUND THEN
-            RETURN QUERY SELECT CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END,
-                v_existing.entry_id, v_available, v_pending, v_held;
-        ELSE
-            RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_available, v_pending, v_held;
-        END IF;
-        RETURN;
-    END IF;
-
-    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
-        (p_program, p_member, v_entry, 'available', p_points, now()),
-        (p_program, p_member, v_entry, 'adjustments', -p_points, now());
-    UPDATE points.members AS m
-    SET available = m.available + p_points, adjustments = m.adjustments - p_points
-    WHERE m.program_id = p_program AND m.member_id = p_member;
-    RETURN QUERY SELECT 'posted', v_entry, v_available + p_points, v_pending, v_held;
-END
-$$;
+-- Members and the writes that move points (adjustments, purchases, refunds) are created with
+-- lots, in 0003_earning.sql.
 
 REVOKE ALL ON ALL TABLES IN SCHEMA points FROM PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA points TO {{writer}}, {{auditor}};
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION points.create_member(integer, text) TO {{writer}};
-GRANT EXECUTE ON FUNCTION points.adjust(integer, text, bigint, text, text, text) TO {{writer}};

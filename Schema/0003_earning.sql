@@ -284,7 +284,6 @@ $$;
 -- Creates a member, optionally referred by an existing member. Replaying the same content
 -- returns the member; the same id with another referrer is a conflict.
 -- Returns status 'created', 'exists', 'conflict' or 'unknown_referrer'.
-DROP FUNCTION points.create_member(integer, text);
 CREATE FUNCTION points.create_member(p_program integer, p_member text, p_referrer text)
 RETURNS TABLE (status text, tier text, created_at timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER AS $$
@@ -315,8 +314,13 @@ BEGIN
 END
 $$;
 
--- Grants form lots (repaying any debt first); deductions consume lots.
-CREATE OR REPLACE FUNCTION points.adjust(
+-- An admin's grant (p_points > 0) or deduction (p_points < 0) of points, with a reason, the
+-- admin's name and an idempotency key: one round trip, one lock on the member's row. Grants form
+-- lots (repaying any debt first); deductions consume lots.
+-- Returns status 'posted', 'replayed' (same key, same content: the original entry),
+-- 'conflict' (same key, other content), 'insufficient_points' (spendable is short; not
+-- remembered, so a retry may succeed) or 'unknown_member', with the balances after.
+CREATE FUNCTION points.adjust(
     p_program integer, p_member text, p_points bigint, p_reason text, p_actor text, p_key text)
 RETURNS TABLE (status text, entry_id bigint, available bigint, pending bigint, held bigint)
 LANGUAGE plpgsql SECURITY DEFINER AS $$
