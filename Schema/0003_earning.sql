@@ -178,13 +178,17 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- Locks members' rows in id order: jobs and imports, which lock many members at once, never
--- deadlock with each other or with single writes (which lock one).
-CREATE FUNCTION points.lock_members(p_program integer, p_members text[]) RETURNS void
+-- deadlock with each other or with single writes (which lock one). Returns how many exist.
+CREATE FUNCTION points.lock_members(p_program integer, p_members text[]) RETURNS integer
 LANGUAGE plpgsql SET enable_seqscan = off AS $$
+DECLARE
+    v_locked integer;
 BEGIN
     PERFORM 1 FROM points.members AS m
     WHERE m.program_id = p_program AND m.member_id = ANY (p_members)
     ORDER BY m.member_id FOR UPDATE;
+    GET DIAGNOSTICS v_locked = ROW_COUNT;
+    RETURN v_locked;
 END
 $$;
 
@@ -465,8 +469,7 @@ DECLARE
     v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
         'member', p_member, 'order', p_order, 'amount_minor', p_amount_minor, 'points_paid_minor', p_points_paid_minor,
         'occurred_at', p_occurred_at AT TIME ZONE 'UTC'));
-    v_program record;
-    v_member record;
+    v_row record;
     v_points bigint;
     v_lot bigint := 0;
     v_entry bigint;
@@ -479,11 +482,13 @@ BEGIN
         RAISE EXCEPTION 'a purchase needs an order id, a positive amount, a part paid with points between 0 and the amount, and a back-dating flag'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- The program's constants, the back-dating window in force now, and the earning settings in
-    -- force when the purchase happened: one query.
+    -- One query: the program's constants, the earning settings in force when the purchase
+    -- happened, the back-dating window in force now, and the member's row, locked. A first
+    -- purchase that pays a referrer locks the referrer's row too, both in id order like the jobs
+    -- and imports that lock many.
     SELECT c.exponent, p.time_zone, now_settings.backdate_days, s.earn_rate, s.rounding, s.return_window_days,
-           s.expiry_kind, s.expiry_count, s.referral_bonus
-    INTO v_program
+           s.expiry_kind, s.expiry_count, s.referral_bonus, m.available, m.pending, m.referrer, m.first_purchase_at
+    INTO v_row
     FROM points.programs AS p
     JOIN points.currencies AS c USING (currency)
     CROSS JOIN LATERAL (
@@ -492,31 +497,69 @@ BEGIN
     CROSS JOIN LATERAL (
         SELECT ps.* FROM points.program_settings AS ps
         WHERE ps.program_id = p.program_id AND ps.effective_at <= v_at ORDER BY ps.effective_at DESC LIMIT 1) AS s
+    CROSS JOIN LATERAL (
+        SELECT locked.* FROM (
+            SELECT mm.member_id, mm.available, mm.pending, mm.referrer, mm.first_purchase_at
+            FROM points.members AS mm
+            WHERE mm.program_id = p_program AND mm.member_id IN (p_member, (
+                SELECT r.referrer FROM points.members AS r
+                WHERE r.program_id = p_program AND r.member_id = p_member AND r.first_purchase_at IS NULL
+                  AND s.referral_bonus > 0))
+            ORDER BY mm.member_id FOR UPDATE) AS locked
+        WHERE locked.member_id = p_member) AS m
     WHERE p.program_id = p_program;
-    -- A first purchase that pays a referrer locks both members, in id order like the jobs and
-    -- imports that lock many; any other purchase locks the member alone.
-    SELECT m.referrer, m.first_purchase_at INTO v_member
-    FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member;
     IF NOT FOUND THEN
         RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
-    IF v_member.first_purchase_at IS NULL AND v_member.referrer IS NOT NULL AND v_program.referral_bonus > 0 THEN
-        PERFORM points.lock_members(p_program, ARRAY[p_member, v_member.referrer]);
-    END IF;
-    SELECT m.available, m.pending, m.referrer, m.first_purchase_at INTO v_member
-    FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member
-    FOR UPDATE;
 
     -- A time outside the window is refused, unless the order was posted before: a replay is
     -- answered with its entry however late it comes.
-    IF v_at > v_now + interval '5 minutes' OR (NOT p_backdated AND v_at < v_now - make_interval(days => v_program.backdate_days)) THEN
-        v_entry := NULL;
-    ELSE
-        INSERT INTO points.journal_entries AS e
-            (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
-        VALUES (p_program, p_member, 'purchase', 'purchase', p_order, v_request, v_at, p_backdated)
-        ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
+    IF v_at <= v_now + interval '5 minutes' AND (p_backdated OR v_at >= v_now - make_interval(days => v_row.backdate_days)) THEN
+        v_points := points.round_points(
+            (p_amount_minor - p_points_paid_minor)::numeric / (10::numeric ^ v_row.exponent) * v_row.earn_rate, v_row.rounding);
+        IF v_points > 0 AND v_row.return_window_days > 0 THEN
+            v_matures := ((v_at AT TIME ZONE v_row.time_zone) + make_interval(days => v_row.return_window_days))
+                AT TIME ZONE v_row.time_zone;
+        ELSIF v_points > 0 THEN
+            -- Points available at once repay a debt first; the rest forms a lot.
+            v_lot := v_points - least(v_points, greatest(0, -v_row.available));
+        END IF;
+        -- The entry (unless the order was posted before), its postings, the lot, the purchase and
+        -- the member's balances: one statement.
+        WITH entry AS (
+            INSERT INTO points.journal_entries AS e
+                (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
+            VALUES (p_program, p_member, 'purchase', 'purchase', p_order, v_request, v_at, p_backdated)
+            ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
+            RETURNING e.entry_id
+        ), lines AS (
+            INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
+            SELECT p_program, p_member, e.entry_id, line.account, line.amount, v_at
+            FROM entry AS e
+            CROSS JOIN (VALUES (CASE WHEN v_matures IS NULL THEN 'available' ELSE 'pending' END::points.account, v_points),
+                               ('issued', -v_points)) AS line(account, amount)
+            WHERE v_points > 0
+        ), lot AS (
+            INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
+            SELECT p_program, p_member, e.entry_id, v_at,
+                   points.lot_expiry(v_row.expiry_kind, v_row.expiry_count, v_at, v_row.time_zone), v_lot, v_lot
+            FROM entry AS e WHERE v_lot > 0
+        ), bought AS (
+            INSERT INTO points.purchases
+                (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor, points,
+                 pending_points, matures_at)
+            SELECT p_program, p_member, p_order, e.entry_id, v_at, p_amount_minor, p_points_paid_minor, v_points,
+                   CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END, v_matures
+            FROM entry AS e
+        )
+        UPDATE points.members AS m SET
+            available = m.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
+            pending = m.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END,
+            issued = m.issued - v_points,
+            first_purchase_at = coalesce(m.first_purchase_at, v_at)
+        FROM entry AS e
+        WHERE m.program_id = p_program AND m.member_id = p_member
         RETURNING e.entry_id INTO v_entry;
     END IF;
     IF v_entry IS NULL THEN
@@ -530,61 +573,24 @@ BEGIN
         END IF;
         IF points.same_request(v_existing.request, v_request) THEN
             RETURN QUERY SELECT 'replayed', v_existing.entry_id, pu.points, pu.matures_at, NULL::bigint,
-                    v_member.available, v_member.pending
+                    v_row.available, v_row.pending
                 FROM points.purchases AS pu
                 WHERE pu.program_id = p_program AND pu.member_id = v_existing.member_id AND pu.order_id = p_order;
         ELSE
             RETURN QUERY SELECT 'conflict', v_existing.entry_id, NULL::bigint, NULL::timestamptz, NULL::bigint,
-                v_member.available, v_member.pending;
+                v_row.available, v_row.pending;
         END IF;
         RETURN;
     END IF;
 
-    v_points := points.round_points(
-        (p_amount_minor - p_points_paid_minor)::numeric / (10::numeric ^ v_program.exponent) * v_program.earn_rate,
-        v_program.rounding);
-    IF v_points > 0 AND v_program.return_window_days > 0 THEN
-        v_matures := ((v_at AT TIME ZONE v_program.time_zone) + make_interval(days => v_program.return_window_days))
-            AT TIME ZONE v_program.time_zone;
-    ELSIF v_points > 0 THEN
-        -- Points available at once repay a debt first; the rest forms a lot.
-        v_lot := v_points - least(v_points, greatest(0, -v_member.available));
-    END IF;
-
-    -- The postings, the lot, the purchase and the member's balances: one statement.
-    WITH lines AS (
-        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
-        SELECT p_program, p_member, v_entry, line.account, line.amount, v_at
-        FROM (VALUES (CASE WHEN v_matures IS NULL THEN 'available' ELSE 'pending' END::points.account, v_points),
-                     ('issued', -v_points)) AS line(account, amount)
-        WHERE v_points > 0
-    ), lot AS (
-        INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
-        SELECT p_program, p_member, v_entry, v_at,
-               points.lot_expiry(v_program.expiry_kind, v_program.expiry_count, v_at, v_program.time_zone), v_lot, v_lot
-        WHERE v_lot > 0
-    ), bought AS (
-        INSERT INTO points.purchases
-            (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor, points,
-             pending_points, matures_at)
-        VALUES (p_program, p_member, p_order, v_entry, v_at, p_amount_minor, p_points_paid_minor, v_points,
-                CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END, v_matures)
-    )
-    UPDATE points.members AS m SET
-        available = m.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
-        pending = m.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END,
-        issued = m.issued - v_points,
-        first_purchase_at = coalesce(m.first_purchase_at, v_at)
-    WHERE m.program_id = p_program AND m.member_id = p_member;
-
     -- A member's first purchase pays the referrer.
-    IF v_member.first_purchase_at IS NULL AND v_member.referrer IS NOT NULL AND v_program.referral_bonus > 0 THEN
+    IF v_row.first_purchase_at IS NULL AND v_row.referrer IS NOT NULL AND v_row.referral_bonus > 0 THEN
         v_referral := points.pay_referral(
-            p_program, p_member, v_member.referrer, p_order, v_program.referral_bonus, v_at, p_backdated);
+            p_program, p_member, v_row.referrer, p_order, v_row.referral_bonus, v_at, p_backdated);
     END IF;
     RETURN QUERY SELECT 'posted', v_entry, v_points, v_matures, v_referral,
-        v_member.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
-        v_member.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END;
+        v_row.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
+        v_row.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END;
 END
 $$;
 

@@ -41,11 +41,15 @@ DECLARE
     v_inserted bigint;
     v_referral record;
     v_members text[];
+    v_referrals boolean;
 BEGIN
     SELECT c.exponent, p.time_zone INTO v_exponent, v_time_zone
     FROM points.programs AS p JOIN points.currencies AS c USING (currency) WHERE p.program_id = p_program;
     v_backdate_days := (points.settings_at(p_program, now())).backdate_days;
     SELECT t.tier INTO v_entry_tier FROM points.tiers AS t WHERE t.program_id = p_program ORDER BY t.rank LIMIT 1;
+    -- Whether any first purchase can pay a referrer: when no settings ever had a referral bonus,
+    -- referrers need neither locks nor lookups.
+    v_referrals := EXISTS (SELECT 1 FROM points.program_settings AS ps WHERE ps.program_id = p_program AND ps.referral_bonus > 0);
 
     -- The batch, with everything that follows from each line alone, computed in one pass: the
     -- reason it cannot be posted, if any (status stays NULL while a line may still be posted),
@@ -143,9 +147,9 @@ BEGIN
             SELECT m.referrer FROM points.members AS m
             WHERE m.program_id = p_program AND m.member_id = w.member_id AND m.first_purchase_at IS NULL AND m.referrer IS NOT NULL
             LIMIT 1) AS r
-        WHERE w.status IS NULL) AS x;
-    PERFORM points.lock_members(p_program, v_members);
-    IF p_create_members THEN
+        WHERE v_referrals AND w.status IS NULL) AS x;
+    -- Members to create are missing from the locked ones; usually there are none.
+    IF points.lock_members(p_program, v_members) < cardinality(v_members) AND p_create_members THEN
         INSERT INTO points.members (program_id, member_id, tier, referrer)
         SELECT DISTINCT ON (w.member_id) p_program, w.member_id, v_entry_tier, nullif(w.referrer, w.member_id)
         FROM pg_temp.import_work AS w WHERE w.status IS NULL
@@ -211,7 +215,7 @@ BEGIN
         SELECT m.referrer FROM points.members AS m
         WHERE m.program_id = p_program AND m.member_id = w.member_id AND m.first_purchase_at IS NULL AND m.referrer IS NOT NULL
         LIMIT 1) AS m
-    WHERE w.status IS NULL
+    WHERE v_referrals AND w.status IS NULL
     ORDER BY w.member_id, w.line;
 
     UPDATE points.members AS m SET

@@ -78,7 +78,7 @@ case "$action" in
         fi
         if ! is_running; then
             options="-c listen_addresses='' -c unix_socket_directories='$data_home' -c max_connections=300"
-            options+=" -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min"
+            options+=" -c shared_buffers=2GB -c max_wal_size=4GB -c checkpoint_timeout=30min"
             if [ "$fast" -eq 1 ]; then
                 options+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             fi

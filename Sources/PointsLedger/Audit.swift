@@ -18,6 +18,8 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
         case pendingNotPurchases = "pending_not_purchases"
         /// A lot or a purchase names a journal entry that does not exist.
         case missingEntry = "missing_entry"
+        /// A journal entry names a member who does not exist.
+        case unknownMember = "unknown_member"
     }
 
     public let kind: Kind
@@ -46,6 +48,8 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
             "member \(member ?? "?") has pending \(stored ?? 0) but their purchases hold \(expected ?? 0) pending points"
         case .missingEntry:
             "member \(member ?? "?") has a \(account ?? "record") naming entry \(entryID ?? 0), which does not exist"
+        case .unknownMember:
+            "entry \(entryID ?? 0) names member \(member ?? "?"), who does not exist"
         }
     }
 }
@@ -72,7 +76,7 @@ extension Ledger {
     /// the program's balances and postings each sum to zero, every member's lots sum to their
     /// available points (0 while negative), every lot's remainder matches what was spent from it
     /// and what expired, every pending balance matches the purchases still pending, and every lot
-    /// and purchase names an entry that exists. Reads
+    /// and purchase names an entry that exists, and every entry a member who does. Reads
     /// only: it runs as the auditor role too.
     public func verify(_ program: Program) async throws -> AuditReport {
         try await withConnection { connection in
@@ -180,12 +184,17 @@ extension Ledger {
                 WHERE p.program_id = \(program.id) AND NOT EXISTS (
                     SELECT 1 FROM points.journal_entries AS e
                     WHERE e.program_id = p.program_id AND e.member_id = p.member_id AND e.entry_id = p.entry_id)
+                UNION ALL
+                SELECT e.member_id, e.entry_id, 'entry' FROM points.journal_entries AS e
+                WHERE e.program_id = \(program.id) AND NOT EXISTS (
+                    SELECT 1 FROM points.members AS m WHERE m.program_id = e.program_id AND m.member_id = e.member_id)
             ) AS o ORDER BY 2 LIMIT \(limit)
             """)
         for row in orphans {
+            let what: String = try row.decode(at: 2)
             problems.append(AuditProblem(
-                kind: .missingEntry, member: try row.decode(at: 0), entryID: try row.decode(at: 1), account: try row.decode(at: 2),
-                stored: nil, expected: nil))
+                kind: what == "entry" ? .unknownMember : .missingEntry, member: try row.decode(at: 0), entryID: try row.decode(at: 1),
+                account: what == "entry" ? nil : what, stored: nil, expected: nil))
         }
         notListed += try orphans.first.map { try $0.decode(Int64.self, at: 3) - Int64(orphans.count) } ?? 0
 

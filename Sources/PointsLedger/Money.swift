@@ -14,21 +14,43 @@ public struct Money: Sendable, Hashable, Codable, Comparable, CustomStringConver
     ///   `exponent` decimals (`"12.345"` in a two-decimal currency is an error, not a rounding),
     ///   and for amounts beyond 64 bits.
     public static func parse(_ text: String, exponent: Int, field: String) throws(LedgerError) -> Money {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        let whole = parts[0]
-        let fraction = parts.count == 2 ? parts[1] : ""
-        guard parts.count <= 2, !whole.isEmpty, whole.allSatisfy(\.isASCIIDigit), fraction.allSatisfy(\.isASCIIDigit),
-            parts.count == 1 || !fraction.isEmpty
-        else {
+        // Digits, then optionally a point and at least one digit; read from the bytes, since
+        // imports parse one or two amounts a line.
+        var minor: Int64 = 0
+        var decimals = 0
+        var wholeDigits = 0
+        var seenPoint = false
+        var valid = true
+        var overflow = false
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "."), !seenPoint {
+                seenPoint = true
+                continue
+            }
+            guard byte >= 48, byte <= 57 else {
+                valid = false
+                break
+            }
+            if seenPoint { decimals += 1 } else { wholeDigits += 1 }
+            let (times, o1) = minor.multipliedReportingOverflow(by: 10)
+            let (plus, o2) = times.addingReportingOverflow(Int64(byte - 48))
+            overflow = overflow || o1 || o2
+            minor = plus
+        }
+        guard valid, wholeDigits > 0, !seenPoint || decimals > 0 else {
             throw .invalidInput(field: field, reason: "\"\(text)\" is not an amount; write it like 12.34")
         }
-        guard fraction.count <= exponent else {
+        guard decimals <= exponent else {
             throw .invalidInput(
                 field: field,
-                reason: "\"\(text)\" has \(fraction.count) decimals; the program's currency has \(exponent)")
+                reason: "\"\(text)\" has \(decimals) decimals; the program's currency has \(exponent)")
         }
-        let digits = String(whole) + fraction + String(repeating: "0", count: exponent - fraction.count)
-        guard let minor = Int64(digits) else {
+        for _ in decimals..<exponent where !overflow {
+            let (times, o) = minor.multipliedReportingOverflow(by: 10)
+            overflow = o
+            minor = times
+        }
+        guard !overflow else {
             throw .invalidInput(field: field, reason: "\"\(text)\" is too large")
         }
         return Money(minorUnits: minor, exponent: exponent)
@@ -44,8 +66,4 @@ public struct Money: Sendable, Hashable, Codable, Comparable, CustomStringConver
     }
 
     public static func < (lhs: Money, rhs: Money) -> Bool { lhs.minorUnits < rhs.minorUnits }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
 }

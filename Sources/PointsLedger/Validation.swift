@@ -3,10 +3,19 @@ import Foundation
 /// Checks of callers' values, made before anything is sent, each naming the field and the fix.
 enum Validate {
     static func memberID(_ id: String) throws(LedgerError) {
-        guard !id.isEmpty, id.count <= 128, !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else {
+        guard isPlainText(id, maximumLength: 128) else {
             throw .invalidInput(field: "member", reason: "\"\(id)\" is not a member id: use 1 to 128 characters without control characters")
         }
+    }
+
+    /// 1 to `maximumLength` characters, none of them a control character. Ids are checked once
+    /// a line in imports, so printable ASCII (the usual id) is decided from its bytes alone.
+    static func isPlainText(_ value: String, maximumLength: Int) -> Bool {
+        var utf8 = value
+        let printableASCII = utf8.withUTF8 { bytes in bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
+        if printableASCII { return !utf8.isEmpty && utf8.utf8.count <= maximumLength }
+        return !value.isEmpty && value.count <= maximumLength
+            && !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
     }
 
     static func programName(_ name: String) throws(LedgerError) {
@@ -34,8 +43,7 @@ enum Validate {
 
     /// An order, refund or other reference from a caller's systems.
     static func reference(_ value: String, field: String) throws(LedgerError) {
-        guard !value.isEmpty, value.count <= 200, !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else {
+        guard isPlainText(value, maximumLength: 200) else {
             throw .invalidInput(field: field, reason: "\"\(value)\" is not an id: use 1 to 200 characters without control characters")
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PointsLedger
+import Synchronization
 
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +30,7 @@ struct ImportCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Where to write the per-line report (default: standard output).", valueName: "file"))
         var report: String?
         @Option(help: ArgumentHelp("Lines per committed batch.", valueName: "n"))
-        var batch = 5_000
+        var batch = 20_000
         @Option(help: ArgumentHelp("Connections posting batches in parallel, each for its own share of the members.", valueName: "n"))
         var connections = 2
 
@@ -53,12 +54,19 @@ struct ImportCommand: AsyncParsableCommand {
             }
             let sink = try ReportSink(path: report, json: options.json)
             let (ledger, program) = try await options.ledgerAndProgram(connections: connections)
-            let summary = try await ledger.importPurchases(
-                from: input, name: file == "-" ? "standard input" : file, into: program,
-                options: ImportOptions(
-                    format: format.flatMap(ImportFormat.init), createMembers: !noCreateMembers, allowBackdated: allowBackdated,
-                    batchSize: batch, connections: connections),
-                report: sink.write)
+            let summary: ImportSummary
+            do {
+                summary = try await ledger.importPurchases(
+                    from: input, name: file == "-" ? "standard input" : file, into: program,
+                    options: ImportOptions(
+                        format: format.flatMap(ImportFormat.init), createMembers: !noCreateMembers, allowBackdated: allowBackdated,
+                        batchSize: batch, connections: connections),
+                    report: sink.write)
+            } catch {
+                // The lines reported before the failure are kept: rerunning the file finishes it.
+                try? sink.close()
+                throw error
+            }
             try sink.close()
             if options.json {
                 try Terminal.json(summary)
@@ -71,10 +79,13 @@ struct ImportCommand: AsyncParsableCommand {
     }
 }
 
-/// Writes the per-line report of an import, to a file or standard output, as it goes.
+/// Writes the per-line report of an import, to a file or standard output, as it goes: lines
+/// collect in a buffer written out every 64 KiB and at the end, since an import reports a million
+/// lines in under a minute.
 final class ReportSink: Sendable {
     private let handle: FileHandle
     private let json: Bool
+    private let buffer = Mutex<[UInt8]>([])
 
     init(path: String?, json: Bool) throws {
         self.json = json
@@ -92,23 +103,63 @@ final class ReportSink: Sendable {
     }
 
     @Sendable func write(_ result: ImportLineResult) {
-        let text: String
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            text = String(decoding: (try? encoder.encode(result)) ?? Data(), as: UTF8.self)
-        } else {
-            var line = "line \(result.line): \(result.status.rawValue)"
-            if let order = result.order { line += " order \(order)" }
-            if result.status == .accepted, let entry = result.entryID { line += " entry \(entry), \(result.points ?? 0) points" }
-            if let reason = result.reason { line += ": \(reason)" }
-            text = line
+        let line = json ? Self.jsonLine(result) : Self.textLine(result)
+        let full: [UInt8]? = buffer.withLock { bytes in
+            bytes.append(contentsOf: line.utf8)
+            bytes.append(UInt8(ascii: "\n"))
+            guard bytes.count >= 1 << 16 else { return nil }
+            defer { bytes.removeAll(keepingCapacity: true) }
+            return bytes
         }
-        handle.write(Data((text + "\n").utf8))
+        if let full { handle.write(Data(full)) }
+    }
+
+    /// `line 12: accepted order A1 entry 345, 12 points`
+    static func textLine(_ result: ImportLineResult) -> String {
+        var line = "line \(result.line): \(result.status.rawValue)"
+        if let order = result.order { line += " order \(order)" }
+        if result.status == .accepted, let entry = result.entryID { line += " entry \(entry), \(result.points ?? 0) points" }
+        if let reason = result.reason { line += ": \(reason)" }
+        return line
+    }
+
+    /// `{"entry_id":345,"line":12,"order":"A1","points":12,"status":"accepted"}`: keys sorted, absent values left out.
+    static func jsonLine(_ result: ImportLineResult) -> String {
+        var fields: [String] = []
+        if let entry = result.entryID { fields.append("\"entry_id\":\(entry)") }
+        fields.append("\"line\":\(result.line)")
+        if let order = result.order { fields.append("\"order\":" + jsonString(order)) }
+        if let points = result.points { fields.append("\"points\":\(points)") }
+        if let reason = result.reason { fields.append("\"reason\":" + jsonString(reason)) }
+        fields.append("\"status\":\"\(result.status.rawValue)\"")
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     func close() throws {
+        let rest = buffer.withLock { bytes in
+            defer { bytes.removeAll() }
+            return bytes
+        }
+        if !rest.isEmpty { handle.write(Data(rest)) }
         if handle !== FileHandle.standardOutput { try handle.close() }
     }
 }

@@ -109,6 +109,39 @@ struct EarningCLITests {
         }
     }
 
+    @Test func theJSONReportHasOneObjectALineWithTheReasonEscaped() async throws {
+        try await cli.withProgram { run, _ in
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let input = folder.appendingPathComponent("in.jsonl")
+            let now = Timestamp.now
+            try Data("""
+                {"order_id": "j\\"1", "member": "m1", "amount": "2.00", "occurred_at": "\(now)"}
+                {"order_id": "j2", "member": "m1", "amount": "2.001", "occurred_at": "\(now)"}
+                {"order_id": "j\\"1", "member": "m1", "amount": "2.00", "occurred_at": "\(now)"}
+
+                """.utf8).write(to: input)
+            let reportPath = folder.appendingPathComponent("report.jsonl").path
+            let output = try run(["import", "purchases", input.path, "--report", reportPath, "--json"])
+            #expect(output.status == 1, "\(output.stderr)")
+            let lines = try String(contentsOfFile: reportPath, encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == 3)
+            let objects = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+            #expect(objects[0]["status"] as? String == "accepted")
+            #expect(objects[0]["order"] as? String == "j\"1")
+            #expect(objects[0]["points"] as? Int == 2)
+            #expect(objects[0]["entry_id"] is Int)
+            #expect(objects[1]["status"] as? String == "rejected")
+            #expect(objects[1]["line"] as? Int == 2)
+            #expect((objects[1]["reason"] as? String)?.contains("has 3 decimals") == true)
+            #expect(objects[1]["entry_id"] == nil)
+            #expect(objects[2]["status"] as? String == "duplicate")
+            // Keys sorted, no spaces: the form scripts can compare line by line.
+            #expect(lines[1].hasPrefix(#"{"line":2,"order":"j2","reason":"#))
+        }
+    }
+
     @Test func anImportKilledHalfWayAndRunAgainPostsEachOrderOnce() async throws {
         try await cli.withProgram { run, configuration in
             let now = Timestamp.now.description

@@ -114,4 +114,26 @@ struct DatabaseRulesTests {
             #expect(report.problems.contains { $0.kind == .programNotZero && $0.account == "postings" && $0.stored == 10 })
         }
     }
+
+    @Test func membersAreNeverDeletedAndEntriesOfUnknownMembersAreCaught() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.grant(points: 50, to: "m1", in: program, reason: "welcome", actor: "ops", key: "k1")
+            let owner = RoleNames.standard.owner
+            expectRefused(configuration, as: owner, "DELETE FROM points.members WHERE member_id = 'm1'", code: .insufficientPrivilege)
+            expectRefused(configuration, as: owner, "TRUNCATE points.members CASCADE", code: .insufficientPrivilege)
+            #expect(try await ledger.verify(program).isSound)
+
+            // The owner can still write an entry by hand; one naming nobody is named by the audit.
+            try TestDatabase.sql(
+                configuration, as: owner,
+                """
+                INSERT INTO points.journal_entries (program_id, member_id, entry_id, kind, key_scope, idempotency_key, request, occurred_at)
+                VALUES (\(program.id), 'ghost', 990001, 'adjustment.grant', 'adjustment', 'forged', '{}', now())
+                """)
+            let report = try await ledger.verify(program)
+            #expect(report.problems.contains { $0.kind == .unknownMember && $0.member == "ghost" && $0.entryID == 990001 })
+            #expect(report.problems.count == 1, "\(report.problems)")
+        }
+    }
 }

@@ -38,6 +38,8 @@ struct ImportParsingTests {
         #expect(object["ok"] == .bool(true))
         #expect(try FlatJSON.parseObject(#"{"s": "\ud83c\udf89 \/ \t"}"#)["s"] == .string("🎉 / \t"))
         #expect(try FlatJSON.parseObject("  { }  ") == [:])
+        #expect(try FlatJSON.parseObject(#"{"s": "héllo \\ wörld\n", "t": "plain"}"#) == ["s": .string("héllo \\ wörld\n"), "t": .string("plain")])
+        #expect(throws: FlatJSON.SyntaxError.self) { try FlatJSON.parseObject("{\"s\": \"tab\there\"}") }
         for broken in [#"{"a": 1"#, #"{"a" 1}"#, #"{"a": 01}"#, #"{"a": [1]}"#, #"{"a": {"b": 1}}"#, #"{"a": 1, "a": 2}"#,
                        #"{"a": "\x"}"#, #"{"a": "\ud83c"}"#, #"{"a": 1} trailing"#, "[1]", #"{"a": tru}"#, #"{"a": 1.}"#] {
             #expect(throws: FlatJSON.SyntaxError.self, "\(broken)") { try FlatJSON.parseObject(broken) }

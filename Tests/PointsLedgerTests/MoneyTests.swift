@@ -26,6 +26,13 @@ struct MoneyTests {
         #expect(throws: LedgerError.invalidInput(field: "amount", reason: "\"92233720368547758.08\" is too large")) {
             try Money.parse("92233720368547758.08", exponent: 2, field: "amount")
         }
+        #expect(throws: LedgerError.invalidInput(field: "amount", reason: "\"92233720368547759\" is too large")) {
+            try Money.parse("92233720368547759", exponent: 2, field: "amount")
+        }
+        #expect(throws: LedgerError.invalidInput(field: "amount", reason: "\"123456789012345678901234567890\" is too large")) {
+            try Money.parse("123456789012345678901234567890", exponent: 0, field: "amount")
+        }
+        #expect(throws: LedgerError.self) { try Money.parse("١٢", exponent: 0, field: "amount") }
     }
 
     @Test func amountsPrintWithTheirDecimals() {

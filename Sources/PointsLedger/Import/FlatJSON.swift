@@ -108,52 +108,50 @@ enum FlatJSON {
 
         mutating func string() throws(SyntaxError) -> String {
             index += 1
-            var scalars = String.UnicodeScalarView()
-            var run = index
-            func flush(_ parser: Parser, upTo end: Int) {
-                scalars.append(contentsOf: String(decoding: parser.bytes[run..<end], as: UTF8.self).unicodeScalars)
+            let begin = index
+            // The usual string has no escapes: one decode of its bytes.
+            while let byte = peek(), byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 { index += 1 }
+            if peek() == UInt8(ascii: "\"") {
+                index += 1
+                return String(decoding: bytes[begin..<index - 1], as: UTF8.self)
             }
+            var decoded = Array(bytes[begin..<index])
             while true {
                 guard let byte = peek() else { throw SyntaxError(reason: "a string is not closed") }
                 if byte == UInt8(ascii: "\"") {
-                    flush(self, upTo: index)
                     index += 1
-                    return String(scalars)
+                    return String(decoding: decoded, as: UTF8.self)
                 }
                 if byte < 0x20 { throw SyntaxError(reason: "a control character inside a string at byte \(index + 1)") }
-                if byte == UInt8(ascii: "\\") {
-                    flush(self, upTo: index)
-                    index += 1
-                    guard let escape = peek() else { throw SyntaxError(reason: "a string is not closed") }
-                    index += 1
-                    switch escape {
-                    case UInt8(ascii: "\""): scalars.append("\"")
-                    case UInt8(ascii: "\\"): scalars.append("\\")
-                    case UInt8(ascii: "/"): scalars.append("/")
-                    case UInt8(ascii: "b"): scalars.append("\u{8}")
-                    case UInt8(ascii: "f"): scalars.append("\u{C}")
-                    case UInt8(ascii: "n"): scalars.append("\n")
-                    case UInt8(ascii: "r"): scalars.append("\r")
-                    case UInt8(ascii: "t"): scalars.append("\t")
-                    case UInt8(ascii: "u"):
-                        var code = try hex4()
-                        if (0xD800..<0xDC00).contains(code) {
-                            guard peek() == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
-                                throw SyntaxError(reason: "an unpaired surrogate in a string")
-                            }
-                            index += 2
-                            let low = try hex4()
-                            guard (0xDC00..<0xE000).contains(low) else { throw SyntaxError(reason: "an unpaired surrogate in a string") }
-                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                        }
-                        guard let scalar = Unicode.Scalar(code) else { throw SyntaxError(reason: "an invalid \\u escape") }
-                        scalars.append(scalar)
-                    default: throw SyntaxError(reason: "an invalid escape \\\(Character(Unicode.Scalar(escape)))")
-                    }
-                    run = index
+                index += 1
+                guard byte == UInt8(ascii: "\\") else {
+                    decoded.append(byte)
                     continue
                 }
+                guard let escape = peek() else { throw SyntaxError(reason: "a string is not closed") }
                 index += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded.append(escape)
+                case UInt8(ascii: "b"): decoded.append(0x08)
+                case UInt8(ascii: "f"): decoded.append(0x0C)
+                case UInt8(ascii: "n"): decoded.append(0x0A)
+                case UInt8(ascii: "r"): decoded.append(0x0D)
+                case UInt8(ascii: "t"): decoded.append(0x09)
+                case UInt8(ascii: "u"):
+                    var code = try hex4()
+                    if (0xD800..<0xDC00).contains(code) {
+                        guard peek() == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
+                            throw SyntaxError(reason: "an unpaired surrogate in a string")
+                        }
+                        index += 2
+                        let low = try hex4()
+                        guard (0xDC00..<0xE000).contains(low) else { throw SyntaxError(reason: "an unpaired surrogate in a string") }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { throw SyntaxError(reason: "an invalid \\u escape") }
+                    decoded.append(contentsOf: UTF8.encode(scalar)!)
+                default: throw SyntaxError(reason: "an invalid escape \\\(Character(Unicode.Scalar(escape)))")
+                }
             }
         }
 

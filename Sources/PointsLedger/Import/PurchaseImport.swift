@@ -24,7 +24,7 @@ public struct ImportOptions: Sendable {
     public var connections: Int
 
     public init(
-        format: ImportFormat? = nil, createMembers: Bool = true, allowBackdated: Bool = false, batchSize: Int = 5_000,
+        format: ImportFormat? = nil, createMembers: Bool = true, allowBackdated: Bool = false, batchSize: Int = 20_000,
         connections: Int = 2
     ) {
         self.format = format
@@ -126,7 +126,7 @@ enum ImportLines {
         case .notUTF8:
             return .failure(LineError(reason: "the line is not valid UTF-8 text"))
         case .text(let text):
-            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { return .failure(LineError(reason: "the line is empty")) }
+            guard !text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) else { return .failure(LineError(reason: "the line is empty")) }
             do {
                 let values = try format == .csv ? csvValues(text, columns: columns!) : jsonValues(text)
                 return .success(try record(values, line: lineNumber, program: program))
