@@ -69,6 +69,12 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
     public var isConnectionError: Bool {
         kind == .connectionFailed || kind == .connectionLost || code?.errorClass == "08"
     }
+
+    /// Whether the same transaction may succeed if run again: a deadlock or a serialization
+    /// failure, which PostgreSQL resolves by aborting one of the transactions involved.
+    public var isTransient: Bool {
+        code == .deadlockDetected || code == .serializationFailure
+    }
 }
 
 extension PostgresError {

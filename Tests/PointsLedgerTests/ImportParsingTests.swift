@@ -1,5 +1,6 @@
 import Foundation
 @testable import PointsLedger
+import Postgres
 import Testing
 
 @Suite("Import files: lines, JSON objects, CSV fields, times")
@@ -75,5 +76,33 @@ struct ImportParsingTests {
         #expect(throws: LedgerError.self) { try ImportLines.columns("order_id,member,amount") }
         #expect(throws: LedgerError.self) { try ImportLines.columns("order_id,member,amount,occurred_at,colour") }
         #expect(throws: LedgerError.self) { try ImportLines.columns("order_id,member,amount,occurred_at,member") }
+    }
+
+    @Test func deadlocksAreRetriedAndOtherErrorsAreNot() throws {
+        var attempts = 0
+        let deadlock = PostgresError(kind: .server, code: .deadlockDetected, message: "deadlock detected")
+        let value = try ImportBatch.retryingTransientFailures {
+            attempts += 1
+            if attempts < 3 { throw deadlock }
+            return 7
+        }
+        #expect(value == 7)
+        #expect(attempts == 3)
+        attempts = 0
+        #expect(throws: PostgresError.self) {
+            try ImportBatch.retryingTransientFailures { () throws -> Int in
+                attempts += 1
+                throw deadlock
+            }
+        }
+        #expect(attempts == 5)
+        attempts = 0
+        #expect(throws: PostgresError.self) {
+            try ImportBatch.retryingTransientFailures { () throws -> Int in
+                attempts += 1
+                throw PostgresError(kind: .server, code: .uniqueViolation, message: "duplicate key")
+            }
+        }
+        #expect(attempts == 1)
     }
 }

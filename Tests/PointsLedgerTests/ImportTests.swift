@@ -97,6 +97,30 @@ struct ImportTests {
         }
     }
 
+    @Test func aLineTheDatabaseRefusesIsFoundAndTheRestOfItsBatchGoesIn() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            _ = try await ledger.changeSettings(of: program, SettingsChange(earnRate: 1000), actor: "tests")
+            // Line 23's amount passes every check of the file, but its points do not fit the
+            // ledger's 64-bit balances: the database refuses the batch, which is split until
+            // that line is alone.
+            let now = Timestamp.now.description  // under the new rate
+            let file = (1...40).map { line in
+                let amount = line == 23 ? "92233720368547758.07" : "\(line).00"
+                return #"{"order_id": "o\#(line)", "member": "m\#(line % 5)", "amount": "\#(amount)", "occurred_at": "\#(now)"}"#
+            }.joined(separator: "\n")
+            let (summary, results) = try await run(ledger, program, file, options: ImportOptions(batchSize: 40))
+            #expect(summary.accepted == 39)
+            #expect(summary.rejected == 1)
+            #expect(results.map(\.line) == Array(1...40))
+            #expect(results[22].status == .rejected)
+            #expect(results[22].order == "o23")
+            #expect(results[22].reason?.contains("out of range") == true, "\(results[22])")
+            let expected: Int64 = (1...40).filter { $0 != 23 }.map { Int64($0) * 1000 }.reduce(0, +)
+            #expect(summary.points == expected)
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
     @Test func historyLoadsOnlyWithARecordedPermission() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             let line = #"{"order_id": "old", "member": "m1", "amount": "5", "occurred_at": "2025-01-15 10:00"}"#

@@ -208,20 +208,37 @@ enum ImportLines {
 /// Posting one batch on one connection.
 enum ImportBatch {
     /// Posts the batch (one COPY and one set-based call, in one transaction). If the database
-    /// refuses the batch for a line the checks let through, the lines are posted one by one so
-    /// the others still go in.
+    /// refuses the batch for a line the checks let through, each half is posted on its own, down
+    /// to the line at fault, which is reported rejected with the database's reason while the
+    /// others go in. A deadlock or serialization failure is no line's fault: the transaction is
+    /// run again, and if it keeps failing the import stops with the error (a rerun finishes it).
     static func post(_ records: [ImportRecord], connection: PostgresConnection, program: Program, options: ImportOptions) throws
         -> [ImportLineResult]
     {
         do {
-            return try postTogether(records, connection: connection, program: program, options: options)
-        } catch let error as PostgresError where !error.isConnectionError && records.count > 1 {
-            return try records.flatMap { record in
-                do {
-                    return try postTogether([record], connection: connection, program: program, options: options)
-                } catch let error as PostgresError where !error.isConnectionError {
-                    return [ImportLineResult(line: record.line, status: .rejected, order: record.order, entryID: nil, points: nil, reason: error.message)]
-                }
+            return try retryingTransientFailures {
+                try postTogether(records, connection: connection, program: program, options: options)
+            }
+        } catch let error as PostgresError where !error.isConnectionError && !error.isTransient {
+            guard records.count > 1 else {
+                let record = records[0]
+                return [ImportLineResult(line: record.line, status: .rejected, order: record.order, entryID: nil, points: nil, reason: error.message)]
+            }
+            let half = records.count / 2
+            return try post(Array(records[..<half]), connection: connection, program: program, options: options)
+                + post(Array(records[half...]), connection: connection, program: program, options: options)
+        }
+    }
+
+    /// Runs `body` again, up to four more times with a growing pause, while it fails transiently.
+    static func retryingTransientFailures<T>(_ body: () throws -> T) throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try body()
+            } catch let error as PostgresError where error.isTransient && attempt < 5 {
+                usleep(useconds_t(10_000 * attempt))
+                attempt += 1
             }
         }
     }
