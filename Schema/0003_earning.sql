@@ -733,6 +733,7 @@ BEGIN
     END IF;
     PERFORM points.lock_members(p_program, v_members);
 
+    -- Every data-modifying CTE runs to completion whether or not the final SELECT reads it.
     RETURN QUERY
     WITH due AS (
         SELECT pu.member_id, pu.order_id, pu.pending_points AS pts, pu.matures_at,
@@ -752,19 +753,16 @@ BEGIN
         SELECT p_program, n.member_id, n.entry_id, 'maturation', 'maturation', n.order_id,
                jsonb_build_object('order', n.order_id, 'points', n.pts), n.matures_at
         FROM numbered AS n
-        RETURNING 1
     ), lines AS (
         INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
         SELECT p_program, n.member_id, n.entry_id, line.account, line.amount, n.matures_at
         FROM numbered AS n
         CROSS JOIN LATERAL (VALUES ('pending'::points.account, -n.pts), ('available', n.pts)) AS line(account, amount)
-        RETURNING 1
     ), formed AS (
         INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
         SELECT p_program, n.member_id, n.entry_id, n.matures_at, points.expiry_for(p_program, n.matures_at),
                n.lot_amount, n.lot_amount
         FROM numbered AS n WHERE n.lot_amount > 0
-        RETURNING 1
     ), settled AS (
         UPDATE points.purchases AS pu SET pending_points = 0, matured_entry_id = n.entry_id
         FROM numbered AS n
@@ -778,8 +776,7 @@ BEGIN
     )
     SELECT (SELECT count(*) FROM settled)::integer,
            (SELECT coalesce(sum(n.pts), 0) FROM numbered AS n)::bigint,
-           (SELECT count(*) FROM balances)::integer
-    FROM (SELECT (SELECT count(*) FROM entries) + (SELECT count(*) FROM lines) + (SELECT count(*) FROM formed)) AS all_written;
+           (SELECT count(*) FROM balances)::integer;
 END
 $$;
 
@@ -824,13 +821,11 @@ BEGIN
         SELECT p_program, n.member_id, n.entry_id, 'expiry', 'expiry', n.member_id || '/' || n.first_lot,
                jsonb_build_object('points', n.pts, 'expires_at', n.expires_at), n.expires_at
         FROM numbered AS n
-        RETURNING 1
     ), lines AS (
         INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
         SELECT p_program, n.member_id, n.entry_id, line.account, line.amount, n.expires_at
         FROM numbered AS n
         CROSS JOIN LATERAL (VALUES ('available'::points.account, -n.pts), ('expired', n.pts)) AS line(account, amount)
-        RETURNING 1
     ), spent AS (
         UPDATE points.lots AS l SET expired_amount = l.expired_amount + d.remaining, remaining = 0, expired_entry_id = n.entry_id
         FROM due AS d JOIN numbered AS n ON n.member_id = d.member_id AND n.expires_at = d.expires_at
@@ -844,8 +839,7 @@ BEGIN
     )
     SELECT (SELECT count(*) FROM spent)::integer,
            (SELECT coalesce(sum(n.pts), 0) FROM numbered AS n)::bigint,
-           (SELECT count(*) FROM balances)::integer
-    FROM (SELECT (SELECT count(*) FROM entries) + (SELECT count(*) FROM lines)) AS all_written;
+           (SELECT count(*) FROM balances)::integer;
 END
 $$;
 

@@ -54,10 +54,16 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .permissionDenied(let reason):
             "Permission denied: \(reason). Connect as a role that may do this (the ledger's owner or writer role)."
         case .unreachable(let reason):
-            "Cannot reach the database: \(reason)."
+            "Cannot reach the database: \(Self.sentence(reason)) Check --database-url (or the PG* variables) and that the server is running."
         case .database(let error):
             "Database error \(error.code?.rawValue ?? ""): \(error.message)."
         }
+    }
+
+    /// `text` trimmed and ending with a full stop, unless it ends with its own punctuation.
+    static func sentence(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.last.map { ".?!".contains($0) } == true ? trimmed : trimmed + "."
     }
 
     /// Maps errors of the Postgres layer to the ledger's own.

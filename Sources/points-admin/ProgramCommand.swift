@@ -100,17 +100,9 @@ struct ProgramCommand: AsyncParsableCommand {
                 }
                 change.earnRate = rate
             }
-            if let rounding {
-                guard let mode = RoundingMode(rawValue: rounding) else {
-                    throw LedgerError.invalidInput(field: "--rounding", reason: "\"\(rounding)\" is not one of down, up, half_up, half_even")
-                }
-                change.rounding = mode
-            }
-            if let refundPolicy {
-                guard let policy = RefundPolicy(rawValue: refundPolicy) else {
-                    throw LedgerError.invalidInput(field: "--refund-policy", reason: "\"\(refundPolicy)\" is not one of negative, write_off")
-                }
-                change.refundPolicy = policy
+            change.rounding = try rounding.map { text throws(LedgerError) in try named(RoundingMode.self, text, field: "--rounding") }
+            change.refundPolicy = try refundPolicy.map { text throws(LedgerError) in
+                try named(RefundPolicy.self, text, field: "--refund-policy")
             }
             change.expiry = try expiry.map { text throws(LedgerError) in try ExpiryPolicy.parse(text) }
             change.returnWindowDays = returnWindowDays
@@ -135,6 +127,16 @@ struct ProgramCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// One of an enumeration's values by its name, or an error that lists the names.
+func named<Value: RawRepresentable & CaseIterable>(_ type: Value.Type, _ text: String, field: String) throws(LedgerError) -> Value
+where Value.RawValue == String {
+    guard let value = Value(rawValue: text) else {
+        let names = Value.allCases.map(\.rawValue).joined(separator: ", ")
+        throw .invalidInput(field: field, reason: "\"\(text)\" is not one of \(names)")
+    }
+    return value
 }
 
 struct SettingsOutput: Encodable {

@@ -91,8 +91,7 @@ struct EarningCLITests {
         try await cli.withProgram { run, _ in
             // A report path that is a link (like /dev/null, a device) must be written through,
             // never replaced by a new file.
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let folder = try temporaryFolder()
             defer { try? FileManager.default.removeItem(at: folder) }
             let target = folder.appendingPathComponent("target.txt")
             let link = folder.appendingPathComponent("report.txt")
@@ -111,8 +110,7 @@ struct EarningCLITests {
 
     @Test func theJSONReportHasOneObjectALineWithTheReasonEscaped() async throws {
         try await cli.withProgram { run, _ in
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let folder = try temporaryFolder()
             defer { try? FileManager.default.removeItem(at: folder) }
             let input = folder.appendingPathComponent("in.jsonl")
             let now = Timestamp.now
@@ -180,5 +178,12 @@ struct EarningCLITests {
             #expect(try counts.decode(Int64.self, at: 1) == 30_000)
             #expect(try run(["audit", "verify"]).status == 0)
         }
+    }
+
+    /// A new, empty folder; the caller removes it.
+    func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
     }
 }
