@@ -185,6 +185,11 @@ extension Ledger {
                     SELECT 1 FROM points.journal_entries AS e
                     WHERE e.program_id = p.program_id AND e.member_id = p.member_id AND e.entry_id = p.entry_id)
                 UNION ALL
+                SELECT c.member_id, c.entry_id, 'task completion' FROM points.task_completions AS c
+                WHERE c.program_id = \(program.id) AND NOT EXISTS (
+                    SELECT 1 FROM points.journal_entries AS e
+                    WHERE e.program_id = c.program_id AND e.member_id = c.member_id AND e.entry_id = c.entry_id)
+                UNION ALL
                 SELECT e.member_id, e.entry_id, 'entry' FROM points.journal_entries AS e
                 WHERE e.program_id = \(program.id) AND NOT EXISTS (
                     SELECT 1 FROM points.members AS m WHERE m.program_id = e.program_id AND m.member_id = e.member_id)

@@ -30,6 +30,8 @@ public struct Member: Sendable, Hashable, Codable {
     public let held: Int64
     public let spendable: Int64
     public let createdAt: Timestamp
+    /// Paid the tier's birthday bonus once a year (`jobs birthday`).
+    public let birthday: Birthday?
 
     public var balance: MemberBalance { MemberBalance(available: available, pending: pending, held: held) }
 }
@@ -88,14 +90,19 @@ extension Ledger {
 
     static func loadMember(_ id: String, program: Program, connection: PostgresConnection) throws -> Member {
         let rows = try connection.preparedQuery("""
-            SELECT member_id, tier, available, pending, held, created_at, referrer
+            SELECT member_id, tier, available, pending, held, created_at, referrer, birth_month, birth_day
             FROM points.members WHERE program_id = \(program.id) AND member_id = \(id)
             """)
         guard let row = rows.first else { throw LedgerError.memberNotFound(member: id) }
         let available: Int64 = try row.decode(at: 2)
         let held: Int64 = try row.decode(at: 4)
+        var birthday: Birthday?
+        if let month = try row.decode(Int16?.self, at: 7), let day = try row.decode(Int16?.self, at: 8) {
+            birthday = Birthday(month: Int(month), day: Int(day))
+        }
         return Member(
             member: try row.decode(at: 0), tier: try row.decode(at: 1), referrer: try row.decode(at: 6), available: available,
-            pending: try row.decode(at: 3), held: held, spendable: available - held, createdAt: try row.decode(at: 5))
+            pending: try row.decode(at: 3), held: held, spendable: available - held, createdAt: try row.decode(at: 5),
+            birthday: birthday)
     }
 }

@@ -5,13 +5,13 @@ import Postgres
 
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "jobs", abstract: "Run the period jobs: maturation and expiry.",
+        commandName: "jobs", abstract: "Run the period jobs: maturation, expiry and birthdays.",
         discussion: """
             Jobs work in chunks that each commit, so they can be stopped and run again: a rerun takes up \
             what is left and never does anything twice. To replay history after an import, run them with \
             past --as-of times, in order.
             """,
-        subcommands: [Mature.self, Expire.self])
+        subcommands: [Mature.self, Expire.self, Birthday.self])
 
     struct JobOptions: ParsableArguments {
         @Option(help: ArgumentHelp("Run as of this time (default: now); program time unless a zone is given.", valueName: "time"))
@@ -44,6 +44,37 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             try await JobRunner.run(options: options, job: job, noun: "lots expired") { ledger, program, asOf, chunk, progress in
                 try await ledger.expire(program, asOf: asOf, chunkSize: chunk ?? 20_000, progress: progress)
+            }
+        }
+    }
+}
+
+extension JobsCommand {
+    struct Birthday: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pay each member's tier birthday bonus, once a year.",
+            discussion: """
+                Pays every member whose latest birthday up to --as-of (local date; 29 February counts as 28 \
+                February in other years) is within the program's back-dating window and not yet paid.
+                """)
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var job: JobOptions
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            var asOf = Timestamp.now
+            if let text = job.asOf { asOf = try await ledger.instant(text, in: program, field: "--as-of") }
+            let live = isatty(STDERR_FILENO) == 1 && !options.json
+            let summary = try await ledger.payBirthdays(program, asOf: asOf, chunkSize: job.chunk ?? 20_000) { progress in
+                guard live else { return }
+                Terminal.progress("\(progress.members) members, \(progress.paid) paid, \(progress.points) points, \(progress.chunks) chunks")
+            }
+            if live { Terminal.progress(nil) }
+            if options.json {
+                try Terminal.json(summary)
+            } else {
+                print("birthday as of \(summary.asOf): \(summary.paid) of \(summary.members) members paid, \(summary.points) points, "
+                    + "\(summary.chunks) chunks committed in \(String(format: "%.1f", summary.seconds)) s.")
             }
         }
     }

@@ -3,8 +3,8 @@ import PointsLedger
 
 struct MemberCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "member", abstract: "Create members, show their balances, lots and history.",
-        subcommands: [Create.self, Show.self, History.self])
+        commandName: "member", abstract: "Create and update members, show their balances, lots, tasks and history.",
+        subcommands: [Create.self, Update.self, Show.self, History.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -16,19 +16,52 @@ struct MemberCommand: AsyncParsableCommand {
         var id: String
         @Option(help: ArgumentHelp("The existing member who referred this one (paid a bonus on the first purchase).", valueName: "id"))
         var referrer: String?
+        @Option(help: ArgumentHelp("The member's birthday, MM-DD (29 February counts as 28 February in other years).", valueName: "MM-DD"))
+        var birthday: String?
 
         func run() async throws {
+            let birthday = try birthday.map { text throws(LedgerError) in try Birthday.parse(text) }
             let (ledger, program) = try await options.ledgerAndProgram()
             let creation = try await ledger.createMember(id, referrer: referrer, in: program)
+            var member = creation.member
+            if let birthday, member.birthday != birthday {
+                try await ledger.setBirthday(birthday, of: id, in: program)
+                member = try await ledger.member(id, in: program)
+            }
             if options.json {
-                try Terminal.json(creation.member)
+                try Terminal.json(member)
             } else {
                 if case .created = creation {
                     print("Created member \(id) in program \(program.name).")
+                } else if member != creation.member {
+                    print("Member \(id) already exists in program \(program.name); its birthday is now \(birthday!).")
                 } else {
                     print("Member \(id) already exists in program \(program.name); nothing changed.")
                 }
-                MemberOutput.show(creation.member)
+                MemberOutput.show(member)
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a member's details.")
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The member's id.", valueName: "id"))
+        var id: String
+        @Option(help: ArgumentHelp("The member's birthday, MM-DD, or none to forget it.", valueName: "MM-DD"))
+        var birthday: String
+
+        func run() async throws {
+            let birthday = birthday == "none" ? nil : try Birthday.parse(birthday)
+            let (ledger, program) = try await options.ledgerAndProgram()
+            try await ledger.setBirthday(birthday, of: id, in: program)
+            let member = try await ledger.member(id, in: program)
+            if options.json {
+                try Terminal.json(member)
+            } else {
+                print("Member \(id): birthday \(birthday.map(\.description) ?? "forgotten").")
+                MemberOutput.show(member)
             }
         }
     }
@@ -46,11 +79,25 @@ struct MemberCommand: AsyncParsableCommand {
             let member = try await ledger.member(id, in: program)
             let lots = try await ledger.lots(of: id, in: program)
             let pending = try await ledger.pendingPoints(of: id, in: program)
+            let tasks = try await ledger.taskProgress(of: id, in: program)
+            let streak = try await ledger.checkinStreak(of: id, in: program)
             if options.json {
-                try Terminal.json(MemberOutput(member: member, lots: lots, pendingPoints: pending))
+                try Terminal.json(
+                    MemberOutput(member: member, lots: lots, pendingPoints: pending, tasks: tasks, checkinStreak: streak))
                 return
             }
             MemberOutput.show(member)
+            Terminal.fields([
+                ("check-in streak", "\(streak.days) days" + (streak.checkedInToday ? ", checked in today" : ", not yet checked in today"))
+            ])
+            print("\ntasks, completions that earned (caps: - for none):")
+            func use(_ count: Int, _ cap: Int?) -> String { cap.map { "\(count)/\($0)" } ?? "\(count)" }
+            Terminal.table(
+                ["task", "points", "today", "this week", "this month", "active"],
+                tasks.map { [
+                    $0.task, "\($0.points)", use($0.today, $0.capDay), use($0.thisWeek, $0.capWeek), use($0.thisMonth, $0.capMonth),
+                    $0.active ? "yes" : "no",
+                ] })
             if !lots.isEmpty {
                 print("\nlots, in spending order:")
                 Terminal.table(
@@ -101,18 +148,23 @@ struct MemberOutput: Encodable {
     let member: Member
     let lots: [Lot]
     let pendingPoints: [PendingPoints]
+    let tasks: [TaskProgress]
+    let checkinStreak: CheckinStreak
 
     func encode(to encoder: any Encoder) throws {
         try member.encode(to: encoder)
-        enum Keys: String, CodingKey { case lots, pendingPoints }
+        enum Keys: String, CodingKey { case lots, pendingPoints, tasks, checkinStreak }
         var container = encoder.container(keyedBy: Keys.self)
         try container.encode(lots, forKey: .lots)
         try container.encode(pendingPoints, forKey: .pendingPoints)
+        try container.encode(tasks, forKey: .tasks)
+        try container.encode(checkinStreak, forKey: .checkinStreak)
     }
 
     static func show(_ member: Member) {
         var fields = [("member", member.member), ("tier", member.tier)]
         if let referrer = member.referrer { fields.append(("referred by", referrer)) }
+        if let birthday = member.birthday { fields.append(("birthday", birthday.description)) }
         fields += [
             ("available", "\(member.available)"), ("pending", "\(member.pending)"), ("held", "\(member.held)"),
             ("spendable", "\(member.spendable)"), ("created", member.createdAt.description),

@@ -17,7 +17,8 @@ struct PointsAdmin: AsyncParsableCommand {
             2 usage error, 3 database unreachable.
             """,
         subcommands: [
-            DatabaseCommand.self, ProgramCommand.self, MemberCommand.self, PurchaseCommand.self, ImportCommand.self, AdjustCommand.self,
+            DatabaseCommand.self, ProgramCommand.self, TierCommand.self, TaskCommand.self, MemberCommand.self, PurchaseCommand.self,
+            ImportCommand.self, AdjustCommand.self,
             JobsCommand.self, AuditCommand.self,
         ]
     )

@@ -136,4 +136,21 @@ struct DatabaseRulesTests {
             #expect(report.problems.count == 1, "\(report.problems)")
         }
     }
+
+    @Test func aTaskCompletionWithoutItsEntryIsCaught() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.completeTask(TaskCompletionRequest(task: "checkin", member: "m1"), in: program)
+            #expect(try await ledger.verify(program).isSound)
+            try TestDatabase.sql(
+                configuration, as: RoleNames.standard.owner,
+                """
+                INSERT INTO points.task_completions (program_id, member_id, task, local_day, entry_id, points, streak_bonus, qualifying)
+                VALUES (\(program.id), 'm1', 'post', '2026-01-01', 990002, 10, 0, false)
+                """)
+            let report = try await ledger.verify(program)
+            #expect(report.problems.contains { $0.kind == .missingEntry && $0.entryID == 990002 && $0.account == "task completion" })
+            #expect(report.problems.count == 1, "\(report.problems)")
+        }
+    }
 }

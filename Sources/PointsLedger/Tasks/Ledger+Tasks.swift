@@ -1,0 +1,211 @@
+import Foundation
+public import Postgres
+
+/// A task completion as an app reports it.
+public struct TaskCompletionRequest: Sendable, Hashable {
+    public var task: String
+    public var member: String
+    /// The app's reference for this completion (a post id, a share id): with the task, the
+    /// idempotency key. A check-in's reference is its local date (`2026-11-22`) and may be left out.
+    public var ref: String?
+    /// When it happened (default: now); within the back-dating window.
+    public var occurredAt: Timestamp?
+
+    public init(task: String, member: String, ref: String? = nil, occurredAt: Timestamp? = nil) {
+        self.task = task
+        self.member = member
+        self.ref = ref
+        self.occurredAt = occurredAt
+    }
+}
+
+/// What a completion earned.
+public struct TaskCompletionResult: Sendable, Hashable, Codable {
+    public let outcome: PostingResult.Outcome
+    public let entryID: Int64
+    /// The task's points (0 when a cap was full), the streak bonus apart.
+    public let points: Int64
+    public let streakBonus: Int64
+    /// Check-ins: the days in a row this check-in makes.
+    public let streak: Int?
+    /// The cap that was already full (`day`, `week` or `month`): this completion earned nothing.
+    public let cappedBy: String?
+    /// Whether a cap is now full, so that another completion in the same period earns nothing
+    /// (nil on a replay).
+    public let capReached: Bool?
+    /// The member's available balance after the completion.
+    public let available: Int64
+    /// The completion's day in the program's time zone (`2026-11-22`).
+    public let localDay: String
+}
+
+/// A task's use today by one member, against its caps.
+public struct TaskProgress: Sendable, Hashable, Codable {
+    public let task: String
+    public let points: Int64
+    /// Completions that earned today, this week and this month.
+    public let today: Int
+    public let thisWeek: Int
+    public let thisMonth: Int
+    public let capDay: Int?
+    public let capWeek: Int?
+    public let capMonth: Int?
+    public let active: Bool
+}
+
+/// A member's check-in streak: days in a row up to today (or up to yesterday, when today's
+/// check-in is still to come).
+public struct CheckinStreak: Sendable, Hashable, Codable {
+    public let days: Int
+    public let lastCheckin: String?
+    public let checkedInToday: Bool
+}
+
+extension Ledger {
+    /// The tasks in force at `instant` (default: now), by code.
+    public func tasks(of program: Program, at instant: Timestamp? = nil) async throws -> [TaskSettings] {
+        try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT DISTINCT ON (task) task, CASE WHEN effective_at = '-infinity' THEN NULL ELSE effective_at END AS since,
+                       points, cap_day, cap_week, cap_month, qualifying, active, streak_days, streak_points, streak_cycle
+                FROM points.task_settings
+                WHERE program_id = \(program.id) AND effective_at <= coalesce(\(instant)::timestamptz, now())
+                ORDER BY task, effective_at DESC
+                """).map { row in
+                let days: [Int] = try row.decode(at: 8)
+                let points: [Int64] = try row.decode(at: 9)
+                return TaskSettings(
+                    task: try row.decode(at: 0), effectiveAt: try row.decode(at: 1), points: try row.decode(at: 2),
+                    capDay: try row.decode(at: 3), capWeek: try row.decode(at: 4), capMonth: try row.decode(at: 5),
+                    qualifying: try row.decode(at: 6), active: try row.decode(at: 7),
+                    streak: zip(days, points).map { StreakRule(days: $0, points: $1) }, streakCycle: try row.decode(at: 10))
+            }
+        }
+    }
+
+    /// Changes a task (or creates a custom one, given its points) from `effectiveAt` (default:
+    /// now) on, recording who changed what, before and after. Completions at or after that time
+    /// use the new values.
+    /// - Throws: `.invalidInput` for a malformed code or value, an unknown task without points,
+    ///   or an effective time in the past once the program has entries.
+    public func changeTask(
+        _ task: String, in program: Program, _ change: TaskChange, effectiveAt: Timestamp? = nil, actor: String
+    ) async throws -> SettingsChangeOutcome {
+        try TaskCode.validate(task)
+        guard !change.isEmpty else { throw LedgerError.invalidInput(field: "task settings", reason: "no setting was given to change") }
+        try change.validate(task: task)
+        let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
+        let row = try await withConnection { connection in
+            try connection.query("""
+                SELECT status, effective_at FROM points.set_task(
+                    \(program.id), \(task), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
+                """).single()
+        }
+        switch try row.decode(String.self, at: 0) {
+        case "changed": return .changed(effectiveAt: try row.decode(at: 1))
+        case "unchanged": return .unchanged
+        case "unknown_task":
+            throw LedgerError.invalidInput(field: "task", reason: "\"\(task)\" does not exist yet; create it by giving its points (--points N)")
+        default:
+            throw LedgerError.invalidInput(
+                field: "effective time", reason: "a task cannot change in the past once the program has entries; give a time from now on")
+        }
+    }
+
+    /// Records a task completion: one round trip. Idempotent by (task, ref); a check-in by
+    /// (member, local date). A completion beyond a cap is recorded and earns nothing: a normal
+    /// result, not an error.
+    /// - Throws: `.memberNotFound`, `.invalidInput` (unknown or inactive task, a check-in ref
+    ///   that is not its local date, a time outside the back-dating window or in the future),
+    ///   `.idempotencyConflict`.
+    public func completeTask(_ request: TaskCompletionRequest, in program: Program) async throws -> TaskCompletionResult {
+        try TaskCode.validate(request.task)
+        try Validate.memberID(request.member)
+        if let ref = request.ref { try Validate.reference(ref, field: "ref") }
+        let row = try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT status, entry_id, points, streak_bonus, streak, capped_by, cap_reached, available, to_char(local_day, 'YYYY-MM-DD')
+                FROM points.complete_task(\(program.id), \(request.member), \(request.task), \(request.ref), \(request.occurredAt))
+                """).single()
+        }
+        let status: String = try row.decode(at: 0)
+        switch status {
+        case "completed", "replayed":
+            return TaskCompletionResult(
+                outcome: status == "completed" ? .posted : .replayed, entryID: try row.decode(at: 1), points: try row.decode(at: 2),
+                streakBonus: try row.decode(at: 3), streak: try row.decode(Int32?.self, at: 4).map(Int.init),
+                cappedBy: try row.decode(at: 5), capReached: try row.decode(at: 6), available: try row.decode(at: 7),
+                localDay: try row.decode(at: 8))
+        case "conflict":
+            throw LedgerError.idempotencyConflict(key: "\(request.task) \(request.ref ?? "")", entryID: try row.decode(at: 1))
+        case "unknown_member":
+            throw LedgerError.memberNotFound(member: request.member)
+        case "unknown_task":
+            throw LedgerError.invalidInput(
+                field: "task", reason: "\"\(request.task)\" is not a task of this program at that time; `points-admin task list` shows them")
+        case "inactive":
+            throw LedgerError.invalidInput(
+                field: "task", reason: "\"\(request.task)\" is inactive at that time; an admin can activate it with `task set \(request.task) --active`")
+        case "bad_ref":
+            if request.task == "checkin" {
+                let day: String = try row.decode(at: 8)
+                throw LedgerError.invalidInput(
+                    field: "ref", reason: "a check-in's ref is its local date, \(day) for that time, not \"\(request.ref ?? "")\"; leave it out")
+            }
+            throw LedgerError.invalidInput(field: "ref", reason: "a \(request.task) completion needs the app's reference for it (--ref)")
+        default:
+            throw try await timeError(status, occurredAt: request.occurredAt, program: program)
+        }
+    }
+
+    /// The member's use of each task today, this week and this month, in the program's time zone.
+    /// - Throws: `.memberNotFound`.
+    public func taskProgress(of member: String, in program: Program) async throws -> [TaskProgress] {
+        try Validate.memberID(member)
+        return try await withConnection { connection in
+            _ = try Self.loadMember(member, program: program, connection: connection)
+            return try connection.preparedQuery("""
+                WITH today AS (SELECT (now() AT TIME ZONE \(program.timeZone))::date AS day),
+                settings AS (
+                    SELECT DISTINCT ON (task) * FROM points.task_settings
+                    WHERE program_id = \(program.id) AND effective_at <= now() ORDER BY task, effective_at DESC)
+                SELECT s.task, s.points,
+                       count(c.entry_id) FILTER (WHERE c.local_day = t.day),
+                       count(c.entry_id) FILTER (WHERE c.local_day >= date_trunc('week', t.day)),
+                       count(c.entry_id),
+                       s.cap_day, s.cap_week, s.cap_month, s.active
+                FROM settings AS s CROSS JOIN today AS t
+                LEFT JOIN points.task_completions AS c
+                    ON c.program_id = s.program_id AND c.member_id = \(member) AND c.task = s.task AND c.capped_by IS NULL
+                   AND c.local_day >= date_trunc('month', t.day) AND c.local_day <= t.day
+                GROUP BY s.task, s.points, s.cap_day, s.cap_week, s.cap_month, s.active
+                ORDER BY s.task
+                """).map { row in
+                TaskProgress(
+                    task: try row.decode(at: 0), points: try row.decode(at: 1), today: try row.decode(at: 2),
+                    thisWeek: try row.decode(at: 3), thisMonth: try row.decode(at: 4), capDay: try row.decode(at: 5),
+                    capWeek: try row.decode(at: 6), capMonth: try row.decode(at: 7), active: try row.decode(at: 8))
+            }
+        }
+    }
+
+    /// The member's current check-in streak.
+    public func checkinStreak(of member: String, in program: Program) async throws -> CheckinStreak {
+        try Validate.memberID(member)
+        let row = try await withConnection { connection in
+            try connection.preparedQuery("""
+                WITH today AS (SELECT (now() AT TIME ZONE \(program.timeZone))::date AS day)
+                SELECT coalesce((SELECT c.streak FROM points.task_completions AS c, today AS t
+                                 WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin'
+                                   AND c.local_day >= t.day - 1 AND c.local_day <= t.day
+                                 ORDER BY c.local_day DESC LIMIT 1), 0),
+                       (SELECT to_char(max(c.local_day), 'YYYY-MM-DD') FROM points.task_completions AS c
+                        WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin'),
+                       EXISTS (SELECT 1 FROM points.task_completions AS c, today AS t
+                               WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin' AND c.local_day = t.day)
+                """).single()
+        }
+        return CheckinStreak(
+            days: Int(try row.decode(Int32.self, at: 0)), lastCheckin: try row.decode(at: 1), checkedInToday: try row.decode(at: 2))
+    }
+}
