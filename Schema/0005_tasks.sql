@@ -234,7 +234,9 @@ DECLARE
     v_ref text := p_ref;
     v_key text;
     v_request jsonb;
-    v_counts record;
+    v_day_count bigint := 0;
+    v_week_count bigint := 0;
+    v_month_count bigint := 0;
     v_capped_by text;
     v_points bigint := 0;
     v_bonus bigint := 0;
@@ -299,21 +301,23 @@ BEGIN
         WHEN NOT v_row.active THEN 'inactive' END;
     IF v_problem IS NULL THEN
         -- Caps: the earning completions of this task in the completion's local day, week (from
-        -- Monday) and month.
+        -- Monday) and month (not counted when the task has no cap).
         v_week := date_trunc('week', v_day)::date;
         v_month := date_trunc('month', v_day)::date;
-        SELECT count(*) FILTER (WHERE c.local_day = v_day) AS day,
-               count(*) FILTER (WHERE c.local_day >= v_week AND c.local_day < v_week + 7) AS week,
-               count(*) FILTER (WHERE c.local_day >= v_month AND c.local_day < (v_month + interval '1 month')::date) AS month
-        INTO v_counts
-        FROM points.task_completions AS c
-        WHERE c.program_id = p_program AND c.member_id = p_member AND c.task = p_task
-          AND c.local_day >= least(v_week, v_month) AND c.local_day < greatest(v_week + 7, (v_month + interval '1 month')::date)
-          AND c.capped_by IS NULL;
+        IF coalesce(v_row.cap_day, v_row.cap_week, v_row.cap_month) IS NOT NULL THEN
+            SELECT count(*) FILTER (WHERE c.local_day = v_day) AS day,
+                   count(*) FILTER (WHERE c.local_day >= v_week AND c.local_day < v_week + 7) AS week,
+                   count(*) FILTER (WHERE c.local_day >= v_month AND c.local_day < (v_month + interval '1 month')::date) AS month
+            INTO v_day_count, v_week_count, v_month_count
+            FROM points.task_completions AS c
+            WHERE c.program_id = p_program AND c.member_id = p_member AND c.task = p_task
+              AND c.local_day >= least(v_week, v_month) AND c.local_day < greatest(v_week + 7, (v_month + interval '1 month')::date)
+              AND c.capped_by IS NULL;
+        END IF;
         v_capped_by := CASE
-            WHEN v_counts.day >= v_row.cap_day THEN 'day'
-            WHEN v_counts.week >= v_row.cap_week THEN 'week'
-            WHEN v_counts.month >= v_row.cap_month THEN 'month' END;
+            WHEN v_day_count >= v_row.cap_day THEN 'day'
+            WHEN v_week_count >= v_row.cap_week THEN 'week'
+            WHEN v_month_count >= v_row.cap_month THEN 'month' END;
         IF v_capped_by IS NULL THEN
             v_points := v_row.task_points;
         END IF;
@@ -377,8 +381,8 @@ BEGIN
     END IF;
 
     RETURN QUERY SELECT 'completed', v_entry, v_points, v_bonus, v_streak, v_capped_by,
-        v_capped_by IS NOT NULL OR p_task = 'checkin' OR coalesce(v_counts.day + 1 >= v_row.cap_day, false)
-            OR coalesce(v_counts.week + 1 >= v_row.cap_week, false) OR coalesce(v_counts.month + 1 >= v_row.cap_month, false),
+        v_capped_by IS NOT NULL OR p_task = 'checkin' OR coalesce(v_day_count + 1 >= v_row.cap_day, false)
+            OR coalesce(v_week_count + 1 >= v_row.cap_week, false) OR coalesce(v_month_count + 1 >= v_row.cap_month, false),
         v_row.available + v_total, v_day;
 END
 $$;

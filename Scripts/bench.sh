@@ -7,7 +7,7 @@
 #   BENCH_SECONDS=30 Scripts/bench.sh         longer runs of the single-operation workloads
 #   BENCH_IMPORT_LINES=200000 Scripts/bench.sh a smaller import (and expiry) run
 #
-# Workloads: single grants and single purchases at 1 and 8 connections (compared with
+# Workloads: single grants, single purchases and single check-ins at 1 and 8 connections (compared with
 # tpcb-like at 1 and 8 clients); a bulk import of BENCH_IMPORT_LINES purchases (default
 # 1,000,000) over BENCH_IMPORT_MEMBERS members (default 100,000), with the CLI's peak memory
 # (compared with tpcb-like at 8 clients); the expiry job over the lots that import formed.
@@ -23,7 +23,7 @@ seconds=${BENCH_SECONDS:-15}
 import_lines=${BENCH_IMPORT_LINES:-1000000}
 import_members=${BENCH_IMPORT_MEMBERS:-100000}
 clients=(1 8)
-workloads=(grant purchase)
+workloads=(grant purchase checkin)
 
 echo "Building (release)..." >&2
 swift build -c release --product points-admin >&2
@@ -57,12 +57,18 @@ done
 for workload in "${workloads[@]}"; do
     for n in "${clients[@]}"; do
         echo "ledger $workload, $n connection(s), ${seconds}s..." >&2
-        line=$("$bin/points-bench" --database-url "$ledger_url" --workload "$workload" --connections "$n" --seconds "$seconds")
+        # Check-ins: each member once a day over the last 6 days, in a program of each run's own.
+        members=10000 program=bench
+        if [ "$workload" = checkin ]; then members=40000 program=checkin-$n; fi
+        line=$("$bin/points-bench" --database-url "$ledger_url" --workload "$workload" --connections "$n" --seconds "$seconds" \
+            --members "$members" --program "$program")
         results+=("$workload $n $line")
     done
 done
-"$bin/points-admin" audit verify --program bench --database-url "$ledger_url" >/dev/null \
-    || { echo "bench: audit verify failed after the single-operation workloads" >&2; exit 1; }
+for program in bench checkin-1 checkin-8; do
+    "$bin/points-admin" audit verify --program "$program" --database-url "$ledger_url" >/dev/null \
+        || { echo "bench: audit verify of program $program failed after the single-operation workloads" >&2; exit 1; }
+done
 
 # The import: purchases from 30 days ago (history, so --allow-backdated), in a program whose lots
 # last one day, so that every lot the import forms has expired when the expiry job runs.

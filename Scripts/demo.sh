@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end, on a throwaway local PostgreSQL: build, start the cluster, migrate,
-# create a program and members, post purchases and a refund, grants and deductions (with a replay
-# and a refusal), and verify the ledger. Safe to run again: it starts from a fresh demo database.
+# create a program and members, post purchases and a refund, grants and deductions, check-ins,
+# tasks and a birthday (with replays and a refusal), and verify the ledger. Safe to run again:
+# it starts from a fresh demo database.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,7 +27,8 @@ refused() { echo; echo "\$ points-admin $(printf '%q ' "$@")  # expected to be r
 step db migrate
 step program create default --currency CNY --time-zone Asia/Shanghai --actor demo
 step program set --earn-rate 1 --expiry "months 12" --referral-bonus 50 --actor demo
-step member create alice
+step tier set ordinary --birthday-bonus 20 --effective-at "$(date -d '30 days ago' +%F)" --actor demo
+step member create alice --birthday "$(date +%m-%d)"
 step member create bob --referrer alice
 step purchase post --member bob --order A-1001 --amount 128.50
 step purchase post --member bob --order A-1001 --amount 128.50
@@ -36,6 +38,12 @@ step adjust grant --member bob --points 300 --reason "welcome bonus" --actor dem
 step adjust deduct --member alice --points 120 --reason "gift card" --actor demo --key gift-alice-1
 step adjust deduct --member alice --points 120 --reason "gift card" --actor demo --key gift-alice-1
 refused adjust deduct --member bob --points 1000 --reason "too much" --actor demo --key gift-bob-1
+step task complete checkin --member alice
+step task complete checkin --member alice
+step task set quiz --points 15 --cap-day 1 --actor demo
+step task complete quiz --member alice --ref quiz-1
+step task complete quiz --member alice --ref quiz-2
+step jobs birthday
 step member show alice
 step member show bob --json
 step member history bob

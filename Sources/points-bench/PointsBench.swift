@@ -2,7 +2,7 @@
 // over N connections for T seconds, and prints one line per run:
 //   workload=grant connections=8 seconds=15.0 operations=41234 tps=2748.9 p50_ms=2.6 p99_ms=9.8
 //
-//   points-bench --database-url URL --workload grant|purchase --connections 8 --seconds 15 [--members 10000]
+//   points-bench --database-url URL --workload grant|purchase|checkin --connections 8 --seconds 15 [--members 10000] [--program bench]
 import Foundation
 import Logging
 import PointsLedger
@@ -16,6 +16,7 @@ struct PointsBench {
         var connections = 1
         var seconds = 15.0
         var members = 10_000
+        var program = "bench"
 
         init(_ arguments: [String]) throws {
             var iterator = arguments.makeIterator()
@@ -27,6 +28,7 @@ struct PointsBench {
                 case "--connections": connections = try Self.number(value, flag)
                 case "--seconds": seconds = Double(value) ?? 0
                 case "--members": members = try Self.number(value, flag)
+                case "--program": program = value
                 default: throw UsageError("unknown option \(flag)")
                 }
             }
@@ -61,7 +63,7 @@ struct PointsBench {
         logger.logLevel = .warning
         let ledger = Ledger(
             configuration: try ConnectionConfiguration(options.databaseURL), maximumConnections: options.connections, logger: logger)
-        let program = try await ledger.createProgram(name: "bench", currency: "CNY", actor: "bench").program
+        let program = try await ledger.createProgram(name: options.program, currency: "CNY", actor: "bench").program
         try await ledger.pool.withConnection { connection in
             try connection.query("""
                 SELECT count(*) FROM generate_series(1, \(options.members)) AS g,
@@ -70,7 +72,8 @@ struct PointsBench {
         }
         let workload = Workload.all[options.workload]!
         let context = Workload.Context(
-            ledger: ledger, program: program, members: options.members, runID: String(UInt64(Date().timeIntervalSince1970 * 1000)))
+            ledger: ledger, program: program, members: options.members, connections: options.connections,
+            runID: String(UInt64(Date().timeIntervalSince1970 * 1000)))
         let deadline = ContinuousClock.now + .milliseconds(Int(options.seconds * 1000))
         let start = ContinuousClock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
@@ -106,6 +109,7 @@ struct Workload: Sendable {
         let ledger: Ledger
         let program: Program
         let members: Int
+        let connections: Int
         let runID: String
 
         func randomMember(_ random: inout some RandomNumberGenerator) -> String {
@@ -123,6 +127,21 @@ struct Workload: Sendable {
                     member: context.randomMember(&random), order: "\(context.runID)-\(worker)-\(operation)",
                     amount: Money(minorUnits: Int64.random(in: 100...50_000, using: &random), exponent: 2)),
                 in: context.program)
+        },
+        // A single check-in, as an app reports it: every member once a day. Operation k checks in
+        // member k mod N on the day k div N days ago, so that no two operations share a day.
+        "checkin": Workload { context, worker, operation, _ in
+            let k = operation * context.connections + worker
+            let daysAgo = k / context.members
+            guard daysAgo < 6 else {
+                throw PointsBench.UsageError("more check-ins than 6 days of \(context.members) members; run with more --members")
+            }
+            let result = try await context.ledger.completeTask(
+                TaskCompletionRequest(
+                    task: "checkin", member: "member-\(k % context.members + 1)",
+                    occurredAt: Timestamp(Date().addingTimeInterval(-Double(daysAgo) * 86_400))),
+                in: context.program)
+            guard result.outcome == .posted else { throw PointsBench.UsageError("check-in \(k) was not new; use a fresh database") }
         },
         // A single admin grant to a random member: one round trip, one member row locked.
         "grant": Workload { context, worker, operation, random in
