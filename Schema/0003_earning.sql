@@ -247,6 +247,19 @@ BEGIN
 END
 $$;
 
+-- Starts a configuration change of a program: takes the program's row lock (one change at a
+-- time) and says whether a change effective at p_effective_at may be made. Once the program has
+-- entries, a change may not take effect more than five minutes in the past: posted entries never
+-- change meaning.
+CREATE FUNCTION points.begin_configuration_change(p_program integer, p_effective_at timestamptz) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM points.programs AS p WHERE p.program_id = p_program FOR UPDATE;
+    RETURN p_effective_at >= now() - interval '5 minutes'
+        OR NOT EXISTS (SELECT 1 FROM points.journal_entries AS e WHERE e.program_id = p_program);
+END
+$$;
+
 -- Changes some of a program's settings from p_effective_at on; the other settings keep the
 -- values in force then. Records who changed what, before and after. Returns status 'changed',
 -- 'unchanged' (the same values were already in force), or 'in_past' (p_effective_at is more
@@ -259,10 +272,7 @@ DECLARE
     v_before points.program_settings;
     v_after points.program_settings;
 BEGIN
-    -- One settings change at a time per program.
-    PERFORM 1 FROM points.programs AS p WHERE p.program_id = p_program FOR UPDATE;
-    IF p_effective_at < now() - interval '5 minutes'
-        AND EXISTS (SELECT 1 FROM points.journal_entries AS e WHERE e.program_id = p_program) THEN
+    IF NOT points.begin_configuration_change(p_program, p_effective_at) THEN
         RETURN QUERY SELECT 'in_past', p_effective_at;
         RETURN;
     END IF;

@@ -125,9 +125,7 @@ DECLARE
     v_before points.task_settings;
     v_after points.task_settings;
 BEGIN
-    PERFORM 1 FROM points.programs AS p WHERE p.program_id = p_program FOR UPDATE;
-    IF p_effective_at < now() - interval '5 minutes'
-        AND EXISTS (SELECT 1 FROM points.journal_entries AS e WHERE e.program_id = p_program) THEN
+    IF NOT points.begin_configuration_change(p_program, p_effective_at) THEN
         RETURN QUERY SELECT 'in_past', p_effective_at;
         RETURN;
     END IF;
@@ -171,13 +169,11 @@ LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     v_before bigint;
 BEGIN
-    PERFORM 1 FROM points.programs AS p WHERE p.program_id = p_program FOR UPDATE;
     IF NOT EXISTS (SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_tier) THEN
         RETURN QUERY SELECT 'unknown_tier', p_effective_at;
         RETURN;
     END IF;
-    IF p_effective_at < now() - interval '5 minutes'
-        AND EXISTS (SELECT 1 FROM points.journal_entries AS e WHERE e.program_id = p_program) THEN
+    IF NOT points.begin_configuration_change(p_program, p_effective_at) THEN
         RETURN QUERY SELECT 'in_past', p_effective_at;
         RETURN;
     END IF;

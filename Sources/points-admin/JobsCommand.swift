@@ -61,20 +61,15 @@ extension JobsCommand {
         @OptionGroup var job: JobOptions
 
         func run() async throws {
-            let (ledger, program) = try await options.ledgerAndProgram()
-            var asOf = Timestamp.now
-            if let text = job.asOf { asOf = try await ledger.instant(text, in: program, field: "--as-of") }
-            let live = isatty(STDERR_FILENO) == 1 && !options.json
-            let summary = try await ledger.payBirthdays(program, asOf: asOf, chunkSize: job.chunk ?? 20_000) { progress in
-                guard live else { return }
-                Terminal.progress("\(progress.members) members, \(progress.paid) paid, \(progress.points) points, \(progress.chunks) chunks")
-            }
-            if live { Terminal.progress(nil) }
-            if options.json {
-                try Terminal.json(summary)
-            } else {
-                print("birthday as of \(summary.asOf): \(summary.paid) of \(summary.members) members paid, \(summary.points) points, "
-                    + "\(summary.chunks) chunks committed in \(String(format: "%.1f", summary.seconds)) s.")
+            try await JobRunner.run(
+                options: options, job: job,
+                progressLine: { "\($0.members) members, \($0.paid) paid, \($0.points) points, \($0.chunks) chunks" },
+                summaryLine: {
+                    "birthday as of \($0.asOf): \($0.paid) of \($0.members) members paid, \($0.points) points, "
+                        + "\($0.chunks) chunks committed in \(String(format: "%.1f", $0.seconds)) s."
+                }
+            ) { ledger, program, asOf, chunk, progress in
+                try await ledger.payBirthdays(program, asOf: asOf, chunkSize: chunk ?? 20_000, progress: progress)
             }
         }
     }
@@ -82,9 +77,24 @@ extension JobsCommand {
 
 /// Runs a job with a live progress line on a terminal and a summary at the end.
 enum JobRunner {
+    /// A maturation or expiry job, whose items are `noun` ("lots expired").
     static func run(
         options: GlobalOptions, job: JobsCommand.JobOptions, noun: String,
         _ body: (Ledger, Program, Timestamp, Int?, @escaping @Sendable (JobSummary) -> Void) async throws -> JobSummary
+    ) async throws {
+        try await run(
+            options: options, job: job,
+            progressLine: { "\($0.items) \(noun), \($0.points) points, \($0.chunks) chunks, \(String(format: "%.1f", $0.seconds)) s" },
+            summaryLine: {
+                "\($0.job) as of \($0.asOf): \($0.items) \(noun), \($0.points) points, "
+                    + "\($0.chunks) chunks committed in \(String(format: "%.1f", $0.seconds)) s."
+            }, body)
+    }
+
+    static func run<Summary: Encodable & Sendable>(
+        options: GlobalOptions, job: JobsCommand.JobOptions, progressLine: @escaping @Sendable (Summary) -> String,
+        summaryLine: (Summary) -> String,
+        _ body: (Ledger, Program, Timestamp, Int?, @escaping @Sendable (Summary) -> Void) async throws -> Summary
     ) async throws {
         let (ledger, program) = try await options.ledgerAndProgram()
         var asOf = Timestamp.now
@@ -92,14 +102,13 @@ enum JobRunner {
         let live = isatty(STDERR_FILENO) == 1 && !options.json
         let summary = try await body(ledger, program, asOf, job.chunk) { progress in
             guard live else { return }
-            Terminal.progress("\(progress.items) \(noun), \(progress.points) points, \(progress.chunks) chunks, \(String(format: "%.1f", progress.seconds)) s")
+            Terminal.progress(progressLine(progress))
         }
         if live { Terminal.progress(nil) }
         if options.json {
             try Terminal.json(summary)
         } else {
-            print("\(summary.job) as of \(summary.asOf): \(summary.items) \(noun), \(summary.points) points, "
-                + "\(summary.chunks) chunks committed in \(String(format: "%.1f", summary.seconds)) s.")
+            print(summaryLine(summary))
         }
     }
 }

@@ -139,6 +139,14 @@ where Value.RawValue == String {
     return value
 }
 
+/// A whole number of 0 or more points, or an error naming the option.
+func wholePoints(_ text: String, field: String) throws(LedgerError) -> Int64 {
+    guard let value = Int64(text), value >= 0 else {
+        throw .invalidInput(field: field, reason: "\"\(text)\" is not a whole number of 0 or more points")
+    }
+    return value
+}
+
 struct SettingsOutput: Encodable {
     let changed: Bool
     let settings: ProgramSettings

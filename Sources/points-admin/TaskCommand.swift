@@ -48,7 +48,7 @@ struct TaskCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            var change = TaskChange(points: try points.map { text throws(LedgerError) in try Self.points(text, field: "--points") }, qualifying: qualifying, active: activity.map { $0 == .active })
+            var change = TaskChange(points: try points.map { text throws(LedgerError) in try wholePoints(text, field: "--points") }, qualifying: qualifying, active: activity.map { $0 == .active })
             change.capDay = try capDay.map { text throws(LedgerError) in try Self.count(text, field: "--cap-day") }
             change.capWeek = try capWeek.map { text throws(LedgerError) in try Self.count(text, field: "--cap-week") }
             change.capMonth = try capMonth.map { text throws(LedgerError) in try Self.count(text, field: "--cap-month") }
@@ -73,13 +73,6 @@ struct TaskCommand: AsyncParsableCommand {
             case .unchanged: print("These settings of task \(code) were already in force; nothing changed.")
             }
             TaskOutput.table([task])
-        }
-
-        static func points(_ text: String, field: String) throws(LedgerError) -> Int64 {
-            guard let value = Int64(text), value >= 0 else {
-                throw .invalidInput(field: field, reason: "\"\(text)\" is not a whole number of 0 or more points")
-            }
-            return value
         }
 
         /// A whole number of 0 or more, or `none`.

@@ -26,7 +26,7 @@ struct TierCommand: AsyncParsableCommand {
             let (ledger, program) = try await options.ledgerAndProgram()
             var effective: Timestamp?
             if let effectiveAt { effective = try await ledger.instant(effectiveAt, in: program, field: "--effective-at") }
-            let outcome = try await ledger.changeTier(name, in: program, birthdayBonus: try TaskCommand.Set.points(birthdayBonus, field: "--birthday-bonus"), effectiveAt: effective, actor: actor)
+            let outcome = try await ledger.changeTier(name, in: program, birthdayBonus: try wholePoints(birthdayBonus, field: "--birthday-bonus"), effectiveAt: effective, actor: actor)
             let tiers = try await ledger.tierSettings(of: program, at: effective)
             if options.json {
                 try Terminal.json(tiers)
