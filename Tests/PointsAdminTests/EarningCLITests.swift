@@ -150,7 +150,7 @@ struct EarningCLITests {
 
             let process = Process()
             process.executableURL = PointsAdminBinary.url
-            process.arguments = ["import", "purchases", url.path, "--batch", "500", "--report", "/dev/null", "--database-url", run.databaseURL]
+            process.arguments = ["import", "purchases", url.path, "--batch", "100", "--report", "/dev/null", "--database-url", run.databaseURL]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
