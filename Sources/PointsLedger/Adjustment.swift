@@ -45,12 +45,10 @@ extension Ledger {
         let reason = try Validate.text(reason, field: "reason")
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
         try Validate.key(key)
-        let row = try await withConnection { connection in
-            try connection.preparedQuery("""
-                SELECT status, entry_id, available, pending, held
-                FROM points.adjust(\(program.id), \(member), \(points), \(reason), \(actor), \(key))
-                """).single()
-        }
+        let row = try await callReturningRow("""
+            SELECT status, entry_id, available, pending, held
+            FROM points.adjust(\(program.id), \(member), \(points), \(reason), \(actor), \(key))
+            """)
         let status: String = try row.decode(at: 0)
         switch status {
         case "posted", "replayed":

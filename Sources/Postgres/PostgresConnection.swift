@@ -15,6 +15,8 @@ public final class PostgresConnection {
     private var preparedStatements: [String: String] = [:]
     /// Set when a pipeline broke off half-way: the protocol state is unknown, so never reuse it.
     private var abandoned = false
+    /// The answer being collected by the one-round-trip path (`send`, then `takeAnswer`).
+    private var answer: Result<QueryResult, PostgresError>?
 
     /// Connects, then fixes the session settings the value decoders rely on (UTC, ISO dates, UTF-8).
     /// - Throws: `PostgresError` of kind `.connectionFailed` with libpq's reason.
@@ -180,6 +182,48 @@ public final class PostgresConnection {
         }
         if mode == .atomic { try readPipelineSync() }
         return outcomes
+    }
+
+    /// Sends a statement prepared on this connection before, without waiting for its answer:
+    /// the first half of `PostgresPool.query`. Returns false, sending nothing, when the statement
+    /// is not prepared here yet.
+    func send(_ query: PostgresQuery) throws(PostgresError) -> Bool {
+        guard let name = preparedStatements[query.sql] else { return false }
+        try checkBinds(query)
+        let sent = withCStringArray(query.binds) { binds in
+            PQsendQueryPrepared(handle, name, Int32(binds.count), binds, nil, nil, 0)
+        }
+        guard sent == 1 else { throw PostgresError.from(connection: handle, sql: query.sql) }
+        answer = nil
+        return true
+    }
+
+    /// Reads what has arrived of the answer to `send`: the result once it is complete, `nil`
+    /// while more must come first (wait for it, then call again). Never waits.
+    func takeAnswer(sql: String) throws(PostgresError) -> QueryResult? {
+        while PQisBusy(handle) == 0 {
+            guard let result = PQgetResult(handle) else {
+                defer { answer = nil }
+                guard let answer else { throw PostgresError.from(connection: handle, sql: sql) }
+                return try answer.get()
+            }
+            let outcome = Result { () throws(PostgresError) in try consume(result, sql: sql) }
+            if answer == nil { answer = outcome }
+        }
+        return nil
+    }
+
+    /// The answer to `send` will never come: the connection broke. Retires it.
+    func answerLost(sql: String) -> PostgresError {
+        abandonPipeline(sql: sql)
+    }
+
+    /// The connection's handle, for the thread that waits on its socket.
+    var waitHandle: WaitHandle { WaitHandle(pointer: handle) }
+
+    /// A `PGconn` pointer in transit to the reactor, which uses it only while its owner waits.
+    struct WaitHandle: @unchecked Sendable {
+        let pointer: OpaquePointer
     }
 
     private func readPipelineSync() throws(PostgresError) {

@@ -22,7 +22,9 @@ public final class PostgresPool: Sendable {
 
     /// One lane of the pool: a serial queue and the connection that lives on it.
     private final class Slot: @unchecked Sendable {
-        // Safety: `connection` is read and written only on `queue`, one closure at a time.
+        // Safety: `connection` is read and written only by the slot's current holder (between
+        // `acquire` and `release`, which hand it over under the pool's lock): on `queue`, or in
+        // `query` on the holder's task.
         let queue: DispatchQueue
         var connection: PostgresConnection?
 
@@ -46,6 +48,39 @@ public final class PostgresPool: Sendable {
     ) async throws -> T {
         let slot = await acquire()
         defer { release(slot) }
+        return try await run(body, on: slot)
+    }
+
+    /// Runs one command as a prepared statement: one round trip, for the hot paths (a purchase,
+    /// a check-in) that are one call of a server-side function.
+    ///
+    /// Once a connection has prepared the statement, the command is sent from the caller's
+    /// thread and the caller suspends while one shared thread waits on every such connection's
+    /// socket: no thread blocks per waiting caller, and no thread hop happens before the send.
+    /// The first use on a connection (connect, prepare) runs as `withConnection` does.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> QueryResult {
+        let slot = await acquire()
+        defer { release(slot) }
+        #if os(Linux)
+        // Safety: the slot is ours until `release`; nothing else touches its connection meanwhile.
+        if let connection = slot.connection, try connection.send(query) {
+            defer { if !connection.isReadyForReuse { slot.connection = nil } }
+            while true {
+                if let answer = try connection.takeAnswer(sql: query.sql) { return answer }
+                if await AnswerReactor.shared.waitForAnswer(connection.waitHandle) == .broken {
+                    throw connection.answerLost(sql: query.sql)
+                }
+            }
+        }
+        #endif
+        return try await run({ connection in try connection.preparedQuery(query) }, on: slot)
+    }
+
+    /// Runs `body` on the slot's queue, with its connection (opened now if it has none).
+    private func run<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T, on slot: Slot
+    ) async throws -> T {
         let configuration = self.configuration
         return try await withCheckedThrowingContinuation { continuation in
             slot.queue.async {
@@ -61,6 +96,18 @@ public final class PostgresPool: Sendable {
                 })
             }
         }
+    }
+
+    /// The executor on which `query` waits for answers. Tasks that prefer it
+    /// (`withTaskExecutorPreference`, `addTask(executorPreference:)`) send, wait and go on with
+    /// the answer on one thread with no other thread woken in between: the cheapest way to run
+    /// many concurrent one-round-trip operations, as a checkout system's request handlers do.
+    public var executor: any TaskExecutor {
+        #if os(Linux)
+        AnswerReactor.shared
+        #else
+        globalConcurrentExecutor
+        #endif
     }
 
     /// Closes idle connections; those lent out close when handed back and no longer used.

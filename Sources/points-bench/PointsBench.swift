@@ -77,8 +77,9 @@ struct PointsBench {
         let deadline = ContinuousClock.now + .milliseconds(Int(options.seconds * 1000))
         let start = ContinuousClock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            // Each worker runs on the pool's executor, as an event-loop server's request handlers would.
             for worker in 0..<options.connections {
-                group.addTask {
+                group.addTask(executorPreference: ledger.pool.executor) {
                     var random = SystemRandomNumberGenerator()
                     var latencies: [Double] = []
                     var operation = 0

@@ -66,6 +66,74 @@ struct PoolTests {
         }
     }
 
+    @Test func oneRoundTripQueriesAnswerEachCallerWithItsOwnResult() async throws {
+        try await TestDatabase.withEmpty { configuration in
+            let pool = PostgresPool(configuration: configuration, maximumConnections: 4)
+            // Half the callers run on the pool's executor, half on the global one; slow and fast
+            // answers interleave, so answers arrive out of order across connections.
+            let answers = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                for caller in 0..<200 {
+                    let body: @Sendable () async throws -> (Int, Int) = {
+                        let row = try await pool.query(
+                            "SELECT \(caller)::int * 2, pg_sleep(\(caller % 7 == 0 ? 0.005 : 0))::text").single()
+                        return (caller, try row.decode(Int.self, at: 0))
+                    }
+                    if caller.isMultiple(of: 2) {
+                        group.addTask(executorPreference: pool.executor, operation: body)
+                    } else {
+                        group.addTask(operation: body)
+                    }
+                }
+                return try await group.reduce(into: [Int: Int]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(answers.count == 200)
+            #expect(answers.allSatisfy { $0.value == $0.key * 2 })
+            await pool.closeIdleConnections()
+        }
+    }
+
+    @Test func aOneRoundTripQueryReportsServerErrorsAndKeepsTheConnection() async throws {
+        try await TestDatabase.withEmpty { configuration in
+            let pool = PostgresPool(configuration: configuration, maximumConnections: 1)
+            let pid = try await pool.query("SELECT pg_backend_pid()").single().decode(Int32.self, at: 0)
+            for _ in 0..<2 {
+                await #expect {
+                    try await pool.query("SELECT 1 / (\(0)::int)")
+                } throws: { error in
+                    (error as? PostgresError)?.code == .divisionByZero
+                }
+            }
+            #expect(try await pool.query("SELECT pg_backend_pid()").single().decode(Int32.self, at: 0) == pid)
+            await pool.closeIdleConnections()
+        }
+    }
+
+    @Test func aConnectionKilledWhileAOneRoundTripQueryWaitsFailsItAndIsReplaced() async throws {
+        try await TestDatabase.withEmpty { configuration in
+            let pool = PostgresPool(configuration: configuration, maximumConnections: 1)
+            let statement: PostgresQuery = "SELECT pg_backend_pid(), pg_sleep(\(0.0))::text"
+            // The first call prepares the statement; the second is sent on the one-round-trip path.
+            let victim = try await pool.query(statement).single().decode(Int32.self, at: 0)
+            let killer = try PostgresConnection(configuration: configuration)
+            let waiting = Task { try await pool.query("SELECT pg_backend_pid(), pg_sleep(\(30.0))::text") }
+            for _ in 0..<200 {
+                let sleeping = try killer.query(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = \(victim) AND wait_event = 'PgSleep'")
+                if !sleeping.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try killer.query("SELECT pg_terminate_backend(\(victim))")
+            await #expect {
+                try await waiting.value
+            } throws: { error in
+                (error as? PostgresError)?.isConnectionError == true
+            }
+            let replacement = try await pool.query(statement).single().decode(Int32.self, at: 0)
+            #expect(replacement != victim)
+            await pool.closeIdleConnections()
+        }
+    }
+
     @Test func anUnreachableServerFailsEveryCallerAndRecoversNothingSilently() async throws {
         let pool = PostgresPool(configuration: try ConnectionConfiguration("host=/nonexistent-socket-dir dbname=x"), maximumConnections: 2)
         for _ in 0..<3 {

@@ -56,13 +56,11 @@ extension Ledger {
                 throw LedgerError.invalidInput(field: "points paid", reason: "\(paid) is more than the order's amount \(request.amount)")
             }
         }
-        let row = try await withConnection { connection in
-            try connection.preparedQuery("""
-                SELECT status, entry_id, points, matures_at, referral_entry_id, available, pending
-                FROM points.purchase(\(program.id), \(request.member), \(request.order), \(request.amount.minorUnits),
-                                     \(request.pointsPaid?.minorUnits ?? 0), \(request.occurredAt), \(request.backdated))
-                """).single()
-        }
+        let row = try await callReturningRow("""
+            SELECT status, entry_id, points, matures_at, referral_entry_id, available, pending
+            FROM points.purchase(\(program.id), \(request.member), \(request.order), \(request.amount.minorUnits),
+                             \(request.pointsPaid?.minorUnits ?? 0), \(request.occurredAt), \(request.backdated))
+            """)
         let status: String = try row.decode(at: 0)
         switch status {
         case "posted", "replayed":

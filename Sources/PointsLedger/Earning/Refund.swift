@@ -44,14 +44,12 @@ extension Ledger {
         try Validate.reference(request.order, field: "order")
         try Validate.reference(request.refund, field: "refund")
         try Validate.amount(request.amount, in: program, field: "amount")
-        let row = try await withConnection { connection in
-            try connection.preparedQuery("""
-                SELECT status, entry_id, member_id, clawed_back, from_pending, from_available, written_off,
-                       refunded_minor, order_amount_minor
-                FROM points.refund(\(program.id), \(request.order), \(request.refund), \(request.amount.minorUnits),
-                                   \(request.occurredAt), \(request.backdated))
-                """).single()
-        }
+        let row = try await callReturningRow("""
+            SELECT status, entry_id, member_id, clawed_back, from_pending, from_available, written_off,
+                   refunded_minor, order_amount_minor
+            FROM points.refund(\(program.id), \(request.order), \(request.refund), \(request.amount.minorUnits),
+                           \(request.occurredAt), \(request.backdated))
+            """)
         let status: String = try row.decode(at: 0)
         let exponent = program.currencyExponent
         switch status {

@@ -122,12 +122,10 @@ extension Ledger {
         try TaskCode.validate(request.task)
         try Validate.memberID(request.member)
         if let ref = request.ref { try Validate.reference(ref, field: "ref") }
-        let row = try await withConnection { connection in
-            try connection.preparedQuery("""
-                SELECT status, entry_id, points, streak_bonus, streak, capped_by, cap_reached, available, to_char(local_day, 'YYYY-MM-DD')
-                FROM points.complete_task(\(program.id), \(request.member), \(request.task), \(request.ref), \(request.occurredAt))
-                """).single()
-        }
+        let row = try await callReturningRow("""
+            SELECT status, entry_id, points, streak_bonus, streak, capped_by, cap_reached, available, to_char(local_day, 'YYYY-MM-DD')
+            FROM points.complete_task(\(program.id), \(request.member), \(request.task), \(request.ref), \(request.occurredAt))
+            """)
         let status: String = try row.decode(at: 0)
         switch status {
         case "completed", "replayed":
@@ -192,19 +190,17 @@ extension Ledger {
     /// The member's current check-in streak.
     public func checkinStreak(of member: String, in program: Program) async throws -> CheckinStreak {
         try Validate.memberID(member)
-        let row = try await withConnection { connection in
-            try connection.preparedQuery("""
-                WITH today AS (SELECT (now() AT TIME ZONE \(program.timeZone))::date AS day)
-                SELECT coalesce((SELECT c.streak FROM points.task_completions AS c, today AS t
-                                 WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin'
-                                   AND c.local_day >= t.day - 1 AND c.local_day <= t.day
-                                 ORDER BY c.local_day DESC LIMIT 1), 0),
-                       (SELECT to_char(max(c.local_day), 'YYYY-MM-DD') FROM points.task_completions AS c
-                        WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin'),
-                       EXISTS (SELECT 1 FROM points.task_completions AS c, today AS t
-                               WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin' AND c.local_day = t.day)
-                """).single()
-        }
+        let row = try await callReturningRow("""
+            WITH today AS (SELECT (now() AT TIME ZONE \(program.timeZone))::date AS day)
+            SELECT coalesce((SELECT c.streak FROM points.task_completions AS c, today AS t
+                         WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin'
+                               AND c.local_day >= t.day - 1 AND c.local_day <= t.day
+                             ORDER BY c.local_day DESC LIMIT 1), 0),
+                   (SELECT to_char(max(c.local_day), 'YYYY-MM-DD') FROM points.task_completions AS c
+                    WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin'),
+                   EXISTS (SELECT 1 FROM points.task_completions AS c, today AS t
+                           WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin' AND c.local_day = t.day)
+            """)
         return CheckinStreak(
             days: Int(try row.decode(Int32.self, at: 0)), lastCheckin: try row.decode(at: 1), checkedInToday: try row.decode(at: 2))
     }
