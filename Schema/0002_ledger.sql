@@ -17,6 +17,21 @@ INSERT INTO points.currencies (currency, exponent) VALUES
     ('SAR', 2), ('SEK', 2), ('SGD', 2), ('THB', 2), ('TND', 3), ('TRY', 2), ('TWD', 2), ('UAH', 2),
     ('UGX', 0), ('USD', 2), ('VND', 0), ('XAF', 0), ('XOF', 0), ('ZAR', 2);
 
+-- Rules of single values are domains, not table CHECK constraints, on the tables that every
+-- write touches. PostgreSQL reads and prepares a table's CHECK constraints afresh for each
+-- statement that writes the table, and evaluates every one of them on every UPDATE, whichever
+-- columns it sets; a domain's check is prepared once per session and runs only where a value is
+-- stored. (A purchase updates a member's row and inserts an entry, postings and a lot: sixteen
+-- table CHECKs were a fifth of its time on the server.) Table CHECKs remain for rules that span
+-- columns.
+CREATE DOMAIN points.member_key AS text COLLATE "C"
+    CONSTRAINT member_id_format CHECK (VALUE <> '' AND length(VALUE) <= 128);
+CREATE DOMAIN points.idempotency_key AS text COLLATE "C"
+    CONSTRAINT idempotency_key_format CHECK (VALUE <> '' AND length(VALUE) <= 200);
+CREATE DOMAIN points.amount_positive AS bigint CONSTRAINT amount_positive CHECK (VALUE > 0);
+CREATE DOMAIN points.amount_not_negative AS bigint CONSTRAINT amount_not_negative CHECK (VALUE >= 0);
+CREATE DOMAIN points.amount_not_zero AS bigint CONSTRAINT amount_not_zero CHECK (VALUE <> 0);
+
 CREATE TABLE points.programs (
     program_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name text NOT NULL UNIQUE
@@ -80,13 +95,12 @@ CREATE TABLE points.members (
     program_id integer NOT NULL REFERENCES points.programs,
     -- Cheap enough to run on every balance update; control characters are refused where members
     -- are created.
-    member_id text COLLATE "C" NOT NULL
-        CONSTRAINT member_id_format CHECK (member_id <> '' AND length(member_id) <= 128),
+    member_id points.member_key NOT NULL,
     tier text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     available bigint NOT NULL DEFAULT 0,
-    pending bigint NOT NULL DEFAULT 0 CONSTRAINT pending_not_negative CHECK (pending >= 0),
-    held bigint NOT NULL DEFAULT 0 CONSTRAINT held_not_negative CHECK (held >= 0),
+    pending points.amount_not_negative NOT NULL DEFAULT 0,
+    held points.amount_not_negative NOT NULL DEFAULT 0,
     issued bigint NOT NULL DEFAULT 0,
     redeemed bigint NOT NULL DEFAULT 0,
     expired bigint NOT NULL DEFAULT 0,
@@ -117,8 +131,7 @@ CREATE TABLE points.journal_entries (
     entry_id bigint NOT NULL DEFAULT nextval('points.journal_entry_ids'),
     kind points.entry_kind NOT NULL,
     key_scope points.key_scope NOT NULL,
-    idempotency_key text COLLATE "C" NOT NULL
-        CONSTRAINT idempotency_key_format CHECK (idempotency_key <> '' AND length(idempotency_key) <= 200),
+    idempotency_key points.idempotency_key NOT NULL,
     request jsonb NOT NULL,
     occurred_at timestamptz NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now(),
@@ -134,7 +147,7 @@ CREATE TABLE points.postings (
     member_id text COLLATE "C" NOT NULL,
     entry_id bigint NOT NULL,
     account points.account NOT NULL,
-    amount bigint NOT NULL CONSTRAINT posting_amount_not_zero CHECK (amount <> 0),
+    amount points.amount_not_zero NOT NULL,
     occurred_at timestamptz NOT NULL,
     PRIMARY KEY (program_id, member_id, entry_id, account)
 );

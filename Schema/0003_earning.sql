@@ -84,8 +84,19 @@ $$;
 ALTER TABLE points.members
     ADD COLUMN referrer text COLLATE "C",
     ADD COLUMN first_purchase_at timestamptz,
-    ADD CONSTRAINT members_referrer_fkey FOREIGN KEY (program_id, referrer) REFERENCES points.members,
-    ADD CONSTRAINT referrer_not_self CHECK (referrer <> member_id);
+    ADD CONSTRAINT members_referrer_fkey FOREIGN KEY (program_id, referrer) REFERENCES points.members;
+
+-- Nobody refers themselves. A trigger on the referrer column rather than a CHECK, which would be
+-- evaluated again on every balance update (see the domains in 0002_ledger.sql).
+CREATE FUNCTION points.refuse_self_referral() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'member % cannot be their own referrer', NEW.member_id
+        USING ERRCODE = 'check_violation', CONSTRAINT = 'referrer_not_self';
+END
+$$;
+CREATE TRIGGER members_referrer_not_self BEFORE INSERT OR UPDATE OF referrer ON points.members
+    FOR EACH ROW WHEN (NEW.referrer = NEW.member_id) EXECUTE FUNCTION points.refuse_self_referral();
 
 -- Entries may carry a recorded permission to be older than the back-dating window.
 ALTER TABLE points.journal_entries ADD COLUMN backdated boolean NOT NULL DEFAULT false;
@@ -101,9 +112,10 @@ CREATE TABLE points.lots (
     entry_id bigint NOT NULL,
     earned_at timestamptz NOT NULL,
     expires_at timestamptz,
-    amount bigint NOT NULL CONSTRAINT lot_amount_positive CHECK (amount > 0),
-    remaining bigint NOT NULL CONSTRAINT lot_remaining_range CHECK (remaining >= 0 AND remaining <= amount),
-    expired_amount bigint NOT NULL DEFAULT 0 CONSTRAINT lot_expired_range CHECK (expired_amount >= 0 AND expired_amount <= amount),
+    amount points.amount_positive NOT NULL,
+    remaining points.amount_not_negative NOT NULL,
+    expired_amount points.amount_not_negative NOT NULL DEFAULT 0,
+    CONSTRAINT lot_within_amount CHECK (remaining <= amount AND expired_amount <= amount),
     expired_entry_id bigint,
     -- The entry is written by the same function in the same transaction; `audit verify` checks
     -- that it exists, instead of a foreign key checked row by row on the hot path.
@@ -120,7 +132,7 @@ CREATE TABLE points.lot_allocations (
     member_id text COLLATE "C" NOT NULL,
     entry_id bigint NOT NULL,
     lot_id bigint NOT NULL,
-    amount bigint NOT NULL CONSTRAINT allocation_amount_positive CHECK (amount > 0),
+    amount points.amount_positive NOT NULL,
     PRIMARY KEY (program_id, member_id, entry_id, lot_id),
     FOREIGN KEY (program_id, member_id, lot_id) REFERENCES points.lots
 );
@@ -138,14 +150,17 @@ CREATE TABLE points.purchases (
     order_id text COLLATE "C" NOT NULL,
     entry_id bigint NOT NULL,
     occurred_at timestamptz NOT NULL,
-    amount_minor bigint NOT NULL CONSTRAINT purchase_amount_positive CHECK (amount_minor > 0),
-    points_paid_minor bigint NOT NULL CONSTRAINT points_paid_range CHECK (points_paid_minor >= 0 AND points_paid_minor <= amount_minor),
-    points bigint NOT NULL CONSTRAINT purchase_points_not_negative CHECK (points >= 0),
-    pending_points bigint NOT NULL CONSTRAINT pending_points_range CHECK (pending_points >= 0 AND pending_points <= points),
+    amount_minor points.amount_positive NOT NULL,
+    points_paid_minor points.amount_not_negative NOT NULL,
+    points points.amount_not_negative NOT NULL,
+    pending_points points.amount_not_negative NOT NULL,
     matures_at timestamptz,
     matured_entry_id bigint,
-    refunded_minor bigint NOT NULL DEFAULT 0 CONSTRAINT refunds_within_order CHECK (refunded_minor >= 0 AND refunded_minor <= amount_minor),
-    clawed_back bigint NOT NULL DEFAULT 0 CONSTRAINT clawback_within_points CHECK (clawed_back >= 0 AND clawed_back <= points),
+    refunded_minor points.amount_not_negative NOT NULL DEFAULT 0,
+    clawed_back points.amount_not_negative NOT NULL DEFAULT 0,
+    -- Points paid and refunds within the order's amount; pending points and clawbacks within its points.
+    CONSTRAINT purchase_within_order CHECK (
+        points_paid_minor <= amount_minor AND refunded_minor <= amount_minor AND pending_points <= points AND clawed_back <= points),
     -- Its entry is checked by `audit verify` (see lots).
     PRIMARY KEY (program_id, member_id, order_id)
 ) WITH (fillfactor = 90);
@@ -375,9 +390,9 @@ BEGIN
         WHERE e.program_id = p_program AND e.key_scope = 'adjustment' AND e.idempotency_key = p_key;
         IF FOUND THEN
             RETURN QUERY SELECT CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END,
-                v_existing.entry_id, v_member.available, v_member.pending, v_member.held;
+                v_existing.entry_id, v_member.available, v_member.pending::bigint, v_member.held::bigint;
         ELSE
-            RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_member.available, v_member.pending, v_member.held;
+            RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_member.available, v_member.pending::bigint, v_member.held::bigint;
         END IF;
         RETURN;
     END IF;
@@ -403,7 +418,7 @@ BEGIN
     UPDATE points.members AS m
     SET available = m.available + p_points, adjustments = m.adjustments - p_points
     WHERE m.program_id = p_program AND m.member_id = p_member;
-    RETURN QUERY SELECT 'posted', v_entry, v_member.available + p_points, v_member.pending, v_member.held;
+    RETURN QUERY SELECT 'posted', v_entry, v_member.available + p_points, v_member.pending::bigint, v_member.held::bigint;
 END
 $$;
 
@@ -582,13 +597,13 @@ BEGIN
             RETURN;
         END IF;
         IF points.same_request(v_existing.request, v_request) THEN
-            RETURN QUERY SELECT 'replayed', v_existing.entry_id, pu.points, pu.matures_at, NULL::bigint,
-                    v_row.available, v_row.pending
+            RETURN QUERY SELECT 'replayed', v_existing.entry_id, pu.points::bigint, pu.matures_at, NULL::bigint,
+                    v_row.available, v_row.pending::bigint
                 FROM points.purchases AS pu
                 WHERE pu.program_id = p_program AND pu.member_id = v_existing.member_id AND pu.order_id = p_order;
         ELSE
             RETURN QUERY SELECT 'conflict', v_existing.entry_id, NULL::bigint, NULL::timestamptz, NULL::bigint,
-                v_row.available, v_row.pending;
+                v_row.available, v_row.pending::bigint;
         END IF;
         RETURN;
     END IF;
@@ -651,7 +666,7 @@ BEGIN
     IF FOUND THEN
         RETURN QUERY SELECT CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END,
             v_existing.entry_id, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-            v_purchase.refunded_minor, v_purchase.amount_minor;
+            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint;
         RETURN;
     END IF;
     -- A time outside the window is refused only now: a replay is answered however late it comes.
@@ -662,12 +677,12 @@ BEGIN
     END IF;
     IF v_purchase.refunded_minor + p_amount_minor > v_purchase.amount_minor THEN
         RETURN QUERY SELECT 'exceeds_order', NULL::bigint, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-            v_purchase.refunded_minor, v_purchase.amount_minor;
+            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint;
         RETURN;
     END IF;
     IF v_at < v_purchase.occurred_at THEN
         RETURN QUERY SELECT 'before_purchase', NULL::bigint, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-            v_purchase.refunded_minor, v_purchase.amount_minor;
+            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint;
         RETURN;
     END IF;
 
@@ -690,7 +705,7 @@ BEGIN
     IF v_entry IS NULL THEN
         -- The same refund id, taken at this moment by a refund of another member's order.
         RETURN QUERY SELECT 'conflict', e.entry_id, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-                v_purchase.refunded_minor, v_purchase.amount_minor
+                v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint
             FROM points.journal_entries AS e
             WHERE e.program_id = p_program AND e.key_scope = 'refund' AND e.idempotency_key = p_refund;
         RETURN;
@@ -713,7 +728,7 @@ BEGIN
         written_off = m.written_off - v_write
     WHERE m.program_id = p_program AND m.member_id = v_member;
     RETURN QUERY SELECT 'refunded', v_entry, v_member, v_delta, v_from_pending, v_take, v_write,
-        v_purchase.refunded_minor + p_amount_minor, v_purchase.amount_minor;
+        v_purchase.refunded_minor + p_amount_minor, v_purchase.amount_minor::bigint;
 END
 $$;
 

@@ -82,28 +82,28 @@ SELECT points.add_default_tasks(program_id) FROM points.programs;
 INSERT INTO points.tier_settings (program_id, tier, effective_at, birthday_bonus)
 SELECT t.program_id, t.tier, '-infinity', 0 FROM points.tiers AS t;
 
--- A member's birthday, month and day (29 February allowed; it counts as 28 February in other years).
-ALTER TABLE points.members
-    ADD COLUMN birth_month smallint,
-    ADD COLUMN birth_day smallint,
-    ADD CONSTRAINT birthday_valid CHECK ((birth_month IS NULL) = (birth_day IS NULL) AND (birth_month IS NULL OR (
-        birth_month BETWEEN 1 AND 12 AND birth_day BETWEEN 1 AND
-            CASE WHEN birth_month = 2 THEN 29 WHEN birth_month IN (4, 6, 9, 11) THEN 30 ELSE 31 END)));
+-- A member's birthday, month and day, stored as that day of the leap year 2000: every real
+-- month and day is a date of it (29 February too; it counts as 28 February in other years),
+-- and no other is. A domain, not a CHECK on members (see 0002_ledger.sql).
+CREATE DOMAIN points.month_day AS date
+    CONSTRAINT month_day_in_2000 CHECK (VALUE >= '2000-01-01' AND VALUE < '2001-01-01');
+ALTER TABLE points.members ADD COLUMN birthday points.month_day;
 
 -- One row per completion, earning or capped: what it earned, on which local day, and for a
 -- check-in the streak that day makes. Caps count the earning rows of a day, week and month.
 -- Written with its journal entry by complete_task; `audit verify` checks the entry exists.
+CREATE DOMAIN points.cap_period AS text CONSTRAINT cap_period_name CHECK (VALUE IN ('day', 'week', 'month'));
 CREATE TABLE points.task_completions (
     program_id integer NOT NULL,
     member_id text COLLATE "C" NOT NULL,
     task text COLLATE "C" NOT NULL,
     local_day date NOT NULL,
     entry_id bigint NOT NULL,
-    points bigint NOT NULL CONSTRAINT completion_points_range CHECK (points >= 0),
-    streak_bonus bigint NOT NULL CONSTRAINT streak_bonus_range CHECK (streak_bonus >= 0),
-    streak integer CONSTRAINT streak_positive CHECK (streak > 0),
+    points points.amount_not_negative NOT NULL,
+    streak_bonus points.amount_not_negative NOT NULL,
+    streak points.amount_positive,
     -- The cap that was full ('day', 'week' or 'month'): the completion earned nothing.
-    capped_by text CONSTRAINT capped_by_period CHECK (capped_by IN ('day', 'week', 'month')),
+    capped_by points.cap_period,
     qualifying boolean NOT NULL,
     PRIMARY KEY (program_id, member_id, task, local_day, entry_id)
 );
@@ -199,7 +199,7 @@ CREATE FUNCTION points.set_birthday(p_program integer, p_member text, p_month sm
 RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
-    UPDATE points.members AS m SET birth_month = p_month, birth_day = p_day
+    UPDATE points.members AS m SET birthday = make_date(2000, p_month, p_day)
     WHERE m.program_id = p_program AND m.member_id = p_member;
     RETURN CASE WHEN FOUND THEN 'set' ELSE 'unknown_member' END;
 END
@@ -367,8 +367,8 @@ BEGIN
         WHERE e.program_id = p_program AND e.key_scope = 'task' AND e.idempotency_key = v_key;
         IF FOUND THEN
             RETURN QUERY SELECT CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END,
-                v_existing.entry_id, v_existing.points, v_existing.streak_bonus, v_existing.streak,
-                v_existing.capped_by, NULL::boolean, v_row.available, v_existing.local_day;
+                v_existing.entry_id, v_existing.points::bigint, v_existing.streak_bonus::bigint, v_existing.streak::integer,
+                v_existing.capped_by::text, NULL::boolean, v_row.available, v_existing.local_day;
         ELSE
             RETURN QUERY SELECT v_problem, NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
                 NULL::boolean, NULL::bigint, v_day;
@@ -383,19 +383,21 @@ BEGIN
 END
 $$;
 
--- A month and day's date in a year; 29 February is 28 February in a year without it.
-CREATE FUNCTION points.birthday_in(p_month smallint, p_day smallint, p_year integer) RETURNS date
+-- A birthday's date in a year; 29 February is 28 February in a year without it.
+CREATE FUNCTION points.birthday_in(p_birthday date, p_year integer) RETURNS date
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN p_month = 2 AND p_day = 29 AND NOT (p_year % 4 = 0 AND (p_year % 100 <> 0 OR p_year % 400 = 0))
-                THEN make_date(p_year, 2, 28) ELSE make_date(p_year, p_month, p_day) END
+    SELECT CASE WHEN extract(month FROM p_birthday) = 2 AND extract(day FROM p_birthday) = 29
+                     AND NOT (p_year % 4 = 0 AND (p_year % 100 <> 0 OR p_year % 400 = 0))
+                THEN make_date(p_year, 2, 28)
+                ELSE make_date(p_year, extract(month FROM p_birthday)::integer, extract(day FROM p_birthday)::integer) END
 $$;
 
 -- The latest birthday on or before p_today: this year's, or last year's when this year's is ahead.
-CREATE FUNCTION points.last_birthday(p_month smallint, p_day smallint, p_today date) RETURNS date
+CREATE FUNCTION points.last_birthday(p_birthday date, p_today date) RETURNS date
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN points.birthday_in(p_month, p_day, extract(year FROM p_today)::integer) <= p_today
-                THEN points.birthday_in(p_month, p_day, extract(year FROM p_today)::integer)
-                ELSE points.birthday_in(p_month, p_day, extract(year FROM p_today)::integer - 1) END
+    SELECT CASE WHEN points.birthday_in(p_birthday, extract(year FROM p_today)::integer) <= p_today
+                THEN points.birthday_in(p_birthday, extract(year FROM p_today)::integer)
+                ELSE points.birthday_in(p_birthday, extract(year FROM p_today)::integer - 1) END
 $$;
 
 -- Birthdays, one chunk: of the next p_limit members after p_after (in id order), those whose
@@ -430,8 +432,8 @@ BEGIN
     END IF;
     SELECT array_agg(m.member_id ORDER BY m.member_id) INTO v_due
     FROM points.members AS m
-    WHERE m.program_id = p_program AND m.member_id = ANY (v_chunk) AND m.birth_month IS NOT NULL
-      AND points.last_birthday(m.birth_month, m.birth_day, v_today) >= v_today - v_window;
+    WHERE m.program_id = p_program AND m.member_id = ANY (v_chunk) AND m.birthday IS NOT NULL
+      AND points.last_birthday(m.birthday, v_today) >= v_today - v_window;
     IF v_due IS NULL THEN
         RETURN QUERY SELECT cardinality(v_chunk), 0, 0::bigint, v_chunk[cardinality(v_chunk)];
         RETURN;
@@ -443,7 +445,7 @@ BEGIN
         SELECT m.member_id, m.available, ts.birthday_bonus AS bonus, b.day::timestamp AT TIME ZONE v_time_zone AS at,
                m.member_id || '/' || extract(year FROM b.day) AS key
         FROM points.members AS m
-        CROSS JOIN LATERAL (SELECT points.last_birthday(m.birth_month, m.birth_day, v_today) AS day) AS b
+        CROSS JOIN LATERAL (SELECT points.last_birthday(m.birthday, v_today) AS day) AS b
         CROSS JOIN LATERAL (
             SELECT s.birthday_bonus FROM points.tier_settings AS s
             WHERE s.program_id = m.program_id AND s.tier = m.tier AND s.effective_at <= b.day::timestamp AT TIME ZONE v_time_zone

@@ -90,7 +90,8 @@ extension Ledger {
 
     static func loadMember(_ id: String, program: Program, connection: PostgresConnection) throws -> Member {
         let rows = try connection.preparedQuery("""
-            SELECT member_id, tier, available, pending, held, created_at, referrer, birth_month, birth_day
+            SELECT member_id, tier, available, pending, held, created_at, referrer,
+                   extract(month FROM birthday)::smallint, extract(day FROM birthday)::smallint
             FROM points.members WHERE program_id = \(program.id) AND member_id = \(id)
             """)
         guard let row = rows.first else { throw LedgerError.memberNotFound(member: id) }

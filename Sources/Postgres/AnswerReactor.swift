@@ -101,18 +101,21 @@ final class AnswerReactor: TaskExecutor, Sendable {
                     pl_wakeup_reset(wakeup)
                     continue
                 }
-                guard let waiter = waiters.withLock({ $0[socket] }) else { continue }
+                // Taken out before libpq reads: a broken connection closes its socket inside
+                // PQconsumeInput, and a new connection may reuse the number at once.
+                guard let waiter = waiters.withLock({ $0.removeValue(forKey: socket) }) else { continue }
                 let readiness: Readiness
                 if PQconsumeInput(waiter.handle) == 0 {
                     readiness = .broken
                 } else if PQisBusy(waiter.handle) == 1 {
                     // Only part of the answer has come: wait for the rest.
+                    waiters.withLock { $0[socket] = waiter }
                     if pl_epoll_arm(epoll, socket) == 0 { continue }
+                    waiters.withLock { _ = $0.removeValue(forKey: socket) }
                     readiness = .broken
                 } else {
                     readiness = .ready
                 }
-                waiters.withLock { _ = $0.removeValue(forKey: socket) }
                 waiter.continuation.resume(returning: readiness)
             }
         }

@@ -187,8 +187,14 @@ public final class PostgresConnection {
     /// Sends a statement prepared on this connection before, without waiting for its answer:
     /// the first half of `PostgresPool.query`. Returns false, sending nothing, when the statement
     /// is not prepared here yet.
+    ///
+    /// Only plain connections qualify (under TLS or GSS encryption, decrypted bytes may wait in
+    /// the library while the socket shows nothing to read), and only short commands (a long one
+    /// could fill the socket's buffer, and the send would wait for the server to read it).
     func send(_ query: PostgresQuery) throws(PostgresError) -> Bool {
-        guard let name = preparedStatements[query.sql] else { return false }
+        guard let name = preparedStatements[query.sql], PQsslInUse(handle) == 0, PQgssEncInUse(handle) == 0,
+              query.binds.reduce(0, { $0 + ($1?.utf8.count ?? 0) }) <= 4096
+        else { return false }
         try checkBinds(query)
         let sent = withCStringArray(query.binds) { binds in
             PQsendQueryPrepared(handle, name, Int32(binds.count), binds, nil, nil, 0)
@@ -285,7 +291,9 @@ public final class PostgresConnection {
             return QueryResult(columns: columns, values: values, commandTag: tag, affectedRows: affected)
         default:
             let error = PostgresError.from(result: result, connection: handle, sql: sql)
-            if error.kind == .connectionLost { drainResults() }
+            // Only a connection that is gone is drained here: on a live one the rest of the
+            // answer may still be on its way, and its reader collects it.
+            if error.kind == .connectionLost, PQstatus(handle) == CONNECTION_BAD { drainResults() }
             throw error
         }
     }

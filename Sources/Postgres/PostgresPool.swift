@@ -64,8 +64,9 @@ public final class PostgresPool: Sendable {
         defer { release(slot) }
         #if os(Linux)
         // Safety: the slot is ours until `release`; nothing else touches its connection meanwhile.
-        if let connection = slot.connection, try connection.send(query) {
+        if let connection = slot.connection {
             defer { if !connection.isReadyForReuse { slot.connection = nil } }
+            guard try connection.send(query) else { return try await run({ try $0.preparedQuery(query) }, on: slot) }
             while true {
                 if let answer = try connection.takeAnswer(sql: query.sql) { return answer }
                 if await AnswerReactor.shared.waitForAnswer(connection.waitHandle) == .broken {
@@ -102,6 +103,8 @@ public final class PostgresPool: Sendable {
     /// (`withTaskExecutorPreference`, `addTask(executorPreference:)`) send, wait and go on with
     /// the answer on one thread with no other thread woken in between: the cheapest way to run
     /// many concurrent one-round-trip operations, as a checkout system's request handlers do.
+    /// That one thread also delivers every answer: work that blocks it (a long computation, a
+    /// semaphore waiting for a query's result) stalls every caller, so keep such work elsewhere.
     public var executor: any TaskExecutor {
         #if os(Linux)
         AnswerReactor.shared
@@ -112,7 +115,11 @@ public final class PostgresPool: Sendable {
 
     /// Closes idle connections; those lent out close when handed back and no longer used.
     public func closeIdleConnections() async {
-        let slots = state.withLock { state in state.idle }
+        // Taken out of the idle list, so that no caller uses a slot while its connection closes.
+        let slots = state.withLock { state in
+            defer { state.idle.removeAll() }
+            return state.idle
+        }
         for slot in slots {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 slot.queue.async {
@@ -120,6 +127,7 @@ public final class PostgresPool: Sendable {
                     continuation.resume()
                 }
             }
+            release(slot)
         }
     }
 

@@ -42,6 +42,43 @@ struct DatabaseRulesTests {
         }
     }
 
+    @Test func valueRulesHoldEvenForTheOwner() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            _ = try await ledger.createMember("m1", in: program)
+            let owner = RoleNames.standard.owner
+            let p = program.id
+            // Rules of single values (domains) and of several columns (table CHECKs and triggers).
+            expectRefused(configuration, as: owner, "UPDATE points.members SET pending = -1 WHERE program_id = \(p)", code: .checkViolation)
+            expectRefused(configuration, as: owner, "UPDATE points.members SET held = -1 WHERE program_id = \(p)", code: .checkViolation)
+            expectRefused(
+                configuration, as: owner, "INSERT INTO points.members (program_id, member_id, tier) VALUES (\(p), '', 'ordinary')",
+                code: .checkViolation)
+            expectRefused(
+                configuration, as: owner, "UPDATE points.members SET referrer = member_id WHERE program_id = \(p)", code: .checkViolation)
+            expectRefused(
+                configuration, as: owner,
+                "INSERT INTO points.members (program_id, member_id, tier, referrer) VALUES (\(p), 'm2', 'ordinary', 'm2')",
+                code: .checkViolation)
+            expectRefused(
+                configuration, as: owner, "UPDATE points.members SET birthday = '2001-02-28' WHERE program_id = \(p)",
+                code: .checkViolation)
+            expectRefused(
+                configuration, as: owner,
+                """
+                INSERT INTO points.journal_entries (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
+                VALUES (\(p), 'm1', 'adjustment.grant', 'adjustment', '', '{}', now())
+                """, code: .checkViolation)
+            let granted = try await ledger.grant(points: 10, to: "m1", in: program, reason: "welcome", actor: "ops", key: "k1")
+            expectRefused(
+                configuration, as: owner,
+                "UPDATE points.lots SET remaining = amount + 1 WHERE program_id = \(p) AND entry_id = \(granted.entryID)",
+                code: .checkViolation)
+            expectRefused(
+                configuration, as: owner, "UPDATE points.lots SET remaining = -1 WHERE program_id = \(p)", code: .checkViolation)
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
     @Test func anEntryThatDoesNotBalanceIsRefusedEvenForTheOwner() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             _ = try await ledger.createMember("m1", in: program)
