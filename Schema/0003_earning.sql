@@ -207,6 +207,13 @@ BEGIN
 END
 $$;
 
+-- The part of a credit of p_credit points that forms a lot, when the member's available balance
+-- before it is p_available_before: a credit repays a debt (a negative balance) first.
+CREATE FUNCTION points.lot_amount(p_credit bigint, p_available_before bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_credit - least(p_credit, greatest(0, -p_available_before))
+$$;
+
 -- Credits p_points to a member's available account for entry p_entry: while available is
 -- below zero the credit repays that debt first, and the rest forms a lot. Returns the lot's
 -- amount. The caller holds the member's row lock and updates the member's balances.
@@ -216,7 +223,7 @@ CREATE FUNCTION points.form_lot(
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_amount bigint := p_points - least(p_points, greatest(0, -p_available_before));
+    v_amount bigint := points.lot_amount(p_points, p_available_before);
 BEGIN
     IF v_amount > 0 THEN
         INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
@@ -399,7 +406,7 @@ BEGIN
 
     IF p_points > 0 THEN
         -- A grant repays a debt first; the rest forms a lot.
-        v_lot := p_points - least(p_points, greatest(0, -v_member.available));
+        v_lot := points.lot_amount(p_points, v_member.available);
         IF v_lot > 0 THEN
             v_expires := points.expiry_for(p_program, now());
         END IF;
@@ -548,7 +555,7 @@ BEGIN
                 AT TIME ZONE v_row.time_zone;
         ELSIF v_points > 0 THEN
             -- Points available at once repay a debt first; the rest forms a lot.
-            v_lot := v_points - least(v_points, greatest(0, -v_row.available));
+            v_lot := points.lot_amount(v_points, v_row.available);
         END IF;
         -- The entry (unless the order was posted before), its postings, the lot, the purchase and
         -- the member's balances: one statement.
@@ -771,7 +778,7 @@ BEGIN
           AND pu.pending_points > 0 AND pu.matures_at <= p_as_of
     ), numbered AS (
         SELECT d.*, nextval('points.journal_entry_ids') AS entry_id,
-               d.pts - least(d.pts, greatest(0, -d.available_before)) AS lot_amount
+               points.lot_amount(d.pts, d.available_before::bigint) AS lot_amount
         FROM due AS d
     ), entries AS (
         INSERT INTO points.journal_entries (program_id, member_id, entry_id, kind, key_scope, idempotency_key, request, occurred_at)

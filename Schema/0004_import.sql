@@ -198,8 +198,8 @@ BEGIN
     INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
     SELECT p_program, x.member_id, x.entry_id, x.occurred_at, x.expires_at, x.lot_amount, x.lot_amount
     FROM (SELECT w.member_id, w.entry_id, w.occurred_at, w.expires_at,
-                 w.points - least(w.points, greatest(0, -(m.available + coalesce(sum(w.points) OVER (
-                     PARTITION BY w.member_id ORDER BY w.line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))) AS lot_amount
+                 points.lot_amount(w.points, m.available + coalesce(sum(w.points) OVER (
+                     PARTITION BY w.member_id ORDER BY w.line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint) AS lot_amount
           FROM pg_temp.import_work AS w
           CROSS JOIN LATERAL (
               SELECT m.available FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = w.member_id LIMIT 1) AS m

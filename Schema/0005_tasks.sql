@@ -69,15 +69,15 @@ $$;
 CREATE TRIGGER tiers_default_settings AFTER INSERT ON points.tiers
     REFERENCING NEW TABLE AS new_tiers FOR EACH STATEMENT EXECUTE FUNCTION points.tiers_created();
 
-CREATE FUNCTION points.program_tasks_created() RETURNS trigger
+-- A new program gets its default tasks from the trigger that gives it its default settings.
+CREATE OR REPLACE FUNCTION points.program_created() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM points.add_default_settings(NEW.program_id);
     PERFORM points.add_default_tasks(NEW.program_id);
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER programs_default_tasks AFTER INSERT ON points.programs
-    FOR EACH ROW EXECUTE FUNCTION points.program_tasks_created();
 SELECT points.add_default_tasks(program_id) FROM points.programs;
 INSERT INTO points.tier_settings (program_id, tier, effective_at, birthday_bonus)
 SELECT t.program_id, t.tier, '-infinity', 0 FROM points.tiers AS t;
@@ -344,7 +344,7 @@ BEGIN
         ), lot AS (
             INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
             SELECT p_program, p_member, e.entry_id, v_at, points.expiry_for(p_program, v_at), l.amount, l.amount
-            FROM entry AS e CROSS JOIN (SELECT v_total - least(v_total, greatest(0, -v_row.available)) AS amount) AS l
+            FROM entry AS e CROSS JOIN (SELECT points.lot_amount(v_total, v_row.available) AS amount) AS l
             WHERE l.amount > 0
         ), completion AS (
             INSERT INTO points.task_completions
@@ -422,18 +422,17 @@ BEGIN
     SELECT p.time_zone INTO v_time_zone FROM points.programs AS p WHERE p.program_id = p_program;
     v_today := (p_as_of AT TIME ZONE v_time_zone)::date;
     v_window := (points.settings_at(p_program, p_as_of)).backdate_days;
-    SELECT array_agg(m.member_id ORDER BY m.member_id) INTO v_chunk FROM (
-        SELECT mm.member_id FROM points.members AS mm
+    SELECT array_agg(m.member_id ORDER BY m.member_id),
+           array_agg(m.member_id ORDER BY m.member_id)
+               FILTER (WHERE m.birthday IS NOT NULL AND points.last_birthday(m.birthday, v_today) >= v_today - v_window)
+    INTO v_chunk, v_due FROM (
+        SELECT mm.member_id, mm.birthday FROM points.members AS mm
         WHERE mm.program_id = p_program AND mm.member_id > coalesce(p_after, '')
         ORDER BY mm.member_id LIMIT p_limit) AS m;
     IF v_chunk IS NULL THEN
         RETURN QUERY SELECT 0, 0, 0::bigint, NULL::text;
         RETURN;
     END IF;
-    SELECT array_agg(m.member_id ORDER BY m.member_id) INTO v_due
-    FROM points.members AS m
-    WHERE m.program_id = p_program AND m.member_id = ANY (v_chunk) AND m.birthday IS NOT NULL
-      AND points.last_birthday(m.birthday, v_today) >= v_today - v_window;
     IF v_due IS NULL THEN
         RETURN QUERY SELECT cardinality(v_chunk), 0, 0::bigint, v_chunk[cardinality(v_chunk)];
         RETURN;
@@ -458,7 +457,7 @@ BEGIN
         ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
         RETURNING e.member_id, e.entry_id
     ), paid AS (
-        SELECT d.*, e.entry_id, d.bonus - least(d.bonus, greatest(0, -d.available)) AS lot_amount
+        SELECT d.*, e.entry_id, points.lot_amount(d.bonus, d.available) AS lot_amount
         FROM entries AS e JOIN due AS d USING (member_id)
     ), lines AS (
         INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)

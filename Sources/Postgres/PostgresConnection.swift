@@ -11,7 +11,7 @@ import Darwin
 /// concurrent face; it runs each connection's work on that connection's own serial queue, off
 /// Swift's cooperative thread pool. The `PGconn` is freed in exactly one place, `deinit`.
 public final class PostgresConnection {
-    let handle: OpaquePointer
+    private let handle: OpaquePointer
     private var preparedStatements: [String: String] = [:]
     /// Set when a pipeline broke off half-way: the protocol state is unknown, so never reuse it.
     private var abandoned = false

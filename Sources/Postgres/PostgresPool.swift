@@ -66,11 +66,12 @@ public final class PostgresPool: Sendable {
         // Safety: the slot is ours until `release`; nothing else touches its connection meanwhile.
         if let connection = slot.connection {
             defer { if !connection.isReadyForReuse { slot.connection = nil } }
-            guard try connection.send(query) else { return try await run({ try $0.preparedQuery(query) }, on: slot) }
-            while true {
-                if let answer = try connection.takeAnswer(sql: query.sql) { return answer }
-                if await AnswerReactor.shared.waitForAnswer(connection.waitHandle) == .broken {
-                    throw connection.answerLost(sql: query.sql)
+            if try connection.send(query) {
+                while true {
+                    if let answer = try connection.takeAnswer(sql: query.sql) { return answer }
+                    if await AnswerReactor.shared.waitForAnswer(connection.waitHandle) == .broken {
+                        throw connection.answerLost(sql: query.sql)
+                    }
                 }
             }
         }

@@ -97,8 +97,7 @@ enum JobRunner {
         _ body: (Ledger, Program, Timestamp, Int?, @escaping @Sendable (Summary) -> Void) async throws -> Summary
     ) async throws {
         let (ledger, program) = try await options.ledgerAndProgram()
-        var asOf = Timestamp.now
-        if let text = job.asOf { asOf = try await ledger.instant(text, in: program, field: "--as-of") }
+        let asOf = try await ledger.instant(ifGiven: job.asOf, in: program, field: "--as-of") ?? .now
         let live = isatty(STDERR_FILENO) == 1 && !options.json
         let summary = try await body(ledger, program, asOf, job.chunk) { progress in
             guard live else { return }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import PointsLedger
 import Postgres
@@ -35,5 +36,25 @@ struct GlobalOptions: ParsableArguments {
     func ledgerAndProgram(connections: Int = 1) async throws -> (Ledger, Program) {
         let ledger = try ledger(connections: connections)
         return (ledger, try await ledger.program(named: program))
+    }
+}
+
+/// When a configuration change takes effect, and who makes it: `program set`, `task set`, `tier set`.
+struct ChangeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("When the change takes effect (default: now); program time unless a zone is given.", valueName: "time"))
+    var effectiveAt: String?
+    @Option(help: ArgumentHelp("Who makes the change (recorded).", valueName: "name"))
+    var actor = ProcessInfo.processInfo.environment["USER"] ?? "admin"
+
+    func effective(_ ledger: Ledger, _ program: Program) async throws -> Timestamp? {
+        try await ledger.instant(ifGiven: effectiveAt, in: program, field: "--effective-at")
+    }
+}
+
+extension Ledger {
+    /// A time the user may leave out (nil: now, as the library takes it).
+    func instant(ifGiven text: String?, in program: Program, field: String) async throws -> Timestamp? {
+        guard let text else { return nil }
+        return try await instant(text, in: program, field: field)
     }
 }

@@ -85,10 +85,7 @@ struct ProgramCommand: AsyncParsableCommand {
         var referralBonus: Int64?
         @Option(help: ArgumentHelp("Days an event may be dated back without a back-dating permission.", valueName: "days"))
         var backdateDays: Int?
-        @Option(help: ArgumentHelp("When the change takes effect (default: now); program time unless a zone is given.", valueName: "time"))
-        var effectiveAt: String?
-        @Option(help: ArgumentHelp("Who makes the change (recorded).", valueName: "name"))
-        var actor = ProcessInfo.processInfo.environment["USER"] ?? "admin"
+        @OptionGroup var change: ChangeOptions
 
         func run() async throws {
             var change = SettingsChange()
@@ -111,13 +108,11 @@ struct ProgramCommand: AsyncParsableCommand {
 
             let ledger = try options.ledger()
             let program = try await ledger.program(named: name ?? options.program)
-            var effective: Timestamp?
-            if let effectiveAt { effective = try await ledger.instant(effectiveAt, in: program, field: "--effective-at") }
-            let outcome = try await ledger.changeSettings(of: program, change, effectiveAt: effective, actor: actor)
+            let effective = try await self.change.effective(ledger, program)
+            let outcome = try await ledger.changeSettings(of: program, change, effectiveAt: effective, actor: self.change.actor)
             let settings = try await ledger.settings(of: program, at: effective)
             if options.json {
-                let changed: Bool = if case .changed = outcome { true } else { false }
-                try Terminal.json(SettingsOutput(changed: changed, settings: settings))
+                try Terminal.json(SettingsOutput(changed: outcome.isChanged, settings: settings))
             } else {
                 switch outcome {
                 case .changed(let at): print("Settings of \(program.name) changed from \(at) on.")

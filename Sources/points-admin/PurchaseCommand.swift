@@ -16,8 +16,7 @@ struct PurchaseCommand: AsyncParsableCommand {
         var allowBackdated = false
 
         func instant(_ ledger: Ledger, _ program: Program) async throws -> Timestamp? {
-            guard let occurredAt else { return nil }
-            return try await ledger.instant(occurredAt, in: program, field: "--at")
+            try await ledger.instant(ifGiven: occurredAt, in: program, field: "--at")
         }
     }
 

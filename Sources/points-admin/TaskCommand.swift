@@ -38,10 +38,7 @@ struct TaskCommand: AsyncParsableCommand {
         var streak: [String] = []
         @Option(help: ArgumentHelp("Days after which the streak bonuses repeat, or none.", valueName: "days"))
         var streakCycle: String?
-        @Option(help: ArgumentHelp("When the change takes effect (default: now); program time unless a zone is given.", valueName: "time"))
-        var effectiveAt: String?
-        @Option(help: ArgumentHelp("Who makes the change (recorded).", valueName: "name"))
-        var actor = ProcessInfo.processInfo.environment["USER"] ?? "admin"
+        @OptionGroup var change: ChangeOptions
 
         enum Activity: String, EnumerableFlag {
             case active, inactive
@@ -59,13 +56,11 @@ struct TaskCommand: AsyncParsableCommand {
                 change.streak = try streak.map { text throws(LedgerError) in try StreakRule.parse(text) }
             }
             let (ledger, program) = try await options.ledgerAndProgram()
-            var effective: Timestamp?
-            if let effectiveAt { effective = try await ledger.instant(effectiveAt, in: program, field: "--effective-at") }
-            let outcome = try await ledger.changeTask(code, in: program, change, effectiveAt: effective, actor: actor)
+            let effective = try await self.change.effective(ledger, program)
+            let outcome = try await ledger.changeTask(code, in: program, change, effectiveAt: effective, actor: self.change.actor)
             let task = try await ledger.tasks(of: program, at: effective).first { $0.task == code }!
             if options.json {
-                let changed: Bool = if case .changed = outcome { true } else { false }
-                try Terminal.json(TaskSetOutput(changed: changed, task: task))
+                try Terminal.json(TaskSetOutput(changed: outcome.isChanged, task: task))
                 return
             }
             switch outcome {
@@ -94,8 +89,7 @@ struct TaskCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            var instant: Timestamp?
-            if let at { instant = try await ledger.instant(at, in: program, field: "--at") }
+            let instant = try await ledger.instant(ifGiven: at, in: program, field: "--at")
             let tasks = try await ledger.tasks(of: program, at: instant)
             if options.json {
                 try Terminal.json(tasks)
@@ -122,8 +116,7 @@ struct TaskCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            var instant: Timestamp?
-            if let occurredAt { instant = try await ledger.instant(occurredAt, in: program, field: "--at") }
+            let instant = try await ledger.instant(ifGiven: occurredAt, in: program, field: "--at")
             let result = try await ledger.completeTask(
                 TaskCompletionRequest(task: code, member: member, ref: ref, occurredAt: instant), in: program)
             if options.json {

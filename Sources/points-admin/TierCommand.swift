@@ -17,16 +17,14 @@ struct TierCommand: AsyncParsableCommand {
         var name: String
         @Option(parsing: .unconditional, help: ArgumentHelp("Points paid once a year on a member's birthday.", valueName: "n"))
         var birthdayBonus: String
-        @Option(help: ArgumentHelp("When the change takes effect (default: now); program time unless a zone is given.", valueName: "time"))
-        var effectiveAt: String?
-        @Option(help: ArgumentHelp("Who makes the change (recorded).", valueName: "name"))
-        var actor = ProcessInfo.processInfo.environment["USER"] ?? "admin"
+        @OptionGroup var change: ChangeOptions
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            var effective: Timestamp?
-            if let effectiveAt { effective = try await ledger.instant(effectiveAt, in: program, field: "--effective-at") }
-            let outcome = try await ledger.changeTier(name, in: program, birthdayBonus: try wholePoints(birthdayBonus, field: "--birthday-bonus"), effectiveAt: effective, actor: actor)
+            let effective = try await change.effective(ledger, program)
+            let outcome = try await ledger.changeTier(
+                name, in: program, birthdayBonus: try wholePoints(birthdayBonus, field: "--birthday-bonus"), effectiveAt: effective,
+                actor: change.actor)
             let tiers = try await ledger.tierSettings(of: program, at: effective)
             if options.json {
                 try Terminal.json(tiers)

@@ -7,6 +7,10 @@ public enum SettingsChangeOutcome: Sendable, Hashable {
     case changed(effectiveAt: Timestamp)
     /// The values asked for were already in force; nothing was recorded.
     case unchanged
+
+    public var isChanged: Bool {
+        if case .changed = self { true } else { false }
+    }
 }
 
 extension Ledger {
@@ -14,7 +18,7 @@ extension Ledger {
     public func settings(of program: Program, at instant: Timestamp? = nil) async throws -> ProgramSettings {
         try await withConnection { connection in
             let row = try connection.preparedQuery("""
-                SELECT CASE WHEN effective_at = '-infinity' THEN NULL ELSE effective_at END, earn_rate, rounding,
+                SELECT nullif(effective_at, '-infinity'), earn_rate, rounding,
                        return_window_days, refund_policy, expiry_kind, expiry_count, referral_bonus, backdate_days
                 FROM points.settings_at(\(program.id), coalesce(\(instant)::timestamptz, now()))
                 """).single()
@@ -41,19 +45,25 @@ extension Ledger {
         }
         try change.validate()
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
-        let row = try await withConnection { connection in
-            try connection.query("""
-                SELECT status, effective_at FROM points.set_program_settings(
-                    \(program.id), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
-                """).single()
-        }
-        switch try row.decode(String.self, at: 0) {
+        return try await recordChange(
+            """
+            SELECT status, effective_at FROM points.set_program_settings(
+                \(program.id), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
+            """,
+            inPast: "settings cannot take effect in the past once the program has entries; give a time from now on")
+    }
+
+    /// Runs a configuration change (program settings, a task, a tier) and reads its outcome:
+    /// 'changed', 'unchanged', a status named in `refusals`, or else 'in_past', refused with `inPast`.
+    func recordChange(
+        _ query: PostgresQuery, inPast: String, refusals: [String: LedgerError] = [:]
+    ) async throws -> SettingsChangeOutcome {
+        let row = try await withConnection { connection in try connection.query(query).single() }
+        let status = try row.decode(String.self, at: 0)
+        switch status {
         case "changed": return .changed(effectiveAt: try row.decode(at: 1))
         case "unchanged": return .unchanged
-        default:
-            throw LedgerError.invalidInput(
-                field: "effective time",
-                reason: "settings cannot take effect in the past once the program has entries; give a time from now on")
+        default: throw refusals[status] ?? LedgerError.invalidInput(field: "effective time", reason: inPast)
         }
     }
 

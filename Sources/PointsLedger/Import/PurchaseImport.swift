@@ -185,7 +185,7 @@ enum ImportLines {
             try Validate.reference(order!, field: "order_id")
             try Validate.memberID(values[.member]!)
             let amount = try Money.parse(values[.amount]!, exponent: exponent, field: "amount")
-            guard amount.minorUnits > 0 else { throw LedgerError.invalidInput(field: "amount", reason: "\(amount) must be more than zero") }
+            try Validate.amount(amount, in: program, field: "amount")
             let paid = try values[.pointsPaid].map { text throws(LedgerError) in try Money.parse(text, exponent: exponent, field: "points_paid") }
             if let paid, paid > amount {
                 throw LedgerError.invalidInput(field: "points_paid", reason: "\(paid) is more than the amount \(amount)")

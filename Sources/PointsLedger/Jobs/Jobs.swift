@@ -6,13 +6,13 @@ public struct JobSummary: Sendable, Hashable, Codable {
     public let job: String
     public let asOf: Timestamp
     /// Transactions committed so far: each chunk commits on its own, so a stopped job loses nothing.
-    public let chunks: Int
+    public internal(set) var chunks: Int
     /// Purchases matured or lots expired.
-    public let items: Int64
-    public let points: Int64
+    public internal(set) var items: Int64
+    public internal(set) var points: Int64
     /// Member balances changed (a member touched by two chunks counts twice).
-    public let memberUpdates: Int64
-    public let seconds: Double
+    public internal(set) var memberUpdates: Int64
+    public internal(set) var seconds: Double
 }
 
 extension Ledger {
@@ -40,33 +40,38 @@ extension Ledger {
         _ job: String, function: String, program: Program, asOf: Timestamp, chunkSize: Int,
         progress: @Sendable (JobSummary) -> Void
     ) async throws -> JobSummary {
-        guard chunkSize > 0 else { throw LedgerError.invalidInput(field: "chunk size", reason: "\(chunkSize) must be positive") }
+        try Self.checkChunkSize(chunkSize)
         let started = Date()
         var summary = JobSummary(job: job, asOf: asOf, chunks: 0, items: 0, points: 0, memberUpdates: 0, seconds: 0)
         while true {
-            let row: Row
-            do {
-                row = try await pool.withConnection { connection in
-                    try connection.preparedQuery("SELECT * FROM \(unsafeSQL: function)(\(program.id), \(asOf), \(chunkSize))").single()
-                }
-            } catch let error as PostgresError where error.code == .invalidParameterValue {
-                throw LedgerError.invalidInput(field: "as-of time", reason: "\(asOf) is in the future; jobs run up to now")
-            } catch {
-                throw LedgerError.wrap(error)
-            }
+            let row = try await jobChunk("SELECT * FROM \(unsafeSQL: function)(\(program.id), \(asOf), \(chunkSize))", asOf: asOf)
             let items = Int64(try row.decode(Int32.self, at: 0))
             if items == 0 { break }
-            summary = JobSummary(
-                job: job, asOf: asOf, chunks: summary.chunks + 1, items: summary.items + items,
-                points: summary.points + (try row.decode(Int64.self, at: 1)),
-                memberUpdates: summary.memberUpdates + Int64(try row.decode(Int32.self, at: 2)),
-                seconds: Date().timeIntervalSince(started))
+            summary.chunks += 1
+            summary.items += items
+            summary.points += try row.decode(Int64.self, at: 1)
+            summary.memberUpdates += Int64(try row.decode(Int32.self, at: 2))
+            summary.seconds = Date().timeIntervalSince(started)
             progress(summary)
         }
-        summary = JobSummary(
-            job: job, asOf: asOf, chunks: summary.chunks, items: summary.items, points: summary.points,
-            memberUpdates: summary.memberUpdates, seconds: Date().timeIntervalSince(started))
+        summary.seconds = Date().timeIntervalSince(started)
         logger.info("job finished", metadata: ["job": "\(job)", "items": "\(summary.items)", "points": "\(summary.points)"])
         return summary
+    }
+
+    static func checkChunkSize(_ chunkSize: Int) throws(LedgerError) {
+        guard chunkSize > 0 else { throw .invalidInput(field: "chunk size", reason: "\(chunkSize) must be positive") }
+    }
+
+    /// One chunk of a set-based job: one call of its server-side function, which commits on its own.
+    /// - Throws: `.invalidInput` when the function refuses an as-of time in the future.
+    func jobChunk(_ query: PostgresQuery, asOf: Timestamp) async throws -> Row {
+        do {
+            return try await pool.withConnection { connection in try connection.preparedQuery(query).single() }
+        } catch let error as PostgresError where error.code == .invalidParameterValue {
+            throw LedgerError.invalidInput(field: "as-of time", reason: "\(asOf) is in the future; jobs run up to now")
+        } catch {
+            throw LedgerError.wrap(error)
+        }
     }
 }

@@ -40,12 +40,12 @@ public struct BirthdaySummary: Sendable, Hashable, Codable {
     public let job: String
     public let asOf: Timestamp
     /// Transactions committed so far: each chunk commits on its own.
-    public let chunks: Int
+    public internal(set) var chunks: Int
     /// Members looked at, and members paid.
-    public let members: Int64
-    public let paid: Int64
-    public let points: Int64
-    public let seconds: Double
+    public internal(set) var members: Int64
+    public internal(set) var paid: Int64
+    public internal(set) var points: Int64
+    public internal(set) var seconds: Double
 }
 
 extension Ledger {
@@ -70,36 +70,24 @@ extension Ledger {
     public func payBirthdays(
         _ program: Program, asOf: Timestamp, chunkSize: Int = 20_000, progress: @Sendable (BirthdaySummary) -> Void = { _ in }
     ) async throws -> BirthdaySummary {
-        guard chunkSize > 0 else { throw LedgerError.invalidInput(field: "chunk size", reason: "\(chunkSize) must be positive") }
+        try Self.checkChunkSize(chunkSize)
         let started = Date()
         var summary = BirthdaySummary(job: "birthday", asOf: asOf, chunks: 0, members: 0, paid: 0, points: 0, seconds: 0)
         var cursor: String? = nil
-        repeat {
-            let after = cursor
-            let row: Row
-            do {
-                row = try await pool.withConnection { connection in
-                    try connection.preparedQuery(
-                        "SELECT members, paid, points, cursor FROM points.pay_birthdays(\(program.id), \(asOf), \(after), \(chunkSize))"
-                    ).single()
-                }
-            } catch let error as PostgresError where error.code == .invalidParameterValue {
-                throw LedgerError.invalidInput(field: "as-of time", reason: "\(asOf) is in the future; jobs run up to now")
-            } catch {
-                throw LedgerError.wrap(error)
-            }
+        while true {
+            let row = try await jobChunk(
+                "SELECT members, paid, points, cursor FROM points.pay_birthdays(\(program.id), \(asOf), \(cursor), \(chunkSize))",
+                asOf: asOf)
             cursor = try row.decode(at: 3)
             guard cursor != nil else { break }
-            summary = BirthdaySummary(
-                job: "birthday", asOf: asOf, chunks: summary.chunks + 1,
-                members: summary.members + Int64(try row.decode(Int32.self, at: 0)),
-                paid: summary.paid + Int64(try row.decode(Int32.self, at: 1)), points: summary.points + (try row.decode(Int64.self, at: 2)),
-                seconds: Date().timeIntervalSince(started))
+            summary.chunks += 1
+            summary.members += Int64(try row.decode(Int32.self, at: 0))
+            summary.paid += Int64(try row.decode(Int32.self, at: 1))
+            summary.points += try row.decode(Int64.self, at: 2)
+            summary.seconds = Date().timeIntervalSince(started)
             progress(summary)
-        } while true
-        summary = BirthdaySummary(
-            job: "birthday", asOf: asOf, chunks: summary.chunks, members: summary.members, paid: summary.paid, points: summary.points,
-            seconds: Date().timeIntervalSince(started))
+        }
+        summary.seconds = Date().timeIntervalSince(started)
         logger.info("job finished", metadata: ["job": "birthday", "paid": "\(summary.paid)", "points": "\(summary.points)"])
         return summary
     }

@@ -66,7 +66,7 @@ extension Ledger {
     public func tasks(of program: Program, at instant: Timestamp? = nil) async throws -> [TaskSettings] {
         try await withConnection { connection in
             try connection.preparedQuery("""
-                SELECT DISTINCT ON (task) task, CASE WHEN effective_at = '-infinity' THEN NULL ELSE effective_at END AS since,
+                SELECT DISTINCT ON (task) task, nullif(effective_at, '-infinity') AS since,
                        points, cap_day, cap_week, cap_month, qualifying, active, streak_days, streak_points, streak_cycle
                 FROM points.task_settings
                 WHERE program_id = \(program.id) AND effective_at <= coalesce(\(instant)::timestamptz, now())
@@ -95,21 +95,14 @@ extension Ledger {
         guard !change.isEmpty else { throw LedgerError.invalidInput(field: "task settings", reason: "no setting was given to change") }
         try change.validate(task: task)
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
-        let row = try await withConnection { connection in
-            try connection.query("""
-                SELECT status, effective_at FROM points.set_task(
-                    \(program.id), \(task), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
-                """).single()
-        }
-        switch try row.decode(String.self, at: 0) {
-        case "changed": return .changed(effectiveAt: try row.decode(at: 1))
-        case "unchanged": return .unchanged
-        case "unknown_task":
-            throw LedgerError.invalidInput(field: "task", reason: "\"\(task)\" does not exist yet; create it by giving its points (--points N)")
-        default:
-            throw LedgerError.invalidInput(
-                field: "effective time", reason: "a task cannot change in the past once the program has entries; give a time from now on")
-        }
+        return try await recordChange(
+            """
+            SELECT status, effective_at FROM points.set_task(
+                \(program.id), \(task), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
+            """,
+            inPast: "a task cannot change in the past once the program has entries; give a time from now on",
+            refusals: ["unknown_task": .invalidInput(
+                field: "task", reason: "\"\(task)\" does not exist yet; create it by giving its points (--points N)")])
     }
 
     /// Records a task completion: one round trip. Idempotent by (task, ref); a check-in by

@@ -16,7 +16,7 @@ extension Ledger {
     public func tierSettings(of program: Program, at instant: Timestamp? = nil) async throws -> [TierSettings] {
         try await withConnection { connection in
             try connection.preparedQuery("""
-                SELECT t.tier, t.rank, CASE WHEN s.effective_at = '-infinity' THEN NULL ELSE s.effective_at END, s.birthday_bonus
+                SELECT t.tier, t.rank, nullif(s.effective_at, '-infinity'), s.birthday_bonus
                 FROM points.tiers AS t
                 CROSS JOIN LATERAL (
                     SELECT ts.effective_at, ts.birthday_bonus FROM points.tier_settings AS ts
@@ -43,21 +43,13 @@ extension Ledger {
             throw LedgerError.invalidInput(field: "birthday bonus", reason: "\(birthdayBonus) must be between 0 and 1000000000 points")
         }
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
-        let row = try await withConnection { connection in
-            try connection.query("""
-                SELECT status, effective_at FROM points.set_tier(
-                    \(program.id), \(tier), \(birthdayBonus), coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
-                """).single()
-        }
-        switch try row.decode(String.self, at: 0) {
-        case "changed": return .changed(effectiveAt: try row.decode(at: 1))
-        case "unchanged": return .unchanged
-        case "unknown_tier":
-            throw LedgerError.invalidInput(
-                field: "tier", reason: "\"\(tier)\" is not a tier of this program; its tiers are \(program.tiers.joined(separator: ", "))")
-        default:
-            throw LedgerError.invalidInput(
-                field: "effective time", reason: "a tier cannot change in the past once the program has entries; give a time from now on")
-        }
+        return try await recordChange(
+            """
+            SELECT status, effective_at FROM points.set_tier(
+                \(program.id), \(tier), \(birthdayBonus), coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
+            """,
+            inPast: "a tier cannot change in the past once the program has entries; give a time from now on",
+            refusals: ["unknown_tier": .invalidInput(
+                field: "tier", reason: "\"\(tier)\" is not a tier of this program; its tiers are \(program.tiers.joined(separator: ", "))")])
     }
 }
