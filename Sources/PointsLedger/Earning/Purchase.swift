@@ -78,7 +78,9 @@ extension Ledger {
     }
 
     /// The error for an occurred-at time the database refused ('in_future' or 'too_old').
-    func timeError(_ status: String, occurredAt: Timestamp?, program: Program) async throws -> LedgerError {
+    /// `backdatable`: whether the operation takes a back-dating permission (purchases, refunds
+    /// and imports do; task completions do not).
+    func timeError(_ status: String, occurredAt: Timestamp?, program: Program, backdatable: Bool = true) async throws -> LedgerError {
         let when = occurredAt?.description ?? "now"
         if status == "in_future" {
             return .invalidInput(field: "occurred at", reason: "\(when) is more than 5 minutes in the future")
@@ -87,6 +89,7 @@ extension Ledger {
         let window = try await settings(of: program).backdateDays
         return .invalidInput(
             field: "occurred at",
-            reason: "\(when) is older than the program's back-dating window of \(window) days; loading history needs an explicit back-dating permission (--allow-backdated)")
+            reason: "\(when) is older than the program's back-dating window of \(window) days"
+                + (backdatable ? "; loading history needs an explicit back-dating permission (--allow-backdated)" : "; it can no longer be recorded"))
     }
 }

@@ -145,7 +145,7 @@ extension Ledger {
             }
             throw LedgerError.invalidInput(field: "ref", reason: "a \(request.task) completion needs the app's reference for it (--ref)")
         default:
-            throw try await timeError(status, occurredAt: request.occurredAt, program: program)
+            throw try await timeError(status, occurredAt: request.occurredAt, program: program, backdatable: false)
         }
     }
 
