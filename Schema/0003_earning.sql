@@ -305,11 +305,18 @@ BEGIN
         RETURN QUERY SELECT 'unchanged', v_before.effective_at;
         RETURN;
     END IF;
-    INSERT INTO points.program_settings VALUES (v_after.*)
-    ON CONFLICT ON CONSTRAINT program_settings_pkey DO UPDATE SET
-        earn_rate = EXCLUDED.earn_rate, rounding = EXCLUDED.rounding, return_window_days = EXCLUDED.return_window_days,
-        refund_policy = EXCLUDED.refund_policy, expiry_kind = EXCLUDED.expiry_kind, expiry_count = EXCLUDED.expiry_count,
-        referral_bonus = EXCLUDED.referral_bonus, backdate_days = EXCLUDED.backdate_days;
+    -- The tier period (0006_tiers.sql) changes only where every kind of period starts, at the
+    -- start of a local year, once the program has entries: no period is cut in two.
+    IF v_after.tier_period <> v_before.tier_period
+       AND p_effective_at <> (SELECT date_trunc('year', p_effective_at AT TIME ZONE p.time_zone) AT TIME ZONE p.time_zone
+                              FROM points.programs AS p WHERE p.program_id = p_program)
+       AND EXISTS (SELECT 1 FROM points.journal_entries AS e WHERE e.program_id = p_program) THEN
+        RETURN QUERY SELECT 'tier_period_mid_year', p_effective_at;
+        RETURN;
+    END IF;
+    -- A second change at the same instant replaces the first.
+    DELETE FROM points.program_settings AS ps WHERE ps.program_id = p_program AND ps.effective_at = p_effective_at;
+    INSERT INTO points.program_settings VALUES (v_after.*);
     INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
     VALUES (p_program, 'settings', p_actor, p_effective_at,
             to_jsonb(v_before) - 'program_id' - 'effective_at', to_jsonb(v_after) - 'program_id' - 'effective_at');
@@ -491,7 +498,7 @@ CREATE FUNCTION points.purchase(
     p_program integer, p_member text, p_order text, p_amount_minor bigint, p_points_paid_minor bigint,
     p_occurred_at timestamptz, p_backdated boolean)
 RETURNS TABLE (status text, entry_id bigint, points bigint, matures_at timestamptz, referral_entry_id bigint,
-               available bigint, pending bigint)
+               available bigint, pending bigint, upgraded_to text)
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     v_now timestamptz := now();
@@ -508,6 +515,7 @@ DECLARE
     v_existing record;
     v_matures timestamptz;
     v_referral bigint;
+    v_upgraded text;
 BEGIN
     IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_points_paid_minor IS NULL OR p_points_paid_minor < 0
         OR p_points_paid_minor > p_amount_minor OR p_backdated IS NULL OR p_order IS NULL THEN
@@ -515,11 +523,13 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- One query: the program's constants, the earning settings in force when the purchase
-    -- happened, the back-dating window in force now, and the member's row, locked. A first
+    -- happened, the back-dating window in force now, the member's row, locked, and the
+    -- multiplier of the member's tier (0006_tiers.sql) when the purchase happened. A first
     -- purchase that pays a referrer locks the referrer's row too, both in id order like the jobs
     -- and imports that lock many.
-    SELECT c.exponent, p.time_zone, now_settings.backdate_days, s.earn_rate, s.rounding, s.return_window_days,
-           s.expiry_kind, s.expiry_count, s.referral_bonus, m.available, m.pending, m.referrer, m.first_purchase_at
+    SELECT c.exponent, p.time_zone, p.tiers_closed_until, now_settings.backdate_days, s.earn_rate, s.rounding,
+           s.return_window_days, s.expiry_kind, s.expiry_count, s.referral_bonus, s.tier_period, m.available, m.pending,
+           m.referrer, m.first_purchase_at, coalesce(tm.multiplier, 1) AS multiplier
     INTO v_row
     FROM points.programs AS p
     JOIN points.currencies AS c USING (currency)
@@ -531,7 +541,7 @@ BEGIN
         WHERE ps.program_id = p.program_id AND ps.effective_at <= v_at ORDER BY ps.effective_at DESC LIMIT 1) AS s
     CROSS JOIN LATERAL (
         SELECT locked.* FROM (
-            SELECT mm.member_id, mm.available, mm.pending, mm.referrer, mm.first_purchase_at
+            SELECT mm.member_id, mm.available, mm.pending, mm.referrer, mm.first_purchase_at, mm.tier
             FROM points.members AS mm
             WHERE mm.program_id = p_program AND mm.member_id IN (p_member, (
                 SELECT r.referrer FROM points.members AS r
@@ -539,9 +549,13 @@ BEGIN
                   AND s.referral_bonus > 0))
             ORDER BY mm.member_id FOR UPDATE) AS locked
         WHERE locked.member_id = p_member) AS m
+    LEFT JOIN LATERAL (
+        SELECT ts.multiplier FROM points.tier_settings AS ts
+        WHERE ts.program_id = p.program_id AND ts.tier = m.tier AND ts.effective_at <= v_at
+        ORDER BY ts.effective_at DESC LIMIT 1) AS tm ON true
     WHERE p.program_id = p_program;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
         RETURN;
     END IF;
 
@@ -549,7 +563,8 @@ BEGIN
     -- answered with its entry however late it comes.
     IF v_at <= v_now + interval '5 minutes' AND (p_backdated OR v_at >= v_now - make_interval(days => v_row.backdate_days)) THEN
         v_points := points.round_points(
-            (p_amount_minor - p_points_paid_minor)::numeric / (10::numeric ^ v_row.exponent) * v_row.earn_rate, v_row.rounding);
+            (p_amount_minor - p_points_paid_minor)::numeric / (10::numeric ^ v_row.exponent) * v_row.earn_rate * v_row.multiplier,
+            v_row.rounding);
         IF v_points > 0 AND v_row.return_window_days > 0 THEN
             v_matures := ((v_at AT TIME ZONE v_row.time_zone) + make_interval(days => v_row.return_window_days))
                 AT TIME ZONE v_row.time_zone;
@@ -600,21 +615,24 @@ BEGIN
         WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
         IF NOT FOUND THEN
             RETURN QUERY SELECT CASE WHEN v_at > v_now THEN 'in_future' ELSE 'too_old' END,
-                NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint;
+                NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
             RETURN;
         END IF;
         IF points.same_request(v_existing.request, v_request) THEN
             RETURN QUERY SELECT 'replayed', v_existing.entry_id, pu.points::bigint, pu.matures_at, NULL::bigint,
-                    v_row.available, v_row.pending::bigint
+                    v_row.available, v_row.pending::bigint, NULL::text
                 FROM points.purchases AS pu
                 WHERE pu.program_id = p_program AND pu.member_id = v_existing.member_id AND pu.order_id = p_order;
         ELSE
             RETURN QUERY SELECT 'conflict', v_existing.entry_id, NULL::bigint, NULL::timestamptz, NULL::bigint,
-                v_row.available, v_row.pending::bigint;
+                v_row.available, v_row.pending::bigint, NULL::text;
         END IF;
         RETURN;
     END IF;
 
+    -- Qualifying points and spend; an upgrade applies from the next event on.
+    v_upgraded := points.qualify(p_program, p_member, v_at, v_points, p_amount_minor - p_points_paid_minor, v_entry,
+        v_row.time_zone, v_row.tier_period, v_row.tiers_closed_until);
     -- A member's first purchase pays the referrer.
     IF v_row.first_purchase_at IS NULL AND v_row.referrer IS NOT NULL AND v_row.referral_bonus > 0 THEN
         v_referral := points.pay_referral(
@@ -622,7 +640,7 @@ BEGIN
     END IF;
     RETURN QUERY SELECT 'posted', v_entry, v_points, v_matures, v_referral,
         v_row.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
-        v_row.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END;
+        v_row.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END, v_upgraded;
 END
 $$;
 
@@ -631,12 +649,14 @@ $$;
 -- drifts. The clawback takes the order's pending points first, then available; if available
 -- is short, the policy in force decides: 'negative' lets it go below zero, 'write_off' takes
 -- what is there and posts the rest to written_off. Idempotent by refund id.
+-- The refund takes the clawed-back points and the refunded spend off the qualifying totals of
+-- the purchase's period; tier names the member's new tier when that undid an upgrade.
 -- Returns status 'refunded', 'replayed', 'conflict', 'unknown_order', 'exceeds_order',
 -- 'before_purchase', 'in_future' or 'too_old'.
 CREATE FUNCTION points.refund(
     p_program integer, p_order text, p_refund text, p_amount_minor bigint, p_occurred_at timestamptz, p_backdated boolean)
 RETURNS TABLE (status text, entry_id bigint, member_id text, clawed_back bigint, from_pending bigint,
-               from_available bigint, written_off bigint, refunded_minor bigint, order_amount_minor bigint)
+               from_available bigint, written_off bigint, refunded_minor bigint, order_amount_minor bigint, tier text)
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     v_at timestamptz := coalesce(p_occurred_at, now());
@@ -653,6 +673,9 @@ DECLARE
     v_take bigint;
     v_write bigint;
     v_entry bigint;
+    v_spend bigint;
+    v_program points.programs;
+    v_tier text;
 BEGIN
     IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_backdated IS NULL THEN
         RAISE EXCEPTION 'a refund needs a positive amount and a back-dating flag' USING ERRCODE = 'invalid_parameter_value';
@@ -660,7 +683,7 @@ BEGIN
     SELECT e.member_id INTO v_member FROM points.journal_entries AS e
     WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT 'unknown_order', NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN QUERY SELECT 'unknown_order', NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
         RETURN;
     END IF;
     SELECT m.available INTO v_available FROM points.members AS m
@@ -673,23 +696,23 @@ BEGIN
     IF FOUND THEN
         RETURN QUERY SELECT CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END,
             v_existing.entry_id, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint;
+            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text;
         RETURN;
     END IF;
     -- A time outside the window is refused only now: a replay is answered however late it comes.
     v_time_problem := points.check_occurred_at(p_program, v_at, p_backdated);
     IF v_time_problem IS NOT NULL THEN
-        RETURN QUERY SELECT v_time_problem, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN QUERY SELECT v_time_problem, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
         RETURN;
     END IF;
     IF v_purchase.refunded_minor + p_amount_minor > v_purchase.amount_minor THEN
         RETURN QUERY SELECT 'exceeds_order', NULL::bigint, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint;
+            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text;
         RETURN;
     END IF;
     IF v_at < v_purchase.occurred_at THEN
         RETURN QUERY SELECT 'before_purchase', NULL::bigint, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint;
+            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text;
         RETURN;
     END IF;
 
@@ -703,6 +726,12 @@ BEGIN
         v_take := v_delta - v_from_pending;
     END IF;
     v_write := v_delta - v_from_pending - v_take;
+    -- Qualifying spend taken back, cumulative like the points: floor(E × R / A) in all, where E
+    -- is the part of the order not paid with points.
+    v_spend := floor((v_purchase.amount_minor - v_purchase.points_paid_minor)::numeric
+                     * (v_purchase.refunded_minor + p_amount_minor) / v_purchase.amount_minor)::bigint
+             - floor((v_purchase.amount_minor - v_purchase.points_paid_minor)::numeric
+                     * v_purchase.refunded_minor / v_purchase.amount_minor)::bigint;
 
     INSERT INTO points.journal_entries AS e
         (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
@@ -712,7 +741,7 @@ BEGIN
     IF v_entry IS NULL THEN
         -- The same refund id, taken at this moment by a refund of another member's order.
         RETURN QUERY SELECT 'conflict', e.entry_id, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-                v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint
+                v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text
             FROM points.journal_entries AS e
             WHERE e.program_id = p_program AND e.key_scope = 'refund' AND e.idempotency_key = p_refund;
         RETURN;
@@ -734,8 +763,13 @@ BEGIN
         issued = m.issued + v_delta,
         written_off = m.written_off - v_write
     WHERE m.program_id = p_program AND m.member_id = v_member;
+    -- The purchase's period loses the points and spend (0006_tiers.sql), which may undo an
+    -- upgrade of that period.
+    SELECT p.* INTO v_program FROM points.programs AS p WHERE p.program_id = p_program;
+    v_tier := points.disqualify(p_program, v_member, v_purchase.occurred_at, v_delta, v_spend, v_at, v_entry,
+        v_program.time_zone, (points.settings_at(p_program, v_purchase.occurred_at)).tier_period, v_program.tiers_closed_until);
     RETURN QUERY SELECT 'refunded', v_entry, v_member, v_delta, v_from_pending, v_take, v_write,
-        v_purchase.refunded_minor + p_amount_minor, v_purchase.amount_minor::bigint;
+        v_purchase.refunded_minor + p_amount_minor, v_purchase.amount_minor::bigint, v_tier;
 END
 $$;
 

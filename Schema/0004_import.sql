@@ -42,8 +42,10 @@ DECLARE
     v_referral record;
     v_members text[];
     v_referrals boolean;
+    v_multiplied boolean;
+    v_closed_until timestamptz;
 BEGIN
-    SELECT c.exponent, p.time_zone INTO v_exponent, v_time_zone
+    SELECT c.exponent, p.time_zone, p.tiers_closed_until INTO v_exponent, v_time_zone, v_closed_until
     FROM points.programs AS p JOIN points.currencies AS c USING (currency) WHERE p.program_id = p_program;
     v_backdate_days := (points.settings_at(p_program, now())).backdate_days;
     SELECT t.tier INTO v_entry_tier FROM points.tiers AS t WHERE t.program_id = p_program ORDER BY t.rank LIMIT 1;
@@ -66,14 +68,15 @@ BEGIN
                 THEN ((x.occurred_at AT TIME ZONE v_time_zone) + make_interval(days => x.return_window_days)) AT TIME ZONE v_time_zone
            END AS matures_at,
            points.lot_expiry(x.expiry_kind, x.expiry_count, x.occurred_at, v_time_zone) AS expires_at,
-           nextval('points.journal_entry_ids') AS entry_id
+           nextval('points.journal_entry_ids') AS entry_id,
+           points.tier_period_start(x.tier_period, x.occurred_at, v_time_zone) AS period_start
     FROM (
         SELECT st.line, st.order_id, st.member_id, st.amount_minor, st.points_paid_minor, st.occurred_at, st.referrer,
                jsonb_build_object('member', st.member_id, 'order', st.order_id, 'amount_minor', st.amount_minor,
                                   'points_paid_minor', st.points_paid_minor, 'occurred_at', st.occurred_at AT TIME ZONE 'UTC') AS request,
                points.round_points((st.amount_minor - st.points_paid_minor)::numeric / (10::numeric ^ v_exponent) * s.earn_rate,
                                    s.rounding) AS points,
-               s.return_window_days, s.expiry_kind, s.expiry_count,
+               s.return_window_days, s.expiry_kind, s.expiry_count, s.tier_period, s.rounding, s.earn_rate,
                CASE
                    WHEN st.amount_minor <= 0 THEN 'amount must be more than zero'
                    WHEN st.points_paid_minor < 0 OR st.points_paid_minor > st.amount_minor THEN 'points_paid must be between 0 and the amount'
@@ -180,6 +183,21 @@ BEGIN
     END IF;
     -- From here on, a line whose status is still NULL has been posted.
 
+    -- Tier multipliers (0006_tiers.sql): when any tier of the program has one other than 1, each
+    -- line's points are multiplied by that of the tier its member holds at the start of the
+    -- batch, as in force at the line's time. Upgrades that the batch earns apply at its end.
+    v_multiplied := EXISTS (SELECT 1 FROM points.tier_settings AS ts WHERE ts.program_id = p_program AND ts.multiplier <> 1);
+    IF v_multiplied THEN
+        UPDATE pg_temp.import_work AS w SET points = points.round_points(
+            (w.amount_minor - w.points_paid_minor)::numeric / (10::numeric ^ v_exponent) * w.earn_rate * tm.multiplier, w.rounding)
+        FROM points.members AS m
+        CROSS JOIN LATERAL (
+            SELECT ts.multiplier FROM points.tier_settings AS ts
+            WHERE ts.program_id = m.program_id AND ts.tier = m.tier AND ts.effective_at <= w.occurred_at
+            ORDER BY ts.effective_at DESC LIMIT 1) AS tm
+        WHERE w.status IS NULL AND m.program_id = p_program AND m.member_id = w.member_id AND tm.multiplier <> 1;
+    END IF;
+
     INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
     SELECT p_program, w.member_id, w.entry_id, posting.account, posting.amount, w.occurred_at
     FROM pg_temp.import_work AS w
@@ -227,6 +245,46 @@ BEGIN
                  min(w.occurred_at) AS first_at
           FROM pg_temp.import_work AS w WHERE w.status IS NULL GROUP BY w.member_id) AS t
     WHERE m.program_id = p_program AND m.member_id = t.member_id AND m.member_id = ANY (v_members);
+
+    -- Qualifying totals per member and period; then each member whose totals in an open period
+    -- reach a higher tier's entry threshold moves up (by the settings in force at their last
+    -- purchase of that period in the batch).
+    INSERT INTO points.qualifying_totals AS q (program_id, member_id, period_start, points, spend_minor)
+    SELECT p_program, w.member_id, w.period_start, sum(w.points), sum(w.amount_minor - w.points_paid_minor)
+    FROM pg_temp.import_work AS w WHERE w.status IS NULL
+    GROUP BY w.member_id, w.period_start
+    ON CONFLICT ON CONSTRAINT qualifying_totals_pkey DO UPDATE
+        SET points = q.points + EXCLUDED.points, spend_minor = q.spend_minor + EXCLUDED.spend_minor;
+    WITH touched AS (
+        SELECT w.member_id, w.period_start, max(w.occurred_at) AS last_at, max(w.entry_id) AS entry_id
+        FROM pg_temp.import_work AS w
+        WHERE w.status IS NULL AND w.occurred_at >= coalesce(v_closed_until, '-infinity')
+        GROUP BY w.member_id, w.period_start
+    ), reached AS (
+        SELECT DISTINCT ON (t.member_id) t.member_id, t.period_start, t.last_at, t.entry_id, m.tier AS from_tier,
+               up.tier AS to_tier, q.points, q.spend_minor
+        FROM touched AS t
+        JOIN points.members AS m ON m.program_id = p_program AND m.member_id = t.member_id
+        JOIN points.tiers AS cur ON cur.program_id = m.program_id AND cur.tier = m.tier
+        JOIN points.qualifying_totals AS q
+            ON q.program_id = p_program AND q.member_id = t.member_id AND q.period_start = t.period_start
+        CROSS JOIN LATERAL (
+            SELECT r.tier, r.rank FROM points.tiers_at(p_program, t.last_at) AS r
+            WHERE r.rank > cur.rank AND (r.entry_points <= q.points OR r.entry_spend_minor <= q.spend_minor)
+            ORDER BY r.rank DESC LIMIT 1) AS up
+        ORDER BY t.member_id, up.rank DESC, t.period_start DESC
+    ), moved AS (
+        UPDATE points.members AS m SET
+            tier = r.to_tier,
+            tier_before_upgrade = CASE WHEN m.tier_reached_period = r.period_start THEN m.tier_before_upgrade ELSE m.tier END,
+            tier_reached_period = r.period_start
+        FROM reached AS r
+        WHERE m.program_id = p_program AND m.member_id = r.member_id
+    )
+    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
+                                     qualifying_points, qualifying_spend_minor, entry_id)
+    SELECT p_program, r.member_id, r.last_at, r.from_tier, r.to_tier, 'upgrade', r.period_start, r.points, r.spend_minor, r.entry_id
+    FROM reached AS r;
 
     FOR v_referral IN SELECT r.* FROM pg_temp.import_referrals AS r ORDER BY r.member_id LOOP
         PERFORM points.pay_referral(

@@ -137,7 +137,9 @@ BEGIN
             RETURN QUERY SELECT 'unknown_task', p_effective_at;
             RETURN;
         END IF;
-        v_before := ROW(p_program, p_task, p_effective_at, 0, NULL, NULL, NULL, false, true, '{}', '{}', NULL);
+        v_before := jsonb_populate_record(NULL::points.task_settings, jsonb_build_object(
+            'program_id', p_program, 'task', p_task, 'effective_at', p_effective_at, 'points', 0, 'qualifying', false,
+            'active', true, 'streak_days', '{}'::integer[], 'streak_points', '{}'::bigint[], 'tier_multiplier', false));
         v_after := jsonb_populate_record(v_before, p_changes);
         v_before := NULL;
     ELSE
@@ -148,48 +150,12 @@ BEGIN
         RETURN QUERY SELECT 'unchanged', v_before.effective_at;
         RETURN;
     END IF;
-    INSERT INTO points.task_settings VALUES (v_after.*)
-    ON CONFLICT ON CONSTRAINT task_settings_pkey DO UPDATE SET
-        points = EXCLUDED.points, cap_day = EXCLUDED.cap_day, cap_week = EXCLUDED.cap_week, cap_month = EXCLUDED.cap_month,
-        qualifying = EXCLUDED.qualifying, active = EXCLUDED.active, streak_days = EXCLUDED.streak_days,
-        streak_points = EXCLUDED.streak_points, streak_cycle = EXCLUDED.streak_cycle;
+    -- A second change at the same instant replaces the first.
+    DELETE FROM points.task_settings AS ts WHERE ts.program_id = p_program AND ts.task = p_task AND ts.effective_at = p_effective_at;
+    INSERT INTO points.task_settings VALUES (v_after.*);
     INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
     VALUES (p_program, 'task ' || p_task, p_actor, p_effective_at,
             to_jsonb(v_before) - 'program_id' - 'task' - 'effective_at', to_jsonb(v_after) - 'program_id' - 'task' - 'effective_at');
-    RETURN QUERY SELECT 'changed', p_effective_at;
-END
-$$;
-
--- Changes a tier's birthday bonus from p_effective_at on, recorded like every configuration
--- change. Returns 'changed', 'unchanged', 'in_past' or 'unknown_tier'.
-CREATE FUNCTION points.set_tier(
-    p_program integer, p_tier text, p_birthday_bonus bigint, p_effective_at timestamptz, p_actor text)
-RETURNS TABLE (status text, effective_at timestamptz)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    v_before bigint;
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_tier) THEN
-        RETURN QUERY SELECT 'unknown_tier', p_effective_at;
-        RETURN;
-    END IF;
-    IF NOT points.begin_configuration_change(p_program, p_effective_at) THEN
-        RETURN QUERY SELECT 'in_past', p_effective_at;
-        RETURN;
-    END IF;
-    SELECT ts.birthday_bonus INTO v_before FROM points.tier_settings AS ts
-    WHERE ts.program_id = p_program AND ts.tier = p_tier AND ts.effective_at <= p_effective_at
-    ORDER BY ts.effective_at DESC LIMIT 1;
-    IF v_before = p_birthday_bonus THEN
-        RETURN QUERY SELECT 'unchanged', p_effective_at;
-        RETURN;
-    END IF;
-    INSERT INTO points.tier_settings (program_id, tier, effective_at, birthday_bonus)
-    VALUES (p_program, p_tier, p_effective_at, p_birthday_bonus)
-    ON CONFLICT ON CONSTRAINT tier_settings_pkey DO UPDATE SET birthday_bonus = EXCLUDED.birthday_bonus;
-    INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
-    VALUES (p_program, 'tier ' || p_tier, p_actor, p_effective_at,
-            jsonb_build_object('birthday_bonus', v_before), jsonb_build_object('birthday_bonus', p_birthday_bonus));
     RETURN QUERY SELECT 'changed', p_effective_at;
 END
 $$;
@@ -242,9 +208,11 @@ DECLARE
     v_existing record;
     v_position integer;
     v_problem text;
+    v_settings points.program_settings;
 BEGIN
     SELECT p.time_zone, now_settings.backdate_days, t.points AS task_points, t.cap_day, t.cap_week, t.cap_month,
-           t.qualifying, t.active, t.streak_days, t.streak_points, t.streak_cycle, m.available
+           t.qualifying, t.active, t.streak_days, t.streak_points, t.streak_cycle, m.available, p.tiers_closed_until,
+           tm.multiplier
     INTO v_row
     FROM points.programs AS p
     CROSS JOIN LATERAL (
@@ -255,8 +223,13 @@ BEGIN
         WHERE ts.program_id = p.program_id AND ts.task = p_task AND ts.effective_at <= v_at
         ORDER BY ts.effective_at DESC LIMIT 1) AS t ON true
     LEFT JOIN LATERAL (
-        SELECT mm.available FROM points.members AS mm
+        SELECT mm.available, mm.tier FROM points.members AS mm
         WHERE mm.program_id = p.program_id AND mm.member_id = p_member FOR UPDATE) AS m ON true
+    -- The multiplier of the member's tier (0006_tiers.sql), for a task whose points it multiplies.
+    LEFT JOIN LATERAL (
+        SELECT ts.multiplier FROM points.tier_settings AS ts
+        WHERE ts.program_id = p.program_id AND ts.tier = m.tier AND ts.effective_at <= v_at AND t.tier_multiplier
+        ORDER BY ts.effective_at DESC LIMIT 1) AS tm ON true
     WHERE p.program_id = p_program;
     IF v_row.available IS NULL THEN
         RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
@@ -327,6 +300,11 @@ BEGIN
                 FROM unnest(v_row.streak_days, v_row.streak_points) AS r(days, pts) WHERE r.days = v_position;
             END IF;
         END IF;
+        IF v_row.multiplier IS DISTINCT FROM 1 AND v_row.multiplier IS NOT NULL THEN
+            v_settings := points.settings_at(p_program, v_at);
+            v_points := points.round_points(v_points * v_row.multiplier, v_settings.rounding);
+            v_bonus := points.round_points(v_bonus * v_row.multiplier, v_settings.rounding);
+        END IF;
         v_total := v_points + v_bonus;
 
         -- The entry, its postings, the lot (after repaying any debt), the completion and the
@@ -376,6 +354,11 @@ BEGIN
         RETURN;
     END IF;
 
+    -- A qualifying task's points count toward the member's tier.
+    IF v_row.qualifying AND v_total > 0 THEN
+        PERFORM points.qualify(p_program, p_member, v_at, v_total, 0, v_entry, v_row.time_zone,
+            (points.settings_at(p_program, v_at)).tier_period, v_row.tiers_closed_until);
+    END IF;
     RETURN QUERY SELECT 'completed', v_entry, v_points, v_bonus, v_streak, v_capped_by,
         v_capped_by IS NOT NULL OR p_task = 'checkin' OR coalesce(v_day_count + 1 >= v_row.cap_day, false)
             OR coalesce(v_week_count + 1 >= v_row.cap_week, false) OR coalesce(v_month_count + 1 >= v_row.cap_month, false),

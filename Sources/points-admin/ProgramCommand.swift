@@ -85,18 +85,19 @@ struct ProgramCommand: AsyncParsableCommand {
         var referralBonus: Int64?
         @Option(help: ArgumentHelp("Days an event may be dated back without a back-dating permission.", valueName: "days"))
         var backdateDays: Int?
+        @Option(help: ArgumentHelp(
+            "The tier qualification period: month, quarter or year (once there are entries, from a 1 January only).",
+            valueName: "period"))
+        var tierPeriod: String?
+        @Option(help: ArgumentHelp("At period end, below retention: one-level or requalify.", valueName: "policy"))
+        var downgrade: String?
         @OptionGroup var change: ChangeOptions
 
         func run() async throws {
             var change = SettingsChange()
-            if let earnRate {
-                guard let rate = Decimal(string: earnRate, locale: Locale(identifier: "en_US_POSIX")),
-                    earnRate.allSatisfy({ $0.isNumber || $0 == "." })
-                else {
-                    throw LedgerError.invalidInput(field: "--earn-rate", reason: "\"\(earnRate)\" is not a decimal number such as 1.25")
-                }
-                change.earnRate = rate
-            }
+            change.earnRate = try earnRate.map { text throws(LedgerError) in try exactDecimal(text, field: "--earn-rate") }
+            change.tierPeriod = try tierPeriod.map { text throws(LedgerError) in try named(TierPeriod.self, text, field: "--tier-period") }
+            change.downgrade = try downgrade.map { text throws(LedgerError) in try named(DowngradePolicy.self, text, field: "--downgrade") }
             change.rounding = try rounding.map { text throws(LedgerError) in try named(RoundingMode.self, text, field: "--rounding") }
             change.refundPolicy = try refundPolicy.map { text throws(LedgerError) in
                 try named(RefundPolicy.self, text, field: "--refund-policy")
@@ -130,6 +131,16 @@ where Value.RawValue == String {
     guard let value = Value(rawValue: text) else {
         let names = Value.allCases.map(\.rawValue).joined(separator: ", ")
         throw .invalidInput(field: field, reason: "\"\(text)\" is not one of \(names)")
+    }
+    return value
+}
+
+/// An exact decimal such as 1.25 (never through a Double), or an error naming the option.
+func exactDecimal(_ text: String, field: String) throws(LedgerError) -> Decimal {
+    guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), text.filter({ $0 == "." }).count <= 1,
+        let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+    else {
+        throw .invalidInput(field: field, reason: "\"\(text)\" is not a decimal number such as 1.25")
     }
     return value
 }
@@ -182,6 +193,7 @@ struct ProgramOutput: Encodable {
             ("return window", "\(settings.returnWindowDays) days"), ("refund policy", settings.refundPolicy.rawValue),
             ("expiry", settings.expiry.description), ("referral bonus", "\(settings.referralBonus) points"),
             ("back-dating", "\(settings.backdateDays) days"),
+            ("tier period", settings.tierPeriod.rawValue), ("downgrade", settings.downgrade.rawValue),
             ("in force since", settings.effectiveAt?.description ?? "the start"),
         ])
     }

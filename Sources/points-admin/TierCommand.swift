@@ -9,22 +9,53 @@ struct TierCommand: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a tier's settings, from now or a stated time.",
-            discussion: "The change is recorded with who made it and the values before and after.")
+            abstract: "Create a tier or change its settings, from now or a stated time.",
+            discussion: """
+                A member reaches a tier when their qualifying points, or their qualifying spend, in one period \
+                reach its entry threshold, and keeps it at period end by reaching its retention threshold \
+                (default: the entry threshold). Thresholds rise with rank. A new tier needs --rank and \
+                --entry-points. The change is recorded with who made it and the values before and after.
+                """)
 
         @OptionGroup var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The tier: ordinary, advanced or premium.", valueName: "name"))
+        @Argument(help: ArgumentHelp("The tier: ordinary, advanced, premium, or a new one.", valueName: "name"))
         var name: String
+        @Option(help: ArgumentHelp("A new tier's rank (0 is the entry tier).", valueName: "n"))
+        var rank: Int?
+        @Option(parsing: .unconditional, help: ArgumentHelp("Qualifying points in one period that reach the tier.", valueName: "n"))
+        var entryPoints: String?
+        @Option(parsing: .unconditional, help: ArgumentHelp(
+            "Qualifying spend in one period that reaches the tier, such as 5000.00 (none: spend does not qualify).",
+            valueName: "amount"))
+        var entrySpend: String?
+        @Option(parsing: .unconditional, help: ArgumentHelp(
+            "Qualifying points that keep the tier at period end (default: the entry points).", valueName: "n"))
+        var retainPoints: String?
+        @Option(parsing: .unconditional, help: ArgumentHelp(
+            "Qualifying spend that keeps the tier at period end (default: the entry spend).", valueName: "amount"))
+        var retainSpend: String?
+        @Option(parsing: .unconditional, help: ArgumentHelp("Multiplies purchase points: an exact decimal such as 1.25.", valueName: "m"))
+        var multiplier: String?
         @Option(parsing: .unconditional, help: ArgumentHelp("Points paid once a year on a member's birthday.", valueName: "n"))
-        var birthdayBonus: String
+        var birthdayBonus: String?
         @OptionGroup var change: ChangeOptions
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
+            let money = { (text: String, field: String) throws -> Money?? in
+                text == "none" ? .some(nil) : try Money.parse(text, exponent: program.currencyExponent, field: field)
+            }
+            let tierChange = TierChange(
+                rank: rank, entryPoints: try entryPoints.map { try wholePoints($0, field: "--entry-points") },
+                entrySpend: try entrySpend.map { try money($0, "--entry-spend") } ?? nil,
+                retainPoints: try retainPoints.map { text -> Int64? in
+                    text == "none" ? nil : try wholePoints(text, field: "--retain-points")
+                },
+                retainSpend: try retainSpend.map { try money($0, "--retain-spend") } ?? nil,
+                multiplier: try multiplier.map { try exactDecimal($0, field: "--multiplier") },
+                birthdayBonus: try birthdayBonus.map { try wholePoints($0, field: "--birthday-bonus") })
             let effective = try await change.effective(ledger, program)
-            let outcome = try await ledger.changeTier(
-                name, in: program, birthdayBonus: try wholePoints(birthdayBonus, field: "--birthday-bonus"), effectiveAt: effective,
-                actor: change.actor)
+            let outcome = try await ledger.changeTier(name, in: program, tierChange, effectiveAt: effective, actor: change.actor)
             let tiers = try await ledger.tierSettings(of: program, at: effective)
             if options.json {
                 try Terminal.json(tiers)
@@ -55,8 +86,14 @@ struct TierCommand: AsyncParsableCommand {
 
         static func table(_ tiers: [TierSettings]) {
             Terminal.table(
-                ["tier", "rank", "birthday bonus", "since"],
-                tiers.map { [$0.tier, "\($0.rank)", "\($0.birthdayBonus)", $0.effectiveAt?.description ?? "the start"] })
+                ["tier", "rank", "entry points", "entry spend", "retain points", "retain spend", "multiplier", "birthday bonus", "since"],
+                tiers.map {
+                    [
+                        $0.tier, "\($0.rank)", "\($0.entryPoints)", $0.entrySpend?.description ?? "-", "\($0.retainPoints)",
+                        $0.retainSpend?.description ?? "-", "\($0.multiplier)", "\($0.birthdayBonus)",
+                        $0.effectiveAt?.description ?? "the start",
+                    ]
+                })
         }
     }
 }

@@ -46,7 +46,7 @@ struct TaskCLITests {
         try await cli.withProgram { run, _ in
             let tier = try run(["tier", "set", "ordinary", "--birthday-bonus", "30"])
             #expect(tier.status == 0)
-            #expect(tier.stdout.contains("\nordinary  0     30  "))
+            #expect(tier.stdout.contains("\nordinary  0     0             -            0              -             1           30"))
             let created = try run(["member", "create", "b1", "--birthday", "02-29"])
             #expect(created.stdout.contains("\nbirthday   02-29\n"))
             let updated = try run(["member", "update", "b1", "--birthday", "none", "--json"])

@@ -9,7 +9,7 @@ struct BirthdayTests {
     @Test func theJobPaysEachBirthdayOnceAndLeapDayBirthdaysOnThe28th() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             let since2000 = try Timestamp(postgresText: "2000-01-01 00:00:00+00")
-            _ = try await ledger.changeTier("ordinary", in: program, birthdayBonus: 50, effectiveAt: since2000, actor: "tests")
+            _ = try await ledger.changeTier("ordinary", in: program, TierChange(birthdayBonus: 50), effectiveAt: since2000, actor: "tests")
             for (member, birthday) in [("leap", "02-29"), ("feb28", "02-28"), ("mar10", "03-10"), ("dec30", "12-30"), ("none", nil)] {
                 _ = try await ledger.createMember(member, in: program)
                 if let birthday { try await ledger.setBirthday(try Birthday.parse(birthday), of: member, in: program) }
@@ -40,7 +40,7 @@ struct BirthdayTests {
     @Test func twoRunsAtOnceStillPayOnce() async throws {
         try await TestDatabase.withLedger(connections: 4) { ledger, program, _ in
             _ = try await ledger.changeTier(
-                "ordinary", in: program, birthdayBonus: 20, effectiveAt: try Timestamp(postgresText: "2000-01-01 00:00:00+00"), actor: "tests")
+                "ordinary", in: program, TierChange(birthdayBonus: 20), effectiveAt: try Timestamp(postgresText: "2000-01-01 00:00:00+00"), actor: "tests")
             let today = try await ledger.instant("2025-06-15 12:00", in: program, field: "as-of")
             for index in 0..<50 {
                 _ = try await ledger.createMember("m\(index)", in: program)
@@ -63,8 +63,8 @@ struct BirthdayTests {
             await #expect(throws: LedgerError.memberNotFound(member: "ghost")) {
                 try await ledger.setBirthday(Birthday(month: 1, day: 1), of: "ghost", in: program)
             }
-            await #expect(throws: LedgerError.self) { try await ledger.changeTier("gold", in: program, birthdayBonus: 5, actor: "ops") }
-            await #expect(throws: LedgerError.self) { try await ledger.changeTier("premium", in: program, birthdayBonus: -5, actor: "ops") }
+            await #expect(throws: LedgerError.self) { try await ledger.changeTier("gold", in: program, TierChange(birthdayBonus: 5), actor: "ops") }
+            await #expect(throws: LedgerError.self) { try await ledger.changeTier("premium", in: program, TierChange(birthdayBonus: -5), actor: "ops") }
             let future = Timestamp(Date().addingTimeInterval(3600))
             await #expect(throws: LedgerError.self) { try await ledger.payBirthdays(program, asOf: future) }
         }

@@ -19,7 +19,8 @@ extension Ledger {
         try await withConnection { connection in
             let row = try connection.preparedQuery("""
                 SELECT nullif(effective_at, '-infinity'), earn_rate, rounding,
-                       return_window_days, refund_policy, expiry_kind, expiry_count, referral_bonus, backdate_days
+                       return_window_days, refund_policy, expiry_kind, expiry_count, referral_bonus, backdate_days,
+                       tier_period, downgrade
                 FROM points.settings_at(\(program.id), coalesce(\(instant)::timestamptz, now()))
                 """).single()
             let kind: String = try row.decode(at: 5)
@@ -29,7 +30,8 @@ extension Ledger {
                 rounding: RoundingMode(rawValue: try row.decode(at: 2))!, returnWindowDays: try row.decode(at: 3),
                 refundPolicy: RefundPolicy(rawValue: try row.decode(at: 4))!,
                 expiry: try ExpiryPolicy.parse(count.map { "\(kind) \($0)" } ?? kind),
-                referralBonus: try row.decode(at: 7), backdateDays: try row.decode(at: 8))
+                referralBonus: try row.decode(at: 7), backdateDays: try row.decode(at: 8),
+                tierPeriod: TierPeriod(rawValue: try row.decode(at: 9))!, downgrade: DowngradePolicy(databaseValue: try row.decode(at: 10))!)
         }
     }
 
@@ -50,7 +52,10 @@ extension Ledger {
             SELECT status, effective_at FROM points.set_program_settings(
                 \(program.id), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
             """,
-            inPast: "settings cannot take effect in the past once the program has entries; give a time from now on")
+            inPast: "settings cannot take effect in the past once the program has entries; give a time from now on",
+            refusals: ["tier_period_mid_year": .invalidInput(
+                field: "tier period",
+                reason: "once the program has entries, the tier period changes only at the start of a year in the program's time zone; give --effective-at with a 1 January, 00:00")])
     }
 
     /// Runs a configuration change (program settings, a task, a tier) and reads its outcome:

@@ -71,6 +71,22 @@ public enum RefundPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     case writeOff = "write_off"
 }
 
+/// The calendar period over which tier qualification is counted, in the program's time zone.
+public enum TierPeriod: String, Sendable, Hashable, Codable, CaseIterable {
+    case month, quarter, year
+}
+
+/// What period-end evaluation does to a member below their tier's retention threshold.
+public enum DowngradePolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Down one tier, but never below the highest tier whose retention threshold they met.
+    case oneLevel = "one-level"
+    /// To the highest tier whose retention threshold they met.
+    case requalify
+
+    var databaseValue: String { self == .oneLevel ? "one_level" : "requalify" }
+    init?(databaseValue: String) { self.init(rawValue: databaseValue.replacingOccurrences(of: "_", with: "-")) }
+}
+
 /// A program's earning settings, as in force from `effectiveAt`.
 public struct ProgramSettings: Sendable, Hashable, Codable {
     /// When this version took effect (nil: from the beginning).
@@ -86,6 +102,9 @@ public struct ProgramSettings: Sendable, Hashable, Codable {
     public let referralBonus: Int64
     /// How many days back an event may be dated without an explicit back-dating permission.
     public let backdateDays: Int
+    /// The tier qualification period.
+    public let tierPeriod: TierPeriod
+    public let downgrade: DowngradePolicy
 }
 
 /// A change to some of a program's settings; the rest keep their values.
@@ -97,10 +116,15 @@ public struct SettingsChange: Sendable, Hashable {
     public var expiry: ExpiryPolicy?
     public var referralBonus: Int64?
     public var backdateDays: Int?
+    /// Takes effect only at the start of a year in the program's time zone (a boundary of every
+    /// kind of period), or before the program has entries.
+    public var tierPeriod: TierPeriod?
+    public var downgrade: DowngradePolicy?
 
     public init(
         earnRate: Decimal? = nil, rounding: RoundingMode? = nil, returnWindowDays: Int? = nil, refundPolicy: RefundPolicy? = nil,
-        expiry: ExpiryPolicy? = nil, referralBonus: Int64? = nil, backdateDays: Int? = nil
+        expiry: ExpiryPolicy? = nil, referralBonus: Int64? = nil, backdateDays: Int? = nil, tierPeriod: TierPeriod? = nil,
+        downgrade: DowngradePolicy? = nil
     ) {
         self.earnRate = earnRate
         self.rounding = rounding
@@ -109,6 +133,8 @@ public struct SettingsChange: Sendable, Hashable {
         self.expiry = expiry
         self.referralBonus = referralBonus
         self.backdateDays = backdateDays
+        self.tierPeriod = tierPeriod
+        self.downgrade = downgrade
     }
 
     public var isEmpty: Bool { self == SettingsChange() }
@@ -145,6 +171,8 @@ public struct SettingsChange: Sendable, Hashable {
         }
         if let referralBonus { numbers["referral_bonus"] = "\(referralBonus)" }
         if let backdateDays { numbers["backdate_days"] = "\(backdateDays)" }
+        if let tierPeriod { fields["tier_period"] = tierPeriod.rawValue }
+        if let downgrade { fields["downgrade"] = downgrade.databaseValue }
         // Keys and enumerated values are plain identifiers, and numbers are already JSON.
         let members = fields.map { "\"\($0.key)\": \"\($0.value)\"" } + numbers.map { "\"\($0.key)\": \($0.value)" }
         return PostgresJSON(text: "{" + members.sorted().joined(separator: ", ") + "}")

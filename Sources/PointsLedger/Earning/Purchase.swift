@@ -39,6 +39,9 @@ public struct PurchaseResult: Sendable, Hashable, Codable {
     public let referralEntryID: Int64?
     public let available: Int64
     public let pending: Int64
+    /// The tier this purchase moved the member up to, if it did (it earned at the old tier's
+    /// multiplier).
+    public let upgradedTo: String?
 }
 
 extension Ledger {
@@ -57,7 +60,7 @@ extension Ledger {
             }
         }
         let row = try await callReturningRow("""
-            SELECT status, entry_id, points, matures_at, referral_entry_id, available, pending
+            SELECT status, entry_id, points, matures_at, referral_entry_id, available, pending, upgraded_to
             FROM points.purchase(\(program.id), \(request.member), \(request.order), \(request.amount.minorUnits),
                              \(request.pointsPaid?.minorUnits ?? 0), \(request.occurredAt), \(request.backdated))
             """)
@@ -67,7 +70,7 @@ extension Ledger {
             return PurchaseResult(
                 outcome: status == "posted" ? .posted : .replayed, entryID: try row.decode(at: 1), points: try row.decode(at: 2),
                 maturesAt: try row.decode(at: 3), referralEntryID: try row.decode(at: 4), available: try row.decode(at: 5),
-                pending: try row.decode(at: 6))
+                pending: try row.decode(at: 6), upgradedTo: try row.decode(at: 7))
         case "conflict":
             throw LedgerError.idempotencyConflict(key: request.order, entryID: try row.decode(at: 1))
         case "unknown_member":

@@ -32,6 +32,8 @@ public struct RefundResult: Sendable, Hashable, Codable {
     /// Refunds of the order so far, and the order's amount, in minor units.
     public let refundedMinor: Int64
     public let orderAmountMinor: Int64
+    /// The member's tier after this refund undid an upgrade of the purchase's period, if it did.
+    public let tierAfter: String?
 }
 
 extension Ledger {
@@ -46,7 +48,7 @@ extension Ledger {
         try Validate.amount(request.amount, in: program, field: "amount")
         let row = try await callReturningRow("""
             SELECT status, entry_id, member_id, clawed_back, from_pending, from_available, written_off,
-                   refunded_minor, order_amount_minor
+                   refunded_minor, order_amount_minor, tier
             FROM points.refund(\(program.id), \(request.order), \(request.refund), \(request.amount.minorUnits),
                            \(request.occurredAt), \(request.backdated))
             """)
@@ -57,7 +59,8 @@ extension Ledger {
             return RefundResult(
                 outcome: status == "refunded" ? .posted : .replayed, entryID: try row.decode(at: 1), member: try row.decode(at: 2),
                 clawedBack: try row.decode(at: 3), fromPending: try row.decode(at: 4), fromAvailable: try row.decode(at: 5),
-                writtenOff: try row.decode(at: 6), refundedMinor: try row.decode(at: 7), orderAmountMinor: try row.decode(at: 8))
+                writtenOff: try row.decode(at: 6), refundedMinor: try row.decode(at: 7), orderAmountMinor: try row.decode(at: 8),
+                tierAfter: try row.decode(at: 9))
         case "conflict":
             throw LedgerError.idempotencyConflict(key: request.refund, entryID: try row.decode(at: 1))
         case "unknown_order":

@@ -1,0 +1,483 @@
+-- Tiers (RULES.md: Tiers, Time, Configuration): entry and retention thresholds and an earn
+-- multiplier per tier, qualifying totals per member and period, immediate upgrades, refunds that
+-- undo an upgrade of the period, period-end evaluation, and the history of every tier change.
+-- Purchases, refunds and task completions (0003, 0005) call qualify and disqualify below.
+SET LOCAL ROLE {{owner}};
+
+-- A tier's thresholds and multiplier, versioned like its birthday bonus. A member reaches a tier
+-- when the qualifying points or the qualifying spend of one period reach its entry threshold
+-- (a spend threshold of NULL: spend does not qualify for it), and keeps it at period end when
+-- they reach its retention threshold (NULL: the entry threshold).
+ALTER TABLE points.tier_settings
+    ADD COLUMN entry_points bigint NOT NULL DEFAULT 0 CONSTRAINT entry_points_range CHECK (entry_points >= 0),
+    ADD COLUMN entry_spend_minor bigint CONSTRAINT entry_spend_range CHECK (entry_spend_minor >= 0),
+    ADD COLUMN retain_points bigint CONSTRAINT retain_points_range CHECK (retain_points >= 0),
+    ADD COLUMN retain_spend_minor bigint CONSTRAINT retain_spend_range CHECK (retain_spend_minor >= 0),
+    ADD COLUMN multiplier numeric NOT NULL DEFAULT 1
+        CONSTRAINT multiplier_range CHECK (multiplier >= 0 AND multiplier <= 100 AND scale(multiplier) <= 4),
+    ADD CONSTRAINT retention_within_entry CHECK (
+        coalesce(retain_points, entry_points) <= entry_points
+        AND (entry_spend_minor IS NULL OR coalesce(retain_spend_minor, entry_spend_minor) <= entry_spend_minor)
+        AND (retain_spend_minor IS NULL OR entry_spend_minor IS NOT NULL));
+
+-- The default tiers: advanced from 1,000 qualifying points in a period, premium from 5,000;
+-- every multiplier 1 until an admin sets them.
+CREATE OR REPLACE FUNCTION points.tiers_created() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO points.tier_settings (program_id, tier, effective_at, birthday_bonus, entry_points)
+    SELECT n.program_id, n.tier, '-infinity', 0, CASE n.rank WHEN 0 THEN 0 WHEN 1 THEN 1000 ELSE 5000 END
+    FROM new_tiers AS n;
+    RETURN NULL;
+END
+$$;
+UPDATE points.tier_settings AS ts SET entry_points = CASE t.rank WHEN 0 THEN 0 WHEN 1 THEN 1000 ELSE 5000 END
+FROM points.tiers AS t WHERE t.program_id = ts.program_id AND t.tier = ts.tier;
+
+-- The program's qualification period and what happens at its end to members below their
+-- tier's retention threshold: 'one_level' (down one tier, never below the highest tier whose
+-- retention threshold they met) or 'requalify' (to that tier).
+ALTER TABLE points.program_settings
+    ADD COLUMN tier_period text NOT NULL DEFAULT 'year' CONSTRAINT tier_period_kind CHECK (tier_period IN ('month', 'quarter', 'year')),
+    ADD COLUMN downgrade text NOT NULL DEFAULT 'one_level' CONSTRAINT downgrade_policy CHECK (downgrade IN ('one_level', 'requalify'));
+
+-- Whether a task's points are multiplied by the member's tier multiplier (purchases always are).
+ALTER TABLE points.task_settings ADD COLUMN tier_multiplier boolean NOT NULL DEFAULT false;
+
+-- Where a member's earned tier came from: reached by an upgrade (or an evaluation that raised
+-- it) during the period starting tier_reached_period, from tier_before_upgrade (the tier held
+-- before that period's first upgrade). A tier reached during period P is kept through P+1.
+ALTER TABLE points.members
+    ADD COLUMN tier_reached_period date,
+    ADD COLUMN tier_before_upgrade text;
+
+-- Events before this instant belong to periods already evaluated: they still count in their
+-- period's totals, but no longer move tiers.
+ALTER TABLE points.programs ADD COLUMN tiers_closed_until timestamptz;
+
+-- The start (a local date) of the period of kind p_kind that contains p_at.
+CREATE FUNCTION points.tier_period_start(p_kind text, p_at timestamptz, p_time_zone text) RETURNS date
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT date_trunc(p_kind, p_at AT TIME ZONE p_time_zone)::date
+$$;
+
+-- The instant the period of kind p_kind starting p_start ends.
+CREATE FUNCTION points.tier_period_end(p_kind text, p_start date, p_time_zone text) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (p_start + CASE p_kind WHEN 'month' THEN interval '1 month' WHEN 'quarter' THEN interval '3 months'
+                              ELSE interval '1 year' END) AT TIME ZONE p_time_zone
+$$;
+
+-- The tiers of a program with their settings in force at p_at (a tier created later is absent).
+-- Retention thresholds default to the entry thresholds.
+CREATE FUNCTION points.tiers_at(p_program integer, p_at timestamptz)
+RETURNS TABLE (tier text, rank smallint, entry_points bigint, entry_spend_minor bigint, retain_points bigint,
+               retain_spend_minor bigint, multiplier numeric, birthday_bonus bigint, effective_at timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT t.tier, t.rank, s.entry_points, s.entry_spend_minor, coalesce(s.retain_points, s.entry_points),
+           CASE WHEN s.entry_spend_minor IS NOT NULL THEN coalesce(s.retain_spend_minor, s.entry_spend_minor) END,
+           s.multiplier, s.birthday_bonus, s.effective_at
+    FROM points.tiers AS t
+    CROSS JOIN LATERAL (
+        SELECT ts.* FROM points.tier_settings AS ts
+        WHERE ts.program_id = t.program_id AND ts.tier = t.tier AND ts.effective_at <= p_at
+        ORDER BY ts.effective_at DESC LIMIT 1) AS s
+    WHERE t.program_id = p_program
+$$;
+
+-- Qualifying points and spend (minor units, net of the part paid with points) per member and
+-- period, net of refunds. Written in the same call as the posting that changes them.
+CREATE TABLE points.qualifying_totals (
+    program_id integer NOT NULL,
+    member_id text COLLATE "C" NOT NULL,
+    period_start date NOT NULL,
+    points points.amount_not_negative NOT NULL,
+    spend_minor points.amount_not_negative NOT NULL,
+    PRIMARY KEY (program_id, member_id, period_start)
+) WITH (fillfactor = 80);
+GRANT SELECT ON points.qualifying_totals TO {{writer}}, {{auditor}};
+
+CREATE TYPE points.tier_change_cause AS ENUM
+    ('upgrade', 'evaluation', 'refund', 'grant', 'override', 'grant_end', 'override_end');
+
+-- Every change of a member's tier: from, to, cause, when (the instant of the event that caused
+-- it), the period and its qualifying totals behind it, and the entry, reason or actor involved.
+-- Append-only.
+CREATE TABLE points.tier_changes (
+    program_id integer NOT NULL,
+    member_id text COLLATE "C" NOT NULL,
+    change_id bigint GENERATED ALWAYS AS IDENTITY,
+    occurred_at timestamptz NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    from_tier text NOT NULL,
+    to_tier text NOT NULL,
+    cause points.tier_change_cause NOT NULL,
+    period_start date,
+    qualifying_points bigint,
+    qualifying_spend_minor bigint,
+    entry_id bigint,
+    reason text,
+    actor text,
+    PRIMARY KEY (program_id, member_id, change_id)
+);
+CREATE TRIGGER tier_changes_append_only BEFORE UPDATE OR DELETE ON points.tier_changes
+    FOR EACH ROW EXECUTE FUNCTION points.forbid_journal_rewrite();
+CREATE TRIGGER tier_changes_no_truncate BEFORE TRUNCATE ON points.tier_changes
+    FOR EACH STATEMENT EXECUTE FUNCTION points.forbid_journal_rewrite();
+GRANT SELECT ON points.tier_changes TO {{writer}}, {{auditor}};
+
+-- Adds an event's qualifying points and spend to the totals of its period and, when that period
+-- is still open, moves the member up at once to the highest tier whose entry threshold the
+-- totals now reach. The caller holds the member's row lock and has already posted the event (at
+-- the multiplier of the tier before it). Returns the new tier, or NULL.
+CREATE FUNCTION points.qualify(
+    p_program integer, p_member text, p_at timestamptz, p_points bigint, p_spend_minor bigint, p_entry bigint,
+    p_time_zone text, p_period_kind text, p_closed_until timestamptz)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_period date := points.tier_period_start(p_period_kind, p_at, p_time_zone);
+    v_up record;
+BEGIN
+    WITH totals AS (
+        INSERT INTO points.qualifying_totals AS q (program_id, member_id, period_start, points, spend_minor)
+        VALUES (p_program, p_member, v_period, p_points, p_spend_minor)
+        ON CONFLICT ON CONSTRAINT qualifying_totals_pkey DO UPDATE
+            SET points = q.points + EXCLUDED.points, spend_minor = q.spend_minor + EXCLUDED.spend_minor
+        RETURNING q.points, q.spend_minor
+    )
+    SELECT m.tier AS from_tier, up.tier AS to_tier, t.points, t.spend_minor INTO v_up
+    FROM totals AS t
+    JOIN points.members AS m ON m.program_id = p_program AND m.member_id = p_member
+    JOIN points.tiers AS cur ON cur.program_id = m.program_id AND cur.tier = m.tier
+    LEFT JOIN LATERAL (
+        SELECT r.tier FROM points.tiers_at(p_program, p_at) AS r
+        WHERE r.rank > cur.rank AND (r.entry_points <= t.points OR r.entry_spend_minor <= t.spend_minor)
+        ORDER BY r.rank DESC LIMIT 1) AS up ON p_at >= coalesce(p_closed_until, '-infinity');
+    IF v_up.to_tier IS NULL THEN
+        RETURN NULL;
+    END IF;
+    UPDATE points.members AS m SET
+        tier = v_up.to_tier,
+        tier_before_upgrade = CASE WHEN m.tier_reached_period = v_period THEN m.tier_before_upgrade ELSE m.tier END,
+        tier_reached_period = v_period
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
+                                     qualifying_points, qualifying_spend_minor, entry_id)
+    VALUES (p_program, p_member, p_at, v_up.from_tier, v_up.to_tier, 'upgrade', v_period, v_up.points, v_up.spend_minor, p_entry);
+    RETURN v_up.to_tier;
+END
+$$;
+
+-- Takes a refund's clawed-back points and refunded spend off the totals of the period of its
+-- purchase (p_purchase_at). If the member's tier was reached by an upgrade in that period and
+-- the period is still open, the member returns to the higher of the tier held before the
+-- period's first upgrade and the highest tier whose entry threshold the remaining totals still
+-- reach (by the settings in force at the refund, p_at). The caller holds the member's row lock.
+-- Returns the new tier, or NULL.
+CREATE FUNCTION points.disqualify(
+    p_program integer, p_member text, p_purchase_at timestamptz, p_points bigint, p_spend_minor bigint,
+    p_at timestamptz, p_entry bigint, p_time_zone text, p_period_kind text, p_closed_until timestamptz)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_period date := points.tier_period_start(p_period_kind, p_purchase_at, p_time_zone);
+    v_totals record;
+    v_member record;
+    v_reach record;
+    v_to text;
+BEGIN
+    IF p_points = 0 AND p_spend_minor = 0 THEN
+        RETURN NULL;
+    END IF;
+    UPDATE points.qualifying_totals AS q SET points = q.points - p_points, spend_minor = q.spend_minor - p_spend_minor
+    WHERE q.program_id = p_program AND q.member_id = p_member AND q.period_start = v_period
+    RETURNING q.points, q.spend_minor INTO v_totals;
+    IF p_purchase_at < coalesce(p_closed_until, '-infinity') THEN
+        RETURN NULL;
+    END IF;
+    SELECT m.tier, cur.rank, m.tier_before_upgrade, before.rank AS before_rank INTO v_member
+    FROM points.members AS m
+    JOIN points.tiers AS cur ON cur.program_id = m.program_id AND cur.tier = m.tier
+    JOIN points.tiers AS before ON before.program_id = m.program_id AND before.tier = m.tier_before_upgrade
+    WHERE m.program_id = p_program AND m.member_id = p_member AND m.tier_reached_period = v_period;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT r.tier, r.rank INTO v_reach FROM points.tiers_at(p_program, p_at) AS r
+    WHERE r.entry_points <= v_totals.points OR r.entry_spend_minor <= v_totals.spend_minor
+    ORDER BY r.rank DESC LIMIT 1;
+    v_to := CASE WHEN v_reach.rank > v_member.before_rank THEN v_reach.tier ELSE v_member.tier_before_upgrade END;
+    IF v_to = v_member.tier OR coalesce(v_reach.rank, 0) >= v_member.rank THEN
+        RETURN NULL;
+    END IF;
+    UPDATE points.members AS m SET
+        tier = v_to,
+        tier_reached_period = CASE WHEN v_to = m.tier_before_upgrade THEN NULL ELSE m.tier_reached_period END,
+        tier_before_upgrade = CASE WHEN v_to = m.tier_before_upgrade THEN NULL ELSE m.tier_before_upgrade END
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
+                                     qualifying_points, qualifying_spend_minor, entry_id)
+    VALUES (p_program, p_member, p_at, v_member.tier, v_to, 'refund', v_period, v_totals.points, v_totals.spend_minor, p_entry);
+    RETURN v_to;
+END
+$$;
+
+-- Creates a tier (p_rank given, with its entry points) or changes a tier's settings from
+-- p_effective_at on; the other settings keep the values in force then. The settings in force
+-- at every moment from then on must keep thresholds that rise with rank. Recorded with who,
+-- when, before and after. Returns status 'changed', 'unchanged', 'in_past', 'unknown_tier' (a
+-- new tier without a rank and entry points), 'rank_taken' (another tier has the rank),
+-- 'rank_fixed' (an existing tier's rank cannot change) or 'not_rising' (with the offending
+-- pair of tiers in detail).
+CREATE FUNCTION points.set_tier(
+    p_program integer, p_tier text, p_rank smallint, p_changes jsonb, p_effective_at timestamptz, p_actor text)
+RETURNS TABLE (status text, effective_at timestamptz, detail text)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_rank smallint;
+    v_before points.tier_settings;
+    v_after points.tier_settings;
+    v_bad record;
+BEGIN
+    IF NOT points.begin_configuration_change(p_program, p_effective_at) THEN
+        RETURN QUERY SELECT 'in_past', p_effective_at, NULL::text;
+        RETURN;
+    END IF;
+    SELECT t.rank INTO v_rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_tier;
+    IF NOT FOUND THEN
+        IF p_rank IS NULL OR NOT p_changes ? 'entry_points' THEN
+            RETURN QUERY SELECT 'unknown_tier', p_effective_at, NULL::text;
+            RETURN;
+        END IF;
+        IF EXISTS (SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.rank = p_rank) THEN
+            RETURN QUERY SELECT 'rank_taken', p_effective_at, t.tier FROM points.tiers AS t
+                WHERE t.program_id = p_program AND t.rank = p_rank;
+            RETURN;
+        END IF;
+        -- The trigger on tiers adds default settings from the beginning of time; a new tier
+        -- exists from p_effective_at only.
+        INSERT INTO points.tiers (program_id, tier, rank) VALUES (p_program, p_tier, p_rank);
+        DELETE FROM points.tier_settings AS ts WHERE ts.program_id = p_program AND ts.tier = p_tier;
+        v_after := jsonb_populate_record(
+            ROW(p_program, p_tier, p_effective_at, 0, 0, NULL, NULL, NULL, 1)::points.tier_settings, p_changes);
+    ELSE
+        IF p_rank IS NOT NULL AND p_rank <> v_rank THEN
+            RETURN QUERY SELECT 'rank_fixed', p_effective_at, v_rank::text;
+            RETURN;
+        END IF;
+        SELECT ts.* INTO v_before FROM points.tier_settings AS ts
+        WHERE ts.program_id = p_program AND ts.tier = p_tier AND ts.effective_at <= p_effective_at
+        ORDER BY ts.effective_at DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'unknown_tier', p_effective_at, NULL::text;
+            RETURN;
+        END IF;
+        v_after := jsonb_populate_record(v_before, p_changes);
+        v_after.effective_at := p_effective_at;
+        IF to_jsonb(v_after) - 'effective_at' = to_jsonb(v_before) - 'effective_at' THEN
+            RETURN QUERY SELECT 'unchanged', v_before.effective_at, NULL::text;
+            RETURN;
+        END IF;
+    END IF;
+    DELETE FROM points.tier_settings AS ts
+    WHERE ts.program_id = p_program AND ts.tier = p_tier AND ts.effective_at = p_effective_at;
+    INSERT INTO points.tier_settings VALUES (v_after.*);
+
+    -- Thresholds must rise with rank at every moment from p_effective_at on: entry points
+    -- strictly, entry spend strictly where both tiers have one, retention never lower than a
+    -- lower tier's. The entry tier's entry threshold is 0.
+    SELECT lo.tier AS lower_tier, hi.tier AS higher_tier INTO v_bad
+    FROM (SELECT p_effective_at AS at UNION
+          SELECT ts.effective_at FROM points.tier_settings AS ts
+          WHERE ts.program_id = p_program AND ts.effective_at > p_effective_at) AS moments
+    CROSS JOIN LATERAL points.tiers_at(p_program, moments.at) AS lo
+    JOIN LATERAL points.tiers_at(p_program, moments.at) AS hi ON hi.rank > lo.rank
+    WHERE hi.entry_points <= lo.entry_points
+       OR hi.entry_spend_minor <= lo.entry_spend_minor
+       OR (lo.entry_spend_minor IS NOT NULL AND hi.entry_spend_minor IS NULL AND lo.rank > 0)
+       OR hi.retain_points < lo.retain_points
+       OR hi.retain_spend_minor < lo.retain_spend_minor
+       OR (lo.rank = (SELECT min(t.rank) FROM points.tiers AS t WHERE t.program_id = p_program) AND lo.entry_points > 0)
+    ORDER BY moments.at, lo.rank, hi.rank
+    LIMIT 1;
+    IF FOUND THEN
+        -- Undo this call's writes (the caller's transaction commits nothing else).
+        RAISE EXCEPTION USING ERRCODE = 'check_violation', CONSTRAINT = 'tier_thresholds_rise',
+            MESSAGE = format('the thresholds of tier %s must be above those of tier %s', v_bad.higher_tier, v_bad.lower_tier);
+    END IF;
+    INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
+    VALUES (p_program, 'tier ' || p_tier, p_actor, p_effective_at,
+            to_jsonb(v_before) - 'program_id' - 'tier' - 'effective_at',
+            to_jsonb(v_after) - 'program_id' - 'tier' - 'effective_at' || jsonb_build_object('rank', coalesce(v_rank, p_rank)));
+    RETURN QUERY SELECT 'changed', p_effective_at, NULL::text;
+END
+$$;
+
+-- Period-end evaluation: one row per evaluated (or being evaluated) period of a program, with
+-- its progress (the last member done, in id order), and the counts of members by the tier they
+-- had and the tier they got.
+CREATE TABLE points.tier_evaluations (
+    program_id integer NOT NULL REFERENCES points.programs,
+    period_start date NOT NULL,
+    period_kind text NOT NULL,
+    period_end timestamptz NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    cursor text COLLATE "C",
+    PRIMARY KEY (program_id, period_start)
+);
+CREATE TABLE points.tier_evaluation_counts (
+    program_id integer NOT NULL,
+    period_start date NOT NULL,
+    from_tier text NOT NULL,
+    to_tier text NOT NULL,
+    members bigint NOT NULL,
+    PRIMARY KEY (program_id, period_start, from_tier, to_tier),
+    FOREIGN KEY (program_id, period_start) REFERENCES points.tier_evaluations
+);
+GRANT SELECT ON points.tier_evaluations, points.tier_evaluation_counts TO {{writer}}, {{auditor}};
+
+-- The period to evaluate next, if it has ended by p_as_of: one already started and not finished,
+-- else the one after the last finished (the first: the period of the program's creation or of
+-- its oldest qualifying totals, whichever is earlier). Starts it. Returns nothing when no period
+-- is due.
+CREATE FUNCTION points.next_tier_period(p_program integer, p_as_of timestamptz)
+RETURNS TABLE (period_start date, period_kind text, period_end timestamptz, resumed boolean)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_time_zone text;
+    v_from timestamptz;
+    v_kind text;
+    v_start date;
+BEGIN
+    SELECT p.time_zone, p.created_at INTO v_time_zone, v_from FROM points.programs AS p
+    WHERE p.program_id = p_program FOR UPDATE;
+    RETURN QUERY SELECT e.period_start, e.period_kind, e.period_end, true FROM points.tier_evaluations AS e
+        WHERE e.program_id = p_program AND e.finished_at IS NULL;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    SELECT e.period_end INTO v_from FROM points.tier_evaluations AS e
+    WHERE e.program_id = p_program ORDER BY e.period_start DESC LIMIT 1;
+    IF NOT FOUND THEN
+        v_from := least(v_from, (SELECT min(q.period_start)::timestamp AT TIME ZONE v_time_zone
+                                 FROM points.qualifying_totals AS q WHERE q.program_id = p_program));
+    END IF;
+    v_kind := (points.settings_at(p_program, v_from)).tier_period;
+    v_start := points.tier_period_start(v_kind, v_from, v_time_zone);
+    IF points.tier_period_end(v_kind, v_start, v_time_zone) > least(p_as_of, now()) THEN
+        RETURN;
+    END IF;
+    INSERT INTO points.tier_evaluations AS e (program_id, period_start, period_kind, period_end)
+    VALUES (p_program, v_start, v_kind, points.tier_period_end(v_kind, v_start, v_time_zone));
+    RETURN QUERY SELECT v_start, v_kind, points.tier_period_end(v_kind, v_start, v_time_zone), false;
+END
+$$;
+
+-- Evaluates the next p_limit members (in id order) for the period being evaluated, which starts
+-- p_period_start, by the tier settings and downgrade policy in force at its last instant:
+-- a member who reached their tier during the period keeps it; one whose totals meet their tier's
+-- retention threshold keeps it; the others move down by the policy. Nobody ends below the
+-- highest tier whose entry threshold their totals reach (totals that were loaded late, or
+-- thresholds lowered during the period). A tier raised here counts as reached in the period.
+-- When no member is left, the evaluation is finished and the period closed. Idempotent and
+-- resumable. Returns the members evaluated and changed in this chunk, and whether it finished.
+CREATE FUNCTION points.evaluate_tiers(p_program integer, p_period_start date, p_limit integer)
+RETURNS TABLE (members integer, changed integer, finished boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off AS $$
+DECLARE
+    v_evaluation points.tier_evaluations;
+    v_at timestamptz;
+    v_policy text;
+    v_members integer;
+    v_changed integer;
+    v_last text;
+BEGIN
+    SELECT e.* INTO v_evaluation FROM points.tier_evaluations AS e
+    WHERE e.program_id = p_program AND e.period_start = p_period_start FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the period starting % is not being evaluated', p_period_start USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_evaluation.finished_at IS NOT NULL THEN
+        RETURN QUERY SELECT 0, 0, true;
+        RETURN;
+    END IF;
+    v_at := v_evaluation.period_end - interval '1 microsecond';
+    v_policy := (points.settings_at(p_program, v_at)).downgrade;
+
+    CREATE TEMP TABLE IF NOT EXISTS tier_decisions (
+        member_id text COLLATE "C", from_tier text, to_tier text, points bigint, spend_minor bigint) ON COMMIT DROP;
+    TRUNCATE tier_decisions;
+    WITH thresholds AS MATERIALIZED (
+        SELECT * FROM points.tiers_at(p_program, v_at)
+    ), chunk AS (
+        SELECT m.member_id, m.tier, cur.rank, m.tier_reached_period, coalesce(q.points, 0) AS points,
+               coalesce(q.spend_minor, 0) AS spend_minor
+        FROM points.members AS m
+        JOIN points.tiers AS cur ON cur.program_id = m.program_id AND cur.tier = m.tier
+        LEFT JOIN points.qualifying_totals AS q
+            ON q.program_id = m.program_id AND q.member_id = m.member_id AND q.period_start = p_period_start
+        WHERE m.program_id = p_program AND m.member_id > coalesce(v_evaluation.cursor, '')
+        ORDER BY m.member_id LIMIT p_limit
+        FOR UPDATE OF m
+    ), decided AS (
+        SELECT c.*,
+               (SELECT max(t.rank) FROM thresholds AS t
+                WHERE t.retain_points <= c.points OR t.retain_spend_minor <= c.spend_minor) AS retained,
+               (SELECT max(t.rank) FROM thresholds AS t
+                WHERE t.entry_points <= c.points OR t.entry_spend_minor <= c.spend_minor) AS reached,
+               (SELECT max(t.rank) FROM thresholds AS t WHERE t.rank < c.rank) AS lower
+        FROM chunk AS c
+    )
+    INSERT INTO tier_decisions
+    SELECT d.member_id, d.tier, t.tier, d.points, d.spend_minor
+    FROM decided AS d
+    CROSS JOIN LATERAL (SELECT greatest(d.reached, CASE
+        WHEN d.tier_reached_period = p_period_start OR d.retained >= d.rank THEN d.rank
+        WHEN v_policy = 'one_level' THEN greatest(d.lower, d.retained)
+        ELSE d.retained END) AS rank) AS target
+    JOIN points.tiers AS t ON t.program_id = p_program
+        AND t.rank = (SELECT max(th.rank) FROM thresholds AS th WHERE th.rank <= target.rank);
+    GET DIAGNOSTICS v_members = ROW_COUNT;
+
+    IF v_members = 0 THEN
+        UPDATE points.tier_evaluations AS e SET finished_at = now()
+        WHERE e.program_id = p_program AND e.period_start = p_period_start;
+        UPDATE points.programs AS p SET tiers_closed_until = greatest(p.tiers_closed_until, v_evaluation.period_end)
+        WHERE p.program_id = p_program;
+        RETURN QUERY SELECT 0, 0, true;
+        RETURN;
+    END IF;
+
+    WITH changes AS (
+        SELECT d.* FROM tier_decisions AS d WHERE d.to_tier <> d.from_tier
+    ), moved AS (
+        UPDATE points.members AS m SET
+            tier = c.to_tier,
+            tier_before_upgrade = CASE WHEN up.higher THEN c.from_tier END,
+            tier_reached_period = CASE WHEN up.higher THEN p_period_start END
+        FROM changes AS c
+        CROSS JOIN LATERAL (SELECT (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = c.to_tier)
+                                 > (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = c.from_tier)
+                                   AS higher) AS up
+        WHERE m.program_id = p_program AND m.member_id = c.member_id
+    )
+    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
+                                     qualifying_points, qualifying_spend_minor)
+    SELECT p_program, c.member_id, v_evaluation.period_end, c.from_tier, c.to_tier, 'evaluation', p_period_start,
+           c.points, c.spend_minor
+    FROM changes AS c;
+    GET DIAGNOSTICS v_changed = ROW_COUNT;
+
+    INSERT INTO points.tier_evaluation_counts AS n (program_id, period_start, from_tier, to_tier, members)
+    SELECT p_program, p_period_start, d.from_tier, d.to_tier, count(*) FROM tier_decisions AS d GROUP BY d.from_tier, d.to_tier
+    ON CONFLICT ON CONSTRAINT tier_evaluation_counts_pkey DO UPDATE SET members = n.members + EXCLUDED.members;
+    SELECT max(d.member_id) INTO v_last FROM tier_decisions AS d;
+    UPDATE points.tier_evaluations AS e SET cursor = v_last
+    WHERE e.program_id = p_program AND e.period_start = p_period_start;
+    RETURN QUERY SELECT v_members, v_changed, false;
+END
+$$;
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC;
