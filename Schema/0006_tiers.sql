@@ -287,7 +287,15 @@ BEGIN
     -- Thresholds must rise with rank at every moment from p_effective_at on: entry points
     -- strictly, entry spend strictly where both tiers have one, retention never lower than a
     -- lower tier's. The entry tier's entry threshold is 0.
-    SELECT lo.tier AS lower_tier, hi.tier AS higher_tier INTO v_bad
+    SELECT CASE
+        WHEN lo.rank = (SELECT min(t.rank) FROM points.tiers AS t WHERE t.program_id = p_program) AND lo.entry_points > 0 THEN
+            format('the entry tier %s must have 0 entry points', lo.tier)
+        WHEN hi.entry_points <= lo.entry_points THEN
+            format('tier %s needs more entry points than tier %s (%s)', hi.tier, lo.tier, lo.entry_points)
+        WHEN hi.entry_spend_minor <= lo.entry_spend_minor OR (lo.entry_spend_minor IS NOT NULL AND hi.entry_spend_minor IS NULL) THEN
+            format('tier %s needs an entry spend above that of tier %s, which has one', hi.tier, lo.tier)
+        ELSE format('tier %s needs retention thresholds at least those of tier %s', hi.tier, lo.tier)
+        END AS problem, moments.at INTO v_bad
     FROM (SELECT p_effective_at AS at UNION
           SELECT ts.effective_at FROM points.tier_settings AS ts
           WHERE ts.program_id = p_program AND ts.effective_at > p_effective_at) AS moments
@@ -302,9 +310,9 @@ BEGIN
     ORDER BY moments.at, lo.rank, hi.rank
     LIMIT 1;
     IF FOUND THEN
-        -- Undo this call's writes (the caller's transaction commits nothing else).
+        -- Undoes this call's writes: thresholds that do not rise are never stored.
         RAISE EXCEPTION USING ERRCODE = 'check_violation', CONSTRAINT = 'tier_thresholds_rise',
-            MESSAGE = format('the thresholds of tier %s must be above those of tier %s', v_bad.higher_tier, v_bad.lower_tier);
+            MESSAGE = v_bad.problem || CASE WHEN v_bad.at > p_effective_at THEN format(' (from %s)', v_bad.at) ELSE '' END;
     END IF;
     INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
     VALUES (p_program, 'tier ' || p_tier, p_actor, p_effective_at,
@@ -351,6 +359,9 @@ DECLARE
     v_kind text;
     v_start date;
 BEGIN
+    IF p_as_of > now() + interval '5 minutes' THEN
+        RAISE EXCEPTION 'the as-of time % is in the future', p_as_of USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     SELECT p.time_zone, p.created_at INTO v_time_zone, v_from FROM points.programs AS p
     WHERE p.program_id = p_program FOR UPDATE;
     RETURN QUERY SELECT e.period_start, e.period_kind, e.period_end, true FROM points.tier_evaluations AS e
@@ -377,7 +388,7 @@ $$;
 
 -- Evaluates the next p_limit members (in id order) for the period being evaluated, which starts
 -- p_period_start, by the tier settings and downgrade policy in force at its last instant:
--- a member who reached their tier during the period keeps it; one whose totals meet their tier's
+-- a member who reached their tier during the period (or later: a late run) keeps it; one whose totals meet their tier's
 -- retention threshold keeps it; the others move down by the policy. Nobody ends below the
 -- highest tier whose entry threshold their totals reach (totals that were loaded late, or
 -- thresholds lowered during the period). A tier raised here counts as reached in the period.
@@ -434,7 +445,7 @@ BEGIN
     SELECT d.member_id, d.tier, t.tier, d.points, d.spend_minor
     FROM decided AS d
     CROSS JOIN LATERAL (SELECT greatest(d.reached, CASE
-        WHEN d.tier_reached_period = p_period_start OR d.retained >= d.rank THEN d.rank
+        WHEN d.tier_reached_period >= p_period_start OR d.retained >= d.rank THEN d.rank
         WHEN v_policy = 'one_level' THEN greatest(d.lower, d.retained)
         ELSE d.retained END) AS rank) AS target
     JOIN points.tiers AS t ON t.program_id = p_program

@@ -5,13 +5,13 @@ import Postgres
 
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "jobs", abstract: "Run the period jobs: maturation, expiry and birthdays.",
+        commandName: "jobs", abstract: "Run the period jobs: maturation, expiry, birthdays and tier evaluation.",
         discussion: """
             Jobs work in chunks that each commit, so they can be stopped and run again: a rerun takes up \
             what is left and never does anything twice. To replay history after an import, run them with \
             past --as-of times, in order.
             """,
-        subcommands: [Mature.self, Expire.self, Birthday.self])
+        subcommands: [Mature.self, Expire.self, Birthday.self, Tiers.self])
 
     struct JobOptions: ParsableArguments {
         @Option(help: ArgumentHelp("Run as of this time (default: now); program time unless a zone is given.", valueName: "time"))
@@ -71,6 +71,60 @@ extension JobsCommand {
             ) { ledger, program, asOf, chunk, progress in
                 try await ledger.payBirthdays(program, asOf: asOf, chunkSize: chunk ?? 20_000, progress: progress)
             }
+        }
+    }
+}
+
+extension JobsCommand {
+    struct Tiers: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Evaluate tiers at the end of qualification periods.",
+            discussion: """
+                With --as-of (default: now), evaluates every period that has ended and was not evaluated, oldest \
+                first; with --period, that one period (after every earlier one). A member who reached their tier \
+                during the period keeps it, one who met its retention threshold keeps it, the others move down by \
+                the program's downgrade policy. Evaluating a period again changes nothing and shows what it did.
+                """)
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var job: JobOptions
+        @Option(help: ArgumentHelp("The period: a year (2026), a quarter (2026-Q3) or a month (2026-07).", valueName: "period"))
+        var period: String?
+
+        func validate() throws {
+            if period != nil, job.asOf != nil { throw ValidationError("Give --period or --as-of, not both.") }
+        }
+
+        func run() async throws {
+            let period = try period.map { text throws(LedgerError) in try TierPeriodLabel.parse(text) }
+            try await JobRunner.run(
+                options: options, job: job,
+                progressLine: { summary in
+                    let current = summary.periods.last
+                    return "\(current?.period.description ?? ""): \(current?.members ?? 0) members, \(current?.changed ?? 0) changed, "
+                        + "\(summary.chunks) chunks, \(String(format: "%.1f", summary.seconds)) s"
+                },
+                summaryLine: Self.describe
+            ) { ledger, program, asOf, chunk, progress in
+                if let period {
+                    return try await ledger.evaluateTiers(program, period: period, chunkSize: chunk ?? 10_000, progress: progress)
+                }
+                return try await ledger.evaluateTiers(program, asOf: asOf, chunkSize: chunk ?? 10_000, progress: progress)
+            }
+        }
+
+        static func describe(_ summary: TierEvaluationSummary) -> String {
+            guard !summary.periods.isEmpty else { return "No period has ended since the last evaluation; nothing to evaluate." }
+            var lines: [String] = []
+            for period in summary.periods {
+                lines.append(
+                    "\(period.period) (ended \(period.endedAt))" + (period.alreadyEvaluated ? ", evaluated before" : "")
+                        + ": \(period.members) members, \(period.changed) changed tier.")
+                for move in period.moves {
+                    lines.append("  \(move.from): \(move.members) " + (move.outcome == "kept" ? "kept" : "\(move.outcome) to \(move.to)"))
+                }
+            }
+            lines.append("\(summary.chunks) chunks committed in \(String(format: "%.1f", summary.seconds)) s.")
+            return lines.joined(separator: "\n")
         }
     }
 }

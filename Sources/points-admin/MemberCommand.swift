@@ -4,7 +4,7 @@ import PointsLedger
 struct MemberCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "member", abstract: "Create and update members, show their balances, lots, tasks and history.",
-        subcommands: [Create.self, Update.self, Show.self, History.self])
+        subcommands: [Create.self, Update.self, Show.self, History.self, Tiers.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -81,12 +81,30 @@ struct MemberCommand: AsyncParsableCommand {
             let pending = try await ledger.pendingPoints(of: id, in: program)
             let tasks = try await ledger.taskProgress(of: id, in: program)
             let streak = try await ledger.checkinStreak(of: id, in: program)
+            let standing = try await ledger.tierStanding(of: id, in: program)
             if options.json {
                 try Terminal.json(
-                    MemberOutput(member: member, lots: lots, pendingPoints: pending, tasks: tasks, checkinStreak: streak))
+                    MemberOutput(
+                        member: member, tierStanding: standing, lots: lots, pendingPoints: pending, tasks: tasks, checkinStreak: streak))
                 return
             }
             MemberOutput.show(member)
+            print("\ntier, period \(standing.period):")
+            var tierFields = [
+                ("earned tier", standing.earnedTier + (standing.reachedThisPeriod ? ", reached this period: kept through the next" : "")),
+                ("effective tier", standing.effectiveTier),
+                ("qualifying", "\(standing.qualifyingPoints) points, \(standing.qualifyingSpend) spend"),
+            ]
+            if let next = standing.nextTier {
+                tierFields.append((
+                    "to reach \(next)",
+                    "\(standing.pointsToNextTier ?? 0) more points" + (standing.spendToNextTier.map { " or \($0) more spend" } ?? "")))
+            }
+            tierFields.append((
+                "to keep \(standing.earnedTier)",
+                standing.reachedThisPeriod || standing.pointsToKeep == 0
+                    ? "met" : "\(standing.pointsToKeep) more points" + (standing.spendToKeep.map { " or \($0) more spend" } ?? "")))
+            Terminal.fields(tierFields)
             Terminal.fields([
                 ("check-in streak", "\(streak.days) days" + (streak.checkedInToday ? ", checked in today" : ", not yet checked in today"))
             ])
@@ -108,6 +126,37 @@ struct MemberCommand: AsyncParsableCommand {
                 print("\npending points, by maturity:")
                 Terminal.table(["order", "points", "spendable from"], pending.map { [$0.order, "\($0.points)", $0.maturesAt.description] })
             }
+        }
+    }
+
+    struct Tiers: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List every change of a member's tier: from, to, cause, when, and the qualifying totals behind it.")
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The member's id.", valueName: "id"))
+        var id: String
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let changes = try await ledger.tierChanges(of: id, in: program)
+            if options.json {
+                try Terminal.json(changes)
+                return
+            }
+            if changes.isEmpty {
+                print("Member \(id) has never changed tier.")
+                return
+            }
+            Terminal.table(
+                ["when", "from", "to", "cause", "period", "qualifying points", "qualifying spend", "entry", "reason"],
+                changes.map {
+                    [
+                        $0.occurredAt.description, $0.from, $0.to, $0.cause.replacingOccurrences(of: "_", with: " "), $0.period ?? "",
+                        $0.qualifyingPoints.map(String.init) ?? "", $0.qualifyingSpend?.description ?? "",
+                        $0.entryID.map(String.init) ?? "", [$0.reason, $0.actor.map { "by \($0)" }].compactMap { $0 }.joined(separator: " "),
+                    ]
+                })
         }
     }
 
@@ -146,6 +195,7 @@ struct MemberCommand: AsyncParsableCommand {
 
 struct MemberOutput: Encodable {
     let member: Member
+    let tierStanding: TierStanding
     let lots: [Lot]
     let pendingPoints: [PendingPoints]
     let tasks: [TaskProgress]
@@ -153,8 +203,9 @@ struct MemberOutput: Encodable {
 
     func encode(to encoder: any Encoder) throws {
         try member.encode(to: encoder)
-        enum Keys: String, CodingKey { case lots, pendingPoints, tasks, checkinStreak }
+        enum Keys: String, CodingKey { case tierStanding, lots, pendingPoints, tasks, checkinStreak }
         var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(tierStanding, forKey: .tierStanding)
         try container.encode(lots, forKey: .lots)
         try container.encode(pendingPoints, forKey: .pendingPoints)
         try container.encode(tasks, forKey: .tasks)

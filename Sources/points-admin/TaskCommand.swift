@@ -32,6 +32,8 @@ struct TaskCommand: AsyncParsableCommand {
         var capMonth: String?
         @Flag(inversion: .prefixedNo, help: "Whether its points count toward tier qualification.")
         var qualifying: Bool?
+        @Flag(inversion: .prefixedNo, help: "Whether its points are multiplied by the member's tier multiplier.")
+        var tierMultiplier: Bool?
         @Flag(help: "Whether members can complete it.")
         var activity: Activity?
         @Option(help: ArgumentHelp("A check-in streak bonus DAYS:POINTS; repeat for several; none removes them.", valueName: "rule"))
@@ -45,7 +47,8 @@ struct TaskCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            var change = TaskChange(points: try points.map { text throws(LedgerError) in try wholePoints(text, field: "--points") }, qualifying: qualifying, active: activity.map { $0 == .active })
+            var change = TaskChange(points: try points.map { text throws(LedgerError) in try wholePoints(text, field: "--points") }, qualifying: qualifying, active: activity.map { $0 == .active },
+                tierMultiplier: tierMultiplier)
             change.capDay = try capDay.map { text throws(LedgerError) in try Self.count(text, field: "--cap-day") }
             change.capWeek = try capWeek.map { text throws(LedgerError) in try Self.count(text, field: "--cap-week") }
             change.capMonth = try capMonth.map { text throws(LedgerError) in try Self.count(text, field: "--cap-month") }

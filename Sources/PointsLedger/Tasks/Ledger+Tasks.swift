@@ -67,7 +67,8 @@ extension Ledger {
         try await withConnection { connection in
             try connection.preparedQuery("""
                 SELECT DISTINCT ON (task) task, nullif(effective_at, '-infinity') AS since,
-                       points, cap_day, cap_week, cap_month, qualifying, active, streak_days, streak_points, streak_cycle
+                       points, cap_day, cap_week, cap_month, qualifying, active, streak_days, streak_points, streak_cycle,
+                       tier_multiplier
                 FROM points.task_settings
                 WHERE program_id = \(program.id) AND effective_at <= coalesce(\(instant)::timestamptz, now())
                 ORDER BY task, effective_at DESC
@@ -77,7 +78,7 @@ extension Ledger {
                 return TaskSettings(
                     task: try row.decode(at: 0), effectiveAt: try row.decode(at: 1), points: try row.decode(at: 2),
                     capDay: try row.decode(at: 3), capWeek: try row.decode(at: 4), capMonth: try row.decode(at: 5),
-                    qualifying: try row.decode(at: 6), active: try row.decode(at: 7),
+                    qualifying: try row.decode(at: 6), active: try row.decode(at: 7), tierMultiplier: try row.decode(at: 11),
                     streak: zip(days, points).map { StreakRule(days: $0, points: $1) }, streakCycle: try row.decode(at: 10))
             }
         }

@@ -41,6 +41,8 @@ public struct TaskSettings: Sendable, Hashable, Codable {
     /// Whether its points count toward tier qualification.
     public let qualifying: Bool
     public let active: Bool
+    /// Whether its points are multiplied by the member's tier multiplier.
+    public let tierMultiplier: Bool
     /// Check-in only: the bonuses of streak lengths, and the cycle after which they repeat.
     public let streak: [StreakRule]
     public let streakCycle: Int?
@@ -55,6 +57,7 @@ public struct TaskChange: Sendable, Hashable {
     public var capMonth: Int??
     public var qualifying: Bool?
     public var active: Bool?
+    public var tierMultiplier: Bool?
     /// Replaces the streak rules (an empty list removes them).
     public var streak: [StreakRule]?
     /// `.some(nil)` removes the cycle.
@@ -62,8 +65,9 @@ public struct TaskChange: Sendable, Hashable {
 
     public init(
         points: Int64? = nil, capDay: Int?? = nil, capWeek: Int?? = nil, capMonth: Int?? = nil, qualifying: Bool? = nil,
-        active: Bool? = nil, streak: [StreakRule]? = nil, streakCycle: Int?? = nil
+        active: Bool? = nil, streak: [StreakRule]? = nil, streakCycle: Int?? = nil, tierMultiplier: Bool? = nil
     ) {
+        self.tierMultiplier = tierMultiplier
         self.points = points
         self.capDay = capDay
         self.capWeek = capWeek
@@ -111,6 +115,7 @@ public struct TaskChange: Sendable, Hashable {
         if let capMonth { add("cap_month", optional(capMonth)) }
         if let qualifying { add("qualifying", "\(qualifying)") }
         if let active { add("active", "\(active)") }
+        if let tierMultiplier { add("tier_multiplier", "\(tierMultiplier)") }
         if let streak {
             let sorted = streak.sorted { $0.days < $1.days }
             add("streak_days", "[" + sorted.map { "\($0.days)" }.joined(separator: ", ") + "]")

@@ -147,7 +147,7 @@ extension Ledger {
             throw LedgerError.invalidInput(
                 field: "thresholds",
                 reason: (error.constraint == "tier_thresholds_rise" ? error.message : "retention thresholds must not exceed the entry thresholds")
-                    + "; thresholds rise with rank: entry points, entry spend and retention")
+                    + "; thresholds rise with rank")
         }
     }
 }

@@ -1,0 +1,163 @@
+import Foundation
+public import Postgres
+
+/// How many members went from one tier to another (or kept it) at one period's end.
+public struct TierMove: Sendable, Hashable, Codable {
+    public let from: String
+    public let to: String
+    public let members: Int64
+    /// kept, upgraded or downgraded.
+    public let outcome: String
+}
+
+/// One evaluated period: its members by the tier they had and the tier they got.
+public struct EvaluatedPeriod: Sendable, Hashable, Codable {
+    public let period: TierPeriodLabel
+    public let endedAt: Timestamp
+    /// Evaluated before this run (a rerun changes nothing and reports the first run's counts).
+    public let alreadyEvaluated: Bool
+    public internal(set) var members: Int64
+    public internal(set) var changed: Int64
+    public internal(set) var moves: [TierMove]
+}
+
+/// Progress and outcome of period-end tier evaluation.
+public struct TierEvaluationSummary: Sendable, Hashable, Codable {
+    public let job: String
+    public internal(set) var periods: [EvaluatedPeriod]
+    /// Transactions committed so far: each chunk commits on its own.
+    public internal(set) var chunks: Int
+    public internal(set) var seconds: Double
+}
+
+extension Ledger {
+    /// Evaluates every period that ended by `asOf` and has not been evaluated, oldest first
+    /// (RULES.md: Tiers): a member who reached their tier during the period keeps it, one who
+    /// met its retention threshold keeps it, the others move down by the program's downgrade
+    /// policy. Set-based and chunked by member id; each chunk commits on its own, and a rerun
+    /// (or a run after an interruption) takes up where the last stopped and never evaluates a
+    /// period twice.
+    /// - Throws: `.invalidInput` when `asOf` is in the future.
+    public func evaluateTiers(
+        _ program: Program, asOf: Timestamp, chunkSize: Int = 10_000,
+        progress: @Sendable (TierEvaluationSummary) -> Void = { _ in }
+    ) async throws -> TierEvaluationSummary {
+        try Self.checkChunkSize(chunkSize)
+        let started = Date()
+        var summary = TierEvaluationSummary(job: "tiers", periods: [], chunks: 0, seconds: 0)
+        while let (kind, start, end) = try await nextTierPeriod(program, asOf: asOf) {
+            try await evaluatePeriod(program, kind: kind, start: start, end: end, chunkSize: chunkSize, started: started,
+                                     summary: &summary, progress: progress)
+        }
+        summary.seconds = Date().timeIntervalSince(started)
+        return summary
+    }
+
+    /// Evaluates one period, which must have ended, after every earlier period of the program.
+    /// Evaluating it again reports what its evaluation did and changes nothing.
+    /// - Throws: `.invalidInput` for a period of another kind than the program's tier period, one
+    ///   that has not ended, one before the program's first period, or one with an earlier period
+    ///   not yet evaluated.
+    public func evaluateTiers(
+        _ program: Program, period: TierPeriodLabel, chunkSize: Int = 10_000,
+        progress: @Sendable (TierEvaluationSummary) -> Void = { _ in }
+    ) async throws -> TierEvaluationSummary {
+        try Self.checkChunkSize(chunkSize)
+        let started = Date()
+        var summary = TierEvaluationSummary(job: "tiers", periods: [], chunks: 0, seconds: 0)
+        let (kindInForce, end, finished) = try await withConnection { connection in
+            let row = try connection.preparedQuery("""
+                SELECT s.tier_period, points.tier_period_end(\(period.kind.rawValue), \(period.start)::date, p.time_zone),
+                       (SELECT e.finished_at IS NOT NULL FROM points.tier_evaluations AS e
+                        WHERE e.program_id = p.program_id AND e.period_start = \(period.start)::date)
+                FROM points.programs AS p
+                CROSS JOIN LATERAL points.settings_at(p.program_id, \(period.start)::timestamp AT TIME ZONE p.time_zone) AS s
+                WHERE p.program_id = \(program.id)
+                """).single()
+            return (try row.decode(String.self, at: 0), try row.decode(Timestamp.self, at: 1), try row.decode(Bool?.self, at: 2))
+        }
+        guard kindInForce == period.kind.rawValue else {
+            throw LedgerError.invalidInput(
+                field: "period", reason: "\(period) is a \(period.kind.rawValue), but the program's tier period then is \(kindInForce)")
+        }
+        if finished == true {
+            summary.periods.append(try await evaluatedPeriod(program, kind: period.kind, start: period.start, end: end, already: true))
+            return summary
+        }
+        guard end <= Timestamp.now, let (kind, start, nextEnd) = try await nextTierPeriod(program, asOf: end) else {
+            throw LedgerError.invalidInput(field: "period", reason: "\(period) has not ended yet (it ends \(end)); evaluate it after its end")
+        }
+        let next = TierPeriodLabel(kind: kind, start: start)
+        guard start == period.start else {
+            if start < period.start {
+                throw LedgerError.invalidInput(
+                    field: "period",
+                    reason: "\(next) has not been evaluated yet, and periods are evaluated in order; run jobs tiers --as-of \(end) to catch up")
+            }
+            throw LedgerError.invalidInput(field: "period", reason: "\(period) is before the program's first period, \(next)")
+        }
+        try await evaluatePeriod(program, kind: kind, start: start, end: nextEnd, chunkSize: chunkSize, started: started,
+                                 summary: &summary, progress: progress)
+        summary.seconds = Date().timeIntervalSince(started)
+        return summary
+    }
+
+    /// The period to evaluate next if it ended by `asOf` (started, in the database), or nil.
+    private func nextTierPeriod(_ program: Program, asOf: Timestamp) async throws -> (TierPeriod, String, Timestamp)? {
+        let row = try await jobChunk(
+            """
+            SELECT count(*) OVER (), period_kind, period_start::text, period_end
+            FROM points.next_tier_period(\(program.id), \(asOf))
+            UNION ALL SELECT 0, NULL, NULL, NULL LIMIT 1
+            """, asOf: asOf)
+        guard try row.decode(Int64.self, at: 0) > 0 else { return nil }
+        return (TierPeriod(rawValue: try row.decode(at: 1))!, try row.decode(at: 2), try row.decode(at: 3))
+    }
+
+    private func evaluatePeriod(
+        _ program: Program, kind: TierPeriod, start: String, end: Timestamp, chunkSize: Int, started: Date,
+        summary: inout TierEvaluationSummary, progress: @Sendable (TierEvaluationSummary) -> Void
+    ) async throws {
+        summary.periods.append(EvaluatedPeriod(
+            period: TierPeriodLabel(kind: kind, start: start), endedAt: end, alreadyEvaluated: false, members: 0, changed: 0, moves: []))
+        let last = summary.periods.count - 1
+        while true {
+            let row = try await jobChunk(
+                "SELECT members, changed, finished FROM points.evaluate_tiers(\(program.id), \(start)::date, \(chunkSize))", asOf: end)
+            if try row.decode(Bool.self, at: 2) { break }
+            summary.chunks += 1
+            summary.periods[last].members += Int64(try row.decode(Int32.self, at: 0))
+            summary.periods[last].changed += Int64(try row.decode(Int32.self, at: 1))
+            summary.seconds = Date().timeIntervalSince(started)
+            progress(summary)
+        }
+        // The counts of the whole evaluation, including chunks of an earlier, interrupted run.
+        summary.periods[last] = try await evaluatedPeriod(program, kind: kind, start: start, end: end, already: false)
+        logger.info("tier evaluation finished", metadata: [
+            "period": "\(summary.periods[last].period)", "members": "\(summary.periods[last].members)",
+            "changed": "\(summary.periods[last].changed)",
+        ])
+    }
+
+    private func evaluatedPeriod(_ program: Program, kind: TierPeriod, start: String, end: Timestamp, already: Bool) async throws
+        -> EvaluatedPeriod
+    {
+        let moves = try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT n.from_tier, n.to_tier, n.members,
+                       CASE WHEN t.rank > f.rank THEN 'upgraded' WHEN t.rank < f.rank THEN 'downgraded' ELSE 'kept' END
+                FROM points.tier_evaluation_counts AS n
+                JOIN points.tiers AS f ON f.program_id = n.program_id AND f.tier = n.from_tier
+                JOIN points.tiers AS t ON t.program_id = n.program_id AND t.tier = n.to_tier
+                WHERE n.program_id = \(program.id) AND n.period_start = \(start)::date
+                ORDER BY f.rank, t.rank
+                """).map { row in
+                TierMove(from: try row.decode(at: 0), to: try row.decode(at: 1), members: try row.decode(at: 2), outcome: try row.decode(at: 3))
+            }
+        }
+        return EvaluatedPeriod(
+            period: TierPeriodLabel(kind: kind, start: start), endedAt: end, alreadyEvaluated: already,
+            members: moves.reduce(0) { $0 + $1.members }, changed: moves.filter { $0.from != $0.to }.reduce(0) { $0 + $1.members },
+            moves: moves)
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+public import Postgres
+
+/// Where a member stands in the tiers now: the tiers held, the current period's qualifying
+/// totals, and what reaching the next tier or keeping this one takes.
+public struct TierStanding: Sendable, Hashable, Codable {
+    /// The tier the member earned (by qualifying, evaluation or override).
+    public let earnedTier: String
+    /// The tier that applies now (grants can raise it above the earned tier).
+    public let effectiveTier: String
+    public let period: TierPeriodLabel
+    public let qualifyingPoints: Int64
+    public let qualifyingSpend: Money
+    /// Reached during this period: kept at least through the next one.
+    public let reachedThisPeriod: Bool
+    /// The next tier up and what is missing to reach it this period (nil at the top).
+    public let nextTier: String?
+    public let pointsToNextTier: Int64?
+    /// nil when spend does not qualify for the next tier.
+    public let spendToNextTier: Money?
+    /// What is missing to keep the earned tier at this period's end (0 when met).
+    public let pointsToKeep: Int64
+    public let spendToKeep: Money?
+}
+
+/// One change of a member's tier and why.
+public struct TierChangeRecord: Sendable, Hashable, Codable {
+    public let from: String
+    public let to: String
+    /// upgrade, evaluation, refund, grant, override, grant_end or override_end.
+    public let cause: String
+    /// When the event behind it happened (a period's end for an evaluation).
+    public let occurredAt: Timestamp
+    public let recordedAt: Timestamp
+    /// The period and its qualifying totals behind the change.
+    public let period: String?
+    public let qualifyingPoints: Int64?
+    public let qualifyingSpend: Money?
+    /// The entry that crossed a threshold (upgrade) or took it back (refund).
+    public let entryID: Int64?
+    public let reason: String?
+    public let actor: String?
+}
+
+extension Ledger {
+    /// The member's tiers, the current period's qualifying totals, and what the next tier and
+    /// keeping this one take.
+    /// - Throws: `.memberNotFound`.
+    public func tierStanding(of member: String, in program: Program) async throws -> TierStanding {
+        try Validate.memberID(member)
+        let exponent = program.currencyExponent
+        let row = try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT m.tier, m.tier, s.tier_period, period.start::text, coalesce(q.points, 0), coalesce(q.spend_minor, 0),
+                       m.tier_reached_period IS NOT DISTINCT FROM period.start, up.tier,
+                       greatest(up.entry_points - coalesce(q.points, 0), 0),
+                       CASE WHEN up.entry_spend_minor IS NOT NULL THEN greatest(up.entry_spend_minor - coalesce(q.spend_minor, 0), 0) END,
+                       greatest(cur.retain_points - coalesce(q.points, 0), 0),
+                       CASE WHEN cur.retain_spend_minor IS NOT NULL THEN greatest(cur.retain_spend_minor - coalesce(q.spend_minor, 0), 0) END,
+                       (cur.retain_spend_minor IS NOT NULL AND cur.retain_spend_minor <= coalesce(q.spend_minor, 0))
+                FROM points.members AS m
+                JOIN points.programs AS p ON p.program_id = m.program_id
+                CROSS JOIN LATERAL points.settings_at(p.program_id, now()) AS s
+                CROSS JOIN LATERAL (SELECT points.tier_period_start(s.tier_period, now(), p.time_zone) AS start) AS period
+                LEFT JOIN points.qualifying_totals AS q
+                    ON q.program_id = m.program_id AND q.member_id = m.member_id AND q.period_start = period.start
+                LEFT JOIN LATERAL (SELECT * FROM points.tiers_at(p.program_id, now()) AS t WHERE t.tier = m.tier) AS cur ON true
+                LEFT JOIN LATERAL (
+                    SELECT * FROM points.tiers_at(p.program_id, now()) AS t WHERE t.rank > cur.rank ORDER BY t.rank LIMIT 1) AS up ON true
+                WHERE m.program_id = \(program.id) AND m.member_id = \(member)
+                """).first
+        }
+        guard let row else { throw LedgerError.memberNotFound(member: member) }
+        let money = { (minor: Int64?) in minor.map { Money(minorUnits: $0, exponent: exponent) } }
+        let keptBySpend: Bool = try row.decode(at: 12)
+        return TierStanding(
+            earnedTier: try row.decode(at: 0), effectiveTier: try row.decode(at: 1),
+            period: TierPeriodLabel(kind: TierPeriod(rawValue: try row.decode(at: 2))!, start: try row.decode(at: 3)),
+            qualifyingPoints: try row.decode(at: 4), qualifyingSpend: money(try row.decode(at: 5))!,
+            reachedThisPeriod: try row.decode(at: 6), nextTier: try row.decode(at: 7), pointsToNextTier: try row.decode(at: 8),
+            spendToNextTier: money(try row.decode(at: 9)),
+            pointsToKeep: keptBySpend ? 0 : try row.decode(at: 10), spendToKeep: money(try row.decode(at: 11)))
+    }
+
+    /// Every change of the member's tier, oldest first: from, to, cause, when, and the
+    /// qualifying totals behind it.
+    /// - Throws: `.memberNotFound`.
+    public func tierChanges(of member: String, in program: Program) async throws -> [TierChangeRecord] {
+        try Validate.memberID(member)
+        _ = try await self.member(member, in: program)
+        let exponent = program.currencyExponent
+        return try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT c.from_tier, c.to_tier, c.cause::text, c.occurred_at, c.recorded_at, c.period_start::text, s.tier_period,
+                       c.qualifying_points, c.qualifying_spend_minor, c.entry_id, c.reason, c.actor
+                FROM points.tier_changes AS c
+                JOIN points.programs AS p ON p.program_id = c.program_id
+                LEFT JOIN LATERAL points.settings_at(p.program_id, c.period_start::timestamp AT TIME ZONE p.time_zone) AS s ON true
+                WHERE c.program_id = \(program.id) AND c.member_id = \(member)
+                ORDER BY c.change_id
+                """).map { row in
+                let start: String? = try row.decode(at: 5)
+                let kind: String? = try row.decode(at: 6)
+                return TierChangeRecord(
+                    from: try row.decode(at: 0), to: try row.decode(at: 1), cause: try row.decode(at: 2), occurredAt: try row.decode(at: 3),
+                    recordedAt: try row.decode(at: 4),
+                    period: start.map { TierPeriodLabel(kind: TierPeriod(rawValue: kind ?? "year")!, start: $0).description },
+                    qualifyingPoints: try row.decode(at: 7),
+                    qualifyingSpend: try row.decode(Int64?.self, at: 8).map { Money(minorUnits: $0, exponent: exponent) },
+                    entryID: try row.decode(at: 9), reason: try row.decode(at: 10), actor: try row.decode(at: 11))
+            }
+        }
+    }
+}
