@@ -524,7 +524,7 @@ BEGIN
     END IF;
     -- One query: the program's constants, the earning settings in force when the purchase
     -- happened, the back-dating window in force now, the member's row, locked, and the
-    -- multiplier of the member's tier (0006_tiers.sql) when the purchase happened. A first
+    -- multiplier of the member's effective tier (0006_tiers.sql) when the purchase happened. A first
     -- purchase that pays a referrer locks the referrer's row too, both in id order like the jobs
     -- and imports that lock many.
     SELECT c.exponent, p.time_zone, p.tiers_closed_until, now_settings.backdate_days, s.earn_rate, s.rounding,
@@ -541,7 +541,8 @@ BEGIN
         WHERE ps.program_id = p.program_id AND ps.effective_at <= v_at ORDER BY ps.effective_at DESC LIMIT 1) AS s
     CROSS JOIN LATERAL (
         SELECT locked.* FROM (
-            SELECT mm.member_id, mm.available, mm.pending, mm.referrer, mm.first_purchase_at, mm.tier
+            SELECT mm.member_id, mm.available, mm.pending, mm.referrer, mm.first_purchase_at, mm.tier, mm.override_until,
+                   mm.override_previous, mm.granted_until
             FROM points.members AS mm
             WHERE mm.program_id = p_program AND mm.member_id IN (p_member, (
                 SELECT r.referrer FROM points.members AS r
@@ -551,7 +552,8 @@ BEGIN
         WHERE locked.member_id = p_member) AS m
     LEFT JOIN LATERAL (
         SELECT ts.multiplier FROM points.tier_settings AS ts
-        WHERE ts.program_id = p.program_id AND ts.tier = m.tier AND ts.effective_at <= v_at
+        WHERE ts.program_id = p.program_id AND ts.effective_at <= v_at
+          AND ts.tier = points.tier_at(p_program, p_member, m.tier, m.override_until, m.override_previous, m.granted_until, v_at)
         ORDER BY ts.effective_at DESC LIMIT 1) AS tm ON true
     WHERE p.program_id = p_program;
     IF NOT FOUND THEN

@@ -184,7 +184,7 @@ BEGIN
     -- From here on, a line whose status is still NULL has been posted.
 
     -- Tier multipliers (0006_tiers.sql): when any tier of the program has one other than 1, each
-    -- line's points are multiplied by that of the tier its member holds at the start of the
+    -- line's points are multiplied by that of the effective tier its member holds at the start of the
     -- batch, as in force at the line's time. Upgrades that the batch earns apply at its end.
     v_multiplied := EXISTS (SELECT 1 FROM points.tier_settings AS ts WHERE ts.program_id = p_program AND ts.multiplier <> 1);
     IF v_multiplied THEN
@@ -193,7 +193,9 @@ BEGIN
         FROM points.members AS m
         CROSS JOIN LATERAL (
             SELECT ts.multiplier FROM points.tier_settings AS ts
-            WHERE ts.program_id = m.program_id AND ts.tier = m.tier AND ts.effective_at <= w.occurred_at
+            WHERE ts.program_id = m.program_id AND ts.effective_at <= w.occurred_at
+              AND ts.tier = points.tier_at(p_program, m.member_id, m.tier, m.override_until, m.override_previous, m.granted_until,
+                                           w.occurred_at)
             ORDER BY ts.effective_at DESC LIMIT 1) AS tm
         WHERE w.status IS NULL AND m.program_id = p_program AND m.member_id = w.member_id AND tm.multiplier <> 1;
     END IF;

@@ -223,12 +223,13 @@ BEGIN
         WHERE ts.program_id = p.program_id AND ts.task = p_task AND ts.effective_at <= v_at
         ORDER BY ts.effective_at DESC LIMIT 1) AS t ON true
     LEFT JOIN LATERAL (
-        SELECT mm.available, mm.tier FROM points.members AS mm
+        SELECT mm.available, mm.tier, mm.override_until, mm.override_previous, mm.granted_until FROM points.members AS mm
         WHERE mm.program_id = p.program_id AND mm.member_id = p_member FOR UPDATE) AS m ON true
-    -- The multiplier of the member's tier (0006_tiers.sql), for a task whose points it multiplies.
+    -- The multiplier of the member's effective tier (0006_tiers.sql), for a task whose points it multiplies.
     LEFT JOIN LATERAL (
         SELECT ts.multiplier FROM points.tier_settings AS ts
-        WHERE ts.program_id = p.program_id AND ts.tier = m.tier AND ts.effective_at <= v_at AND t.tier_multiplier
+        WHERE ts.program_id = p.program_id AND ts.effective_at <= v_at AND t.tier_multiplier
+          AND ts.tier = points.tier_at(p_program, p_member, m.tier, m.override_until, m.override_previous, m.granted_until, v_at)
         ORDER BY ts.effective_at DESC LIMIT 1) AS tm ON true
     WHERE p.program_id = p_program;
     IF v_row.available IS NULL THEN
@@ -430,7 +431,9 @@ BEGIN
         CROSS JOIN LATERAL (SELECT points.last_birthday(m.birthday, v_today) AS day) AS b
         CROSS JOIN LATERAL (
             SELECT s.birthday_bonus FROM points.tier_settings AS s
-            WHERE s.program_id = m.program_id AND s.tier = m.tier AND s.effective_at <= b.day::timestamp AT TIME ZONE v_time_zone
+            WHERE s.program_id = m.program_id AND s.effective_at <= b.day::timestamp AT TIME ZONE v_time_zone
+              AND s.tier = points.tier_at(p_program, m.member_id, m.tier, m.override_until, m.override_previous, m.granted_until,
+                                          b.day::timestamp AT TIME ZONE v_time_zone)
             ORDER BY s.effective_at DESC LIMIT 1) AS ts
         WHERE m.program_id = p_program AND m.member_id = ANY (v_due) AND ts.birthday_bonus > 0
     ), entries AS (

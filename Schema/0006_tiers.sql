@@ -146,10 +146,12 @@ BEGIN
             SET points = q.points + EXCLUDED.points, spend_minor = q.spend_minor + EXCLUDED.spend_minor
         RETURNING q.points, q.spend_minor
     )
-    SELECT m.tier AS from_tier, up.tier AS to_tier, t.points, t.spend_minor INTO v_up
+    SELECT cur.tier AS from_tier, up.tier AS to_tier, t.points, t.spend_minor INTO v_up
     FROM totals AS t
     JOIN points.members AS m ON m.program_id = p_program AND m.member_id = p_member
-    JOIN points.tiers AS cur ON cur.program_id = m.program_id AND cur.tier = m.tier
+    -- The earned tier: the one before an override that has ended.
+    JOIN points.tiers AS cur ON cur.program_id = m.program_id
+        AND cur.tier = CASE WHEN m.override_until <= p_at THEN m.override_previous ELSE m.tier END
     LEFT JOIN LATERAL (
         SELECT r.tier FROM points.tiers_at(p_program, p_at) AS r
         WHERE r.rank > cur.rank AND (r.entry_points <= t.points OR r.entry_spend_minor <= t.spend_minor)
@@ -160,7 +162,9 @@ BEGIN
     UPDATE points.members AS m SET
         tier = v_up.to_tier,
         tier_before_upgrade = CASE WHEN m.tier_reached_period = v_period THEN m.tier_before_upgrade ELSE m.tier END,
-        tier_reached_period = v_period
+        tier_reached_period = v_period,
+        override_until = NULL,
+        override_previous = NULL
     WHERE m.program_id = p_program AND m.member_id = p_member;
     INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
                                      qualifying_points, qualifying_spend_minor, entry_id)
@@ -467,7 +471,9 @@ BEGIN
         UPDATE points.members AS m SET
             tier = c.to_tier,
             tier_before_upgrade = CASE WHEN up.higher THEN c.from_tier END,
-            tier_reached_period = CASE WHEN up.higher THEN p_period_start END
+            tier_reached_period = CASE WHEN up.higher THEN p_period_start END,
+            override_until = NULL,
+            override_previous = NULL
         FROM changes AS c
         CROSS JOIN LATERAL (SELECT (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = c.to_tier)
                                  > (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = c.from_tier)
@@ -488,6 +494,201 @@ BEGIN
     UPDATE points.tier_evaluations AS e SET cursor = v_last
     WHERE e.program_id = p_program AND e.period_start = p_period_start;
     RETURN QUERY SELECT v_members, v_changed, false;
+END
+$$;
+
+
+-- Grants: a tier for a term (a paid membership, a promotion). The effective tier at an instant
+-- is the highest of the earned tier and the grants active then; a grant never changes the earned
+-- tier. members.granted_until (the latest end of the member's grants) lets every posting skip
+-- the look-up for members without an active grant.
+ALTER TABLE points.members ADD COLUMN granted_until timestamptz;
+CREATE TABLE points.tier_grants (
+    program_id integer NOT NULL,
+    member_id text COLLATE "C" NOT NULL,
+    grant_id bigint GENERATED ALWAYS AS IDENTITY,
+    tier text NOT NULL,
+    term text NOT NULL CONSTRAINT grant_term CHECK (term IN ('month', 'quarter', 'year')),
+    starts_at timestamptz NOT NULL,
+    ends_at timestamptz NOT NULL,
+    actor text NOT NULL CHECK (actor <> ''),
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    -- Whether the end has been looked at by `jobs tiers` (and recorded, when it lowered the
+    -- effective tier).
+    end_recorded boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (program_id, member_id, grant_id),
+    -- A retried grant (same member, tier, term and start) is one grant.
+    CONSTRAINT grant_once UNIQUE (program_id, member_id, tier, term, starts_at),
+    FOREIGN KEY (program_id, tier) REFERENCES points.tiers
+);
+CREATE INDEX tier_grants_ending ON points.tier_grants (program_id, ends_at) WHERE NOT end_recorded;
+GRANT SELECT ON points.tier_grants TO {{writer}}, {{auditor}};
+
+-- Overrides: an admin sets the earned tier, with a reason, until an optional end, when the
+-- earned tier returns to the one before (override_previous). Not a floor: the next evaluation
+-- or upgrade applies normally and ends the override.
+ALTER TABLE points.members ADD COLUMN override_until timestamptz, ADD COLUMN override_previous text;
+
+-- The tier that applies to a member at p_at, whose earned tier is p_earned: the highest of it
+-- and the tiers of the grants active then.
+CREATE FUNCTION points.effective_tier(p_program integer, p_member text, p_earned text, p_at timestamptz) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_tier text;
+BEGIN
+    SELECT g.tier INTO v_tier
+    FROM points.tier_grants AS g
+    JOIN points.tiers AS gt ON gt.program_id = g.program_id AND gt.tier = g.tier
+    JOIN points.tiers AS et ON et.program_id = g.program_id AND et.tier = p_earned
+    WHERE g.program_id = p_program AND g.member_id = p_member AND g.starts_at <= p_at AND g.ends_at > p_at
+      AND gt.rank > et.rank
+    ORDER BY gt.rank DESC LIMIT 1;
+    RETURN coalesce(v_tier, p_earned);
+END
+$$;
+
+-- The tier whose multiplier and benefits apply to a member row at p_at: its earned tier (the
+-- one before an override that has ended by then), raised by any active grant.
+CREATE FUNCTION points.tier_at(p_program integer, p_member text, p_tier text, p_override_until timestamptz,
+                               p_override_previous text, p_granted_until timestamptz, p_at timestamptz) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_granted_until > p_at THEN points.effective_tier(p_program, p_member, earned.tier, p_at) ELSE earned.tier END
+    FROM (SELECT CASE WHEN p_override_until <= p_at THEN p_override_previous ELSE p_tier END AS tier) AS earned
+$$;
+
+-- Grants a member tier p_tier for a term from p_from. Returns status 'granted', 'exists' (the
+-- same grant again: nothing new), 'unknown_member' or 'unknown_tier', with the grant and the
+-- member's effective tier at its start before and after.
+CREATE FUNCTION points.grant_tier(
+    p_program integer, p_member text, p_tier text, p_term text, p_from timestamptz, p_actor text)
+RETURNS TABLE (status text, grant_id bigint, starts_at timestamptz, ends_at timestamptz, tier_before text, tier_after text)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_member points.members;
+    v_time_zone text;
+    v_ends timestamptz;
+    v_grant bigint;
+    v_before text;
+    v_after text;
+BEGIN
+    SELECT m.* INTO v_member FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::timestamptz, NULL::timestamptz, NULL::text, NULL::text;
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_tier) THEN
+        RETURN QUERY SELECT 'unknown_tier', NULL::bigint, NULL::timestamptz, NULL::timestamptz, NULL::text, NULL::text;
+        RETURN;
+    END IF;
+    SELECT p.time_zone INTO v_time_zone FROM points.programs AS p WHERE p.program_id = p_program;
+    v_ends := ((p_from AT TIME ZONE v_time_zone) + CASE p_term WHEN 'month' THEN interval '1 month'
+                WHEN 'quarter' THEN interval '3 months' ELSE interval '1 year' END) AT TIME ZONE v_time_zone;
+    v_before := points.tier_at(p_program, p_member, v_member.tier, v_member.override_until, v_member.override_previous,
+                               v_member.granted_until, p_from);
+    INSERT INTO points.tier_grants AS g (program_id, member_id, tier, term, starts_at, ends_at, actor)
+    VALUES (p_program, p_member, p_tier, p_term, p_from, v_ends, p_actor)
+    ON CONFLICT ON CONSTRAINT grant_once DO NOTHING
+    RETURNING g.grant_id INTO v_grant;
+    IF v_grant IS NULL THEN
+        RETURN QUERY SELECT 'exists', g.grant_id, g.starts_at, g.ends_at, v_before, v_before FROM points.tier_grants AS g
+            WHERE g.program_id = p_program AND g.member_id = p_member AND g.tier = p_tier AND g.term = p_term AND g.starts_at = p_from;
+        RETURN;
+    END IF;
+    UPDATE points.members AS m SET granted_until = greatest(m.granted_until, v_ends)
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    v_after := points.tier_at(p_program, p_member, v_member.tier, v_member.override_until, v_member.override_previous,
+                              greatest(v_member.granted_until, v_ends), p_from);
+    IF v_after <> v_before THEN
+        INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, reason, actor)
+        VALUES (p_program, p_member, p_from, v_before, v_after, 'grant', format('%s grant until %s', p_term, v_ends), p_actor);
+    END IF;
+    RETURN QUERY SELECT 'granted', v_grant, p_from, v_ends, v_before, v_after;
+END
+$$;
+
+-- Sets a member's earned tier by hand, with a reason, until p_until (NULL: until the next
+-- evaluation or upgrade changes it). Returns status 'overridden', 'unchanged' (already so),
+-- 'unknown_member' or 'unknown_tier', with the earned tier before.
+CREATE FUNCTION points.override_tier(
+    p_program integer, p_member text, p_tier text, p_reason text, p_until timestamptz, p_actor text)
+RETURNS TABLE (status text, tier_before text)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_member points.members;
+BEGIN
+    SELECT m.* INTO v_member FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_member', NULL::text;
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_tier) THEN
+        RETURN QUERY SELECT 'unknown_tier', NULL::text;
+        RETURN;
+    END IF;
+    IF v_member.tier = p_tier AND v_member.override_until IS NOT DISTINCT FROM p_until THEN
+        RETURN QUERY SELECT 'unchanged', v_member.tier;
+        RETURN;
+    END IF;
+    UPDATE points.members AS m SET
+        tier = p_tier,
+        override_until = p_until,
+        -- An override of an override returns, at its end, to the tier before the first.
+        override_previous = CASE WHEN p_until IS NULL THEN NULL
+                                 WHEN m.override_until > now() THEN m.override_previous ELSE m.tier END,
+        tier_reached_period = NULL,
+        tier_before_upgrade = NULL
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, reason, actor)
+    VALUES (p_program, p_member, now(), v_member.tier, p_tier, 'override',
+            p_reason || CASE WHEN p_until IS NOT NULL THEN format(' (until %s)', p_until) ELSE '' END, p_actor);
+    RETURN QUERY SELECT 'overridden', v_member.tier;
+END
+$$;
+
+-- Records what ended by p_as_of: overrides (the earned tier returns to the one before) and
+-- grants (a change when the effective tier drops). Part of `jobs tiers`; idempotent. Returns the
+-- number of tier changes recorded.
+CREATE FUNCTION points.end_tier_terms(p_program integer, p_as_of timestamptz) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_overrides integer;
+    v_grants integer;
+BEGIN
+    IF p_as_of > now() + interval '5 minutes' THEN
+        RAISE EXCEPTION 'the as-of time % is in the future', p_as_of USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    WITH ended AS (
+        SELECT m.member_id, m.tier, m.override_previous, m.override_until FROM points.members AS m
+        WHERE m.program_id = p_program AND m.override_until <= p_as_of
+        ORDER BY m.member_id FOR UPDATE
+    ), moved AS (
+        UPDATE points.members AS m SET tier = e.override_previous, override_until = NULL, override_previous = NULL
+        FROM ended AS e WHERE m.program_id = p_program AND m.member_id = e.member_id
+    )
+    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause)
+    SELECT p_program, e.member_id, e.override_until, e.tier, e.override_previous, 'override_end' FROM ended AS e;
+    GET DIAGNOSTICS v_overrides = ROW_COUNT;
+
+    WITH ended AS (
+        SELECT g.member_id, g.grant_id, g.ends_at FROM points.tier_grants AS g
+        WHERE g.program_id = p_program AND NOT g.end_recorded AND g.ends_at <= p_as_of
+        FOR UPDATE
+    ), marked AS (
+        UPDATE points.tier_grants AS g SET end_recorded = true
+        FROM ended AS e WHERE g.program_id = p_program AND g.member_id = e.member_id AND g.grant_id = e.grant_id
+    ), changes AS (
+        SELECT e.member_id, e.ends_at,
+               points.tier_at(p_program, m.member_id, m.tier, m.override_until, m.override_previous, m.granted_until,
+                              e.ends_at - interval '1 microsecond') AS before,
+               points.tier_at(p_program, m.member_id, m.tier, m.override_until, m.override_previous, m.granted_until, e.ends_at) AS after
+        FROM ended AS e JOIN points.members AS m ON m.program_id = p_program AND m.member_id = e.member_id
+    )
+    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause)
+    SELECT p_program, c.member_id, c.ends_at, c.before, c.after, 'grant_end' FROM changes AS c WHERE c.before <> c.after;
+    GET DIAGNOSTICS v_grants = ROW_COUNT;
+    RETURN v_overrides + v_grants;
 END
 $$;
 

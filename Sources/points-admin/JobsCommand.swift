@@ -113,7 +113,10 @@ extension JobsCommand {
         }
 
         static func describe(_ summary: TierEvaluationSummary) -> String {
-            guard !summary.periods.isEmpty else { return "No period has ended since the last evaluation; nothing to evaluate." }
+            let ended = summary.termsEnded > 0 ? ["\(summary.termsEnded) tier changes recorded for overrides and grants that ended."] : []
+            guard !summary.periods.isEmpty else {
+                return (["No period has ended since the last evaluation; nothing to evaluate."] + ended).joined(separator: "\n")
+            }
             var lines: [String] = []
             for period in summary.periods {
                 lines.append(
@@ -123,6 +126,7 @@ extension JobsCommand {
                     lines.append("  \(move.from): \(move.members) " + (move.outcome == "kept" ? "kept" : "\(move.outcome) to \(move.to)"))
                 }
             }
+            lines += ended
             lines.append("\(summary.chunks) chunks committed in \(String(format: "%.1f", summary.seconds)) s.")
             return lines.joined(separator: "\n")
         }

@@ -5,7 +5,83 @@ import Postgres
 
 struct TierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tier", abstract: "Configure a program's tiers.", subcommands: [Set.self, List.self])
+        commandName: "tier", abstract: "Configure a program's tiers; grant and override members' tiers.",
+        subcommands: [Set.self, List.self, Grant.self, Override.self])
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a member a tier for a month, a quarter or a year (a paid membership, a promotion).",
+            discussion: """
+                The member's effective tier is the higher of their earned tier and their active grants; the \
+                earned tier does not change, and the grant's end (recorded by jobs tiers) returns them to it.
+                """)
+
+        @OptionGroup var options: GlobalOptions
+        @Option(help: ArgumentHelp("The member's id.", valueName: "id"))
+        var member: String
+        @Option(help: ArgumentHelp("The tier granted.", valueName: "name"))
+        var tier: String
+        @Option(help: ArgumentHelp("How long: month, quarter or year.", valueName: "term"))
+        var term: String
+        @Option(help: ArgumentHelp("When it starts (default: now); program time unless a zone is given.", valueName: "time"))
+        var from: String?
+        @Option(help: ArgumentHelp("Who grants it.", valueName: "name"))
+        var actor: String
+
+        func run() async throws {
+            let term = try named(GrantTerm.self, term, field: "--term")
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let from = try await ledger.instant(ifGiven: from, in: program, field: "--from")
+            let grant = try await ledger.grantTier(tier, to: member, term: term, from: from, in: program, actor: actor)
+            if options.json {
+                try Terminal.json(grant)
+                return
+            }
+            print(
+                grant.outcome == .posted
+                    ? "Grant \(grant.grantID): member \(member) holds tier \(tier) from \(grant.startsAt) until \(grant.endsAt)."
+                    : "Grant \(grant.grantID) was made before (\(tier) until \(grant.endsAt)); nothing new was granted.")
+            print(
+                "Effective tier at its start: \(grant.effectiveAfter)"
+                    + (grant.effectiveAfter == grant.effectiveBefore ? " (unchanged)." : ", was \(grant.effectiveBefore)."))
+        }
+    }
+
+    struct Override: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set a member's earned tier by hand, with a reason.",
+            discussion: """
+                Not a floor: the next evaluation applies normally. With --until, the member returns to the tier \
+                held before at that time (recorded by jobs tiers).
+                """)
+
+        @OptionGroup var options: GlobalOptions
+        @Option(help: ArgumentHelp("The member's id.", valueName: "id"))
+        var member: String
+        @Option(help: ArgumentHelp("The tier to set.", valueName: "name"))
+        var tier: String
+        @Option(help: ArgumentHelp("Why, for the member's tier history.", valueName: "text"))
+        var reason: String
+        @Option(help: ArgumentHelp("When the override ends; program time unless a zone is given.", valueName: "time"))
+        var until: String?
+        @Option(help: ArgumentHelp("Who sets it.", valueName: "name"))
+        var actor: String
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let until = try await ledger.instant(ifGiven: until, in: program, field: "--until")
+            let before = try await ledger.overrideTier(tier, of: member, reason: reason, until: until, in: program, actor: actor)
+            if options.json {
+                try Terminal.json(["member": member, "tier": tier, "tier_before": before ?? tier])
+                return
+            }
+            guard let before else {
+                print("Member \(member) already had this override; nothing changed.")
+                return
+            }
+            print("Member \(member): earned tier \(tier), was \(before)" + (until.map { ", until \($0)." } ?? "."))
+        }
+    }
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

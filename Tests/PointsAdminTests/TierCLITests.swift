@@ -34,6 +34,14 @@ struct TierCLITests {
             let changes = try JSONSerialization.jsonObject(with: Data(try run(["member", "tiers", "m1", "--json"]).stdout.utf8)) as! [[String: Any]]
             #expect(changes.map { $0["cause"] as? String } == ["upgrade", "refund"])
 
+            let granted = try run(["tier", "grant", "--member", "m1", "--tier", "premium", "--term", "quarter", "--actor", "ops"])
+            #expect(granted.stdout.contains("Effective tier at its start: premium, was ordinary.\n"), "\(granted.stdout)")
+            let overridden = try run(["tier", "override", "--member", "m1", "--tier", "advanced", "--reason", "support case 17", "--actor", "ops"])
+            #expect(overridden.stdout == "Member m1: earned tier advanced, was ordinary.\n", "\(overridden.stdout)")
+            let causes = try JSONSerialization.jsonObject(with: Data(try run(["member", "tiers", "m1", "--json"]).stdout.utf8)) as! [[String: Any]]
+            #expect(causes.map { $0["cause"] as? String } == ["upgrade", "refund", "grant", "override"])
+            #expect(causes.last?["reason"] as? String == "support case 17")
+
             let nothing = try run(["jobs", "tiers"])
             #expect(nothing.status == 0, "\(nothing.stderr)")
             #expect(nothing.stdout == "No period has ended since the last evaluation; nothing to evaluate.\n", "\(nothing.stdout)")
@@ -57,6 +65,13 @@ struct TierCLITests {
                 (["program", "set", "--tier-period", "week"], 2, "Invalid --tier-period: \"week\" is not one of month, quarter, year.\n"),
                 (["program", "set", "--tier-period", "month"], 2, "Invalid tier period: once the program has entries, the tier period changes only at the start of a year"),
                 (["member", "tiers", "ghost"], 1, "Member \"ghost\" does not exist"),
+                (["tier", "grant", "--member", "m1", "--tier", "premium", "--term", "week", "--actor", "ops"], 2,
+                 "Invalid --term: \"week\" is not one of month, quarter, year.\n"),
+                (["tier", "grant", "--member", "m1", "--tier", "gold", "--term", "year", "--actor", "ops"], 2,
+                 "Invalid tier: \"gold\" is not a tier of this program; its tiers are ordinary, advanced, premium.\n"),
+                (["tier", "override", "--member", "m1", "--tier", "premium", "--actor", "ops"], 2, "Error: Missing expected argument '--reason <text>'"),
+                (["tier", "override", "--member", "m1", "--tier", "premium", "--reason", "x", "--until", "2020-01-01", "--actor", "ops"], 2,
+                 "Invalid until: 2019-12-31T16:00:00.000000Z is not in the future; an override ends later than now.\n"),
             ]
             for (arguments, status, message) in cases {
                 let output = try run(arguments)

@@ -218,6 +218,61 @@ struct TierTests {
         }
     }
 
+    @Test func aGrantRaisesTheEffectiveTierForItsTermAndItsEndIsRecorded() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            try await ledger.useTestTiers(program, period: .year)
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.buy("m1", "o1", "1000.00", at: "2025-02-10 12:00", in: program)  // advanced, earned
+            let grant = try await ledger.grantTier(
+                "premium", to: "m1", term: .month, from: try await ledger.instant("2025-03-01", in: program, field: "from"), in: program,
+                actor: "ops")
+            #expect(grant.effectiveBefore == "advanced" && grant.effectiveAfter == "premium")
+            #expect(grant.endsAt == (try await ledger.instant("2025-04-01", in: program, field: "end")))
+            let again = try await ledger.grantTier(
+                "premium", to: "m1", term: .month, from: try await ledger.instant("2025-03-01", in: program, field: "from"), in: program,
+                actor: "ops")
+            #expect(again.outcome == .replayed && again.grantID == grant.grantID)
+            #expect(try await ledger.buy("m1", "o2", "100.00", at: "2025-03-10 12:00", in: program).points == 200)  // ×2
+            #expect(try await ledger.buy("m1", "o3", "100.00", at: "2025-04-10 12:00", in: program).points == 150)  // ×1.5
+            #expect(try await ledger.member("m1", in: program).tier == "advanced")
+            let summary = try await ledger.evaluateTiers(program, asOf: try await ledger.instant("2025-05-01", in: program, field: "as of"))
+            #expect(summary.periods.isEmpty && summary.termsEnded == 1)
+            #expect(try await ledger.tierChanges(of: "m1", in: program).map { "\($0.cause):\($0.from)>\($0.to)" } == [
+                "upgrade:ordinary>advanced", "grant:advanced>premium", "grant_end:premium>advanced",
+            ])
+            #expect(try await ledger.evaluateTiers(program, asOf: try await ledger.instant("2025-05-01", in: program, field: "as of")).termsEnded == 0)
+            await #expect(throws: LedgerError.self) { try await ledger.grantTier("gold", to: "m1", term: .year, in: program, actor: "ops") }
+            await #expect(throws: LedgerError.memberNotFound(member: "ghost")) {
+                try await ledger.grantTier("premium", to: "ghost", term: .year, in: program, actor: "ops")
+            }
+        }
+    }
+
+    @Test func anOverrideSetsTheEarnedTierWithAReasonUntilItsEnd() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            try await ledger.useTestTiers(program)
+            _ = try await ledger.createMember("m1", in: program)
+            let until = Timestamp(Date().addingTimeInterval(1.5))
+            #expect(try await ledger.overrideTier("premium", of: "m1", reason: "store opening VIP", until: until, in: program, actor: "ops") == "ordinary")
+            #expect(try await ledger.overrideTier("premium", of: "m1", reason: "store opening VIP", until: until, in: program, actor: "ops") == nil)
+            #expect(try await ledger.member("m1", in: program).tier == "premium")
+            #expect(try await ledger.buy("m1", "o1", "100.00", in: program).points == 200)
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await ledger.buy("m1", "o2", "100.00", in: program).points == 100)  // ended: ordinary again
+            #expect(try await ledger.evaluateTiers(program, asOf: .now).termsEnded == 1)
+            #expect(try await ledger.member("m1", in: program).tier == "ordinary")
+            let changes = try await ledger.tierChanges(of: "m1", in: program)
+            #expect(changes.map(\.cause) == ["override", "override_end"])
+            #expect(changes[0].reason?.hasPrefix("store opening VIP (until ") == true && changes[0].actor == "ops")
+            await #expect(throws: LedgerError.invalidInput(field: "reason", reason: "it is empty; say it in a few words")) {
+                try await ledger.overrideTier("premium", of: "m1", reason: " ", in: program, actor: "ops")
+            }
+            await #expect(throws: LedgerError.self) {
+                try await ledger.overrideTier("premium", of: "m1", reason: "late", until: Timestamp(Date().addingTimeInterval(-60)), in: program, actor: "ops")
+            }
+        }
+    }
+
     @Test func badTierSettingsAreRefusedAndChangeNothing() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             let before = try await ledger.tierSettings(of: program)

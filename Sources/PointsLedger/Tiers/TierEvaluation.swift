@@ -25,6 +25,8 @@ public struct EvaluatedPeriod: Sendable, Hashable, Codable {
 public struct TierEvaluationSummary: Sendable, Hashable, Codable {
     public let job: String
     public internal(set) var periods: [EvaluatedPeriod]
+    /// Overrides and grants that ended (tier changes recorded for them).
+    public internal(set) var termsEnded: Int64
     /// Transactions committed so far: each chunk commits on its own.
     public internal(set) var chunks: Int
     public internal(set) var seconds: Double
@@ -44,13 +46,20 @@ extension Ledger {
     ) async throws -> TierEvaluationSummary {
         try Self.checkChunkSize(chunkSize)
         let started = Date()
-        var summary = TierEvaluationSummary(job: "tiers", periods: [], chunks: 0, seconds: 0)
+        var summary = TierEvaluationSummary(job: "tiers", periods: [], termsEnded: 0, chunks: 0, seconds: 0)
         while let (kind, start, end) = try await nextTierPeriod(program, asOf: asOf) {
+            summary.termsEnded += try await endTierTerms(program, asOf: end)
             try await evaluatePeriod(program, kind: kind, start: start, end: end, chunkSize: chunkSize, started: started,
                                      summary: &summary, progress: progress)
         }
+        summary.termsEnded += try await endTierTerms(program, asOf: asOf)
         summary.seconds = Date().timeIntervalSince(started)
         return summary
+    }
+
+    /// Records the overrides and grants that ended by `asOf`; returns the tier changes recorded.
+    private func endTierTerms(_ program: Program, asOf: Timestamp) async throws -> Int64 {
+        Int64(try await jobChunk("SELECT points.end_tier_terms(\(program.id), \(asOf))", asOf: asOf).decode(Int32.self, at: 0))
     }
 
     /// Evaluates one period, which must have ended, after every earlier period of the program.
@@ -64,7 +73,7 @@ extension Ledger {
     ) async throws -> TierEvaluationSummary {
         try Self.checkChunkSize(chunkSize)
         let started = Date()
-        var summary = TierEvaluationSummary(job: "tiers", periods: [], chunks: 0, seconds: 0)
+        var summary = TierEvaluationSummary(job: "tiers", periods: [], termsEnded: 0, chunks: 0, seconds: 0)
         let (kindInForce, end, finished) = try await withConnection { connection in
             let row = try connection.preparedQuery("""
                 SELECT s.tier_period, points.tier_period_end(\(period.kind.rawValue), \(period.start)::date, p.time_zone),
@@ -96,6 +105,7 @@ extension Ledger {
             }
             throw LedgerError.invalidInput(field: "period", reason: "\(period) is before the program's first period, \(next)")
         }
+        summary.termsEnded += try await endTierTerms(program, asOf: nextEnd)
         try await evaluatePeriod(program, kind: kind, start: start, end: nextEnd, chunkSize: chunkSize, started: started,
                                  summary: &summary, progress: progress)
         summary.seconds = Date().timeIntervalSince(started)

@@ -51,7 +51,9 @@ extension Ledger {
         let exponent = program.currencyExponent
         let row = try await withConnection { connection in
             try connection.preparedQuery("""
-                SELECT m.tier, m.tier, s.tier_period, period.start::text, coalesce(q.points, 0), coalesce(q.spend_minor, 0),
+                SELECT m.tier, points.tier_at(m.program_id, m.member_id, m.tier, m.override_until, m.override_previous,
+                                              m.granted_until, now()),
+                       s.tier_period, period.start::text, coalesce(q.points, 0), coalesce(q.spend_minor, 0),
                        m.tier_reached_period IS NOT DISTINCT FROM period.start, up.tier,
                        greatest(up.entry_points - coalesce(q.points, 0), 0),
                        CASE WHEN up.entry_spend_minor IS NOT NULL THEN greatest(up.entry_spend_minor - coalesce(q.spend_minor, 0), 0) END,
@@ -110,5 +112,83 @@ extension Ledger {
                     entryID: try row.decode(at: 9), reason: try row.decode(at: 10), actor: try row.decode(at: 11))
             }
         }
+    }
+}
+
+/// How long a tier grant lasts.
+public enum GrantTerm: String, Sendable, Hashable, Codable, CaseIterable {
+    case month, quarter, year
+}
+
+/// A tier granted for a term.
+public struct TierGrant: Sendable, Hashable, Codable {
+    public let outcome: PostingResult.Outcome
+    public let grantID: Int64
+    public let tier: String
+    public let startsAt: Timestamp
+    public let endsAt: Timestamp
+    /// The member's effective tier at the grant's start, before and after it.
+    public let effectiveBefore: String
+    public let effectiveAfter: String
+}
+
+extension Ledger {
+    /// Grants a member a tier for a month, a quarter or a year from `from` (default: now): the
+    /// effective tier is the higher of the earned tier and the active grants; the earned tier does
+    /// not change. The same grant again (member, tier, term, start) is returned, not repeated.
+    /// - Throws: `.memberNotFound`, `.invalidInput` for an unknown tier.
+    public func grantTier(
+        _ tier: String, to member: String, term: GrantTerm, from: Timestamp? = nil, in program: Program, actor: String
+    ) async throws -> TierGrant {
+        try Validate.memberID(member)
+        let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
+        let row = try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT status, grant_id, starts_at, ends_at, tier_before, tier_after
+                FROM points.grant_tier(\(program.id), \(member), \(tier), \(term.rawValue), coalesce(\(from)::timestamptz, now()), \(actor))
+                """).single()
+        }
+        switch try row.decode(String.self, at: 0) {
+        case "unknown_member": throw LedgerError.memberNotFound(member: member)
+        case "unknown_tier": throw try await unknownTier(tier, in: program)
+        case let status:
+            return TierGrant(
+                outcome: status == "granted" ? .posted : .replayed, grantID: try row.decode(at: 1), tier: tier,
+                startsAt: try row.decode(at: 2), endsAt: try row.decode(at: 3), effectiveBefore: try row.decode(at: 4),
+                effectiveAfter: try row.decode(at: 5))
+        }
+    }
+
+    /// Sets a member's earned tier by hand, with a reason, until `until` (nil: until the next
+    /// evaluation or upgrade). Not a floor: evaluations apply normally afterwards. Returns the
+    /// earned tier before, or nil when the member already had this override.
+    /// - Throws: `.memberNotFound`, `.invalidInput` for an unknown tier, an empty reason or an
+    ///   end that is not in the future.
+    @discardableResult
+    public func overrideTier(
+        _ tier: String, of member: String, reason: String, until: Timestamp? = nil, in program: Program, actor: String
+    ) async throws -> String? {
+        try Validate.memberID(member)
+        let reason = try Validate.text(reason, field: "reason", maximumLength: 500)
+        let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
+        if let until, until <= Timestamp.now {
+            throw LedgerError.invalidInput(field: "until", reason: "\(until) is not in the future; an override ends later than now")
+        }
+        let row = try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT status, tier_before FROM points.override_tier(\(program.id), \(member), \(tier), \(reason), \(until), \(actor))
+                """).single()
+        }
+        switch try row.decode(String.self, at: 0) {
+        case "unknown_member": throw LedgerError.memberNotFound(member: member)
+        case "unknown_tier": throw try await unknownTier(tier, in: program)
+        case "unchanged": return nil
+        default: return try row.decode(at: 1)
+        }
+    }
+
+    func unknownTier(_ tier: String, in program: Program) async throws -> LedgerError {
+        let tiers = try await tierSettings(of: program).map(\.tier)
+        return .invalidInput(field: "tier", reason: "\"\(tier)\" is not a tier of this program; its tiers are \(tiers.joined(separator: ", "))")
     }
 }
