@@ -195,7 +195,7 @@ $$;
 -- Locks members' rows in id order: jobs and imports, which lock many members at once, never
 -- deadlock with each other or with single writes (which lock one). Returns how many exist.
 CREATE FUNCTION points.lock_members(p_program integer, p_members text[]) RETURNS integer
-LANGUAGE plpgsql SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_locked integer;
 BEGIN
@@ -783,7 +783,7 @@ $$;
 -- off: the plans must not depend on statistics, which lag right after a large import).
 CREATE FUNCTION points.mature_due(p_program integer, p_as_of timestamptz, p_limit integer)
 RETURNS TABLE (purchases integer, points bigint, members integer)
-LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_members text[];
 BEGIN
@@ -855,7 +855,7 @@ $$;
 -- access only, like maturation.
 CREATE FUNCTION points.expire_due(p_program integer, p_as_of timestamptz, p_limit integer)
 RETURNS TABLE (lots integer, points bigint, members integer)
-LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_members text[];
 BEGIN

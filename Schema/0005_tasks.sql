@@ -392,7 +392,7 @@ $$;
 -- cursor until the cursor is NULL. Members are locked in id order.
 CREATE FUNCTION points.pay_birthdays(p_program integer, p_as_of timestamptz, p_after text, p_limit integer)
 RETURNS TABLE (members integer, paid integer, points bigint, cursor text)
-LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_time_zone text;
     v_today date;

@@ -400,7 +400,11 @@ $$;
 -- resumable. Returns the members evaluated and changed in this chunk, and whether it finished.
 CREATE FUNCTION points.evaluate_tiers(p_program integer, p_period_start date, p_limit integer)
 RETURNS TABLE (members integer, changed integer, finished boolean)
-LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off AS $$
+-- Plans that stay linear in the chunk whatever the statistics say: index probes per member
+-- (never a scan of the program's members or totals), and no JIT for these few-millisecond
+-- statements.
+LANGUAGE plpgsql SECURITY DEFINER
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off AS $$
 DECLARE
     v_evaluation points.tier_evaluations;
     v_at timestamptz;
@@ -421,12 +425,11 @@ BEGIN
     v_at := v_evaluation.period_end - interval '1 microsecond';
     v_policy := (points.settings_at(p_program, v_at)).downgrade;
 
-    CREATE TEMP TABLE IF NOT EXISTS tier_decisions (
-        member_id text COLLATE "C", from_tier text, to_tier text, points bigint, spend_minor bigint) ON COMMIT DROP;
-    TRUNCATE tier_decisions;
+    -- One statement: decide each member of the chunk, move those whose tier changes, record the
+    -- changes and count the members by the tier they had and got.
     WITH thresholds AS MATERIALIZED (
         SELECT * FROM points.tiers_at(p_program, v_at)
-    ), chunk AS (
+    ), chunk AS MATERIALIZED (
         SELECT m.member_id, m.tier, cur.rank, m.tier_reached_period, coalesce(q.points, 0) AS points,
                coalesce(q.spend_minor, 0) AS spend_minor
         FROM points.members AS m
@@ -436,25 +439,44 @@ BEGIN
         WHERE m.program_id = p_program AND m.member_id > coalesce(v_evaluation.cursor, '')
         ORDER BY m.member_id LIMIT p_limit
         FOR UPDATE OF m
-    ), decided AS (
-        SELECT c.*,
-               (SELECT max(t.rank) FROM thresholds AS t
-                WHERE t.retain_points <= c.points OR t.retain_spend_minor <= c.spend_minor) AS retained,
-               (SELECT max(t.rank) FROM thresholds AS t
-                WHERE t.entry_points <= c.points OR t.entry_spend_minor <= c.spend_minor) AS reached,
-               (SELECT max(t.rank) FROM thresholds AS t WHERE t.rank < c.rank) AS lower
-        FROM chunk AS c
+    ), decided AS MATERIALIZED (
+        SELECT c.member_id, c.tier AS from_tier, c.rank, c.points, c.spend_minor, greatest(
+                   max(t.rank) FILTER (WHERE t.entry_points <= c.points OR t.entry_spend_minor <= c.spend_minor),
+                   CASE WHEN c.tier_reached_period >= p_period_start
+                             OR max(t.rank) FILTER (WHERE t.retain_points <= c.points OR t.retain_spend_minor <= c.spend_minor) >= c.rank
+                        THEN c.rank
+                        WHEN v_policy = 'one_level' THEN greatest(
+                            max(t.rank) FILTER (WHERE t.rank < c.rank),
+                            max(t.rank) FILTER (WHERE t.retain_points <= c.points OR t.retain_spend_minor <= c.spend_minor))
+                        ELSE max(t.rank) FILTER (WHERE t.retain_points <= c.points OR t.retain_spend_minor <= c.spend_minor) END)
+               AS to_rank
+        FROM chunk AS c CROSS JOIN thresholds AS t
+        GROUP BY c.member_id, c.tier, c.rank, c.points, c.spend_minor, c.tier_reached_period
+    ), outcome AS MATERIALIZED (
+        SELECT d.*, t.tier AS to_tier FROM decided AS d JOIN thresholds AS t ON t.rank = d.to_rank
+    ), moved AS (
+        UPDATE points.members AS m SET
+            tier = o.to_tier,
+            tier_before_upgrade = CASE WHEN o.to_rank > o.rank THEN o.from_tier END,
+            tier_reached_period = CASE WHEN o.to_rank > o.rank THEN p_period_start END,
+            override_until = NULL,
+            override_previous = NULL
+        FROM outcome AS o
+        WHERE o.to_tier <> o.from_tier AND m.program_id = p_program AND m.member_id = o.member_id
+    ), recorded AS (
+        INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
+                                         qualifying_points, qualifying_spend_minor)
+        SELECT p_program, o.member_id, v_evaluation.period_end, o.from_tier, o.to_tier, 'evaluation', p_period_start,
+               o.points, o.spend_minor
+        FROM outcome AS o WHERE o.to_tier <> o.from_tier
+    ), counted AS (
+        INSERT INTO points.tier_evaluation_counts AS n (program_id, period_start, from_tier, to_tier, members)
+        SELECT p_program, p_period_start, o.from_tier, o.to_tier, count(*) FROM outcome AS o GROUP BY o.from_tier, o.to_tier
+        ON CONFLICT ON CONSTRAINT tier_evaluation_counts_pkey DO UPDATE SET members = n.members + EXCLUDED.members
     )
-    INSERT INTO tier_decisions
-    SELECT d.member_id, d.tier, t.tier, d.points, d.spend_minor
-    FROM decided AS d
-    CROSS JOIN LATERAL (SELECT greatest(d.reached, CASE
-        WHEN d.tier_reached_period >= p_period_start OR d.retained >= d.rank THEN d.rank
-        WHEN v_policy = 'one_level' THEN greatest(d.lower, d.retained)
-        ELSE d.retained END) AS rank) AS target
-    JOIN points.tiers AS t ON t.program_id = p_program
-        AND t.rank = (SELECT max(th.rank) FROM thresholds AS th WHERE th.rank <= target.rank);
-    GET DIAGNOSTICS v_members = ROW_COUNT;
+    SELECT count(*), count(*) FILTER (WHERE o.to_tier <> o.from_tier), max(o.member_id)
+    INTO v_members, v_changed, v_last
+    FROM outcome AS o;
 
     IF v_members = 0 THEN
         UPDATE points.tier_evaluations AS e SET finished_at = now()
@@ -464,39 +486,11 @@ BEGIN
         RETURN QUERY SELECT 0, 0, true;
         RETURN;
     END IF;
-
-    WITH changes AS (
-        SELECT d.* FROM tier_decisions AS d WHERE d.to_tier <> d.from_tier
-    ), moved AS (
-        UPDATE points.members AS m SET
-            tier = c.to_tier,
-            tier_before_upgrade = CASE WHEN up.higher THEN c.from_tier END,
-            tier_reached_period = CASE WHEN up.higher THEN p_period_start END,
-            override_until = NULL,
-            override_previous = NULL
-        FROM changes AS c
-        CROSS JOIN LATERAL (SELECT (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = c.to_tier)
-                                 > (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = c.from_tier)
-                                   AS higher) AS up
-        WHERE m.program_id = p_program AND m.member_id = c.member_id
-    )
-    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
-                                     qualifying_points, qualifying_spend_minor)
-    SELECT p_program, c.member_id, v_evaluation.period_end, c.from_tier, c.to_tier, 'evaluation', p_period_start,
-           c.points, c.spend_minor
-    FROM changes AS c;
-    GET DIAGNOSTICS v_changed = ROW_COUNT;
-
-    INSERT INTO points.tier_evaluation_counts AS n (program_id, period_start, from_tier, to_tier, members)
-    SELECT p_program, p_period_start, d.from_tier, d.to_tier, count(*) FROM tier_decisions AS d GROUP BY d.from_tier, d.to_tier
-    ON CONFLICT ON CONSTRAINT tier_evaluation_counts_pkey DO UPDATE SET members = n.members + EXCLUDED.members;
-    SELECT max(d.member_id) INTO v_last FROM tier_decisions AS d;
     UPDATE points.tier_evaluations AS e SET cursor = v_last
     WHERE e.program_id = p_program AND e.period_start = p_period_start;
     RETURN QUERY SELECT v_members, v_changed, false;
 END
 $$;
-
 
 -- Grants: a tier for a term (a paid membership, a promotion). The effective tier at an instant
 -- is the highest of the earned tier and the grants active then; a grant never changes the earned
