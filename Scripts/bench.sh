@@ -8,9 +8,11 @@
 #   BENCH_IMPORT_LINES=200000 Scripts/bench.sh a smaller import (and expiry) run
 #
 # Workloads: single grants, single purchases and single check-ins at 1 and 8 connections (compared with
-# tpcb-like at 1 and 8 clients); a bulk import of BENCH_IMPORT_LINES purchases (default
+# tpcb-like at 1 and 8 clients), and single purchases in a program whose members move up through
+# tiers with multipliers during the run; a bulk import of BENCH_IMPORT_LINES purchases (default
 # 1,000,000) over BENCH_IMPORT_MEMBERS members (default 100,000), with the CLI's peak memory
-# (compared with tpcb-like at 8 clients); the expiry job over the lots that import formed.
+# (compared with tpcb-like at 8 clients); the expiry job over the lots that import formed; period-end
+# tier evaluation of BENCH_TIER_MEMBERS members (default 1,000,000, loaded with SQL).
 # Runs on a durable cluster of its own (Scripts/dev-db.sh --dir .pg-bench: fsync on, commits
 # synchronous), so figures mean what they would in production.
 set -euo pipefail
@@ -22,8 +24,9 @@ ensure_postgres
 seconds=${BENCH_SECONDS:-15}
 import_lines=${BENCH_IMPORT_LINES:-1000000}
 import_members=${BENCH_IMPORT_MEMBERS:-100000}
+tier_members=${BENCH_TIER_MEMBERS:-1000000}
 clients=(1 8)
-workloads=(grant purchase checkin)
+workloads=(grant purchase checkin purchase-tiers)
 
 echo "Building (release)..." >&2
 swift build -c release --product points-admin >&2
@@ -38,12 +41,20 @@ fresh_db() { psql_ -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "
 fresh_db pgbench
 fresh_db ledger_bench
 fresh_db ledger_import
+fresh_db ledger_tiers
 echo "Initialising pgbench (scale 10)..." >&2
 pgbench -q -i -s 10 -h "$socket_dir" -U postgres pgbench >/dev/null 2>&1
 ledger_url="postgresql:///ledger_bench?host=$socket_dir&user=postgres"
 import_url="postgresql:///ledger_import?host=$socket_dir&user=postgres"
-"$bin/points-admin" db migrate --database-url "$ledger_url" >/dev/null
-"$bin/points-admin" db migrate --database-url "$import_url" >/dev/null
+tiers_url="postgresql:///ledger_tiers?host=$socket_dir&user=postgres"
+for url_ in "$ledger_url" "$import_url" "$tiers_url"; do "$bin/points-admin" db migrate --database-url "$url_" >/dev/null; done
+# Purchases for members with tiers: advanced from 500 qualifying points (x1.25), premium from 2,000
+# (x1.5), so that members move up during the run and most purchases earn at a multiplier.
+"$bin/points-admin" program create tiers --currency CNY --database-url "$ledger_url" >/dev/null
+"$bin/points-admin" tier set premium --program tiers --entry-points 2000 --multiplier 1.5 --effective-at 2000-01-01 \
+    --database-url "$ledger_url" >/dev/null
+"$bin/points-admin" tier set advanced --program tiers --entry-points 500 --multiplier 1.25 --effective-at 2000-01-01 \
+    --database-url "$ledger_url" >/dev/null
 
 declare -A pgbench_tps
 results=()
@@ -58,9 +69,10 @@ for workload in "${workloads[@]}"; do
     for n in "${clients[@]}"; do
         echo "ledger $workload, $n connection(s), ${seconds}s..." >&2
         # Check-ins: each member once a day over the last 6 days, in a program of each run's own.
-        members=10000 program=bench
+        members=10000 program=bench kind=$workload
         if [ "$workload" = checkin ]; then members=40000 program=checkin-$n; fi
-        line=$("$bin/points-bench" --database-url "$ledger_url" --workload "$workload" --connections "$n" --seconds "$seconds" \
+        if [ "$workload" = purchase-tiers ]; then program=tiers kind=purchase; fi
+        line=$("$bin/points-bench" --database-url "$ledger_url" --workload "$kind" --connections "$n" --seconds "$seconds" \
             --members "$members" --program "$program")
         results+=("$workload $n $line")
     done
@@ -68,7 +80,7 @@ done
 # Fresh tables have no statistics yet (autovacuum has not caught up): analyse them first, as
 # production would have, or the audit's plans can turn quadratic.
 psql_ -d ledger_bench -c "ANALYZE"
-for program in bench checkin-1 checkin-8; do
+for program in bench checkin-1 checkin-8 tiers; do
     "$bin/points-admin" audit verify --program "$program" --database-url "$ledger_url" >/dev/null \
         || { echo "bench: audit verify of program $program failed after the single-operation workloads" >&2; exit 1; }
 done
@@ -100,7 +112,34 @@ read -r expire_seconds < "$time_file"
 expired=$(sed -nE 's/.*"items" : ([0-9]+).*/\1/p' "$time_file.json")
 "$bin/points-admin" audit verify --program bench --database-url "$import_url" >/dev/null \
     || { echo "bench: audit verify failed after the import and expiry" >&2; exit 1; }
-rm -f "$time_file" "$time_file.json" "$import_file"
+rm -f "$time_file.json" "$import_file"
+tier_line=$(psql_ -d ledger_bench -Atc "SELECT count(*) FILTER (WHERE tier <> 'ordinary') || ' of ' || count(*)
+    FROM points.members WHERE program_id = (SELECT program_id FROM points.programs WHERE name = 'tiers')")
+
+# Period-end tier evaluation: members spread over the three tiers, with random qualifying totals
+# for last month (loaded with SQL: the import above already measures posting), in a program
+# whose tier period is the month.
+echo "Loading $tier_members members for tier evaluation..." >&2
+"$bin/points-admin" program create evaluation --currency CNY --database-url "$tiers_url" >/dev/null
+"$bin/points-admin" program set evaluation --tier-period month --effective-at 2000-01-01 --database-url "$tiers_url" >/dev/null
+psql_ -d ledger_tiers <<SQL
+INSERT INTO points.members (program_id, member_id, tier)
+SELECT 1, 'member-' || g, CASE WHEN g % 10 = 0 THEN 'premium' WHEN g % 10 < 4 THEN 'advanced' ELSE 'ordinary' END
+FROM generate_series(1, $tier_members) AS g;
+INSERT INTO points.qualifying_totals (program_id, member_id, period_start, points, spend_minor)
+SELECT 1, 'member-' || g, date_trunc('month', (now() AT TIME ZONE 'Asia/Shanghai') - interval '1 month')::date,
+       (random() * 8000)::bigint, (random() * 500000)::bigint
+FROM generate_series(1, $tier_members) AS g WHERE g % 3 <> 0;
+ANALYZE;
+SQL
+echo "Evaluating tiers..." >&2
+/usr/bin/time -f "%e" -o "$time_file" "$bin/points-admin" jobs tiers --program evaluation --json --database-url "$tiers_url" > "$time_file.json"
+read -r tier_seconds < "$time_file"
+# The first "members" and "changed" are the period's (keys are sorted; its moves come after).
+evaluated=$(tr -d ' \n' < "$time_file.json" | grep -oE '"members":[0-9]+' | head -n 1 | cut -d: -f2)
+changed=$(tr -d ' \n' < "$time_file.json" | grep -oE '"changed":[0-9]+' | head -n 1 | cut -d: -f2)
+[ "$evaluated" = "$tier_members" ] || { echo "bench: tier evaluation covered $evaluated of $tier_members members" >&2; cat "$time_file.json" >&2; exit 1; }
+rm -f "$time_file" "$time_file.json"
 
 echo
 echo "PostgreSQL $(psql_ -d postgres -Atc 'SHOW server_version'), $(nproc) cores, durable commits, ${seconds}s per single-operation run"
@@ -121,4 +160,6 @@ import_ratio=$(awk -v a="$import_rate" -v b="${pgbench_tps[8]}" 'BEGIN { printf 
 printf '%-28s %8s %12s %8s\n' "import (purchases)" "2" "$import_rate" "${import_ratio}x"
 echo "import: $import_lines purchases over $import_members members in ${import_seconds} s, CLI peak memory $(( import_kb / 1024 )) MB"
 echo "expiry job: $expired lots expired in ${expire_seconds} s"
+echo "purchase-tiers: $tier_line members above the entry tier at the end of the runs"
+echo "tier evaluation: $evaluated members ($changed changed tier) in ${tier_seconds} s"
 echo "audit verify after every workload: sound"
