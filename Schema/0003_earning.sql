@@ -516,6 +516,11 @@ DECLARE
     v_matures timestamptz;
     v_referral bigint;
     v_upgraded text;
+    v_period date;
+    v_spend bigint := p_amount_minor - p_points_paid_minor;
+    v_q_period date;
+    v_q_points bigint;
+    v_q_spend bigint;
 BEGIN
     IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_points_paid_minor IS NULL OR p_points_paid_minor < 0
         OR p_points_paid_minor > p_amount_minor OR p_backdated IS NULL OR p_order IS NULL THEN
@@ -527,9 +532,11 @@ BEGIN
     -- multiplier of the member's effective tier (0006_tiers.sql) when the purchase happened. A first
     -- purchase that pays a referrer locks the referrer's row too, both in id order like the jobs
     -- and imports that lock many.
-    SELECT c.exponent, p.time_zone, p.tiers_closed_until, now_settings.backdate_days, s.earn_rate, s.rounding,
-           s.return_window_days, s.expiry_kind, s.expiry_count, s.referral_bonus, s.tier_period, m.available, m.pending,
-           m.referrer, m.first_purchase_at, coalesce(tm.multiplier, 1) AS multiplier
+    SELECT c.exponent, p.time_zone, p.tiers_closed_until, p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend,
+           now_settings.backdate_days, s.earn_rate, s.rounding, s.return_window_days, s.expiry_kind, s.expiry_count,
+           s.referral_bonus, s.tier_period, m.available, m.pending, m.referrer, m.first_purchase_at,
+           coalesce(tm.multiplier, 1) AS multiplier, m.q_period, m.q_points, m.q_spend,
+           CASE WHEN m.override_until <= v_at THEN m.override_previous ELSE m.tier END AS earned
     INTO v_row
     FROM points.programs AS p
     JOIN points.currencies AS c USING (currency)
@@ -542,7 +549,7 @@ BEGIN
     CROSS JOIN LATERAL (
         SELECT locked.* FROM (
             SELECT mm.member_id, mm.available, mm.pending, mm.referrer, mm.first_purchase_at, mm.tier, mm.override_until,
-                   mm.override_previous, mm.granted_until
+                   mm.override_previous, mm.granted_until, mm.q_period, mm.q_points, mm.q_spend
             FROM points.members AS mm
             WHERE mm.program_id = p_program AND mm.member_id IN (p_member, (
                 SELECT r.referrer FROM points.members AS r
@@ -573,6 +580,18 @@ BEGIN
         ELSIF v_points > 0 THEN
             -- Points available at once repay a debt first; the rest forms a lot.
             v_lot := points.lot_amount(v_points, v_row.available);
+        END IF;
+        -- Qualifying totals (0006_tiers.sql): the member's row holds those of the member's
+        -- latest period; an event of an earlier period goes to qualifying_totals below.
+        v_period := points.tier_period_start(v_row.tier_period, v_at, v_row.time_zone);
+        IF v_row.q_period IS NULL OR v_period >= v_row.q_period THEN
+            v_q_period := v_period;
+            v_q_points := CASE WHEN v_period = v_row.q_period THEN v_row.q_points ELSE 0 END + v_points;
+            v_q_spend := CASE WHEN v_period = v_row.q_period THEN v_row.q_spend ELSE 0 END + v_spend;
+        ELSE
+            v_q_period := v_row.q_period;
+            v_q_points := v_row.q_points;
+            v_q_spend := v_row.q_spend;
         END IF;
         -- The entry (unless the order was posted before), its postings, the lot, the purchase and
         -- the member's balances: one statement.
@@ -606,7 +625,8 @@ BEGIN
             available = m.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
             pending = m.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END,
             issued = m.issued - v_points,
-            first_purchase_at = coalesce(m.first_purchase_at, v_at)
+            first_purchase_at = coalesce(m.first_purchase_at, v_at),
+            q_period = v_q_period, q_points = v_q_points, q_spend = v_q_spend
         FROM entry AS e
         WHERE m.program_id = p_program AND m.member_id = p_member
         RETURNING e.entry_id INTO v_entry;
@@ -632,9 +652,23 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Qualifying points and spend; an upgrade applies from the next event on.
-    v_upgraded := points.qualify(p_program, p_member, v_at, v_points, p_amount_minor - p_points_paid_minor, v_entry,
-        v_row.time_zone, v_row.tier_period, v_row.tiers_closed_until);
+    -- The period's totals: a new period moves the row's previous totals to qualifying_totals; an
+    -- earlier period's are there already. In an open period, reaching a higher tier's entry
+    -- threshold moves the member up at once (this purchase earned at the old multiplier).
+    IF v_period > v_row.q_period THEN
+        INSERT INTO points.qualifying_totals (program_id, member_id, period_start, points, spend_minor)
+        VALUES (p_program, p_member, v_row.q_period, v_row.q_points, v_row.q_spend);
+    ELSIF v_period < v_row.q_period THEN
+        SELECT a.total_points, a.total_spend INTO v_q_points, v_q_spend
+        FROM points.add_qualifying(p_program, p_member, v_period, v_points, v_spend) AS a;
+    END IF;
+    IF v_at >= coalesce(v_row.tiers_closed_until, '-infinity') THEN
+        v_upgraded := points.tier_reached_above(p_program, v_row.earned, v_at, v_q_points, v_q_spend,
+            v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points, v_row.ladder_spend);
+        IF v_upgraded IS NOT NULL THEN
+            PERFORM points.apply_upgrade(p_program, p_member, v_row.earned, v_upgraded, v_at, v_period, v_q_points, v_q_spend, v_entry);
+        END IF;
+    END IF;
     -- A member's first purchase pays the referrer.
     IF v_row.first_purchase_at IS NULL AND v_row.referrer IS NOT NULL AND v_row.referral_bonus > 0 THEN
         v_referral := points.pay_referral(

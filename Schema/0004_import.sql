@@ -189,15 +189,18 @@ BEGIN
     v_multiplied := EXISTS (SELECT 1 FROM points.tier_settings AS ts WHERE ts.program_id = p_program AND ts.multiplier <> 1);
     IF v_multiplied THEN
         UPDATE pg_temp.import_work AS w SET points = points.round_points(
-            (w.amount_minor - w.points_paid_minor)::numeric / (10::numeric ^ v_exponent) * w.earn_rate * tm.multiplier, w.rounding)
-        FROM points.members AS m
-        CROSS JOIN LATERAL (
-            SELECT ts.multiplier FROM points.tier_settings AS ts
-            WHERE ts.program_id = m.program_id AND ts.effective_at <= w.occurred_at
-              AND ts.tier = points.tier_at(p_program, m.member_id, m.tier, m.override_until, m.override_previous, m.granted_until,
-                                           w.occurred_at)
-            ORDER BY ts.effective_at DESC LIMIT 1) AS tm
-        WHERE w.status IS NULL AND m.program_id = p_program AND m.member_id = w.member_id AND tm.multiplier <> 1;
+            (w.amount_minor - w.points_paid_minor)::numeric / (10::numeric ^ v_exponent) * w.earn_rate * x.multiplier, w.rounding)
+        FROM (SELECT w2.line, tm.multiplier
+              FROM pg_temp.import_work AS w2
+              JOIN points.members AS m ON m.program_id = p_program AND m.member_id = w2.member_id
+              CROSS JOIN LATERAL (
+                  SELECT ts.multiplier FROM points.tier_settings AS ts
+                  WHERE ts.program_id = m.program_id AND ts.effective_at <= w2.occurred_at
+                    AND ts.tier = points.tier_at(p_program, m.member_id, m.tier, m.override_until, m.override_previous,
+                                                 m.granted_until, w2.occurred_at)
+                  ORDER BY ts.effective_at DESC LIMIT 1) AS tm
+              WHERE w2.status IS NULL AND tm.multiplier <> 1) AS x
+        WHERE w.line = x.line;
     END IF;
 
     INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
@@ -238,48 +241,72 @@ BEGIN
     WHERE v_referrals AND w.status IS NULL
     ORDER BY w.member_id, w.line;
 
+    -- Qualifying totals (0006_tiers.sql) per member and period. A member's latest period in the
+    -- batch, when later than the one on the member's row, takes the row's place (the row's
+    -- totals move to qualifying_totals); the sums of that period go onto the row with the
+    -- balances, those of earlier periods into qualifying_totals.
+    CREATE TEMP TABLE import_qualifying ON COMMIT DROP AS
+    SELECT w.member_id, w.period_start, sum(w.points) AS points, sum(w.amount_minor - w.points_paid_minor) AS spend,
+           max(w.occurred_at) AS last_at, max(w.entry_id) AS entry_id,
+           w.period_start = max(w.period_start) OVER (PARTITION BY w.member_id) AS latest
+    FROM pg_temp.import_work AS w WHERE w.status IS NULL
+    GROUP BY w.member_id, w.period_start;
+    INSERT INTO points.qualifying_totals (program_id, member_id, period_start, points, spend_minor)
+    SELECT p_program, m.member_id, m.q_period, m.q_points, m.q_spend
+    FROM pg_temp.import_qualifying AS iq
+    JOIN points.members AS m ON m.program_id = p_program AND m.member_id = iq.member_id
+    WHERE iq.latest AND m.q_period < iq.period_start;
+
     UPDATE points.members AS m SET
         available = m.available + t.available, pending = m.pending + t.pending, issued = m.issued - t.available - t.pending,
-        first_purchase_at = coalesce(m.first_purchase_at, t.first_at)
+        first_purchase_at = coalesce(m.first_purchase_at, t.first_at),
+        q_period = greatest(m.q_period, iq.period_start),
+        q_points = CASE WHEN m.q_period > iq.period_start THEN m.q_points
+                        WHEN m.q_period = iq.period_start THEN m.q_points + iq.points ELSE iq.points END,
+        q_spend = CASE WHEN m.q_period > iq.period_start THEN m.q_spend
+                       WHEN m.q_period = iq.period_start THEN m.q_spend + iq.spend ELSE iq.spend END
     FROM (SELECT w.member_id,
                  coalesce(sum(w.points) FILTER (WHERE w.matures_at IS NULL), 0) AS available,
                  coalesce(sum(w.points) FILTER (WHERE w.matures_at IS NOT NULL), 0) AS pending,
                  min(w.occurred_at) AS first_at
           FROM pg_temp.import_work AS w WHERE w.status IS NULL GROUP BY w.member_id) AS t
+    JOIN pg_temp.import_qualifying AS iq ON iq.member_id = t.member_id AND iq.latest
     WHERE m.program_id = p_program AND m.member_id = t.member_id AND m.member_id = ANY (v_members);
 
-    -- Qualifying totals per member and period; then each member whose totals in an open period
-    -- reach a higher tier's entry threshold moves up (by the settings in force at their last
-    -- purchase of that period in the batch).
     INSERT INTO points.qualifying_totals AS q (program_id, member_id, period_start, points, spend_minor)
-    SELECT p_program, w.member_id, w.period_start, sum(w.points), sum(w.amount_minor - w.points_paid_minor)
-    FROM pg_temp.import_work AS w WHERE w.status IS NULL
-    GROUP BY w.member_id, w.period_start
+    SELECT p_program, iq.member_id, iq.period_start, iq.points, iq.spend
+    FROM pg_temp.import_qualifying AS iq
+    JOIN points.members AS m ON m.program_id = p_program AND m.member_id = iq.member_id
+    WHERE iq.period_start < m.q_period
     ON CONFLICT ON CONSTRAINT qualifying_totals_pkey DO UPDATE
         SET points = q.points + EXCLUDED.points, spend_minor = q.spend_minor + EXCLUDED.spend_minor;
-    WITH touched AS (
-        SELECT w.member_id, w.period_start, max(w.occurred_at) AS last_at, max(w.entry_id) AS entry_id
-        FROM pg_temp.import_work AS w
-        WHERE w.status IS NULL AND w.occurred_at >= coalesce(v_closed_until, '-infinity')
-        GROUP BY w.member_id, w.period_start
-    ), reached AS (
+
+    -- Each member whose totals in an open period reach a higher tier's entry threshold moves up
+    -- (by the settings in force at their last purchase of that period in the batch).
+    WITH reached AS (
         SELECT DISTINCT ON (t.member_id) t.member_id, t.period_start, t.last_at, t.entry_id, m.tier AS from_tier,
-               up.tier AS to_tier, q.points, q.spend_minor
-        FROM touched AS t
+               up.tier AS to_tier, totals.points, totals.spend_minor
+        FROM pg_temp.import_qualifying AS t
         JOIN points.members AS m ON m.program_id = p_program AND m.member_id = t.member_id
         JOIN points.tiers AS cur ON cur.program_id = m.program_id AND cur.tier = m.tier
-        JOIN points.qualifying_totals AS q
+        LEFT JOIN points.qualifying_totals AS q
             ON q.program_id = p_program AND q.member_id = t.member_id AND q.period_start = t.period_start
         CROSS JOIN LATERAL (
+            SELECT CASE WHEN m.q_period = t.period_start THEN m.q_points ELSE q.points END AS points,
+                   CASE WHEN m.q_period = t.period_start THEN m.q_spend ELSE q.spend_minor END AS spend_minor) AS totals
+        CROSS JOIN LATERAL (
             SELECT r.tier, r.rank FROM points.tiers_at(p_program, t.last_at) AS r
-            WHERE r.rank > cur.rank AND (r.entry_points <= q.points OR r.entry_spend_minor <= q.spend_minor)
+            WHERE r.rank > cur.rank AND (r.entry_points <= totals.points OR r.entry_spend_minor <= totals.spend_minor)
             ORDER BY r.rank DESC LIMIT 1) AS up
+        WHERE t.last_at >= coalesce(v_closed_until, '-infinity')
         ORDER BY t.member_id, up.rank DESC, t.period_start DESC
     ), moved AS (
         UPDATE points.members AS m SET
             tier = r.to_tier,
             tier_before_upgrade = CASE WHEN m.tier_reached_period = r.period_start THEN m.tier_before_upgrade ELSE m.tier END,
-            tier_reached_period = r.period_start
+            tier_reached_period = r.period_start,
+            override_until = NULL,
+            override_previous = NULL
         FROM reached AS r
         WHERE m.program_id = p_program AND m.member_id = r.member_id
     )
@@ -294,6 +321,7 @@ BEGIN
             (points.settings_at(p_program, v_referral.occurred_at)).referral_bonus, v_referral.occurred_at, p_backdated);
     END LOOP;
     DROP TABLE pg_temp.import_referrals;
+    DROP TABLE pg_temp.import_qualifying;
 
     RETURN QUERY
     SELECT w.line, coalesce(w.status, 'accepted'), CASE WHEN w.status IS NULL THEN w.entry_id ELSE w.ledger_entry_id END,

@@ -28,6 +28,7 @@ BEGIN
     INSERT INTO points.tier_settings (program_id, tier, effective_at, birthday_bonus, entry_points)
     SELECT n.program_id, n.tier, '-infinity', 0, CASE n.rank WHEN 0 THEN 0 WHEN 1 THEN 1000 ELSE 5000 END
     FROM new_tiers AS n;
+    PERFORM points.refresh_ladder(n.program_id) FROM (SELECT DISTINCT program_id FROM new_tiers) AS n;
     RETURN NULL;
 END
 $$;
@@ -50,6 +51,13 @@ ALTER TABLE points.task_settings ADD COLUMN tier_multiplier boolean NOT NULL DEF
 ALTER TABLE points.members
     ADD COLUMN tier_reached_period date,
     ADD COLUMN tier_before_upgrade text;
+-- A grant raises the effective tier until its end; granted_until is the latest end of the
+-- member's grants (below), so that postings skip the look-up for members without one.
+ALTER TABLE points.members ADD COLUMN granted_until timestamptz;
+-- An override sets the earned tier, with a reason, until an optional end, when the earned tier
+-- returns to the one before (override_previous). Not a floor: the next evaluation or upgrade
+-- applies normally and ends the override.
+ALTER TABLE points.members ADD COLUMN override_until timestamptz, ADD COLUMN override_previous text;
 
 -- Events before this instant belong to periods already evaluated: they still count in their
 -- period's totals, but no longer move tiers.
@@ -86,7 +94,10 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Qualifying points and spend (minor units, net of the part paid with points) per member and
--- period, net of refunds. Written in the same call as the posting that changes them.
+-- period, net of refunds, written in the same call as the posting that changes them. The
+-- member's latest period is kept on the member's row (q_period, q_points, q_spend), which every
+-- posting updates anyway; this table holds the member's other periods, and never the one on the
+-- row: a member's first event in a new period moves the row's totals here.
 CREATE TABLE points.qualifying_totals (
     program_id integer NOT NULL,
     member_id text COLLATE "C" NOT NULL,
@@ -96,6 +107,35 @@ CREATE TABLE points.qualifying_totals (
     PRIMARY KEY (program_id, member_id, period_start)
 ) WITH (fillfactor = 80);
 GRANT SELECT ON points.qualifying_totals TO {{writer}}, {{auditor}};
+ALTER TABLE points.members
+    ADD COLUMN q_period date,
+    ADD COLUMN q_points points.amount_not_negative NOT NULL DEFAULT 0,
+    ADD COLUMN q_spend points.amount_not_negative NOT NULL DEFAULT 0;
+
+-- The tiers' entry thresholds in force from ladder_since on (the latest versions), in rank
+-- order, kept on the program's row so that a posting can tell without a query whether its
+-- member reached a higher tier. Refreshed whenever tier settings change.
+ALTER TABLE points.programs
+    ADD COLUMN ladder_since timestamptz,
+    ADD COLUMN ladder_tiers text[],
+    ADD COLUMN ladder_points bigint[],
+    ADD COLUMN ladder_spend bigint[];
+
+CREATE FUNCTION points.refresh_ladder(p_program integer) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_since timestamptz;
+BEGIN
+    SELECT max(ts.effective_at) INTO v_since FROM points.tier_settings AS ts WHERE ts.program_id = p_program;
+    UPDATE points.programs AS p SET
+        ladder_since = v_since,
+        ladder_tiers = l.tiers, ladder_points = l.entry_points, ladder_spend = l.entry_spend
+    FROM (SELECT array_agg(t.tier ORDER BY t.rank) AS tiers, array_agg(t.entry_points ORDER BY t.rank) AS entry_points,
+                 array_agg(t.entry_spend_minor ORDER BY t.rank) AS entry_spend
+          FROM points.tiers_at(p_program, v_since) AS t) AS l
+    WHERE p.program_id = p_program;
+END
+$$;
 
 CREATE TYPE points.tier_change_cause AS ENUM
     ('upgrade', 'evaluation', 'refund', 'grant', 'override', 'grant_end', 'override_end');
@@ -126,10 +166,91 @@ CREATE TRIGGER tier_changes_no_truncate BEFORE TRUNCATE ON points.tier_changes
     FOR EACH STATEMENT EXECUTE FUNCTION points.forbid_journal_rewrite();
 GRANT SELECT ON points.tier_changes TO {{writer}}, {{auditor}};
 
+-- Adds qualifying points and spend to a member's totals of the period starting p_period and
+-- returns that period's totals: on the member's row when it is the member's latest period (a
+-- later period moves the row's totals to qualifying_totals first), else in qualifying_totals.
+-- The caller holds the member's row lock. (Purchases do the same inline: see points.purchase.)
+CREATE FUNCTION points.add_qualifying(
+    p_program integer, p_member text, p_period date, p_points bigint, p_spend_minor bigint,
+    OUT total_points bigint, OUT total_spend bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_member record;
+BEGIN
+    SELECT m.q_period, m.q_points, m.q_spend INTO v_member FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    IF v_member.q_period IS NULL OR p_period >= v_member.q_period THEN
+        IF p_period > v_member.q_period THEN
+            INSERT INTO points.qualifying_totals (program_id, member_id, period_start, points, spend_minor)
+            VALUES (p_program, p_member, v_member.q_period, v_member.q_points, v_member.q_spend);
+            v_member.q_points := 0;
+            v_member.q_spend := 0;
+        END IF;
+        total_points := v_member.q_points + p_points;
+        total_spend := v_member.q_spend + p_spend_minor;
+        UPDATE points.members AS m SET q_period = p_period, q_points = total_points, q_spend = total_spend
+        WHERE m.program_id = p_program AND m.member_id = p_member;
+    ELSE
+        INSERT INTO points.qualifying_totals AS q (program_id, member_id, period_start, points, spend_minor)
+        VALUES (p_program, p_member, p_period, p_points, p_spend_minor)
+        ON CONFLICT ON CONSTRAINT qualifying_totals_pkey DO UPDATE
+            SET points = q.points + EXCLUDED.points, spend_minor = q.spend_minor + EXCLUDED.spend_minor
+        RETURNING q.points, q.spend_minor INTO total_points, total_spend;
+    END IF;
+END
+$$;
+
+-- The highest tier above p_earned whose entry threshold the totals reach at p_at, or NULL: from
+-- the program's ladder when p_at is within it (no query), else from the versions in force then.
+CREATE FUNCTION points.tier_reached_above(
+    p_program integer, p_earned text, p_at timestamptz, p_points bigint, p_spend_minor bigint,
+    p_ladder_since timestamptz, p_ladder_tiers text[], p_ladder_points bigint[], p_ladder_spend bigint[])
+RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_tier text;
+BEGIN
+    IF p_at >= p_ladder_since THEN
+        FOR i IN REVERSE cardinality(p_ladder_tiers) .. coalesce(array_position(p_ladder_tiers, p_earned), 0) + 1 LOOP
+            IF p_ladder_points[i] <= p_points OR p_ladder_spend[i] <= p_spend_minor THEN
+                RETURN p_ladder_tiers[i];
+            END IF;
+        END LOOP;
+        RETURN NULL;
+    END IF;
+    SELECT r.tier INTO v_tier FROM points.tiers_at(p_program, p_at) AS r
+    WHERE r.rank > (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_earned)
+      AND (r.entry_points <= p_points OR r.entry_spend_minor <= p_spend_minor)
+    ORDER BY r.rank DESC LIMIT 1;
+    RETURN v_tier;
+END
+$$;
+
+-- Moves a member up from p_from to p_to, reached in the period starting p_period by the totals
+-- given (upgrade: at once; the event p_entry crossed the threshold), and records it. The caller
+-- holds the member's row lock.
+CREATE FUNCTION points.apply_upgrade(
+    p_program integer, p_member text, p_from text, p_to text, p_at timestamptz, p_period date, p_points bigint,
+    p_spend_minor bigint, p_entry bigint)
+RETURNS void
+LANGUAGE sql AS $$
+    UPDATE points.members AS m SET
+        tier = p_to,
+        tier_before_upgrade = CASE WHEN m.tier_reached_period = p_period THEN m.tier_before_upgrade ELSE p_from END,
+        tier_reached_period = p_period,
+        override_until = NULL,
+        override_previous = NULL
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
+                                     qualifying_points, qualifying_spend_minor, entry_id)
+    VALUES (p_program, p_member, p_at, p_from, p_to, 'upgrade', p_period, p_points, p_spend_minor, p_entry);
+$$;
+
 -- Adds an event's qualifying points and spend to the totals of its period and, when that period
 -- is still open, moves the member up at once to the highest tier whose entry threshold the
 -- totals now reach. The caller holds the member's row lock and has already posted the event (at
--- the multiplier of the tier before it). Returns the new tier, or NULL.
+-- the multiplier of the tier before it). Returns the new tier, or NULL. (Task completions and
+-- the like; purchases do it inline.)
 CREATE FUNCTION points.qualify(
     p_program integer, p_member text, p_at timestamptz, p_points bigint, p_spend_minor bigint, p_entry bigint,
     p_time_zone text, p_period_kind text, p_closed_until timestamptz)
@@ -137,39 +258,24 @@ RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     v_period date := points.tier_period_start(p_period_kind, p_at, p_time_zone);
-    v_up record;
+    v_totals record;
+    v_earned text;
+    v_to text;
 BEGIN
-    WITH totals AS (
-        INSERT INTO points.qualifying_totals AS q (program_id, member_id, period_start, points, spend_minor)
-        VALUES (p_program, p_member, v_period, p_points, p_spend_minor)
-        ON CONFLICT ON CONSTRAINT qualifying_totals_pkey DO UPDATE
-            SET points = q.points + EXCLUDED.points, spend_minor = q.spend_minor + EXCLUDED.spend_minor
-        RETURNING q.points, q.spend_minor
-    )
-    SELECT cur.tier AS from_tier, up.tier AS to_tier, t.points, t.spend_minor INTO v_up
-    FROM totals AS t
-    JOIN points.members AS m ON m.program_id = p_program AND m.member_id = p_member
-    -- The earned tier: the one before an override that has ended.
-    JOIN points.tiers AS cur ON cur.program_id = m.program_id
-        AND cur.tier = CASE WHEN m.override_until <= p_at THEN m.override_previous ELSE m.tier END
-    LEFT JOIN LATERAL (
-        SELECT r.tier FROM points.tiers_at(p_program, p_at) AS r
-        WHERE r.rank > cur.rank AND (r.entry_points <= t.points OR r.entry_spend_minor <= t.spend_minor)
-        ORDER BY r.rank DESC LIMIT 1) AS up ON p_at >= coalesce(p_closed_until, '-infinity');
-    IF v_up.to_tier IS NULL THEN
+    SELECT * INTO v_totals FROM points.add_qualifying(p_program, p_member, v_period, p_points, p_spend_minor);
+    IF p_at < coalesce(p_closed_until, '-infinity') THEN
         RETURN NULL;
     END IF;
-    UPDATE points.members AS m SET
-        tier = v_up.to_tier,
-        tier_before_upgrade = CASE WHEN m.tier_reached_period = v_period THEN m.tier_before_upgrade ELSE m.tier END,
-        tier_reached_period = v_period,
-        override_until = NULL,
-        override_previous = NULL
+    SELECT CASE WHEN m.override_until <= p_at THEN m.override_previous ELSE m.tier END,
+           points.tier_reached_above(p_program, CASE WHEN m.override_until <= p_at THEN m.override_previous ELSE m.tier END,
+               p_at, v_totals.total_points, v_totals.total_spend, p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend)
+    INTO v_earned, v_to
+    FROM points.members AS m JOIN points.programs AS p ON p.program_id = m.program_id
     WHERE m.program_id = p_program AND m.member_id = p_member;
-    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
-                                     qualifying_points, qualifying_spend_minor, entry_id)
-    VALUES (p_program, p_member, p_at, v_up.from_tier, v_up.to_tier, 'upgrade', v_period, v_up.points, v_up.spend_minor, p_entry);
-    RETURN v_up.to_tier;
+    IF v_to IS NOT NULL THEN
+        PERFORM points.apply_upgrade(p_program, p_member, v_earned, v_to, p_at, v_period, v_totals.total_points, v_totals.total_spend, p_entry);
+    END IF;
+    RETURN v_to;
 END
 $$;
 
@@ -194,9 +300,14 @@ BEGIN
     IF p_points = 0 AND p_spend_minor = 0 THEN
         RETURN NULL;
     END IF;
-    UPDATE points.qualifying_totals AS q SET points = q.points - p_points, spend_minor = q.spend_minor - p_spend_minor
-    WHERE q.program_id = p_program AND q.member_id = p_member AND q.period_start = v_period
-    RETURNING q.points, q.spend_minor INTO v_totals;
+    UPDATE points.members AS m SET q_points = m.q_points - p_points, q_spend = m.q_spend - p_spend_minor
+    WHERE m.program_id = p_program AND m.member_id = p_member AND m.q_period = v_period
+    RETURNING m.q_points AS points, m.q_spend AS spend_minor INTO v_totals;
+    IF NOT FOUND THEN
+        UPDATE points.qualifying_totals AS q SET points = q.points - p_points, spend_minor = q.spend_minor - p_spend_minor
+        WHERE q.program_id = p_program AND q.member_id = p_member AND q.period_start = v_period
+        RETURNING q.points, q.spend_minor INTO v_totals;
+    END IF;
     IF p_purchase_at < coalesce(p_closed_until, '-infinity') THEN
         RETURN NULL;
     END IF;
@@ -318,6 +429,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'check_violation', CONSTRAINT = 'tier_thresholds_rise',
             MESSAGE = v_bad.problem || CASE WHEN v_bad.at > p_effective_at THEN format(' (from %s)', v_bad.at) ELSE '' END;
     END IF;
+    PERFORM points.refresh_ladder(p_program);
     INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
     VALUES (p_program, 'tier ' || p_tier, p_actor, p_effective_at,
             to_jsonb(v_before) - 'program_id' - 'tier' - 'effective_at',
@@ -376,8 +488,9 @@ BEGIN
     SELECT e.period_end INTO v_from FROM points.tier_evaluations AS e
     WHERE e.program_id = p_program ORDER BY e.period_start DESC LIMIT 1;
     IF NOT FOUND THEN
-        v_from := least(v_from, (SELECT min(q.period_start)::timestamp AT TIME ZONE v_time_zone
-                                 FROM points.qualifying_totals AS q WHERE q.program_id = p_program));
+        v_from := least(v_from,
+            (SELECT min(q.period_start)::timestamp AT TIME ZONE v_time_zone FROM points.qualifying_totals AS q WHERE q.program_id = p_program),
+            (SELECT min(m.q_period)::timestamp AT TIME ZONE v_time_zone FROM points.members AS m WHERE m.program_id = p_program));
     END IF;
     v_kind := (points.settings_at(p_program, v_from)).tier_period;
     v_start := points.tier_period_start(v_kind, v_from, v_time_zone);
@@ -430,8 +543,9 @@ BEGIN
     WITH thresholds AS MATERIALIZED (
         SELECT * FROM points.tiers_at(p_program, v_at)
     ), chunk AS MATERIALIZED (
-        SELECT m.member_id, m.tier, cur.rank, m.tier_reached_period, coalesce(q.points, 0) AS points,
-               coalesce(q.spend_minor, 0) AS spend_minor
+        SELECT m.member_id, m.tier, cur.rank, m.tier_reached_period,
+               CASE WHEN m.q_period = p_period_start THEN m.q_points ELSE coalesce(q.points, 0) END AS points,
+               CASE WHEN m.q_period = p_period_start THEN m.q_spend ELSE coalesce(q.spend_minor, 0) END AS spend_minor
         FROM points.members AS m
         JOIN points.tiers AS cur ON cur.program_id = m.program_id AND cur.tier = m.tier
         LEFT JOIN points.qualifying_totals AS q
@@ -494,9 +608,7 @@ $$;
 
 -- Grants: a tier for a term (a paid membership, a promotion). The effective tier at an instant
 -- is the highest of the earned tier and the grants active then; a grant never changes the earned
--- tier. members.granted_until (the latest end of the member's grants) lets every posting skip
--- the look-up for members without an active grant.
-ALTER TABLE points.members ADD COLUMN granted_until timestamptz;
+-- tier.
 CREATE TABLE points.tier_grants (
     program_id integer NOT NULL,
     member_id text COLLATE "C" NOT NULL,
@@ -518,10 +630,6 @@ CREATE TABLE points.tier_grants (
 CREATE INDEX tier_grants_ending ON points.tier_grants (program_id, ends_at) WHERE NOT end_recorded;
 GRANT SELECT ON points.tier_grants TO {{writer}}, {{auditor}};
 
--- Overrides: an admin sets the earned tier, with a reason, until an optional end, when the
--- earned tier returns to the one before (override_previous). Not a floor: the next evaluation
--- or upgrade applies normally and ends the override.
-ALTER TABLE points.members ADD COLUMN override_until timestamptz, ADD COLUMN override_previous text;
 
 -- The tier that applies to a member at p_at, whose earned tier is p_earned: the highest of it
 -- and the tiers of the grants active then.
@@ -685,5 +793,7 @@ BEGIN
     RETURN v_overrides + v_grants;
 END
 $$;
+
+SELECT points.refresh_ladder(p.program_id) FROM points.programs AS p;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC;

@@ -28,6 +28,33 @@ struct ImportTests {
 
     static let now = Timestamp.now.description
 
+    @Test func importedPurchasesCountTowardTiersAndEarnAtTheMultiplierHeldWhenTheirBatchStarts() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            try await ledger.useTestTiers(program)  // quarters; advanced from 1,000 at x1.5, kept with 500
+            let line = { (order: String, amount: String, at: String) in
+                #"{"order_id": "\#(order)", "member": "m1", "amount": "\#(amount)", "occurred_at": "\#(at)"}"#
+            }
+            // One batch: 600 in Q1, then 500 in Q1 and 100 in Q2. Q2 is the member's latest period.
+            let (first, results) = try await run(ledger, program, [
+                line("a1", "600.00", "2025-02-01 10:00"), line("a2", "500.00", "2025-03-01 10:00"), line("a3", "100.00", "2025-04-02 10:00"),
+            ].joined(separator: "\n"), options: ImportOptions(allowBackdated: true, batchSize: 10))
+            #expect(first.points == 1_200, "\(results.map { $0.reason ?? "" })")  // the whole batch at x1
+            #expect(try await ledger.member("m1", in: program).tier == "advanced")
+            #expect(try await ledger.tierChanges(of: "m1", in: program).map { "\($0.period ?? ""):\($0.qualifyingPoints ?? 0)" } == ["2025-Q1:1100"])
+            // The next batch earns at x1.5; Q1 (no longer the member's latest period) grows too.
+            let (second, _) = try await run(ledger, program, [line("a4", "100.00", "2025-03-15 10:00"), line("a5", "200.00", "2025-05-01 10:00")]
+                .joined(separator: "\n"), options: ImportOptions(allowBackdated: true, batchSize: 10))
+            #expect(second.points == 450)
+            // Q1 held 1,250: kept (reached in Q1). Q2 holds 400 (100 + 300), below 500: one level down at Q2's end.
+            _ = try await ledger.evaluateTiers(program, asOf: try await ledger.instant("2025-07-01", in: program, field: "as of"))
+            let changes = try await ledger.tierChanges(of: "m1", in: program)
+            #expect(changes.map { "\($0.cause):\($0.to)@\($0.period ?? ""):\($0.qualifyingPoints ?? 0)" } == [
+                "upgrade:advanced@2025-Q1:1100", "evaluation:ordinary@2025-Q2:400",
+            ])
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
     @Test func theSameFileTwicePostsOnce() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             let file = (1...250).map { #"{"order_id": "o\#($0)", "member": "m\#($0 % 7)", "amount": "\#($0).50", "occurred_at": "\#(Self.now)"}"# }

@@ -53,19 +53,23 @@ extension Ledger {
             try connection.preparedQuery("""
                 SELECT m.tier, points.tier_at(m.program_id, m.member_id, m.tier, m.override_until, m.override_previous,
                                               m.granted_until, now()),
-                       s.tier_period, period.start::text, coalesce(q.points, 0), coalesce(q.spend_minor, 0),
+                       s.tier_period, period.start::text, tot.points, tot.spend_minor,
                        m.tier_reached_period IS NOT DISTINCT FROM period.start, up.tier,
-                       greatest(up.entry_points - coalesce(q.points, 0), 0),
-                       CASE WHEN up.entry_spend_minor IS NOT NULL THEN greatest(up.entry_spend_minor - coalesce(q.spend_minor, 0), 0) END,
-                       greatest(cur.retain_points - coalesce(q.points, 0), 0),
-                       CASE WHEN cur.retain_spend_minor IS NOT NULL THEN greatest(cur.retain_spend_minor - coalesce(q.spend_minor, 0), 0) END,
-                       (cur.retain_spend_minor IS NOT NULL AND cur.retain_spend_minor <= coalesce(q.spend_minor, 0))
+                       greatest(up.entry_points - tot.points, 0),
+                       CASE WHEN up.entry_spend_minor IS NOT NULL THEN greatest(up.entry_spend_minor - tot.spend_minor, 0) END,
+                       greatest(cur.retain_points - tot.points, 0),
+                       CASE WHEN cur.retain_spend_minor IS NOT NULL THEN greatest(cur.retain_spend_minor - tot.spend_minor, 0) END,
+                       (cur.retain_spend_minor IS NOT NULL AND cur.retain_spend_minor <= tot.spend_minor)
                 FROM points.members AS m
                 JOIN points.programs AS p ON p.program_id = m.program_id
                 CROSS JOIN LATERAL points.settings_at(p.program_id, now()) AS s
                 CROSS JOIN LATERAL (SELECT points.tier_period_start(s.tier_period, now(), p.time_zone) AS start) AS period
                 LEFT JOIN points.qualifying_totals AS q
                     ON q.program_id = m.program_id AND q.member_id = m.member_id AND q.period_start = period.start
+                -- The member's latest period is on the member's row; others in qualifying_totals.
+                CROSS JOIN LATERAL (
+                    SELECT CASE WHEN m.q_period = period.start THEN m.q_points ELSE coalesce(q.points, 0) END AS points,
+                           CASE WHEN m.q_period = period.start THEN m.q_spend ELSE coalesce(q.spend_minor, 0) END AS spend_minor) AS tot
                 LEFT JOIN LATERAL (SELECT * FROM points.tiers_at(p.program_id, now()) AS t WHERE t.tier = m.tier) AS cur ON true
                 LEFT JOIN LATERAL (
                     SELECT * FROM points.tiers_at(p.program_id, now()) AS t WHERE t.rank > cur.rank ORDER BY t.rank LIMIT 1) AS up ON true
