@@ -28,11 +28,15 @@ step db migrate
 step program create default --currency CNY --time-zone Asia/Shanghai --actor demo
 step program set --earn-rate 1 --expiry "months 12" --referral-bonus 50 --actor demo
 step tier set ordinary --birthday-bonus 20 --effective-at "$(date -d '30 days ago' +%F)" --actor demo
+step tier set advanced --entry-points 200 --multiplier 1.5 --effective-at "$(date -d '30 days ago' +%F)" --actor demo
 step member create alice --birthday "$(date +%m-%d)"
 step member create bob --referrer alice
 step purchase post --member bob --order A-1001 --amount 128.50
 step purchase post --member bob --order A-1001 --amount 128.50
 step purchase refund --order A-1001 --refund R-1 --amount 28.50
+step purchase post --member bob --order A-1002 --amount 150.00
+step purchase post --member bob --order A-1003 --amount 10.00
+step member tiers bob
 step adjust grant --member alice --points 500 --reason "welcome bonus" --actor demo --key welcome-alice
 step adjust grant --member bob --points 300 --reason "welcome bonus" --actor demo --key welcome-bob
 step adjust deduct --member alice --points 120 --reason "gift card" --actor demo --key gift-alice-1
