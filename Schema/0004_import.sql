@@ -44,9 +44,12 @@ DECLARE
     v_referrals boolean;
     v_multiplied boolean;
     v_closed_until timestamptz;
+    v_ladder record;
 BEGIN
     SELECT c.exponent, p.time_zone, p.tiers_closed_until INTO v_exponent, v_time_zone, v_closed_until
     FROM points.programs AS p JOIN points.currencies AS c USING (currency) WHERE p.program_id = p_program;
+    SELECT p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend INTO v_ladder
+    FROM points.programs AS p WHERE p.program_id = p_program;
     v_backdate_days := (points.settings_at(p_program, now())).backdate_days;
     SELECT t.tier INTO v_entry_tier FROM points.tiers AS t WHERE t.program_id = p_program ORDER BY t.rank LIMIT 1;
     -- Whether any first purchase can pay a referrer: when no settings ever had a referral bonus,
@@ -288,18 +291,18 @@ BEGIN
                up.tier AS to_tier, totals.points, totals.spend_minor
         FROM pg_temp.import_qualifying AS t
         JOIN points.members AS m ON m.program_id = p_program AND m.member_id = t.member_id
-        JOIN points.tiers AS cur ON cur.program_id = m.program_id AND cur.tier = m.tier
         LEFT JOIN points.qualifying_totals AS q
             ON q.program_id = p_program AND q.member_id = t.member_id AND q.period_start = t.period_start
         CROSS JOIN LATERAL (
             SELECT CASE WHEN m.q_period = t.period_start THEN m.q_points ELSE q.points END AS points,
                    CASE WHEN m.q_period = t.period_start THEN m.q_spend ELSE q.spend_minor END AS spend_minor) AS totals
+        -- The tiers' ladder on the program's row, without a query per line (see tier_reached_above).
         CROSS JOIN LATERAL (
-            SELECT r.tier, r.rank FROM points.tiers_at(p_program, t.last_at) AS r
-            WHERE r.rank > cur.rank AND (r.entry_points <= totals.points OR r.entry_spend_minor <= totals.spend_minor)
-            ORDER BY r.rank DESC LIMIT 1) AS up
+            SELECT points.tier_reached_above(p_program, m.tier, t.last_at, totals.points, totals.spend_minor,
+                v_ladder.ladder_since, v_ladder.ladder_tiers, v_ladder.ladder_points, v_ladder.ladder_spend) AS tier) AS up
+        JOIN points.tiers AS reached_tier ON reached_tier.program_id = p_program AND reached_tier.tier = up.tier
         WHERE t.last_at >= coalesce(v_closed_until, '-infinity')
-        ORDER BY t.member_id, up.rank DESC, t.period_start DESC
+        ORDER BY t.member_id, reached_tier.rank DESC, t.period_start DESC
     ), moved AS (
         UPDATE points.members AS m SET
             tier = r.to_tier,
