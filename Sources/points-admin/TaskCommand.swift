@@ -156,13 +156,13 @@ enum TaskOutput {
     static func table(_ tasks: [TaskSettings]) {
         func cap(_ value: Int?) -> String { value.map(String.init) ?? "-" }
         Terminal.table(
-            ["task", "points", "per day", "per week", "per month", "qualifying", "active", "streak bonuses", "since"],
+            ["task", "points", "per day", "per week", "per month", "qualifying", "tier multiplier", "active", "streak bonuses", "since"],
             tasks.map { task in
                 var streak = task.streak.map(\.description).joined(separator: " ")
                 if let cycle = task.streakCycle { streak += " every \(cycle) days" }
                 return [
                     task.task, "\(task.points)", cap(task.capDay), cap(task.capWeek), cap(task.capMonth), task.qualifying ? "yes" : "no",
-                    task.active ? "yes" : "no", streak.isEmpty ? "-" : streak, task.effectiveAt?.description ?? "the start",
+                    task.tierMultiplier ? "yes" : "no", task.active ? "yes" : "no", streak.isEmpty ? "-" : streak, task.effectiveAt?.description ?? "the start",
                 ]
             })
     }

@@ -13,7 +13,7 @@ struct TaskCLITests {
         try await cli.withProgram { run, configuration in
             let listed = try run(["task", "list"])
             #expect(listed.status == 0)
-            #expect(listed.stdout.contains("\ncheckin  5       -        -         -          no          yes     7:20 every 7 days  the start\n"))
+            #expect(listed.stdout.contains("\ncheckin  5       -        -         -          no          no               yes     7:20 every 7 days  the start\n"), "\(listed.stdout)")
             let set = try run(["task", "set", "quiz", "--points", "15", "--cap-day", "1", "--qualifying", "--actor", "alice", "--json"])
             #expect(set.status == 0, "\(set.stderr)")
             let task = (try JSONSerialization.jsonObject(with: Data(set.stdout.utf8)) as! [String: Any])["task"] as! [String: Any]
