@@ -11,6 +11,9 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     case memberNotFound(member: String)
     /// A spend larger than spendable points (available − held). State-dependent: a retry may succeed.
     case insufficientPoints(member: String, spendable: Int64, requested: Int64)
+    /// The ledger's state does not allow the operation now (a reward out of stock, a hold already
+    /// captured): `reason` says which check failed. Not remembered: a retry may succeed.
+    case refused(reason: String)
     /// The key was used before for a write with other content.
     case idempotencyConflict(key: String, entryID: Int64)
     /// A balance would leave the range of a 64-bit integer.
@@ -39,6 +42,8 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             "Member \"\(member)\" does not exist in this program; create it with `points-admin member create \(member)`."
         case .insufficientPoints(let member, let spendable, let requested):
             "Member \"\(member)\" has \(spendable) spendable points, fewer than the \(requested) requested."
+        case .refused(let reason):
+            Self.sentence(reason)
         case .idempotencyConflict(let key, let entryID):
             "Idempotency conflict: key \"\(key)\" was already used by entry \(entryID) with different content; use a new key for a new operation."
         case .amountOutOfRange(let field):

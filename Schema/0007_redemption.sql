@@ -1,0 +1,206 @@
+-- Redemption (RULES.md: Redemption and holds, Lots and expiry, Idempotency): a catalog of
+-- rewards, and spending points on them or on a stated reason, soonest-expiring lots first.
+SET LOCAL ROLE {{owner}};
+
+-- New values are only used by later transactions (functions below name them in their bodies).
+ALTER TYPE points.entry_kind ADD VALUE 'redemption';
+ALTER TYPE points.key_scope ADD VALUE 'redemption';
+
+-- A reward: its cost in points, an optional stock (NULL: unlimited; never below zero), an
+-- optional minimum tier and limit per member, and an optional active window. `stock` is what is
+-- left; a redemption takes from it in the same statement that checks it.
+CREATE TABLE points.rewards (
+    program_id integer NOT NULL REFERENCES points.programs,
+    reward text COLLATE "C" NOT NULL CONSTRAINT reward_code_format CHECK (reward ~ '^[a-z0-9][a-z0-9_.-]{0,63}$'),
+    name text NOT NULL,
+    cost points.amount_positive NOT NULL,
+    stock points.amount_not_negative,
+    min_tier text,
+    limit_per_member points.amount_positive,
+    active_from timestamptz,
+    active_until timestamptz,
+    CONSTRAINT reward_window CHECK (active_until > active_from),
+    PRIMARY KEY (program_id, reward),
+    FOREIGN KEY (program_id, min_tier) REFERENCES points.tiers
+);
+GRANT SELECT ON points.rewards TO {{writer}}, {{auditor}};
+
+-- What each redemption took: the reward and quantity (NULL for a plain spend, with its reason)
+-- and the points. Written with its journal entry; append-only.
+CREATE TABLE points.redemptions (
+    program_id integer NOT NULL,
+    member_id text COLLATE "C" NOT NULL,
+    entry_id bigint NOT NULL,
+    reward text COLLATE "C",
+    quantity integer,
+    points points.amount_positive NOT NULL,
+    reason text,
+    PRIMARY KEY (program_id, member_id, entry_id)
+);
+CREATE INDEX redemptions_of_reward ON points.redemptions (program_id, member_id, reward) WHERE reward IS NOT NULL;
+CREATE TRIGGER redemptions_append_only BEFORE UPDATE OR DELETE ON points.redemptions
+    FOR EACH ROW EXECUTE FUNCTION points.forbid_journal_rewrite();
+CREATE TRIGGER redemptions_no_truncate BEFORE TRUNCATE ON points.redemptions
+    FOR EACH STATEMENT EXECUTE FUNCTION points.forbid_journal_rewrite();
+GRANT SELECT ON points.redemptions TO {{writer}}, {{auditor}};
+
+-- Creates or changes a reward (fields absent from p_changes keep their values; a new reward
+-- needs a name and a cost). Recorded with who, when, before and after. Returns 'created',
+-- 'changed', 'unchanged', 'incomplete' (a new reward without name or cost) or 'unknown_tier'.
+CREATE FUNCTION points.set_reward(p_program integer, p_reward text, p_changes jsonb, p_actor text)
+RETURNS TABLE (status text)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_before points.rewards;
+    v_after points.rewards;
+BEGIN
+    IF p_changes ? 'min_tier' AND p_changes->>'min_tier' IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_changes->>'min_tier') THEN
+        RETURN QUERY SELECT 'unknown_tier';
+        RETURN;
+    END IF;
+    SELECT r.* INTO v_before FROM points.rewards AS r WHERE r.program_id = p_program AND r.reward = p_reward FOR UPDATE;
+    IF NOT FOUND THEN
+        IF NOT (p_changes ? 'name' AND p_changes ? 'cost') THEN
+            RETURN QUERY SELECT 'incomplete';
+            RETURN;
+        END IF;
+        v_after := jsonb_populate_record(
+            jsonb_populate_record(NULL::points.rewards, jsonb_build_object('program_id', p_program, 'reward', p_reward)), p_changes);
+        INSERT INTO points.rewards VALUES (v_after.*);
+    ELSE
+        v_after := jsonb_populate_record(v_before, p_changes);
+        IF to_jsonb(v_after) = to_jsonb(v_before) THEN
+            RETURN QUERY SELECT 'unchanged';
+            RETURN;
+        END IF;
+        UPDATE points.rewards AS r SET name = v_after.name, cost = v_after.cost, stock = v_after.stock,
+            min_tier = v_after.min_tier, limit_per_member = v_after.limit_per_member,
+            active_from = v_after.active_from, active_until = v_after.active_until
+        WHERE r.program_id = p_program AND r.reward = p_reward;
+    END IF;
+    INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
+    VALUES (p_program, 'reward ' || p_reward, p_actor, now(),
+            to_jsonb(v_before) - 'program_id' - 'reward', to_jsonb(v_after) - 'program_id' - 'reward');
+    RETURN QUERY SELECT CASE WHEN v_before.reward IS NULL THEN 'created' ELSE 'changed' END;
+END
+$$;
+
+-- Redeems p_quantity of reward p_reward, or (p_reward NULL) spends p_points for p_reason: one
+-- round trip, under the member's row lock. Checks, in order: the reward exists and is active
+-- now, the member's effective tier reaches its minimum, the member's limit, spendable points
+-- (available − held), and stock, which it takes in the same statement that checks it, so two
+-- redemptions of the last unit never both succeed. Points come from the soonest-expiring lots.
+-- Idempotent by key. Returns status 'redeemed', 'replayed', 'conflict', 'unknown_member',
+-- 'unknown_reward', 'inactive', 'tier_too_low', 'limit_reached', 'insufficient_points' or
+-- 'out_of_stock' (refusals are not remembered: a retry may succeed), with the points, the
+-- member's balances after, the stock left, and for a refusal a detail.
+CREATE FUNCTION points.redeem(
+    p_program integer, p_member text, p_reward text, p_quantity integer, p_points bigint, p_reason text, p_key text)
+RETURNS TABLE (status text, entry_id bigint, points bigint, available bigint, held bigint, stock_left bigint, detail text)
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
+        'member', p_member, 'reward', p_reward, 'quantity', p_quantity, 'points', p_points, 'reason', p_reason));
+    v_member points.members;
+    v_existing record;
+    v_reward points.rewards;
+    v_cost bigint := p_points;
+    v_stock bigint;
+    v_taken bigint;
+    v_entry bigint;
+    v_tier text;
+BEGIN
+    IF (p_reward IS NULL) = (p_points IS NULL) OR (p_reward IS NOT NULL AND (p_quantity IS NULL OR p_quantity <= 0))
+        OR (p_reward IS NULL AND (p_points <= 0 OR p_reason IS NULL)) THEN
+        RAISE EXCEPTION 'a redemption needs a reward and a positive quantity, or positive points and a reason'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT m.* INTO v_member FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
+        RETURN;
+    END IF;
+    -- A replay is answered with the original, whatever the state now.
+    SELECT e.entry_id, e.request, r.points INTO v_existing
+    FROM points.journal_entries AS e
+    LEFT JOIN points.redemptions AS r ON r.program_id = e.program_id AND r.member_id = e.member_id AND r.entry_id = e.entry_id
+    WHERE e.program_id = p_program AND e.key_scope = 'redemption' AND e.idempotency_key = p_key;
+    IF FOUND THEN
+        RETURN QUERY SELECT CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END,
+            v_existing.entry_id, v_existing.points::bigint, v_member.available, v_member.held::bigint, NULL::bigint, NULL::text;
+        RETURN;
+    END IF;
+
+    IF p_reward IS NOT NULL THEN
+        SELECT r.* INTO v_reward FROM points.rewards AS r WHERE r.program_id = p_program AND r.reward = p_reward;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'unknown_reward', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint, NULL::bigint, NULL::text;
+            RETURN;
+        END IF;
+        IF now() < v_reward.active_from OR now() >= v_reward.active_until THEN
+            RETURN QUERY SELECT 'inactive', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint, v_reward.stock::bigint,
+                CASE WHEN now() < v_reward.active_from THEN 'from ' || v_reward.active_from ELSE 'until ' || v_reward.active_until END;
+            RETURN;
+        END IF;
+        IF v_reward.min_tier IS NOT NULL THEN
+            v_tier := points.tier_at(p_program, p_member, v_member.tier, v_member.override_until, v_member.override_previous,
+                                     v_member.granted_until, now());
+            IF (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = v_tier)
+               < (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = v_reward.min_tier) THEN
+                RETURN QUERY SELECT 'tier_too_low', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint,
+                    v_reward.stock::bigint, v_tier || ',' || v_reward.min_tier;
+                RETURN;
+            END IF;
+        END IF;
+        IF v_reward.limit_per_member IS NOT NULL THEN
+            SELECT coalesce(sum(r.quantity), 0) INTO v_taken FROM points.redemptions AS r
+            WHERE r.program_id = p_program AND r.member_id = p_member AND r.reward = p_reward;
+            IF v_taken + p_quantity > v_reward.limit_per_member THEN
+                RETURN QUERY SELECT 'limit_reached', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint,
+                    v_reward.stock::bigint, v_taken || ' of ' || v_reward.limit_per_member;
+                RETURN;
+            END IF;
+        END IF;
+        v_cost := v_reward.cost * p_quantity;
+    END IF;
+    IF v_member.available - v_member.held < v_cost THEN
+        RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_cost, v_member.available, v_member.held::bigint,
+            v_reward.stock::bigint, NULL::text;
+        RETURN;
+    END IF;
+    IF v_reward.stock IS NOT NULL THEN
+        -- Checked and taken in one statement: the reward's row lock orders racing redemptions.
+        UPDATE points.rewards AS r SET stock = r.stock - p_quantity
+        WHERE r.program_id = p_program AND r.reward = p_reward AND r.stock >= p_quantity
+        RETURNING r.stock INTO v_stock;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'out_of_stock', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint,
+                (SELECT r.stock FROM points.rewards AS r WHERE r.program_id = p_program AND r.reward = p_reward)::bigint, NULL::text;
+            RETURN;
+        END IF;
+    END IF;
+
+    -- The same key taken at this moment by another member's redemption fails here with a unique
+    -- violation, and the whole call (stock included) is undone.
+    INSERT INTO points.journal_entries AS e (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
+    VALUES (p_program, p_member, 'redemption', 'redemption', p_key, v_request, now())
+    RETURNING e.entry_id INTO v_entry;
+    PERFORM points.consume_lots(p_program, p_member, v_entry, v_cost);
+    WITH lines AS (
+        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+            (p_program, p_member, v_entry, 'available', -v_cost, now()),
+            (p_program, p_member, v_entry, 'redeemed', v_cost, now())
+    ), recorded AS (
+        INSERT INTO points.redemptions (program_id, member_id, entry_id, reward, quantity, points, reason)
+        VALUES (p_program, p_member, v_entry, p_reward, p_quantity, v_cost, p_reason)
+    )
+    UPDATE points.members AS m SET available = m.available - v_cost, redeemed = m.redeemed + v_cost
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    RETURN QUERY SELECT 'redeemed', v_entry, v_cost, v_member.available - v_cost, v_member.held::bigint, v_stock, NULL::text;
+END
+$$;
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION points.redeem(integer, text, text, integer, bigint, text, text) TO {{writer}};

@@ -1,0 +1,113 @@
+import Foundation
+public import Postgres
+
+/// A reward of the catalog, with what is left of its stock and how many were redeemed.
+public struct Reward: Sendable, Hashable, Codable {
+    public let reward: String
+    public let name: String
+    /// Points per unit.
+    public let cost: Int64
+    /// Units left; nil: unlimited.
+    public let stock: Int64?
+    /// The lowest effective tier that may redeem it; nil: any.
+    public let minTier: String?
+    public let limitPerMember: Int64?
+    public let activeFrom: Timestamp?
+    public let activeUntil: Timestamp?
+    /// Units redeemed so far.
+    public let redeemed: Int64
+}
+
+/// A change to some of a reward's settings; the rest keep their values. A new reward needs a
+/// name and a cost. `.some(nil)` clears an optional setting.
+public struct RewardChange: Sendable, Hashable {
+    public var name: String?
+    public var cost: Int64?
+    public var stock: Int64??
+    public var minTier: String??
+    public var limitPerMember: Int64??
+    public var activeFrom: Timestamp??
+    public var activeUntil: Timestamp??
+
+    public init(
+        name: String? = nil, cost: Int64? = nil, stock: Int64?? = nil, minTier: String?? = nil, limitPerMember: Int64?? = nil,
+        activeFrom: Timestamp?? = nil, activeUntil: Timestamp?? = nil
+    ) {
+        self.name = name
+        self.cost = cost
+        self.stock = stock
+        self.minTier = minTier
+        self.limitPerMember = limitPerMember
+        self.activeFrom = activeFrom
+        self.activeUntil = activeUntil
+    }
+
+    public var isEmpty: Bool { self == RewardChange() }
+
+    func validate() throws(LedgerError) {
+        if let name { _ = try Validate.text(name, field: "name", maximumLength: 200) }
+        if let cost, cost <= 0 { throw .invalidInput(field: "cost", reason: "\(cost) must be a whole number of points above 0") }
+        if let stock = stock ?? nil, stock < 0 { throw .invalidInput(field: "stock", reason: "\(stock) must be 0 or more") }
+        if let limit = limitPerMember ?? nil, limit <= 0 {
+            throw .invalidInput(field: "limit per member", reason: "\(limit) must be 1 or more")
+        }
+        if let from = activeFrom ?? nil, let until = activeUntil ?? nil, until <= from {
+            throw .invalidInput(field: "until", reason: "\(until) is not after the start \(from)")
+        }
+    }
+}
+
+extension Ledger {
+    /// The catalog, by reward code, with stock left and units redeemed.
+    public func rewards(of program: Program) async throws -> [Reward] {
+        try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT r.reward, r.name, r.cost, r.stock, r.min_tier, r.limit_per_member, r.active_from, r.active_until,
+                       coalesce((SELECT sum(d.quantity) FROM points.redemptions AS d
+                                 WHERE d.program_id = r.program_id AND d.reward = r.reward), 0)::bigint
+                FROM points.rewards AS r WHERE r.program_id = \(program.id) ORDER BY r.reward
+                """).map { row in
+                Reward(
+                    reward: try row.decode(at: 0), name: try row.decode(at: 1), cost: try row.decode(at: 2), stock: try row.decode(at: 3),
+                    minTier: try row.decode(at: 4), limitPerMember: try row.decode(at: 5), activeFrom: try row.decode(at: 6),
+                    activeUntil: try row.decode(at: 7), redeemed: try row.decode(at: 8))
+            }
+        }
+    }
+
+    /// Creates a reward or changes some of its settings, recording who changed what, before and
+    /// after. Setting the stock sets what is left (a restock).
+    /// - Throws: `.invalidInput` for a malformed code or value, a new reward without a name and
+    ///   a cost, an unknown tier, or an active window that ends before it starts.
+    @discardableResult
+    public func setReward(_ code: String, in program: Program, _ change: RewardChange, actor: String) async throws -> SettingsChangeOutcome {
+        guard code.wholeMatch(of: /[a-z0-9][a-z0-9_.-]{0,63}/) != nil else {
+            throw LedgerError.invalidInput(
+                field: "reward", reason: "\"\(code)\" is not a reward code: use 1 to 64 lower-case letters, digits, '.', '-' or '_'")
+        }
+        guard !change.isEmpty else { throw LedgerError.invalidInput(field: "reward", reason: "no setting was given to change") }
+        try change.validate()
+        let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
+        // The change as the table's column names; JSON null clears a setting.
+        func number(_ value: Int64?) -> Any { value.map { NSNumber(value: $0) } ?? NSNull() }
+        var fields: [String: Any] = [:]
+        if let name = change.name { fields["name"] = name.trimmingCharacters(in: .whitespacesAndNewlines) }
+        if let cost = change.cost { fields["cost"] = number(cost) }
+        if let stock = change.stock { fields["stock"] = number(stock) }
+        if let minTier = change.minTier { fields["min_tier"] = minTier ?? NSNull() }
+        if let limit = change.limitPerMember { fields["limit_per_member"] = number(limit) }
+        if let from = change.activeFrom { fields["active_from"] = from?.description ?? NSNull() }
+        if let until = change.activeUntil { fields["active_until"] = until?.description ?? NSNull() }
+        let json = PostgresJSON(text: String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self))
+        let status = try await withConnection { connection in
+            try connection.preparedQuery("SELECT status FROM points.set_reward(\(program.id), \(code), \(json)::jsonb, \(actor))")
+                .single().decode(String.self, at: 0)
+        }
+        switch status {
+        case "created", "changed": return .changed(effectiveAt: .now)
+        case "unchanged": return .unchanged
+        case "incomplete": throw LedgerError.invalidInput(field: "reward", reason: "\"\(code)\" is new: give its --name and --cost")
+        default: throw try await unknownTier((change.minTier ?? nil) ?? "", in: program)
+        }
+    }
+}
