@@ -16,6 +16,8 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
         case lotRemainderMismatch = "lot_remainder_mismatch"
         /// A member's pending balance differs from the pending points of their purchases.
         case pendingNotPurchases = "pending_not_purchases"
+        /// A member's held balance differs from the points of their open holds.
+        case heldNotHolds = "held_not_holds"
         /// A lot or a purchase names a journal entry that does not exist.
         case missingEntry = "missing_entry"
         /// A journal entry names a member who does not exist.
@@ -46,6 +48,8 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
             "lot \(entryID ?? 0) of member \(member ?? "?") has \(stored ?? 0) remaining but its allocations and expiry leave \(expected ?? 0)"
         case .pendingNotPurchases:
             "member \(member ?? "?") has pending \(stored ?? 0) but their purchases hold \(expected ?? 0) pending points"
+        case .heldNotHolds:
+            "member \(member ?? "?") has held \(stored ?? 0) but their open holds reserve \(expected ?? 0) points"
         case .missingEntry:
             "member \(member ?? "?") has a \(account ?? "record") naming entry \(entryID ?? 0), which does not exist"
         case .unknownMember:
@@ -170,6 +174,16 @@ extension Ledger {
                     WHERE program_id = \(program.id) GROUP BY member_id
                 ) AS p USING (member_id)
                 WHERE m.program_id = \(program.id) AND m.pending <> coalesce(p.pending, 0)
+                ORDER BY 1 LIMIT \(limit)
+                """),
+            (.heldNotHolds, """
+                SELECT m.member_id, NULL::bigint, m.held, coalesce(h.held, 0), count(*) OVER ()
+                FROM points.members AS m
+                LEFT JOIN (
+                    SELECT member_id, sum(points) AS held FROM points.holds
+                    WHERE program_id = \(program.id) AND state = 'open' GROUP BY member_id
+                ) AS h USING (member_id)
+                WHERE m.program_id = \(program.id) AND m.held <> coalesce(h.held, 0)
                 ORDER BY 1 LIMIT \(limit)
                 """),
         ]

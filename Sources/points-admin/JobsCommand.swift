@@ -5,13 +5,13 @@ import Postgres
 
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "jobs", abstract: "Run the period jobs: maturation, expiry, birthdays and tier evaluation.",
+        commandName: "jobs", abstract: "Run the period jobs: maturation, expiry, birthdays, tier evaluation and holds.",
         discussion: """
             Jobs work in chunks that each commit, so they can be stopped and run again: a rerun takes up \
             what is left and never does anything twice. To replay history after an import, run them with \
             past --as-of times, in order.
             """,
-        subcommands: [Mature.self, Expire.self, Birthday.self, Tiers.self])
+        subcommands: [Mature.self, Expire.self, Birthday.self, Tiers.self, Holds.self])
 
     struct JobOptions: ParsableArguments {
         @Option(help: ArgumentHelp("Run as of this time (default: now); program time unless a zone is given.", valueName: "time"))
@@ -76,6 +76,18 @@ extension JobsCommand {
 }
 
 extension JobsCommand {
+    struct Holds: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Expire the holds whose time ran out, releasing their points.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var job: JobOptions
+
+        func run() async throws {
+            try await JobRunner.run(options: options, job: job, noun: "holds expired") { ledger, program, asOf, chunk, progress in
+                try await ledger.expireHolds(program, asOf: asOf, chunkSize: chunk ?? 20_000, progress: progress)
+            }
+        }
+    }
+
     struct Tiers: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Evaluate tiers at the end of qualification periods.",

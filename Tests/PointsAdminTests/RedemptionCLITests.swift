@@ -42,3 +42,40 @@ struct RedemptionCLITests {
         }
     }
 }
+
+extension RedemptionCLITests {
+    @Test func holdCreateCaptureVoidAndExpire() async throws {
+        try await cli.withProgram { run, _ in  // m1 has 100 points
+            let created = try run(["hold", "create", "--member", "m1", "--points", "60", "--expires-in", "15m", "--key", "cart-1", "--json"])
+            #expect(created.status == 0, "\(created.stderr)")
+            let hold = (try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as! [String: Any])["hold_id"] as! Int
+            #expect(try run(["member", "show", "m1"]).stdout.contains("\nspendable  40\n"))
+            let capture = try run(["hold", "capture", "\(hold)", "--points", "45"])
+            #expect(capture.stdout.hasPrefix("Hold \(hold) captured 45 of 60 points as entry "), "\(capture.stdout)")
+            #expect(capture.stdout.contains("\nspendable  55\n"))
+            let second = try run(["hold", "create", "--member", "m1", "--points", "10", "--expires-in", "1d", "--key", "cart-2", "--json"])
+            let other = (try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as! [String: Any])["hold_id"] as! Int
+            #expect(try run(["hold", "void", "\(other)"]).stdout.hasPrefix("Hold \(other) voided: 10 points released.\n"))
+            let cases: [([String], Int32, String)] = [
+                (["hold", "void", "\(hold)"], 1, "Hold \(hold) was captured (45 points); a hold resolves only once.\n"),
+                (["hold", "capture", "\(other)"], 1, "Hold \(other) was voided; a hold resolves only once.\n"),
+                (["hold", "create", "--member", "m1", "--points", "500", "--expires-in", "15m", "--key", "cart-3"], 1,
+                 "Member \"m1\" has 55 spendable points, fewer than the 500 requested.\n"),
+                (["hold", "create", "--member", "m1", "--points", "5", "--expires-in", "15 minutes", "--key", "cart-4"], 2,
+                 "Invalid --expires-in: \"15 minutes\" is not a duration: write 90s, 15m, 2h or 1d.\n"),
+                (["hold", "create", "--member", "m1", "--points", "5", "--expires-in", "31d", "--key", "cart-5"], 2,
+                 "Invalid expires in: a hold lasts between 1 second and 30 days.\n"),
+                (["hold", "capture", "424242"], 2, "Invalid hold: 424242 is not a hold of this program.\n"),
+            ]
+            for (arguments, status, message) in cases {
+                let output = try run(arguments)
+                #expect(output.status == status, "\(arguments): \(output.stderr)")
+                #expect(output.stderr.hasPrefix(message), "\(arguments): \(output.stderr)")
+            }
+            let job = try run(["jobs", "holds"])
+            #expect(job.stdout.hasPrefix("holds as of "), "\(job.stdout)")
+            #expect(job.stdout.contains(": 0 holds expired, 0 points"))
+            #expect(try run(["audit", "verify"]).status == 0)
+        }
+    }
+}

@@ -36,7 +36,7 @@ extension Ledger {
         try await runJob("expire", function: "points.expire_due", program: program, asOf: asOf, chunkSize: chunkSize, progress: progress)
     }
 
-    private func runJob(
+    func runJob(
         _ job: String, function: String, program: Program, asOf: Timestamp, chunkSize: Int,
         progress: @Sendable (JobSummary) -> Void
     ) async throws -> JobSummary {
