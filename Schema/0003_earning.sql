@@ -809,6 +809,16 @@ BEGIN
 END
 $$;
 
+-- Refuses a job's as-of time more than five minutes ahead: jobs run up to now.
+CREATE FUNCTION points.check_as_of(p_as_of timestamptz) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_as_of > now() + interval '5 minutes' THEN
+        RAISE EXCEPTION 'the as-of time % is in the future', p_as_of USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
 -- Maturation, one chunk: the pending points of up to p_limit purchases whose return window
 -- ended by p_as_of move to available, one entry per purchase (key: the order id), dated when
 -- the window ended; each forms a lot after repaying any debt. Members are locked in id order.
@@ -821,9 +831,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_members text[];
 BEGIN
-    IF p_as_of > now() + interval '5 minutes' THEN
-        RAISE EXCEPTION 'the as-of time % is in the future', p_as_of USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM points.check_as_of(p_as_of);
     SELECT array_agg(DISTINCT d.member_id ORDER BY d.member_id) INTO v_members FROM (
         SELECT pu.member_id FROM points.purchases AS pu
         WHERE pu.program_id = p_program AND pu.pending_points > 0 AND pu.matures_at <= p_as_of
@@ -893,9 +901,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_members text[];
 BEGIN
-    IF p_as_of > now() + interval '5 minutes' THEN
-        RAISE EXCEPTION 'the as-of time % is in the future', p_as_of USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM points.check_as_of(p_as_of);
     SELECT array_agg(DISTINCT d.member_id ORDER BY d.member_id) INTO v_members FROM (
         SELECT l.member_id FROM points.lots AS l
         WHERE l.program_id = p_program AND l.remaining > 0 AND l.expires_at <= p_as_of

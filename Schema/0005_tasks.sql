@@ -400,9 +400,7 @@ DECLARE
     v_chunk text[];
     v_due text[];
 BEGIN
-    IF p_as_of > now() + interval '5 minutes' THEN
-        RAISE EXCEPTION 'the as-of time % is in the future', p_as_of USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM points.check_as_of(p_as_of);
     SELECT p.time_zone INTO v_time_zone FROM points.programs AS p WHERE p.program_id = p_program;
     v_today := (p_as_of AT TIME ZONE v_time_zone)::date;
     v_window := (points.settings_at(p_program, p_as_of)).backdate_days;

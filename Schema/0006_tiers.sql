@@ -475,9 +475,7 @@ DECLARE
     v_kind text;
     v_start date;
 BEGIN
-    IF p_as_of > now() + interval '5 minutes' THEN
-        RAISE EXCEPTION 'the as-of time % is in the future', p_as_of USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM points.check_as_of(p_as_of);
     SELECT p.time_zone, p.created_at INTO v_time_zone, v_from FROM points.programs AS p
     WHERE p.program_id = p_program FOR UPDATE;
     RETURN QUERY SELECT e.period_start, e.period_kind, e.period_end, true FROM points.tier_evaluations AS e
@@ -758,9 +756,7 @@ DECLARE
     v_overrides integer;
     v_grants integer;
 BEGIN
-    IF p_as_of > now() + interval '5 minutes' THEN
-        RAISE EXCEPTION 'the as-of time % is in the future', p_as_of USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM points.check_as_of(p_as_of);
     WITH ended AS (
         SELECT m.member_id, m.tier, m.override_previous, m.override_until FROM points.members AS m
         WHERE m.program_id = p_program AND m.override_until <= p_as_of

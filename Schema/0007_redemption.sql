@@ -362,9 +362,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_members text[];
 BEGIN
-    IF p_as_of > now() + interval '5 minutes' THEN
-        RAISE EXCEPTION 'the as-of time % is in the future', p_as_of USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM points.check_as_of(p_as_of);
     SELECT array_agg(DISTINCT h.member_id) INTO v_members FROM (
         SELECT h.member_id FROM points.holds AS h
         WHERE h.program_id = p_program AND h.state = 'open' AND h.expires_at <= p_as_of
