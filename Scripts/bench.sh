@@ -26,7 +26,7 @@ import_lines=${BENCH_IMPORT_LINES:-1000000}
 import_members=${BENCH_IMPORT_MEMBERS:-100000}
 tier_members=${BENCH_TIER_MEMBERS:-1000000}
 clients=(1 8)
-workloads=(grant purchase checkin purchase-tiers)
+workloads=(grant purchase checkin purchase-tiers redeem)
 
 echo "Building (release)..." >&2
 swift build -c release --product points-admin >&2
@@ -72,6 +72,7 @@ for workload in "${workloads[@]}"; do
         members=10000 program=bench kind=$workload
         if [ "$workload" = checkin ]; then members=40000 program=checkin-$n; fi
         if [ "$workload" = purchase-tiers ]; then program=tiers kind=purchase; fi
+        if [ "$workload" = redeem ]; then program=redeem; fi
         line=$("$bin/points-bench" --database-url "$ledger_url" --workload "$kind" --connections "$n" --seconds "$seconds" \
             --members "$members" --program "$program")
         results+=("$workload $n $line")
@@ -80,7 +81,19 @@ done
 # Fresh tables have no statistics yet (autovacuum has not caught up): analyse them first, as
 # production would have, or the audit's plans can turn quadratic.
 psql_ -d ledger_bench -c "ANALYZE"
-for program in bench checkin-1 checkin-8 tiers; do
+# Contention: 100,000 attempts over 8 connections on one member, half redemptions of a reward
+# with 3,000 units, half plain spends, until points and stock run out.
+echo "ledger contention on one member, 100,000 attempts over 8 connections..." >&2
+contention=$("$bin/points-bench" --database-url "$ledger_url" --workload contention --connections 8 --attempts 100000 \
+    --members 1 --program contention)
+contention_state=$(psql_ -d ledger_bench -Atc "SELECT m.available || ' ' || m.held || ' ' || r.stock
+    FROM points.members AS m JOIN points.rewards AS r ON r.program_id = m.program_id
+    WHERE m.program_id = (SELECT program_id FROM points.programs WHERE name = 'contention')")
+read -r contention_available contention_held contention_stock <<<"$contention_state"
+if [ "$contention_available" -lt 0 ] || [ "$contention_held" -ne 0 ] || [ "$contention_stock" -lt 0 ]; then
+    echo "bench: contention left available $contention_available, held $contention_held, stock $contention_stock" >&2; exit 1
+fi
+for program in bench checkin-1 checkin-8 tiers redeem contention; do
     "$bin/points-admin" audit verify --program "$program" --database-url "$ledger_url" >/dev/null \
         || { echo "bench: audit verify of program $program failed after the single-operation workloads" >&2; exit 1; }
 done
@@ -162,4 +175,9 @@ echo "import: $import_lines purchases over $import_members members in ${import_s
 echo "expiry job: $expired lots expired in ${expire_seconds} s"
 echo "purchase-tiers: $tier_line members above the entry tier at the end of the runs"
 echo "tier evaluation: $evaluated members ($changed changed tier) in ${tier_seconds} s"
+contention_ops=$(printf '%s' "$contention" | sed -nE 's/.*operations=([0-9]+).*/\1/p')
+contention_refused=$(printf '%s' "$contention" | sed -nE 's/.*refused=([0-9]+).*/\1/p')
+contention_tps=$(printf '%s' "$contention" | sed -nE 's/.*tps=([0-9.]+).*/\1/p')
+echo "contention on one member: $contention_ops attempts ($contention_tps/s), $(( contention_ops - contention_refused )) succeeded," \
+    "$contention_refused refused; available $contention_available, held $contention_held, stock left $contention_stock: no overdraft"
 echo "audit verify after every workload: sound"

@@ -2,7 +2,10 @@
 // over N connections for T seconds, and prints one line per run:
 //   workload=grant connections=8 seconds=15.0 operations=41234 tps=2748.9 p50_ms=2.6 p99_ms=9.8
 //
-//   points-bench --database-url URL --workload grant|purchase|checkin --connections 8 --seconds 15 [--members 10000] [--program bench]
+//   points-bench --database-url URL --workload grant|purchase|checkin|redeem|contention --connections 8 --seconds 15
+//                [--members 10000] [--program bench] [--attempts N]
+// With --attempts, the run makes that many operations (spread over the connections) instead of
+// running for --seconds, and counts refusals apart.
 import Foundation
 import Logging
 import PointsLedger
@@ -17,6 +20,7 @@ struct PointsBench {
         var seconds = 15.0
         var members = 10_000
         var program = "bench"
+        var attempts = 0
 
         init(_ arguments: [String]) throws {
             var iterator = arguments.makeIterator()
@@ -29,6 +33,7 @@ struct PointsBench {
                 case "--seconds": seconds = Double(value) ?? 0
                 case "--members": members = try Self.number(value, flag)
                 case "--program": program = value
+                case "--attempts": attempts = try Self.number(value, flag)
                 default: throw UsageError("unknown option \(flag)")
                 }
             }
@@ -74,8 +79,11 @@ struct PointsBench {
         let context = Workload.Context(
             ledger: ledger, program: program, members: options.members, connections: options.connections,
             runID: String(UInt64(Date().timeIntervalSince1970 * 1000)))
+        try await workload.setup(context)
         let deadline = ContinuousClock.now + .milliseconds(Int(options.seconds * 1000))
+        let perWorker = options.attempts / options.connections
         let start = ContinuousClock.now
+        let refusals = Counter()
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             // Each worker runs on the pool's executor, as an event-loop server's request handlers would.
             for worker in 0..<options.connections {
@@ -83,12 +91,19 @@ struct PointsBench {
                     var random = SystemRandomNumberGenerator()
                     var latencies: [Double] = []
                     var operation = 0
-                    while ContinuousClock.now < deadline {
+                    var refused = 0
+                    while options.attempts > 0 ? operation < perWorker + (worker < options.attempts % options.connections ? 1 : 0)
+                                               : ContinuousClock.now < deadline {
                         let began = ContinuousClock.now
-                        try await workload.operation(context, worker, operation, &random)
+                        do {
+                            try await workload.operation(context, worker, operation, &random)
+                        } catch LedgerError.insufficientPoints, LedgerError.refused where options.attempts > 0 {
+                            refused += 1
+                        }
                         latencies.append(Double((ContinuousClock.now - began) / .microseconds(1)) / 1000)
                         operation += 1
                     }
+                    await refusals.add(refused)
                     return latencies
                 }
             }
@@ -97,14 +112,19 @@ struct PointsBench {
         let elapsed = Double((ContinuousClock.now - start) / .milliseconds(1)) / 1000
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
         print(String(
-            format: "workload=%@ connections=%d seconds=%.1f operations=%d tps=%.1f p50_ms=%.2f p99_ms=%.2f",
+            format: "workload=%@ connections=%d seconds=%.1f operations=%d tps=%.1f p50_ms=%.2f p99_ms=%.2f refused=%d",
             options.workload, options.connections, elapsed, latencies.count, Double(latencies.count) / elapsed,
-            percentile(0.5), percentile(0.99)))
+            percentile(0.5), percentile(0.99), await refusals.value))
         await ledger.pool.closeIdleConnections()
     }
 }
 
-/// One kind of operation the benchmark repeats.
+actor Counter {
+    var value = 0
+    func add(_ amount: Int) { value += amount }
+}
+
+/// One kind of operation the benchmark repeats, and what it needs in place first.
 struct Workload: Sendable {
     struct Context: Sendable {
         let ledger: Ledger
@@ -118,7 +138,18 @@ struct Workload: Sendable {
         }
     }
 
+    var setup: @Sendable (Context) async throws -> Void = { _ in }
     let operation: @Sendable (Context, Int, Int, inout SystemRandomNumberGenerator) async throws -> Void
+
+    /// Gives every member `points` points (once: the grants are keyed).
+    static func seed(_ context: Context, points: Int64, members: Int) async throws {
+        try await context.ledger.pool.withConnection { connection in
+            try connection.query("""
+                SELECT count(*) FROM generate_series(1, \(members)) AS g,
+                LATERAL points.adjust(\(context.program.id), 'member-' || g, \(points), 'benchmark seed', 'bench', 'seed-' || g)
+                """)
+        }
+    }
 
     static let all: [String: Workload] = [
         // A single purchase by a random member, as a checkout system posts it: one round trip.
@@ -144,6 +175,34 @@ struct Workload: Sendable {
                 in: context.program)
             guard result.outcome == .posted else { throw PointsBench.UsageError("check-in \(k) was not new; use a fresh database") }
         },
+        // A single redemption of a catalog reward (unlimited stock) by a random member: one round
+        // trip, the member's row locked, lots consumed soonest-expiring first.
+        "redeem": Workload(
+            setup: { context in
+                try await seed(context, points: 1_000_000, members: context.members)
+                try await context.ledger.setReward(
+                    "voucher", in: context.program, RewardChange(name: "Benchmark voucher", cost: 10), actor: "bench")
+            },
+            operation: { context, worker, operation, random in
+                _ = try await context.ledger.redeem(
+                    "voucher", member: context.randomMember(&random), in: context.program, key: "\(context.runID)-\(worker)-\(operation)")
+            }),
+        // Contention on one member: redemptions of a reward with a small stock and plain spends,
+        // all on member-1 (seeded with 30,000 points; 3,000 units of stock), until both run out.
+        "contention": Workload(
+            setup: { context in
+                try await seed(context, points: 30_000, members: 1)
+                try await context.ledger.setReward(
+                    "last-units", in: context.program, RewardChange(name: "Contended reward", cost: 5, stock: .some(3_000)), actor: "bench")
+            },
+            operation: { context, worker, operation, random in
+                let key = "\(context.runID)-\(worker)-\(operation)"
+                if Bool.random(using: &random) {
+                    _ = try await context.ledger.redeem("last-units", member: "member-1", in: context.program, key: key)
+                } else {
+                    _ = try await context.ledger.spend(points: 3, reason: "contention", member: "member-1", in: context.program, key: key)
+                }
+            }),
         // A single admin grant to a random member: one round trip, one member row locked.
         "grant": Workload { context, worker, operation, random in
             _ = try await context.ledger.grant(
