@@ -387,6 +387,10 @@ BEGIN
         RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
+    -- Holds past their time no longer reserve anything (0007_redemption.sql).
+    IF p_points < 0 AND v_member.held > 0 THEN
+        v_member.held := v_member.held - points.release_expired_holds(p_program, p_member);
+    END IF;
 
     -- The common case first: a new key. Only a conflict, or a spend that is short, looks the
     -- key up, so that a replay is answered with the original entry even when points are short.

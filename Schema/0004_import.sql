@@ -191,9 +191,15 @@ BEGIN
     -- batch, as in force at the line's time. Upgrades that the batch earns apply at its end.
     v_multiplied := EXISTS (SELECT 1 FROM points.tier_settings AS ts WHERE ts.program_id = p_program AND ts.multiplier <> 1);
     IF v_multiplied THEN
-        UPDATE pg_temp.import_work AS w SET points = points.round_points(
-            (w.amount_minor - w.points_paid_minor)::numeric / (10::numeric ^ v_exponent) * w.earn_rate * x.multiplier, w.rounding)
-        FROM (SELECT w2.line, tm.multiplier
+        UPDATE pg_temp.import_work AS w SET
+            points = x.points,
+            -- Points that the multiplier lifts above 0 wait out the return window too.
+            matures_at = CASE WHEN x.points > 0 AND w.return_window_days > 0
+                              THEN ((w.occurred_at AT TIME ZONE v_time_zone) + make_interval(days => w.return_window_days))
+                                   AT TIME ZONE v_time_zone END
+        FROM (SELECT w2.line, points.round_points(
+                  (w2.amount_minor - w2.points_paid_minor)::numeric / (10::numeric ^ v_exponent) * w2.earn_rate * tm.multiplier,
+                  w2.rounding) AS points
               FROM pg_temp.import_work AS w2
               JOIN points.members AS m ON m.program_id = p_program AND m.member_id = w2.member_id
               CROSS JOIN LATERAL (

@@ -522,7 +522,7 @@ DECLARE
     v_policy text;
     v_members integer;
     v_changed integer;
-    v_last text;
+    v_chunk text[];
 BEGIN
     SELECT e.* INTO v_evaluation FROM points.tier_evaluations AS e
     WHERE e.program_id = p_program AND e.period_start = p_period_start FOR UPDATE;
@@ -536,23 +536,43 @@ BEGIN
     v_at := v_evaluation.period_end - interval '1 microsecond';
     v_policy := (points.settings_at(p_program, v_at)).downgrade;
 
+    -- The chunk's members are locked first, in id order; the statement below then reads their
+    -- rows and totals afresh, after every posting that held one of those locks has committed (a
+    -- posting may move a period's totals from the member's row to qualifying_totals).
+    SELECT array_agg(l.member_id ORDER BY l.member_id) INTO v_chunk FROM (
+        SELECT m.member_id FROM points.members AS m
+        WHERE m.program_id = p_program AND m.member_id > coalesce(v_evaluation.cursor, '')
+        ORDER BY m.member_id LIMIT p_limit
+        FOR UPDATE) AS l;
+    IF v_chunk IS NULL THEN
+        UPDATE points.tier_evaluations AS e SET finished_at = now()
+        WHERE e.program_id = p_program AND e.period_start = p_period_start;
+        UPDATE points.programs AS p SET tiers_closed_until = greatest(p.tiers_closed_until, v_evaluation.period_end)
+        WHERE p.program_id = p_program;
+        RETURN QUERY SELECT 0, 0, true;
+        RETURN;
+    END IF;
+
     -- One statement: decide each member of the chunk, move those whose tier changes, record the
-    -- changes and count the members by the tier they had and got.
+    -- changes and count the members by the tier they had and got. A member whose totals in a
+    -- later period (already under way) reach a higher tier goes there: upgrades are immediate.
     WITH thresholds AS MATERIALIZED (
         SELECT * FROM points.tiers_at(p_program, v_at)
     ), chunk AS MATERIALIZED (
         SELECT m.member_id, m.tier, cur.rank, m.tier_reached_period,
                CASE WHEN m.q_period = p_period_start THEN m.q_points ELSE coalesce(q.points, 0) END AS points,
-               CASE WHEN m.q_period = p_period_start THEN m.q_spend ELSE coalesce(q.spend_minor, 0) END AS spend_minor
+               CASE WHEN m.q_period = p_period_start THEN m.q_spend ELSE coalesce(q.spend_minor, 0) END AS spend_minor,
+               m.q_period, m.q_points, m.q_spend
         FROM points.members AS m
         JOIN points.tiers AS cur ON cur.program_id = m.program_id AND cur.tier = m.tier
         LEFT JOIN points.qualifying_totals AS q
             ON q.program_id = m.program_id AND q.member_id = m.member_id AND q.period_start = p_period_start
-        WHERE m.program_id = p_program AND m.member_id > coalesce(v_evaluation.cursor, '')
-        ORDER BY m.member_id LIMIT p_limit
-        FOR UPDATE OF m
+        WHERE m.program_id = p_program AND m.member_id = ANY (v_chunk)
     ), decided AS MATERIALIZED (
-        SELECT c.member_id, c.tier AS from_tier, c.rank, c.points, c.spend_minor, greatest(
+        SELECT c.member_id, c.tier AS from_tier, c.rank, c.points, c.spend_minor, c.q_period,
+               max(t.rank) FILTER (WHERE c.q_period > p_period_start
+                                     AND (t.entry_points <= c.q_points OR t.entry_spend_minor <= c.q_spend)) AS later_rank,
+               greatest(
                    max(t.rank) FILTER (WHERE t.entry_points <= c.points OR t.entry_spend_minor <= c.spend_minor),
                    CASE WHEN c.tier_reached_period >= p_period_start
                              OR max(t.rank) FILTER (WHERE t.retain_points <= c.points OR t.retain_spend_minor <= c.spend_minor) >= c.rank
@@ -561,16 +581,18 @@ BEGIN
                             max(t.rank) FILTER (WHERE t.rank < c.rank),
                             max(t.rank) FILTER (WHERE t.retain_points <= c.points OR t.retain_spend_minor <= c.spend_minor))
                         ELSE max(t.rank) FILTER (WHERE t.retain_points <= c.points OR t.retain_spend_minor <= c.spend_minor) END)
-               AS to_rank
+               AS period_rank
         FROM chunk AS c CROSS JOIN thresholds AS t
-        GROUP BY c.member_id, c.tier, c.rank, c.points, c.spend_minor, c.tier_reached_period
+        GROUP BY c.member_id, c.tier, c.rank, c.points, c.spend_minor, c.tier_reached_period, c.q_period, c.q_points, c.q_spend
     ), outcome AS MATERIALIZED (
-        SELECT d.*, t.tier AS to_tier FROM decided AS d JOIN thresholds AS t ON t.rank = d.to_rank
+        SELECT d.*, greatest(d.period_rank, d.later_rank) AS to_rank, t.tier AS to_tier,
+               CASE WHEN d.later_rank > d.period_rank THEN d.q_period ELSE p_period_start END AS reached_in
+        FROM decided AS d JOIN thresholds AS t ON t.rank = greatest(d.period_rank, d.later_rank)
     ), moved AS (
         UPDATE points.members AS m SET
             tier = o.to_tier,
             tier_before_upgrade = CASE WHEN o.to_rank > o.rank THEN o.from_tier END,
-            tier_reached_period = CASE WHEN o.to_rank > o.rank THEN p_period_start END,
+            tier_reached_period = CASE WHEN o.to_rank > o.rank THEN o.reached_in END,
             override_until = NULL,
             override_previous = NULL
         FROM outcome AS o
@@ -586,19 +608,10 @@ BEGIN
         SELECT p_program, p_period_start, o.from_tier, o.to_tier, count(*) FROM outcome AS o GROUP BY o.from_tier, o.to_tier
         ON CONFLICT ON CONSTRAINT tier_evaluation_counts_pkey DO UPDATE SET members = n.members + EXCLUDED.members
     )
-    SELECT count(*), count(*) FILTER (WHERE o.to_tier <> o.from_tier), max(o.member_id)
-    INTO v_members, v_changed, v_last
+    SELECT count(*), count(*) FILTER (WHERE o.to_tier <> o.from_tier)
+    INTO v_members, v_changed
     FROM outcome AS o;
-
-    IF v_members = 0 THEN
-        UPDATE points.tier_evaluations AS e SET finished_at = now()
-        WHERE e.program_id = p_program AND e.period_start = p_period_start;
-        UPDATE points.programs AS p SET tiers_closed_until = greatest(p.tiers_closed_until, v_evaluation.period_end)
-        WHERE p.program_id = p_program;
-        RETURN QUERY SELECT 0, 0, true;
-        RETURN;
-    END IF;
-    UPDATE points.tier_evaluations AS e SET cursor = v_last
+    UPDATE points.tier_evaluations AS e SET cursor = v_chunk[cardinality(v_chunk)]
     WHERE e.program_id = p_program AND e.period_start = p_period_start;
     RETURN QUERY SELECT v_members, v_changed, false;
 END
@@ -716,6 +729,7 @@ RETURNS TABLE (status text, tier_before text)
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     v_member points.members;
+    v_ended boolean;
 BEGIN
     SELECT m.* INTO v_member FROM points.members AS m
     WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
@@ -727,16 +741,28 @@ BEGIN
         RETURN QUERY SELECT 'unknown_tier', NULL::text;
         RETURN;
     END IF;
-    IF v_member.tier = p_tier AND v_member.override_until IS NOT DISTINCT FROM p_until THEN
+    -- The earned tier now: the one before an override that has ended (jobs tiers may not have
+    -- recorded its end yet).
+    v_ended := v_member.override_until <= now();
+    IF v_ended THEN
+        v_member.tier := v_member.override_previous;
+        v_member.override_until := NULL;
+    ELSIF v_member.tier = p_tier AND v_member.override_until IS NOT DISTINCT FROM p_until THEN
         RETURN QUERY SELECT 'unchanged', v_member.tier;
         RETURN;
+    END IF;
+    IF v_ended THEN
+        -- The old override's end, which jobs tiers has not recorded yet.
+        INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause)
+        SELECT p_program, p_member, m.override_until, m.tier, m.override_previous, 'override_end'
+        FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member;
     END IF;
     UPDATE points.members AS m SET
         tier = p_tier,
         override_until = p_until,
         -- An override of an override returns, at its end, to the tier before the first.
         override_previous = CASE WHEN p_until IS NULL THEN NULL
-                                 WHEN m.override_until > now() THEN m.override_previous ELSE m.tier END,
+                                 WHEN m.override_until > now() THEN m.override_previous ELSE v_member.tier END,
         tier_reached_period = NULL,
         tier_before_upgrade = NULL
     WHERE m.program_id = p_program AND m.member_id = p_member;

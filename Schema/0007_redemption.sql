@@ -167,6 +167,9 @@ BEGIN
         END IF;
         v_cost := v_reward.cost * p_quantity;
     END IF;
+    IF v_member.held > 0 THEN
+        v_member.held := v_member.held - points.release_expired_holds(p_program, p_member);
+    END IF;
     IF v_member.available - v_member.held < v_cost THEN
         RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_cost, v_member.available, v_member.held::bigint,
             v_reward.stock::bigint, NULL::text;
@@ -230,6 +233,27 @@ CREATE UNIQUE INDEX holds_by_id ON points.holds (program_id, hold_id);
 CREATE INDEX holds_expiring ON points.holds (program_id, expires_at) WHERE state = 'open';
 GRANT SELECT ON points.holds TO {{writer}}, {{auditor}};
 
+-- Expires a member's open holds whose time ran out and releases their points; returns the
+-- points released. Spends and new holds call it under the member's row lock, so a hold past its
+-- time never blocks spending until jobs holds runs.
+CREATE FUNCTION points.release_expired_holds(p_program integer, p_member text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_released bigint;
+BEGIN
+    WITH expired AS (
+        UPDATE points.holds AS h SET state = 'expired', resolved_at = h.expires_at
+        WHERE h.program_id = p_program AND h.member_id = p_member AND h.state = 'open' AND h.expires_at <= now()
+        RETURNING h.points
+    )
+    SELECT coalesce(sum(e.points), 0) INTO v_released FROM expired AS e;
+    IF v_released > 0 THEN
+        UPDATE points.members AS m SET held = m.held - v_released WHERE m.program_id = p_program AND m.member_id = p_member;
+    END IF;
+    RETURN v_released;
+END
+$$;
+
 -- Reserves p_points of a member's spendable points until p_expires_at. Idempotent by key (the
 -- same member and points: the original hold). Returns status 'held', 'replayed', 'conflict',
 -- 'unknown_member' or 'insufficient_points', with the hold and the member's balances.
@@ -248,6 +272,9 @@ BEGIN
     IF NOT FOUND THEN
         RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint;
         RETURN;
+    END IF;
+    IF v_member.held > 0 THEN
+        v_member.held := v_member.held - points.release_expired_holds(p_program, p_member);
     END IF;
     SELECT h.* INTO v_existing FROM points.holds AS h WHERE h.program_id = p_program AND h.hold_key = p_key;
     IF FOUND THEN

@@ -25,6 +25,19 @@ struct HoldPropertyTests {
             var orders: [String: Order] = [:]
             var holds: [Int64: (member: String, points: Int64, state: HoldState)] = [:]
 
+            // A member's spendable points by the model: available less the holds still open and in
+            // time (a hold past its time reserves nothing, even before jobs holds runs); nil when
+            // one of them is within a second of its expiry, too close to call.
+            func spendable(_ member: String) async throws -> Int64? {
+                var open: Int64 = 0
+                for hold in holds.values where hold.member == member {
+                    guard case .open(let expires) = hold.state else { continue }
+                    if abs(expires.timeIntervalSinceNow) < 1 { return nil }
+                    if expires > Date() { open += hold.points }
+                }
+                return try await ledger.member(member, in: program).available - open
+            }
+
             for step in 0..<150 {
                 let member = members.randomElement(using: &random)!
                 let context = "seed \(seed), step \(step)"
@@ -46,25 +59,25 @@ struct HoldPropertyTests {
                         RefundRequest(order: id, refund: "r\(step)", amount: Money(minorUnits: amount, exponent: 2)), in: program)
                     orders[id]?.refunded += amount
                 case 3:
-                    let before = try await ledger.member(member, in: program)
+                    let before = try await spendable(member)
                     let points = Int64.random(in: 1...200, using: &random)
                     do {
                         _ = try await ledger.spend(points: points, reason: "gift", member: member, in: program, key: "s\(step)")
-                        #expect(before.spendable >= points, "\(context): a spend passed spendable")
+                        #expect(before.map { $0 >= points } != false, "\(context): a spend passed spendable")
                     } catch LedgerError.insufficientPoints {
-                        #expect(before.spendable < points, "\(context): a spend within spendable was refused")
+                        #expect(before.map { $0 < points } != false, "\(context): a spend within spendable was refused")
                     }
                 case 4, 5:
-                    let before = try await ledger.member(member, in: program)
+                    let before = try await spendable(member)
                     let points = Int64.random(in: 1...150, using: &random)
                     let seconds: Int64 = Int.random(in: 0..<3, using: &random) == 0 ? 1 : 3_600
                     do {
                         let hold = try await ledger.createHold(
                             points: points, member: member, expiresIn: .seconds(seconds), in: program, key: "h\(step)")
-                        #expect(before.spendable >= points, "\(context): a hold passed spendable")
+                        #expect(before.map { $0 >= points } != false, "\(context): a hold passed spendable")
                         holds[hold.holdID] = (member, points, .open(expires: hold.expiresAt.date))
                     } catch LedgerError.insufficientPoints {
-                        #expect(before.spendable < points, "\(context): a hold within spendable was refused")
+                        #expect(before.map { $0 < points } != false, "\(context): a hold within spendable was refused")
                     }
                 case 6, 7:
                     guard let (id, hold) = holds.randomElement(using: &random) else { continue }

@@ -55,6 +55,20 @@ struct ImportTests {
         }
     }
 
+    @Test func pointsThatOnlyTheMultiplierLiftsAboveZeroWaitOutTheReturnWindow() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            try await ledger.useTestTiers(program)  // advanced x1.5
+            _ = try await ledger.changeSettings(of: program, SettingsChange(returnWindowDays: 7), actor: "tests")
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.overrideTier("advanced", of: "m1", reason: "test", in: program, actor: "tests")
+            let (summary, _) = try await run(ledger, program, #"{"order_id": "x1", "member": "m1", "amount": "0.80", "occurred_at": "\#(Self.now)"}"#)
+            #expect(summary.points == 1)
+            let member = try await ledger.member("m1", in: program)
+            #expect(member.pending == 1 && member.available == 0)
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
     @Test func theSameFileTwicePostsOnce() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             let file = (1...250).map { #"{"order_id": "o\#($0)", "member": "m\#($0 % 7)", "amount": "\#($0).50", "occurred_at": "\#(Self.now)"}"# }

@@ -273,6 +273,33 @@ struct TierTests {
         }
     }
 
+    @Test func evaluationDoesNotLowerAMemberWhoseLaterPeriodAlreadyReachesTheTier() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            try await ledger.useTestTiers(program)
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.buy("m1", "q1", "6000.00", at: "2025-02-10 12:00", in: program)  // premium in Q1
+            _ = try await ledger.buy("m1", "q2", "100.00", at: "2025-05-10 12:00", in: program)  // 200 in Q2: below retention
+            _ = try await ledger.buy("m1", "q3", "3000.00", at: "2025-08-10 12:00", in: program)  // 6,000 in Q3 already
+            _ = try await ledger.evaluateTiers(program, asOf: try await ledger.instant("2025-07-01", in: program, field: "as of"))
+            #expect(try await ledger.member("m1", in: program).tier == "premium")
+        }
+    }
+
+    @Test func anOverrideAfterAnEndedOneStartsFromTheEarnedTier() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.overrideTier(
+                "premium", of: "m1", reason: "launch week", until: Timestamp(Date().addingTimeInterval(1)), in: program, actor: "ops")
+            try await Task.sleep(for: .milliseconds(1_300))
+            let before = try await ledger.overrideTier(
+                "advanced", of: "m1", reason: "support case", until: Timestamp(Date().addingTimeInterval(86_400)), in: program, actor: "ops")
+            #expect(before == "ordinary")
+            #expect(try await ledger.tierChanges(of: "m1", in: program).map { "\($0.cause):\($0.from)>\($0.to)" } == [
+                "override:ordinary>premium", "override_end:premium>ordinary", "override:ordinary>advanced",
+            ])
+        }
+    }
+
     @Test func badTierSettingsAreRefusedAndChangeNothing() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             let before = try await ledger.tierSettings(of: program)
