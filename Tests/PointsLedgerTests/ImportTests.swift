@@ -58,7 +58,10 @@ struct ImportTests {
     @Test func pointsThatOnlyTheMultiplierLiftsAboveZeroWaitOutTheReturnWindow() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             try await ledger.useTestTiers(program)  // advanced x1.5
-            _ = try await ledger.changeSettings(of: program, SettingsChange(returnWindowDays: 7), actor: "tests")
+            // In force before the line's time (Self.now, taken when the suite loaded).
+            _ = try await ledger.changeSettings(
+                of: program, SettingsChange(returnWindowDays: 7), effectiveAt: try await ledger.instant("2020-01-01", in: program, field: "at"),
+                actor: "tests")
             _ = try await ledger.createMember("m1", in: program)
             _ = try await ledger.overrideTier("advanced", of: "m1", reason: "test", in: program, actor: "tests")
             let (summary, _) = try await run(ledger, program, #"{"order_id": "x1", "member": "m1", "amount": "0.80", "occurred_at": "\#(Self.now)"}"#)
