@@ -635,7 +635,10 @@ CREATE TABLE points.tier_grants (
     end_recorded boolean NOT NULL DEFAULT false,
     PRIMARY KEY (program_id, member_id, grant_id),
     -- A retried grant (same member, tier, term and start) is one grant.
+    -- The caller's idempotency key, when given: a retried grant without a stated start is one grant.
+    grant_key points.idempotency_key,
     CONSTRAINT grant_once UNIQUE (program_id, member_id, tier, term, starts_at),
+    CONSTRAINT grant_key_unique UNIQUE (program_id, grant_key),
     FOREIGN KEY (program_id, tier) REFERENCES points.tiers
 );
 CREATE INDEX tier_grants_ending ON points.tier_grants (program_id, ends_at) WHERE NOT end_recorded;
@@ -669,11 +672,12 @@ LANGUAGE sql STABLE AS $$
     FROM (SELECT CASE WHEN p_override_until <= p_at THEN p_override_previous ELSE p_tier END AS tier) AS earned
 $$;
 
--- Grants a member tier p_tier for a term from p_from. Returns status 'granted', 'exists' (the
--- same grant again: nothing new), 'unknown_member' or 'unknown_tier', with the grant and the
--- member's effective tier at its start before and after.
+-- Grants a member tier p_tier for a term from p_from (NULL: now). The same grant again (by key
+-- when one is given, else by member, tier, term and start) posts nothing. Returns status
+-- 'granted', 'exists', 'conflict' (the key names another grant), 'unknown_member' or
+-- 'unknown_tier', with the grant and the member's effective tier at its start before and after.
 CREATE FUNCTION points.grant_tier(
-    p_program integer, p_member text, p_tier text, p_term text, p_from timestamptz, p_actor text)
+    p_program integer, p_member text, p_tier text, p_term text, p_from timestamptz, p_actor text, p_key text)
 RETURNS TABLE (status text, grant_id bigint, starts_at timestamptz, ends_at timestamptz, tier_before text, tier_after text)
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -683,6 +687,7 @@ DECLARE
     v_grant bigint;
     v_before text;
     v_after text;
+    v_existing points.tier_grants;
 BEGIN
     SELECT m.* INTO v_member FROM points.members AS m
     WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
@@ -690,6 +695,19 @@ BEGIN
         RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::timestamptz, NULL::timestamptz, NULL::text, NULL::text;
         RETURN;
     END IF;
+    SELECT g.* INTO v_existing FROM points.tier_grants AS g WHERE g.program_id = p_program AND g.grant_key = p_key;
+    IF FOUND THEN
+        RETURN QUERY SELECT
+            CASE WHEN v_existing.member_id = p_member AND v_existing.tier = p_tier AND v_existing.term = p_term
+                      AND v_existing.starts_at = coalesce(p_from, v_existing.starts_at) THEN 'exists' ELSE 'conflict' END,
+            v_existing.grant_id, v_existing.starts_at, v_existing.ends_at,
+            points.tier_at(p_program, p_member, v_member.tier, v_member.override_until, v_member.override_previous,
+                           v_member.granted_until, v_existing.starts_at),
+            points.tier_at(p_program, p_member, v_member.tier, v_member.override_until, v_member.override_previous,
+                           v_member.granted_until, v_existing.starts_at);
+        RETURN;
+    END IF;
+    p_from := coalesce(p_from, now());
     IF NOT EXISTS (SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_tier) THEN
         RETURN QUERY SELECT 'unknown_tier', NULL::bigint, NULL::timestamptz, NULL::timestamptz, NULL::text, NULL::text;
         RETURN;
@@ -699,8 +717,8 @@ BEGIN
                 WHEN 'quarter' THEN interval '3 months' ELSE interval '1 year' END) AT TIME ZONE v_time_zone;
     v_before := points.tier_at(p_program, p_member, v_member.tier, v_member.override_until, v_member.override_previous,
                                v_member.granted_until, p_from);
-    INSERT INTO points.tier_grants AS g (program_id, member_id, tier, term, starts_at, ends_at, actor)
-    VALUES (p_program, p_member, p_tier, p_term, p_from, v_ends, p_actor)
+    INSERT INTO points.tier_grants AS g (program_id, member_id, tier, term, starts_at, ends_at, actor, grant_key)
+    VALUES (p_program, p_member, p_tier, p_term, p_from, v_ends, p_actor, p_key)
     ON CONFLICT ON CONSTRAINT grant_once DO NOTHING
     RETURNING g.grant_id INTO v_grant;
     IF v_grant IS NULL THEN

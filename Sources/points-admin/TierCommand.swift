@@ -27,12 +27,14 @@ struct TierCommand: AsyncParsableCommand {
         var from: String?
         @Option(help: ArgumentHelp("Who grants it.", valueName: "name"))
         var actor: String
+        @Option(help: ArgumentHelp("Idempotency key: a retried grant with it is one grant (recommended without --from).", valueName: "key"))
+        var key: String?
 
         func run() async throws {
             let term = try named(GrantTerm.self, term, field: "--term")
             let (ledger, program) = try await options.ledgerAndProgram()
             let from = try await ledger.instant(ifGiven: from, in: program, field: "--from")
-            let grant = try await ledger.grantTier(tier, to: member, term: term, from: from, in: program, actor: actor)
+            let grant = try await ledger.grantTier(tier, to: member, term: term, from: from, in: program, actor: actor, key: key)
             if options.json {
                 try Terminal.json(grant)
                 return

@@ -241,6 +241,14 @@ struct TierTests {
                 "upgrade:ordinary>advanced", "grant:advanced>premium", "grant_end:premium>advanced",
             ])
             #expect(try await ledger.evaluateTiers(program, asOf: try await ledger.instant("2025-05-01", in: program, field: "as of")).termsEnded == 0)
+            // Without a start, a key makes a retried grant one grant.
+            let keyed = try await ledger.grantTier("advanced", to: "m1", term: .year, in: program, actor: "ops", key: "promo-m1")
+            try await Task.sleep(for: .milliseconds(20))
+            let retried = try await ledger.grantTier("advanced", to: "m1", term: .year, in: program, actor: "ops", key: "promo-m1")
+            #expect(retried.outcome == .replayed && retried.grantID == keyed.grantID && retried.startsAt == keyed.startsAt)
+            await #expect(throws: LedgerError.self) {
+                try await ledger.grantTier("premium", to: "m1", term: .year, in: program, actor: "ops", key: "promo-m1")
+            }
             await #expect(throws: LedgerError.self) { try await ledger.grantTier("gold", to: "m1", term: .year, in: program, actor: "ops") }
             await #expect(throws: LedgerError.memberNotFound(member: "ghost")) {
                 try await ledger.grantTier("premium", to: "ghost", term: .year, in: program, actor: "ops")

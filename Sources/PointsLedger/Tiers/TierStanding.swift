@@ -139,22 +139,28 @@ public struct TierGrant: Sendable, Hashable, Codable {
 extension Ledger {
     /// Grants a member a tier for a month, a quarter or a year from `from` (default: now): the
     /// effective tier is the higher of the earned tier and the active grants; the earned tier does
-    /// not change. The same grant again (member, tier, term, start) is returned, not repeated.
-    /// - Throws: `.memberNotFound`, `.invalidInput` for an unknown tier.
+    /// not change. The same grant again is returned, not repeated: by `key` when given (so a
+    /// retried grant without a stated start is one grant), else by member, tier, term and start.
+    /// - Throws: `.memberNotFound`, `.invalidInput` for an unknown tier or a key naming another grant.
     public func grantTier(
-        _ tier: String, to member: String, term: GrantTerm, from: Timestamp? = nil, in program: Program, actor: String
+        _ tier: String, to member: String, term: GrantTerm, from: Timestamp? = nil, in program: Program, actor: String,
+        key: String? = nil
     ) async throws -> TierGrant {
         try Validate.memberID(member)
+        if let key { try Validate.key(key) }
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
         let row = try await withConnection { connection in
             try connection.preparedQuery("""
                 SELECT status, grant_id, starts_at, ends_at, tier_before, tier_after
-                FROM points.grant_tier(\(program.id), \(member), \(tier), \(term.rawValue), coalesce(\(from)::timestamptz, now()), \(actor))
+                FROM points.grant_tier(\(program.id), \(member), \(tier), \(term.rawValue), \(from)::timestamptz, \(actor), \(key))
                 """).single()
         }
         switch try row.decode(String.self, at: 0) {
         case "unknown_member": throw LedgerError.memberNotFound(member: member)
         case "unknown_tier": throw try await unknownTier(tier, in: program)
+        case "conflict":
+            throw LedgerError.invalidInput(
+                field: "key", reason: "\"\(key ?? "")\" already names grant \(try row.decode(Int64.self, at: 1)) of other content; use a new key")
         case let status:
             return TierGrant(
                 outcome: status == "granted" ? .posted : .replayed, grantID: try row.decode(at: 1), tier: tier,
