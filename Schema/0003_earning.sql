@@ -714,7 +714,6 @@ DECLARE
     v_write bigint;
     v_entry bigint;
     v_spend bigint;
-    v_program points.programs;
     v_tier text;
 BEGIN
     IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_backdated IS NULL THEN
@@ -805,9 +804,7 @@ BEGIN
     WHERE m.program_id = p_program AND m.member_id = v_member;
     -- The purchase's period loses the points and spend (0006_tiers.sql), which may undo an
     -- upgrade of that period.
-    SELECT p.* INTO v_program FROM points.programs AS p WHERE p.program_id = p_program;
-    v_tier := points.disqualify(p_program, v_member, v_purchase.occurred_at, v_delta, v_spend, v_at, v_entry,
-        v_program.time_zone, (points.settings_at(p_program, v_purchase.occurred_at)).tier_period, v_program.tiers_closed_until);
+    v_tier := points.disqualify(p_program, v_member, v_purchase.occurred_at, v_delta, v_spend, v_at, v_entry);
     RETURN QUERY SELECT 'refunded', v_entry, v_member, v_delta, v_from_pending, v_take, v_write,
         v_purchase.refunded_minor + p_amount_minor, v_purchase.amount_minor::bigint, v_tier;
 END

@@ -211,7 +211,7 @@ DECLARE
     v_settings points.program_settings;
 BEGIN
     SELECT p.time_zone, now_settings.backdate_days, t.points AS task_points, t.cap_day, t.cap_week, t.cap_month,
-           t.qualifying, t.active, t.streak_days, t.streak_points, t.streak_cycle, m.available, p.tiers_closed_until,
+           t.qualifying, t.active, t.streak_days, t.streak_points, t.streak_cycle, m.available,
            tm.multiplier
     INTO v_row
     FROM points.programs AS p
@@ -357,8 +357,7 @@ BEGIN
 
     -- A qualifying task's points count toward the member's tier.
     IF v_row.qualifying AND v_total > 0 THEN
-        PERFORM points.qualify(p_program, p_member, v_at, v_total, 0, v_entry, v_row.time_zone,
-            (points.settings_at(p_program, v_at)).tier_period, v_row.tiers_closed_until);
+        PERFORM points.qualify(p_program, p_member, v_at, v_total, 0, v_entry);
     END IF;
     RETURN QUERY SELECT 'completed', v_entry, v_points, v_bonus, v_streak, v_capped_by,
         v_capped_by IS NOT NULL OR p_task = 'checkin' OR coalesce(v_day_count + 1 >= v_row.cap_day, false)

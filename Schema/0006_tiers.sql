@@ -246,24 +246,32 @@ LANGUAGE sql AS $$
     VALUES (p_program, p_member, p_at, p_from, p_to, 'upgrade', p_period, p_points, p_spend_minor, p_entry);
 $$;
 
+-- The start of the tier period that contains p_at (by the tier period in force then, in the
+-- program's time zone), and whether that period has been evaluated already (closed).
+CREATE FUNCTION points.tier_period_at(p_program integer, p_at timestamptz, OUT period_start date, OUT closed boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT points.tier_period_start(s.tier_period, p_at, p.time_zone), p_at < coalesce(p.tiers_closed_until, '-infinity')
+    FROM points.programs AS p CROSS JOIN LATERAL points.settings_at(p.program_id, p_at) AS s
+    WHERE p.program_id = p_program
+$$;
+
 -- Adds an event's qualifying points and spend to the totals of its period and, when that period
 -- is still open, moves the member up at once to the highest tier whose entry threshold the
 -- totals now reach. The caller holds the member's row lock and has already posted the event (at
 -- the multiplier of the tier before it). Returns the new tier, or NULL. (Task completions and
 -- the like; purchases do it inline.)
 CREATE FUNCTION points.qualify(
-    p_program integer, p_member text, p_at timestamptz, p_points bigint, p_spend_minor bigint, p_entry bigint,
-    p_time_zone text, p_period_kind text, p_closed_until timestamptz)
+    p_program integer, p_member text, p_at timestamptz, p_points bigint, p_spend_minor bigint, p_entry bigint)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_period date := points.tier_period_start(p_period_kind, p_at, p_time_zone);
+    v_period record := points.tier_period_at(p_program, p_at);
     v_totals record;
     v_earned text;
     v_to text;
 BEGIN
-    SELECT * INTO v_totals FROM points.add_qualifying(p_program, p_member, v_period, p_points, p_spend_minor);
-    IF p_at < coalesce(p_closed_until, '-infinity') THEN
+    SELECT * INTO v_totals FROM points.add_qualifying(p_program, p_member, v_period.period_start, p_points, p_spend_minor);
+    IF v_period.closed THEN
         RETURN NULL;
     END IF;
     SELECT CASE WHEN m.override_until <= p_at THEN m.override_previous ELSE m.tier END,
@@ -273,7 +281,8 @@ BEGIN
     FROM points.members AS m JOIN points.programs AS p ON p.program_id = m.program_id
     WHERE m.program_id = p_program AND m.member_id = p_member;
     IF v_to IS NOT NULL THEN
-        PERFORM points.apply_upgrade(p_program, p_member, v_earned, v_to, p_at, v_period, v_totals.total_points, v_totals.total_spend, p_entry);
+        PERFORM points.apply_upgrade(p_program, p_member, v_earned, v_to, p_at, v_period.period_start, v_totals.total_points,
+            v_totals.total_spend, p_entry);
     END IF;
     RETURN v_to;
 END
@@ -287,11 +296,12 @@ $$;
 -- Returns the new tier, or NULL.
 CREATE FUNCTION points.disqualify(
     p_program integer, p_member text, p_purchase_at timestamptz, p_points bigint, p_spend_minor bigint,
-    p_at timestamptz, p_entry bigint, p_time_zone text, p_period_kind text, p_closed_until timestamptz)
+    p_at timestamptz, p_entry bigint)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_period date := points.tier_period_start(p_period_kind, p_purchase_at, p_time_zone);
+    v_purchase_period record := points.tier_period_at(p_program, p_purchase_at);
+    v_period date := v_purchase_period.period_start;
     v_totals record;
     v_member record;
     v_reach record;
@@ -308,7 +318,7 @@ BEGIN
         WHERE q.program_id = p_program AND q.member_id = p_member AND q.period_start = v_period
         RETURNING q.points, q.spend_minor INTO v_totals;
     END IF;
-    IF p_purchase_at < coalesce(p_closed_until, '-infinity') THEN
+    IF v_purchase_period.closed THEN
         RETURN NULL;
     END IF;
     SELECT m.tier, cur.rank, m.tier_before_upgrade, before.rank AS before_rank INTO v_member

@@ -36,7 +36,7 @@ struct HoldCommand: AsyncParsableCommand {
                 hold.outcome == .posted
                     ? "Hold \(hold.holdID): \(points) points of member \(member) reserved until \(hold.expiresAt)."
                     : "Hold \(hold.holdID) was created before with this key (until \(hold.expiresAt)); nothing new was reserved.")
-            Terminal.fields([("available", "\(hold.available)"), ("held", "\(hold.held)"), ("spendable", "\(hold.available - hold.held)")])
+            HoldCommand.balances(available: hold.available, held: hold.held)
         }
 
         static func duration(_ text: String) throws(LedgerError) -> Duration {
@@ -88,6 +88,10 @@ struct HoldCommand: AsyncParsableCommand {
         case .voided:
             print("Hold \(result.holdID) voided: \(result.points) points released\(again).")
         }
-        Terminal.fields([("available", "\(result.available)"), ("held", "\(result.held)"), ("spendable", "\(result.available - result.held)")])
+        balances(available: result.available, held: result.held)
+    }
+
+    static func balances(available: Int64, held: Int64) {
+        Terminal.fields([("available", "\(available)"), ("held", "\(held)"), ("spendable", "\(available - held)")])
     }
 }

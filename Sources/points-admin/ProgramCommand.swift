@@ -145,6 +145,16 @@ func exactDecimal(_ text: String, field: String) throws(LedgerError) -> Decimal 
     return value
 }
 
+/// A whole number of `minimum` or more, or nil for "none" (no cap, no limit, unlimited stock),
+/// or an error naming the option.
+func countOrNone(_ text: String, field: String, minimum: Int64 = 0) throws(LedgerError) -> Int64? {
+    if text == "none" { return nil }
+    guard let value = Int64(text), value >= minimum else {
+        throw .invalidInput(field: field, reason: "\"\(text)\" is not a whole number of \(minimum) or more (or none)")
+    }
+    return value
+}
+
 /// A whole number of 0 or more points, or an error naming the option.
 func wholePoints(_ text: String, field: String) throws(LedgerError) -> Int64 {
     guard let value = Int64(text), value >= 0 else {

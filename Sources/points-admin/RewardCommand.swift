@@ -37,14 +37,6 @@ struct RewardCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            func count(_ text: String?, field: String, minimum: Int64) throws -> Int64?? {
-                guard let text else { return nil }
-                if text == "none" { return .some(nil) }
-                guard let value = Int64(text), value >= minimum else {
-                    throw LedgerError.invalidInput(field: field, reason: "\"\(text)\" is not a whole number of \(minimum) or more (or none)")
-                }
-                return .some(value)
-            }
             func time(_ text: String?, field: String) async throws -> Timestamp?? {
                 guard let text else { return nil }
                 if text == "none" { return .some(nil) }
@@ -57,8 +49,10 @@ struct RewardCommand: AsyncParsableCommand {
                 }
                 return value
             }
-            change.stock = try count(stock, field: "--stock", minimum: 0)
-            change.limitPerMember = try count(limitPerMember, field: "--limit-per-member", minimum: 1)
+            change.stock = try stock.map { text throws(LedgerError) in try countOrNone(text, field: "--stock") }
+            change.limitPerMember = try limitPerMember.map { text throws(LedgerError) in
+                try countOrNone(text, field: "--limit-per-member", minimum: 1)
+            }
             change.activeFrom = try await time(from, field: "--from")
             change.activeUntil = try await time(until, field: "--until")
             let outcome = try await ledger.setReward(code, in: program, change, actor: actor)

@@ -75,11 +75,7 @@ struct TaskCommand: AsyncParsableCommand {
 
         /// A whole number of 0 or more, or `none`.
         static func count(_ text: String, field: String) throws(LedgerError) -> Int? {
-            if text == "none" { return nil }
-            guard let value = Int(text), value >= 0 else {
-                throw .invalidInput(field: field, reason: "\"\(text)\" is not a whole number of 0 or more (or none)")
-            }
-            return value
+            try countOrNone(text, field: field).map { Int($0) }
         }
     }
 
