@@ -482,11 +482,12 @@ LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     v_time_zone text;
     v_from timestamptz;
+    v_created timestamptz;
     v_kind text;
     v_start date;
 BEGIN
     PERFORM points.check_as_of(p_as_of);
-    SELECT p.time_zone, p.created_at INTO v_time_zone, v_from FROM points.programs AS p
+    SELECT p.time_zone, p.created_at INTO v_time_zone, v_created FROM points.programs AS p
     WHERE p.program_id = p_program FOR UPDATE;
     RETURN QUERY SELECT e.period_start, e.period_kind, e.period_end, true FROM points.tier_evaluations AS e
         WHERE e.program_id = p_program AND e.finished_at IS NULL;
@@ -496,7 +497,7 @@ BEGIN
     SELECT e.period_end INTO v_from FROM points.tier_evaluations AS e
     WHERE e.program_id = p_program ORDER BY e.period_start DESC LIMIT 1;
     IF NOT FOUND THEN
-        v_from := least(v_from,
+        v_from := least(v_created,
             (SELECT min(q.period_start)::timestamp AT TIME ZONE v_time_zone FROM points.qualifying_totals AS q WHERE q.program_id = p_program),
             (SELECT min(m.q_period)::timestamp AT TIME ZONE v_time_zone FROM points.members AS m WHERE m.program_id = p_program));
     END IF;

@@ -308,6 +308,14 @@ struct TierTests {
         }
     }
 
+    @Test func aProgramWithoutQualifyingActivityHasNothingToEvaluateYet() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            _ = try await ledger.createMember("m1", in: program)
+            let summary = try await ledger.evaluateTiers(program, asOf: .now)
+            #expect(summary.periods.isEmpty && summary.chunks == 0)
+        }
+    }
+
     @Test func badTierSettingsAreRefusedAndChangeNothing() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             let before = try await ledger.tierSettings(of: program)
