@@ -26,3 +26,8 @@ ensure_postgres() {
 postgres_bin() {
     ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1
 }
+
+# hledger, which the test suite opens the journal export in (Debian package hledger).
+ensure_hledger() {
+    command -v hledger >/dev/null 2>&1 || install_packages hledger
+}

@@ -7,6 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 . Scripts/lib.sh
 ensure_postgres
+ensure_hledger
 
 started=0
 if ! Scripts/dev-db.sh url --dir .pg-test >/dev/null 2>&1; then started=1; fi

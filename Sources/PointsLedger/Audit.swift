@@ -22,6 +22,13 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
         case missingEntry = "missing_entry"
         /// A journal entry names a member who does not exist.
         case unknownMember = "unknown_member"
+        /// A sealed block's entries and postings no longer hash to the block's hash: an entry or
+        /// posting in its range was altered, inserted or deleted after sealing.
+        case blockAltered = "block_altered"
+        /// A block does not follow the one before it: its previous hash or its first entry differ.
+        case chainBroken = "chain_broken"
+        /// The chain does not contain the head hash the auditor recorded (`--head`).
+        case headNotFound = "head_not_found"
     }
 
     public let kind: Kind
@@ -33,6 +40,9 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
     public let stored: Int64?
     /// What the postings say it should be.
     public let expected: Int64?
+    /// For the chain's problems: the block, and what differs.
+    public var block: Int? = nil
+    public var detail: String? = nil
 
     public var description: String {
         switch kind {
@@ -54,6 +64,12 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
             "member \(member ?? "?") has a \(account ?? "record") naming entry \(entryID ?? 0), which does not exist"
         case .unknownMember:
             "entry \(entryID ?? 0) names member \(member ?? "?"), who does not exist"
+        case .blockAltered:
+            "sealed block \(block ?? 0) \(detail ?? "") no longer matches its hash: an entry or posting in it was changed, added or removed"
+        case .chainBroken:
+            "sealed block \(block ?? 0) does not follow the block before it: \(detail ?? "")"
+        case .headNotFound:
+            "the chain holds no block with the recorded head hash \(detail ?? "")"
         }
     }
 }
@@ -69,6 +85,12 @@ public struct AuditReport: Sendable, Hashable, Codable {
     public let problems: [AuditProblem]
     /// Problems found beyond those listed (the list stops at `problemLimit` per check).
     public let problemsNotListed: Int64
+    /// The sealed chain: its blocks, the last entry sealed, its head hash (hex, nil before the
+    /// first seal), and the entries written since.
+    public let sealedBlocks: Int
+    public let sealedThroughEntry: Int64
+    public let headHash: String?
+    public let unsealedEntries: Int64
 
     public var isSound: Bool { problems.isEmpty }
 
@@ -82,16 +104,23 @@ extension Ledger {
     /// and what expired, every pending balance matches the purchases still pending, and every lot
     /// and purchase names an entry that exists, and every entry a member who does. Reads
     /// only: it runs as the auditor role too.
-    public func verify(_ program: Program) async throws -> AuditReport {
-        try await withConnection { connection in
+    ///
+    /// It also recomputes the hash of every sealed block from the entries and postings now in
+    /// its range and checks that each block follows the one before; `expectedHead`, a head hash
+    /// the auditor recorded earlier (from `seal` or a previous verify), must be in the chain.
+    public func verify(_ program: Program, expectedHead: String? = nil) async throws -> AuditReport {
+        if let expectedHead, expectedHead.count != 64 || !expectedHead.allSatisfy(\.isHexDigit) {
+            throw LedgerError.invalidInput(field: "head", reason: "\"\(expectedHead)\" is not a SHA-256 hash: 64 hexadecimal digits")
+        }
+        return try await withConnection { connection in
             try connection.withTransaction(isolation: .repeatableRead) { connection in
                 try connection.execute(script: "SET TRANSACTION READ ONLY")
-                return try Self.audit(program, connection: connection)
+                return try Self.audit(program, expectedHead: expectedHead?.lowercased(), connection: connection)
             }
         }
     }
 
-    private static func audit(_ program: Program, connection: PostgresConnection) throws -> AuditReport {
+    private static func audit(_ program: Program, expectedHead: String?, connection: PostgresConnection) throws -> AuditReport {
         let limit = AuditReport.problemLimit
         var problems: [AuditProblem] = []
         var notListed: Int64 = 0
@@ -227,6 +256,9 @@ extension Ledger {
             notListed += try rows.first.map { try $0.decode(Int64.self, at: 4) - Int64(rows.count) } ?? 0
         }
 
+        let chain = try verifyChain(program, expectedHead: expectedHead, connection: connection)
+        problems += chain.problems
+
         let totals = try connection.query("""
             SELECT
                 (SELECT count(*) FROM points.members WHERE program_id = \(program.id)),
@@ -234,7 +266,9 @@ extension Ledger {
                 (SELECT count(*) FROM points.postings WHERE program_id = \(program.id)),
                 (SELECT coalesce(sum(available + pending + issued + redeemed + expired + written_off + adjustments), 0)
                    FROM points.members WHERE program_id = \(program.id)),
-                (SELECT coalesce(sum(amount), 0) FROM points.postings WHERE program_id = \(program.id))
+                (SELECT coalesce(sum(amount), 0) FROM points.postings WHERE program_id = \(program.id)),
+                (SELECT count(*) FROM points.journal_entries WHERE program_id = \(program.id)
+                   AND entry_id > coalesce((SELECT max(last_entry_id) FROM points.journal_blocks WHERE program_id = \(program.id)), 0))
             """).single()
         let balanceTotal: Int64 = try totals.decode(at: 3)
         let postingTotal: Int64 = try totals.decode(at: 4)
@@ -246,6 +280,60 @@ extension Ledger {
         }
         return AuditReport(
             program: program.name, members: try totals.decode(at: 0), entries: try totals.decode(at: 1),
-            postings: try totals.decode(at: 2), balanceTotal: balanceTotal, problems: problems, problemsNotListed: notListed)
+            postings: try totals.decode(at: 2), balanceTotal: balanceTotal, problems: problems, problemsNotListed: notListed,
+            sealedBlocks: chain.blocks, sealedThroughEntry: chain.lastEntry, headHash: chain.head,
+            unsealedEntries: try totals.decode(at: 5))
+    }
+
+    /// Recomputes every sealed block's hash from what is in its range now, and follows the chain.
+    private static func verifyChain(
+        _ program: Program, expectedHead: String?, connection: PostgresConnection
+    ) throws -> (problems: [AuditProblem], blocks: Int, lastEntry: Int64, head: String?) {
+        let blocks = try connection.query("""
+            SELECT b.block_no, b.after_entry_id, b.last_entry_id, b.entries, b.postings,
+                   encode(b.previous_hash, 'hex'), encode(b.block_hash, 'hex'),
+                   d.entries, d.postings, encode(d.digest, 'hex'), encode(points.genesis_hash(b.program_id), 'hex')
+            FROM points.journal_blocks AS b
+            CROSS JOIN LATERAL points.journal_digest(b.program_id, b.after_entry_id, b.last_entry_id, b.previous_hash) AS d
+            WHERE b.program_id = \(program.id)
+            ORDER BY b.block_no
+            """)
+        var problems: [AuditProblem] = []
+        var previous: (number: Int, lastEntry: Int64, hash: String)?
+        var headFound = expectedHead == nil
+        for row in blocks {
+            let number = Int(try row.decode(Int32.self, at: 0))
+            let after: Int64 = try row.decode(at: 1)
+            let last: Int64 = try row.decode(at: 2)
+            let previousHash: String = try row.decode(at: 5)
+            let hash: String = try row.decode(at: 6)
+            let range = "(entries \(after + 1) to \(last))"
+            func problem(_ kind: AuditProblem.Kind, _ detail: String) {
+                guard problems.count < AuditReport.problemLimit else { return }
+                problems.append(AuditProblem(
+                    kind: kind, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, block: number, detail: detail))
+            }
+            let genesis: String = try row.decode(at: 10)
+            let expectedPrevious = previous?.hash ?? genesis
+            if number != (previous?.number ?? 0) + 1 {
+                problem(.chainBroken, "it is numbered \(number), after block \(previous?.number ?? 0)")
+            } else if after != previous?.lastEntry ?? 0 {
+                problem(.chainBroken, "it starts after entry \(after), but block \(previous?.number ?? 0) ends at entry \(previous?.lastEntry ?? 0)")
+            } else if previousHash != expectedPrevious {
+                problem(.chainBroken, "it names previous hash \(previousHash), but the block before hashes to \(expectedPrevious)")
+            }
+            if try row.decode(String.self, at: 9) != hash {
+                let sealed = "\(try row.decode(Int64.self, at: 3)) entries and \(try row.decode(Int64.self, at: 4)) postings"
+                let now = "\(try row.decode(Int64.self, at: 7)) entries and \(try row.decode(Int64.self, at: 8)) postings"
+                problem(.blockAltered, range + (sealed == now ? " (\(now), as sealed)" : " (sealed with \(sealed), now \(now))"))
+            }
+            if hash == expectedHead { headFound = true }
+            previous = (number, last, hash)
+        }
+        if !headFound, let expectedHead {
+            problems.append(AuditProblem(
+                kind: .headNotFound, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, detail: expectedHead))
+        }
+        return (problems, previous?.number ?? 0, previous?.lastEntry ?? 0, previous?.hash)
     }
 }

@@ -7,23 +7,33 @@ struct AuditCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check that entries balance, balances equal their postings, and the program sums to zero.",
-            discussion: "Exits 1 with a report naming every entry or balance that is wrong.")
+            abstract: "Prove the ledger adds up and the sealed journal is as sealed.",
+            discussion: """
+                Checks that every entry balances, every balance equals its postings, the program sums to zero, \
+                lots add up to available balances, held points to open holds, pending points to pending \
+                purchases, and that every sealed block still hashes to its seal and follows the one before. \
+                Exits 1 with a report naming every entry, account or block that is wrong.
+                """)
 
         @OptionGroup var options: GlobalOptions
+        @Option(help: ArgumentHelp("A head hash recorded earlier (from jobs seal); the chain must still hold it.", valueName: "hash"))
+        var head: String?
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            let report = try await ledger.verify(program)
+            let report = try await ledger.verify(program, expectedHead: head)
             if options.json {
                 try Terminal.json(report)
             } else {
                 Terminal.fields([
                     ("program", report.program), ("members", "\(report.members)"), ("entries", "\(report.entries)"),
                     ("postings", "\(report.postings)"), ("sum of balances", "\(report.balanceTotal)"),
+                    ("sealed", report.headHash.map { "\(report.sealedBlocks) blocks through entry \(report.sealedThroughEntry), head \($0)" } ?? "nothing yet (run jobs seal)"),
+                    ("unsealed entries", "\(report.unsealedEntries)"),
                 ])
                 if report.isSound {
-                    print("Verified: every entry balances, every balance equals its postings, the program sums to zero.")
+                    print("Verified: every entry balances, every balance equals its postings, the program sums to zero, "
+                        + "lots, pending and held points agree, and every sealed block matches its hash.")
                 } else {
                     print("FAILED: \(report.problems.count + Int(report.problemsNotListed)) problem(s):")
                     for problem in report.problems { print("- \(problem)") }

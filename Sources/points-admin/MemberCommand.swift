@@ -4,7 +4,7 @@ import PointsLedger
 struct MemberCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "member", abstract: "Create and update members, show their balances, lots, tasks and history.",
-        subcommands: [Create.self, Update.self, Show.self, History.self, Tiers.self])
+        subcommands: [Create.self, Update.self, Show.self, History.self, Tiers.self, Statement.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -221,5 +221,40 @@ struct MemberOutput: Encodable {
             ("spendable", "\(member.spendable)"), ("created", member.createdAt.description),
         ]
         Terminal.fields(fields)
+    }
+}
+
+extension MemberCommand {
+    struct Statement: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A member's statement: opening balances, every entry with its source, closing balances.")
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The member's id.", valueName: "id"))
+        var id: String
+        @Option(help: ArgumentHelp("Start (inclusive); program time unless a zone is given.", valueName: "time"))
+        var from: String
+        @Option(help: ArgumentHelp("End (exclusive, default now).", valueName: "time"))
+        var to: String?
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let from = try await ledger.instant(from, in: program, field: "--from")
+            let to = try await ledger.instant(ifGiven: to, in: program, field: "--to") ?? .now
+            let statement = try await ledger.statement(of: id, in: program, from: from, to: to)
+            if options.json {
+                try Terminal.json(statement)
+                return
+            }
+            print("Statement of member \(id) in \(program.name), from \(from) to \(to)")
+            Terminal.table(
+                ["occurred", "entry", "kind", "source", "available", "pending", "available after", "pending after"],
+                [["", "", "opening balance", "", "", "", String(statement.openingAvailable), String(statement.openingPending)]]
+                    + statement.lines.map {
+                        [$0.occurredAt.description, String($0.entryID), $0.kind, $0.source, String($0.available), String($0.pending),
+                         String($0.availableAfter), String($0.pendingAfter)]
+                    }
+                    + [["", "", "closing balance", "", "", "", String(statement.closingAvailable), String(statement.closingPending)]])
+        }
     }
 }

@@ -206,12 +206,15 @@ struct CLITests {
             let sound = try run(["audit", "verify"])
             #expect(sound.status == 0)
             #expect(sound.stdout == """
-                program          default
-                members          1
-                entries          1
-                postings         2
-                sum of balances  0
-                Verified: every entry balances, every balance equals its postings, the program sums to zero.
+                program           default
+                members           1
+                entries           1
+                postings          2
+                sum of balances   0
+                sealed            nothing yet (run jobs seal)
+                unsealed entries  1
+                Verified: every entry balances, every balance equals its postings, the program sums to zero, \
+                lots, pending and held points agree, and every sealed block matches its hash.
 
                 """)
             try TestDatabase.sql(configuration, as: "points_owner", "UPDATE points.postings SET amount = 90 WHERE account = 'available'")

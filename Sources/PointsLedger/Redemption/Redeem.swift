@@ -1,4 +1,4 @@
-public import Postgres
+import Postgres
 
 /// What a redemption took.
 public struct RedemptionResult: Sendable, Hashable, Codable {

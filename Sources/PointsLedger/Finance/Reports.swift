@@ -1,0 +1,302 @@
+public import Foundation
+public import Postgres
+
+/// One account of the program at a moment: the system accounts and the members' accounts summed.
+public struct TrialBalanceLine: Sendable, Hashable, Codable {
+    public enum Side: String, Sendable, Codable { case member, program }
+    public let account: String
+    public let side: Side
+    public let balance: Int64
+}
+
+/// Every account of a program at a moment; the balances sum to zero.
+public struct TrialBalance: Sendable, Hashable, Codable {
+    public let program: String
+    public let asOf: Timestamp
+    public let lines: [TrialBalanceLine]
+    public var total: Int64 { lines.reduce(0) { $0 + $1.balance } }
+}
+
+/// One member's line of the balances report: their balances at its moment.
+public struct BalanceReportLine: Sendable, Hashable, Codable {
+    public let member: String
+    public let available: Int64
+    public let pending: Int64
+    public let held: Int64
+}
+
+/// Points outstanding in one group (a tier, or an expiry month), and their money value.
+public struct LiabilityLine: Sendable, Hashable, Codable {
+    public let group: String
+    public let members: Int64?
+    public let points: Int64
+    public let value: Decimal
+}
+
+/// What the program owes its members at a moment: points spendable or pending, valued at the
+/// point value in force then. Negative balances (members who owe points) are shown apart and
+/// not netted against what is owed.
+public struct LiabilityReport: Sendable, Hashable, Codable {
+    public let program: String
+    public let asOf: Timestamp
+    public let currency: String
+    /// Currency (major units) per point, in force at `asOf`.
+    public let pointValue: Decimal
+    public let available: Int64
+    public let pending: Int64
+    /// Points owed by members with a negative balance (a positive number).
+    public let owedByMembers: Int64
+    public var outstanding: Int64 { available + pending }
+    public let value: Decimal
+    public let byTier: [LiabilityLine]
+    /// Available points by the month their lots expire ("never" for lots that do not), and the
+    /// pending points, which form lots only when they mature.
+    public let byExpiryMonth: [LiabilityLine]
+}
+
+/// Points issued, redeemed and expired in one month of the program's calendar.
+public struct BreakageMonth: Sendable, Hashable, Encodable {
+    public let month: String
+    /// Points earned from purchases, tasks, referrals and bonuses, net of clawbacks.
+    public let issued: Int64
+    /// Points granted by hand, net of deductions.
+    public let adjusted: Int64
+    public let redeemed: Int64
+    public let expired: Int64
+    public let writtenOff: Int64
+    /// redeemed / issued and expired / issued (nil when nothing was issued).
+    public var redemptionRate: Decimal? { rate(redeemed) }
+    public var breakageRate: Decimal? { rate(expired) }
+
+    func rate(_ points: Int64) -> Decimal? {
+        guard issued > 0 else { return nil }
+        var result = Decimal()
+        var ratio = Decimal(points) / Decimal(issued)
+        NSDecimalRound(&result, &ratio, 4, .plain)
+        return result
+    }
+
+    enum CodingKeys: String, CodingKey { case month, issued, adjusted, redeemed, expired, writtenOff, redemptionRate, breakageRate }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(month, forKey: .month)
+        try container.encode(issued, forKey: .issued)
+        try container.encode(adjusted, forKey: .adjusted)
+        try container.encode(redeemed, forKey: .redeemed)
+        try container.encode(expired, forKey: .expired)
+        try container.encode(writtenOff, forKey: .writtenOff)
+        try container.encode(redemptionRate, forKey: .redemptionRate)
+        try container.encode(breakageRate, forKey: .breakageRate)
+    }
+}
+
+public struct BreakageReport: Sendable, Hashable, Encodable {
+    public let program: String
+    public let from: Timestamp
+    public let to: Timestamp
+    public let months: [BreakageMonth]
+    public var total: BreakageMonth {
+        BreakageMonth(
+            month: "total", issued: months.reduce(0) { $0 + $1.issued }, adjusted: months.reduce(0) { $0 + $1.adjusted },
+            redeemed: months.reduce(0) { $0 + $1.redeemed }, expired: months.reduce(0) { $0 + $1.expired },
+            writtenOff: months.reduce(0) { $0 + $1.writtenOff })
+    }
+}
+
+extension Ledger {
+    /// Checks a report's moment: not in the future, and not before the program's history begins
+    /// (its creation, or its earliest back-dated entry).
+    public func checkAsOf(_ asOf: Timestamp, in program: Program, field: String = "--as-of") async throws {
+        if asOf > .now {
+            throw LedgerError.invalidInput(field: field, reason: "\(asOf) is in the future; reports show what has happened, up to now")
+        }
+        guard asOf < program.createdAt else { return }
+        let history = try await withConnection { connection in
+            try connection.query("""
+                SELECT EXISTS (SELECT 1 FROM points.journal_entries WHERE program_id = \(program.id) AND occurred_at <= \(asOf))
+                """).single().decode(Bool.self, at: 0)
+        }
+        if !history {
+            throw LedgerError.invalidInput(
+                field: field, reason: "\(asOf) is before program \(program.name) existed (created \(program.createdAt)); choose a later time")
+        }
+    }
+
+    /// Checks a report's period: `from` before `to`, and `to` not in the future.
+    public func checkPeriod(from: Timestamp, to: Timestamp) throws(LedgerError) {
+        guard from < to else {
+            throw .invalidInput(field: "--from", reason: "\(from) is not before --to \(to); give the start of the period first")
+        }
+        guard to.microsecondsSinceEpoch <= Timestamp.now.microsecondsSinceEpoch + 1_000_000 else {
+            throw .invalidInput(field: "--to", reason: "\(to) is in the future; reports show what has happened, up to now")
+        }
+    }
+
+    /// Runs read-only queries on one consistent snapshot, with memory for grouping millions of rows.
+    func readSnapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await withConnection { connection in
+            try connection.withTransaction(isolation: .repeatableRead) { connection in
+                try connection.execute(script: "SET TRANSACTION READ ONLY; SET LOCAL work_mem = '256MB'; SET LOCAL jit = off")
+                return try body(connection)
+            }
+        }
+    }
+
+    /// Every account of the program at `asOf` (default: now, from the stored balances).
+    public func trialBalance(_ program: Program, asOf: Timestamp? = nil) async throws -> TrialBalance {
+        if let asOf { try await checkAsOf(asOf, in: program) }
+        let moment = asOf ?? .now
+        let rows = try await readSnapshot { connection in
+            if let asOf {
+                return try connection.query("""
+                    SELECT a.account::text, coalesce(sum(p.amount), 0)::bigint
+                    FROM unnest(enum_range(NULL::points.account)) AS a(account)
+                    LEFT JOIN points.postings AS p ON p.program_id = \(program.id) AND p.account = a.account AND p.occurred_at <= \(asOf)
+                    GROUP BY a.account ORDER BY a.account
+                    """).map { row in (try row.decode(String.self, at: 0), try row.decode(Int64.self, at: 1)) }
+            }
+            let row = try connection.query("""
+                SELECT coalesce(sum(available), 0)::bigint, coalesce(sum(pending), 0)::bigint, coalesce(sum(issued), 0)::bigint,
+                       coalesce(sum(redeemed), 0)::bigint, coalesce(sum(expired), 0)::bigint, coalesce(sum(written_off), 0)::bigint,
+                       coalesce(sum(adjustments), 0)::bigint
+                FROM points.members WHERE program_id = \(program.id)
+                """).single()
+            return try ["available", "pending", "issued", "redeemed", "expired", "written_off", "adjustments"].enumerated().map {
+                ($1, try row.decode(Int64.self, at: $0))
+            }
+        }
+        return TrialBalance(
+            program: program.name, asOf: moment,
+            lines: rows.map { TrialBalanceLine(account: $0.0, side: ["available", "pending"].contains($0.0) ? .member : .program, balance: $0.1) })
+    }
+
+    /// Every member's available, pending and held points at `asOf`, in member order: every member
+    /// created by then or with postings by then.
+    public func memberBalances(_ program: Program, asOf: Timestamp) async throws -> [BalanceReportLine] {
+        try await checkAsOf(asOf, in: program)
+        return try await readSnapshot { connection in
+            try connection.query("""
+                WITH p AS (
+                    SELECT member_id, sum(amount) FILTER (WHERE account = 'available') AS available,
+                           sum(amount) FILTER (WHERE account = 'pending') AS pending
+                    FROM points.postings
+                    WHERE program_id = \(program.id) AND account IN ('available', 'pending') AND occurred_at <= \(asOf)
+                    GROUP BY member_id
+                ), h AS (
+                    SELECT member_id, sum(points) AS held FROM points.holds
+                    WHERE program_id = \(program.id) AND created_at <= \(asOf) AND expires_at > \(asOf)
+                      AND (resolved_at IS NULL OR resolved_at > \(asOf))
+                    GROUP BY member_id
+                )
+                SELECT m.member_id, coalesce(p.available, 0)::bigint, coalesce(p.pending, 0)::bigint, coalesce(h.held, 0)::bigint
+                FROM points.members AS m
+                LEFT JOIN p ON p.member_id = m.member_id
+                LEFT JOIN h ON h.member_id = m.member_id
+                WHERE m.program_id = \(program.id) AND (m.created_at <= \(asOf) OR p.member_id IS NOT NULL)
+                ORDER BY m.member_id
+                """).map { row in
+                BalanceReportLine(
+                    member: try row.decode(at: 0), available: try row.decode(at: 1), pending: try row.decode(at: 2), held: try row.decode(at: 3))
+            }
+        }
+    }
+
+    /// The points the program owes at `asOf`: in total, by the tier members held then, and by
+    /// the month their lots expire, valued at the point value in force then.
+    public func liability(_ program: Program, asOf: Timestamp) async throws -> LiabilityReport {
+        try await checkAsOf(asOf, in: program)
+        let exponent = program.currencyExponent
+        return try await readSnapshot { connection in
+            let members = try connection.query("""
+                SELECT p.member_id, coalesce(sum(p.amount) FILTER (WHERE p.account = 'available'), 0)::bigint AS available,
+                       coalesce(sum(p.amount) FILTER (WHERE p.account = 'pending'), 0)::bigint AS pending
+                FROM points.postings AS p
+                WHERE p.program_id = \(program.id) AND p.account IN ('available', 'pending') AND p.occurred_at <= \(asOf)
+                GROUP BY p.member_id
+                """).map { row in (member: try row.decode(String.self, at: 0), available: try row.decode(Int64.self, at: 1), pending: try row.decode(Int64.self, at: 2)) }
+            let pointValue: Decimal = try connection.query("""
+                SELECT point_value FROM points.program_settings
+                WHERE program_id = \(program.id) AND effective_at <= \(asOf) ORDER BY effective_at DESC LIMIT 1
+                """).single().decode(at: 0)
+            let available = members.reduce(Int64(0)) { $0 + max($1.available, 0) }
+            let pending = members.reduce(Int64(0)) { $0 + $1.pending }
+            let owed = members.reduce(Int64(0)) { $0 - min($1.available, 0) }
+            let outstanding = members.filter { max($0.available, 0) + $0.pending > 0 }
+            func value(_ points: Int64) -> Decimal {
+                var exact = Decimal(points) * pointValue
+                var rounded = Decimal()
+                NSDecimalRound(&rounded, &exact, exponent, .bankers)
+                return rounded
+            }
+            let byTier = try connection.query("""
+                SELECT coalesce(c.to_tier, first.tier) AS tier, count(*), sum(greatest(l.available, 0) + l.pending)::bigint
+                FROM unnest(\(outstanding.map(\.member))::text[], \(outstanding.map { max($0.available, 0) })::bigint[],
+                            \(outstanding.map(\.pending))::bigint[])
+                    AS l(member_id, available, pending)
+                CROSS JOIN (SELECT tier FROM points.tiers WHERE program_id = \(program.id) ORDER BY rank LIMIT 1) AS first
+                LEFT JOIN LATERAL (
+                    SELECT c.to_tier FROM points.tier_changes AS c
+                    WHERE c.program_id = \(program.id) AND c.member_id = l.member_id AND c.occurred_at <= \(asOf)
+                    ORDER BY c.occurred_at DESC, c.change_id DESC LIMIT 1
+                ) AS c ON true
+                JOIN points.tiers AS t ON t.program_id = \(program.id) AND t.tier = coalesce(c.to_tier, first.tier)
+                WHERE greatest(l.available, 0) + l.pending > 0
+                GROUP BY 1, t.rank ORDER BY t.rank
+                """).map { row in
+                let points: Int64 = try row.decode(at: 2)
+                return LiabilityLine(group: try row.decode(at: 0), members: try row.decode(at: 1), points: points, value: value(points))
+            }
+            // A lot's remainder at asOf: its amount less what spends took and expiry removed by then.
+            let byMonth = try connection.query("""
+                SELECT coalesce(to_char(l.expires_at AT TIME ZONE \(program.timeZone), 'YYYY-MM'), 'never'),
+                       sum(l.amount - coalesce(a.taken, 0)
+                           - CASE WHEN x.occurred_at <= \(asOf) THEN l.expired_amount ELSE 0 END)::bigint AS remaining
+                FROM points.lots AS l
+                LEFT JOIN LATERAL (
+                    SELECT sum(al.amount) AS taken FROM points.lot_allocations AS al
+                    JOIN points.journal_entries AS e
+                      ON e.program_id = al.program_id AND e.member_id = al.member_id AND e.entry_id = al.entry_id
+                    WHERE al.program_id = l.program_id AND al.member_id = l.member_id AND al.lot_id = l.lot_id AND e.occurred_at <= \(asOf)
+                ) AS a ON true
+                LEFT JOIN points.journal_entries AS x
+                  ON x.program_id = l.program_id AND x.member_id = l.member_id AND x.entry_id = l.expired_entry_id
+                WHERE l.program_id = \(program.id) AND l.earned_at <= \(asOf)
+                GROUP BY 1 HAVING sum(l.amount - coalesce(a.taken, 0) - CASE WHEN x.occurred_at <= \(asOf) THEN l.expired_amount ELSE 0 END) > 0
+                ORDER BY 1  -- "never" sorts after every month
+                """).map { row in
+                let points: Int64 = try row.decode(at: 1)
+                return LiabilityLine(group: try row.decode(at: 0), members: nil, points: points, value: value(points))
+            }
+            let pendingLine = pending > 0 ? [LiabilityLine(group: "pending", members: nil, points: pending, value: value(pending))] : []
+            return LiabilityReport(
+                program: program.name, asOf: asOf, currency: program.currency, pointValue: pointValue, available: available,
+                pending: pending, owedByMembers: owed, value: value(available + pending), byTier: byTier,
+                byExpiryMonth: byMonth + pendingLine)
+        }
+    }
+
+    /// Points issued, adjusted, redeemed, expired and written off in each month (program
+    /// calendar) of [from, to).
+    public func breakage(_ program: Program, from: Timestamp, to: Timestamp) async throws -> BreakageReport {
+        try checkPeriod(from: from, to: to)
+        let months = try await readSnapshot { connection in
+            try connection.query("""
+                SELECT to_char(occurred_at AT TIME ZONE \(program.timeZone), 'YYYY-MM') AS month,
+                       coalesce(-sum(amount) FILTER (WHERE account = 'issued'), 0)::bigint,
+                       coalesce(-sum(amount) FILTER (WHERE account = 'adjustments'), 0)::bigint,
+                       coalesce(sum(amount) FILTER (WHERE account = 'redeemed'), 0)::bigint,
+                       coalesce(sum(amount) FILTER (WHERE account = 'expired'), 0)::bigint,
+                       coalesce(sum(amount) FILTER (WHERE account = 'written_off'), 0)::bigint
+                FROM points.postings
+                WHERE program_id = \(program.id) AND occurred_at >= \(from) AND occurred_at < \(to)
+                  AND account IN ('issued', 'adjustments', 'redeemed', 'expired', 'written_off')
+                GROUP BY 1 ORDER BY 1
+                """).map { row in
+                BreakageMonth(
+                    month: try row.decode(at: 0), issued: try row.decode(at: 1), adjusted: try row.decode(at: 2),
+                    redeemed: try row.decode(at: 3), expired: try row.decode(at: 4), writtenOff: try row.decode(at: 5))
+            }
+        }
+        return BreakageReport(program: program.name, from: from, to: to, months: months)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Postgres
+
+/// What a seal run did, and the chain's head after it.
+public struct SealSummary: Sendable, Hashable, Codable {
+    /// Blocks, entries and postings this run sealed.
+    public internal(set) var blocks: Int
+    public internal(set) var entries: Int64
+    public internal(set) var postings: Int64
+    /// The chain's last block, the last entry it seals and its hash (hex), after the run.
+    public internal(set) var headBlock: Int
+    public internal(set) var headEntryID: Int64
+    public internal(set) var headHash: String
+    public internal(set) var seconds: Double
+}
+
+extension Ledger {
+    /// Seals the program's journal entries not yet sealed into hash-chained blocks of at most
+    /// `blockEntries` entries: SHA-256 over the previous block's hash and the entries' canonical
+    /// form (`points.journal_digest`). Writers never wait: the job reads the highest entry id
+    /// drawn so far, waits (up to `wait`) for the transactions open at that moment to finish, and
+    /// seals up to that id, so no entry can later appear inside a sealed range. Commits every few
+    /// blocks; a stopped run loses nothing and a rerun continues.
+    /// - Throws: `.refused` when a transaction stays open longer than `wait`.
+    public func seal(
+        _ program: Program, blockEntries: Int = 10_000, wait: Duration = .seconds(60), actor: String,
+        progress: @Sendable (SealSummary) -> Void = { _ in }
+    ) async throws -> SealSummary {
+        guard (1...1_000_000).contains(blockEntries) else {
+            throw LedgerError.invalidInput(field: "block size", reason: "\(blockEntries) entries must be between 1 and 1000000")
+        }
+        let started = Date()
+        let horizonRow = try await callReturningRow("SELECT horizon, open_transactions FROM points.seal_horizon()")
+        let horizon: Int64 = try horizonRow.decode(at: 0)
+        let open: [String] = try horizonRow.decode(at: 1)
+        try await waitForTransactions(open, upTo: wait)
+
+        var summary = SealSummary(blocks: 0, entries: 0, postings: 0, headBlock: 0, headEntryID: 0, headHash: "", seconds: 0)
+        let blocksPerCall = max(1, 100_000 / blockEntries)
+        while true {
+            let row = try await callReturningRow("""
+                SELECT blocks, entries, postings, head_block, head_entry_id, encode(head_hash, 'hex')
+                FROM points.seal_journal(\(program.id), \(horizon), \(Int32(blockEntries)), \(Int32(blocksPerCall)), \(actor))
+                """)
+            let blocks = Int(try row.decode(Int32.self, at: 0))
+            summary.blocks += blocks
+            summary.entries += try row.decode(Int64.self, at: 1)
+            summary.postings += try row.decode(Int64.self, at: 2)
+            summary.headBlock = Int(try row.decode(Int32.self, at: 3))
+            summary.headEntryID = try row.decode(at: 4)
+            summary.headHash = try row.decode(at: 5)
+            summary.seconds = Date().timeIntervalSince(started)
+            if blocks == 0 { break }
+            progress(summary)
+        }
+        logger.info("journal sealed", metadata: ["blocks": "\(summary.blocks)", "head": "\(summary.headHash)"])
+        return summary
+    }
+
+    /// Waits until none of the transactions named by their virtual ids is still open.
+    private func waitForTransactions(_ transactions: [String], upTo limit: Duration) async throws {
+        guard !transactions.isEmpty else { return }
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while true {
+            let open = try await withConnection { connection in
+                try connection.query("""
+                    SELECT l.pid, a.xact_start FROM pg_catalog.pg_locks AS l
+                    LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+                    WHERE l.locktype = 'virtualxid' AND l.virtualxid = ANY (\(transactions))
+                    ORDER BY a.xact_start
+                    """).map { row in (pid: try row.decode(Int32.self, at: 0), since: try row.decode(Timestamp?.self, at: 1)) }
+            }
+            guard let oldest = open.first else { return }
+            if clock.now >= deadline {
+                throw LedgerError.refused(reason: """
+                    sealing waits for \(open.count) transaction(s) that may still write entries; the oldest \
+                    (server process \(oldest.pid)) has been open since \(oldest.since?.description ?? "an unknown time"). \
+                    Let it finish (or end it), then run the seal job again
+                    """)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}

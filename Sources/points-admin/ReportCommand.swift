@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import PointsLedger
+import Postgres
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Finance reports: trial balance, balances, liability, breakage.",
+        discussion: "Each prints a table, or --json, or --csv. They only read: they run as the auditor role too.",
+        subcommands: [TrialBalanceReport.self, Balances.self, Liability.self, Breakage.self])
+
+    struct Format: ParsableArguments {
+        @Flag(help: "Print CSV instead of a table.")
+        var csv = false
+    }
+
+    struct TrialBalanceReport: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "trial-balance", abstract: "Every account of the program; they sum to zero.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var format: Format
+        @Option(help: ArgumentHelp("The moment (default: now); program time unless a zone is given.", valueName: "time"))
+        var asOf: String?
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let asOf = try await ledger.instant(ifGiven: asOf, in: program, field: "--as-of")
+            let report = try await ledger.trialBalance(program, asOf: asOf)
+            let rows = report.lines.map { [$0.account, $0.side.rawValue, String($0.balance)] } + [["total", "", String(report.total)]]
+            try Report.print(
+                report, options: options, format: format, title: "Trial balance of \(program.name) as of \(report.asOf)",
+                header: ["account", "side", "balance"], rows: rows)
+        }
+    }
+
+    struct Balances: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every member's available, pending and held points at a moment.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var format: Format
+        @Option(help: ArgumentHelp("The moment; program time unless a zone is given.", valueName: "time"))
+        var asOf: String
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let asOf = try await ledger.instant(asOf, in: program, field: "--as-of")
+            let lines = try await ledger.memberBalances(program, asOf: asOf)
+            try Report.print(
+                lines, options: options, format: format, title: "Balances of \(program.name) as of \(asOf): \(lines.count) members",
+                header: ["member", "available", "pending", "held"],
+                rows: lines.map { [$0.member, String($0.available), String($0.pending), String($0.held)] })
+        }
+    }
+
+    struct Liability: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The points owed at a moment, by tier and by expiry month, and their money value.",
+            discussion: "With --html FILE, also writes a self-contained page: points by month as a chart, the tier mix, the liability by expiry month.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var format: Format
+        @Option(help: ArgumentHelp("The moment (default: now); program time unless a zone is given.", valueName: "time"))
+        var asOf: String?
+        @Option(help: ArgumentHelp("Also write an HTML report to this file.", valueName: "file"))
+        var html: String?
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let asOf = try await ledger.instant(ifGiven: asOf, in: program, field: "--as-of") ?? .now
+            let report = try await ledger.liability(program, asOf: asOf)
+            if let html {
+                let from = try await ledger.instant(
+                    String(report.asOf.description.prefix(7)) + "-01T00:00:00Z", in: program, field: "--as-of")
+                let start = Timestamp(microsecondsSinceEpoch: from.microsecondsSinceEpoch - 334 * 86_400 * 1_000_000)
+                let months = try await ledger.breakage(
+                    program, from: max(start, Timestamp(microsecondsSinceEpoch: 0)),
+                    to: Timestamp(microsecondsSinceEpoch: asOf.microsecondsSinceEpoch + 1))
+                try await OutputFile.write(html, field: "--html") { write in try write(LiabilityPage.html(report, months: months)) }
+            }
+            let value = { (amount: Decimal) in "\(amount) \(report.currency)" }
+            var rows = [
+                ["total", "available", "", String(report.available), value(Decimal(report.available) * report.pointValue)],
+                ["total", "pending", "", String(report.pending), ""],
+                ["total", "outstanding", "", String(report.outstanding), value(report.value)],
+                ["total", "owed by members", "", String(report.owedByMembers), ""],
+            ]
+            rows += report.byTier.map { ["tier", $0.group, $0.members.map(String.init) ?? "", String($0.points), value($0.value)] }
+            rows += report.byExpiryMonth.map { ["expiry", $0.group, "", String($0.points), value($0.value)] }
+            rows[0][4] = ""
+            try Report.print(
+                report, options: options, format: format,
+                title: "Liability of \(program.name) as of \(report.asOf), one point worth \(report.pointValue) \(report.currency)"
+                    + (html.map { "; HTML report written to \($0)" } ?? ""),
+                header: ["by", "group", "members", "points", "value"], rows: rows)
+        }
+    }
+
+    struct Breakage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Points issued, redeemed and expired by month, and their ratios.",
+            discussion: "Issued counts points earned (purchases, tasks, referrals, bonuses) net of clawbacks; adjusted, grants net of deductions.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var format: Format
+        @Option(help: ArgumentHelp("Start of the period (inclusive); program time unless a zone is given.", valueName: "time"))
+        var from: String
+        @Option(help: ArgumentHelp("End of the period (exclusive, default now).", valueName: "time"))
+        var to: String?
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let from = try await ledger.instant(from, in: program, field: "--from")
+            let to = try await ledger.instant(ifGiven: to, in: program, field: "--to") ?? .now
+            let report = try await ledger.breakage(program, from: from, to: to)
+            func rate(_ value: Decimal?) -> String { value.map { "\($0)" } ?? "" }
+            let rows = (report.months + [report.total]).map {
+                [$0.month, String($0.issued), String($0.adjusted), String($0.redeemed), String($0.expired), String($0.writtenOff),
+                 rate($0.redemptionRate), rate($0.breakageRate)]
+            }
+            try Report.print(
+                report, options: options, format: format, title: "Breakage of \(program.name) from \(from) to \(to)",
+                header: ["month", "issued", "adjusted", "redeemed", "expired", "written_off", "redemption_rate", "breakage_rate"], rows: rows)
+        }
+    }
+}
+
+/// Printing a report as a table, JSON or CSV.
+enum Report {
+    static func print(
+        _ value: some Encodable, options: GlobalOptions, format: ReportCommand.Format, title: String, header: [String], rows: [[String]]
+    ) throws {
+        if options.json {
+            try Terminal.json(value)
+        } else if format.csv {
+            var text = header.joined(separator: ",") + "\n"
+            for row in rows { text += row.map(JournalFormat.csvField).joined(separator: ",") + "\n" }
+            FileHandle.standardOutput.write(Data(text.utf8))
+        } else {
+            Swift.print(title)
+            Terminal.table(header, rows)
+        }
+    }
+}
+
+/// A file written whole or not at all: into a temporary file beside it, renamed over it at the end.
+enum OutputFile {
+    static func write(_ path: String, field: String, _ body: (_ write: @escaping @Sendable (String) throws -> Void) async throws -> Void) async throws {
+        let temporary = path + ".partial-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw LedgerError.invalidInput(
+                field: field, reason: "cannot write \(path): \(String(cString: strerror(errno))); choose a file in a directory you can write to")
+        }
+        let sink = FileSink(handle: handle)
+        do {
+            try await body { text in try sink.write(text) }
+            try handle.close()
+            guard rename(temporary, path) == 0 else {
+                throw LedgerError.invalidInput(field: field, reason: "cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? handle.close()
+            unlink(temporary)
+            throw error
+        }
+    }
+}
+
+/// Writes text to a file handle; the handle is used by one writer at a time.
+final class FileSink: @unchecked Sendable {
+    let handle: FileHandle
+    init(handle: FileHandle) { self.handle = handle }
+    func write(_ text: String) throws { try handle.write(contentsOf: Data(text.utf8)) }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import PointsLedger
+import Postgres
+import TestSupport
+import Testing
+
+/// Finance's commands, run as the built binary: seal, reports, statements, exports, as the auditor.
+@Suite("points-admin: finance")
+struct FinanceCLITests {
+    let cli = CLITests()
+
+    /// The CLI connected as the auditor role (read-only), through the superuser's session.
+    func auditor(_ run: CLITests.CLI) -> CLITests.CLI {
+        CLITests.CLI(databaseURL: run.databaseURL + "&options=-c%20role%3D\(RoleNames.standard.auditor)")
+    }
+
+    @Test func theHledgerExportOpensInHledgerWithTheLedgersBalances() async throws {
+        try await cli.withProgram { run, configuration in  // m1 has 100 points
+            #expect(try run(["member", "create", "ann smith;x"]).status == 0)
+            #expect(try run(cli.grant(70, member: "ann smith;x", key: "g2")).status == 0)
+            #expect(try run(["purchase", "post", "--member", "m1", "--order", "o1", "--amount", "25.50"]).status == 0)
+            #expect(try run(["redeem", "--member", "m1", "--points", "30", "--reason", "parking", "--key", "s1"]).status == 0)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hledger-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let file = directory.appendingPathComponent("points.journal").path
+            // From after the first grant: its balance arrives as the opening transaction.
+            let cut = try TestDatabase.sql(configuration, "SELECT min(occurred_at) + interval '1 microsecond' FROM points.journal_entries")
+                .single().decode(Timestamp.self, at: 0)
+            for from in [nil, cut] {
+                let exported = try auditor(run)(["export", "journal", "--format", "hledger", "--output", file] + (from.map { ["--from", $0.description] } ?? []))
+                #expect(exported.status == 0, "\(exported.stderr)")
+                let hledger = Process()
+                hledger.executableURL = URL(fileURLWithPath: "/usr/bin/hledger")
+                hledger.arguments = ["-f", file, "balance", "--flat", "--no-total", "-O", "csv"]
+                let out = Pipe()
+                let err = Pipe()
+                hledger.standardOutput = out
+                hledger.standardError = err
+                try hledger.run()
+                let csv = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                hledger.waitUntilExit()
+                #expect(hledger.terminationStatus == 0, "\(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+                let balances = Dictionary(uniqueKeysWithValues: csv.split(separator: "\n").dropFirst().map { line in
+                    let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+                    return (fields[0], Int64(fields[1].replacingOccurrences(of: " pts", with: ""))!)
+                })
+                let ledger = try TestDatabase.sql(configuration, """
+                    SELECT 'members:' || replace(replace(member_id, ' ', '%20'), ';', '%3B') || ':available', available FROM points.members WHERE available <> 0
+                    UNION ALL SELECT 'program:' || a, sum(b)::bigint FROM points.members,
+                        LATERAL (VALUES ('issued', issued), ('redeemed', redeemed), ('adjustments', adjustments)) AS x(a, b) GROUP BY a HAVING sum(b) <> 0
+                    """).map { (try $0.decode(String.self, at: 0), try $0.decode(Int64.self, at: 1)) }
+                #expect(balances == Dictionary(uniqueKeysWithValues: ledger), "\(csv)")
+            }
+            // Other formats, and the rest of finance's commands, as the auditor.
+            let jsonl = try auditor(run)(["export", "journal", "--format", "jsonl"])
+            #expect(jsonl.status == 0 && jsonl.stdout.split(separator: "\n").count == 4, "\(jsonl.stderr)")
+            let csvExport = try auditor(run)(["export", "journal", "--format", "csv"])
+            #expect(csvExport.stdout.hasPrefix("entry_id,occurred_at,recorded_at,member,kind,key_scope,key,account,amount\n"))
+            #expect(csvExport.stdout.split(separator: "\n").count == 9)
+            let html = directory.appendingPathComponent("liability.html").path
+            for command in [
+                ["report", "trial-balance"], ["report", "balances", "--as-of", "2099-01-01", "--csv"], ["report", "liability", "--html", html],
+                ["report", "breakage", "--from", "2020-01-01"], ["member", "statement", "m1", "--from", "2020-01-01"], ["audit", "verify"],
+            ] {
+                let output = try auditor(run)(command)
+                #expect(command[2...].contains("2099-01-01") ? output.status == 2 : output.status == 0, "\(command): \(output.stderr)")
+            }
+            let page = try String(contentsOfFile: html, encoding: .utf8)
+            #expect(page.contains("<svg") && page.contains("Tier mix") && !page.contains("http://") == false)
+            #expect(!page.contains("<script") && !page.contains("src="))
+            let liability = try auditor(run)(["report", "liability", "--json"])
+            #expect((try JSONSerialization.jsonObject(with: Data(liability.stdout.utf8)) as! [String: Any])["available"] as? Int == 165)
+            // The auditor changes nothing; the seal job is the writer's.
+            let refused = try auditor(run)(["jobs", "seal"])
+            #expect(refused.status != 0)
+            let sealed = try run(["jobs", "seal", "--actor", "finance"])
+            #expect(sealed.stdout.hasPrefix("Sealed 4 entries (8 postings) into 1 blocks"), "\(sealed.stdout)")
+            let head = String(sealed.stdout.split(separator: " ").last!.dropLast())
+            #expect(try auditor(run)(["audit", "verify", "--head", head]).status == 0)
+        }
+    }
+
+    @Test func badInputIsRefusedAndNothingIsHalfWritten() async throws {
+        try await cli.withProgram { run, _ in
+            let cases: [([String], String)] = [
+                (["report", "balances", "--as-of", "2099-01-01"], "Invalid --as-of: 2098-12-31T16:00:00.000000Z is in the future"),
+                (["report", "liability", "--as-of", "2001-01-01"], "Invalid --as-of: 2000-12-31T16:00:00.000000Z is before program default existed"),
+                (["report", "breakage", "--from", "2026-02-01", "--to", "2026-01-01"], "Invalid --from: 2026-01-31T16:00:00.000000Z is not before --to"),
+                (["export", "journal", "--format", "xml"], "Invalid --format: \"xml\" is not one of csv, jsonl, hledger"),
+                (["export", "journal", "--format", "csv", "--output", "/nonexistent/dir/out.csv"], "Invalid --output: cannot write /nonexistent/dir/out.csv"),
+                (["member", "statement", "ghost", "--from", "2026-01-01"], "Member \"ghost\""),
+            ]
+            for (arguments, message) in cases {
+                let output = try run(arguments)
+                #expect(output.status != 0, "\(arguments)")
+                #expect(output.stderr.hasPrefix(message), "\(arguments): \(output.stderr)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: "/nonexistent/dir/out.csv"))
+        }
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import PointsLedger
+import Postgres
+import TestSupport
+import Testing
+
+/// Sealing, tamper evidence, point-in-time reports, statements and exports.
+@Suite("Finance: the sealed journal, reports and exports")
+struct FinanceTests {
+    static let owner = RoleNames.standard.owner
+
+    /// m1 and m2 with grants, a purchase, a spend: four entries.
+    func history(_ ledger: Ledger, _ program: Program) async throws {
+        _ = try await ledger.createMember("m1", in: program)
+        _ = try await ledger.createMember("m2", in: program)
+        _ = try await ledger.grant(points: 100, to: "m1", in: program, reason: "welcome", actor: "ops", key: "g1")
+        _ = try await ledger.grant(points: 40, to: "m2", in: program, reason: "welcome", actor: "ops", key: "g2")
+        _ = try await ledger.purchase(PurchaseRequest(member: "m1", order: "o1", amount: Money(minorUnits: 2_550, exponent: 2)), in: program)
+        _ = try await ledger.spend(points: 30, reason: "parking", member: "m1", in: program, key: "s1")
+    }
+
+    @Test func aSealedJournalVerifiesAndEveryKindOfTamperingIsNamed() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            try await history(ledger, program)
+            let sealed = try await ledger.seal(program, blockEntries: 2, actor: "finance")
+            #expect(sealed.blocks == 2 && sealed.entries == 4 && sealed.postings == 8)
+            #expect(try await ledger.seal(program, actor: "finance").blocks == 0)
+            let clean = try await ledger.verify(program, expectedHead: sealed.headHash)
+            #expect(clean.isSound, "\(clean.problems)")
+            #expect(clean.sealedBlocks == 2 && clean.headHash == sealed.headHash && clean.unsealedEntries == 0)
+
+            let entries = try TestDatabase.sql(configuration, "SELECT entry_id FROM points.journal_entries ORDER BY entry_id").map {
+                try $0.decode(Int64.self, at: 0)
+            }
+            // Each tampering, as the owner role, then undone; the audit names the block each time.
+            let tamperings: [(String, String, AuditProblem.Kind)] = [
+                ("UPDATE points.postings SET amount = amount + 1 WHERE entry_id = \(entries[1]) AND account = 'available'",
+                 "UPDATE points.postings SET amount = amount - 1 WHERE entry_id = \(entries[1]) AND account = 'available'", .blockAltered),
+                ("UPDATE points.postings SET amount = 45 WHERE entry_id = \(entries[1]) AND account = 'available';"
+                    + "UPDATE points.postings SET amount = -45 WHERE entry_id = \(entries[1]) AND account = 'adjustments'",
+                 "UPDATE points.postings SET amount = 40 WHERE entry_id = \(entries[1]) AND account = 'available';"
+                    + "UPDATE points.postings SET amount = -40 WHERE entry_id = \(entries[1]) AND account = 'adjustments'", .blockAltered),
+                ("INSERT INTO points.postings SELECT program_id, member_id, entry_id, a, n, occurred_at FROM points.postings, "
+                    + "(VALUES ('expired'::points.account, 1), ('written_off', -1)) AS x(a, n) WHERE entry_id = \(entries[2]) AND account = 'available'",
+                 "DELETE FROM points.postings WHERE entry_id = \(entries[2]) AND account IN ('expired', 'written_off')", .blockAltered),
+                ("CREATE TEMP TABLE gone AS SELECT * FROM points.postings WHERE entry_id = \(entries[3]);"
+                    + "DELETE FROM points.postings WHERE entry_id = \(entries[3])",
+                 "INSERT INTO points.postings SELECT * FROM gone", .blockAltered),
+                ("UPDATE points.journal_entries SET request = request || '{\"reason\": \"other\"}' WHERE entry_id = \(entries[0])",
+                 "UPDATE points.journal_entries SET request = request || '{\"reason\": \"welcome\"}' WHERE entry_id = \(entries[0])", .blockAltered),
+                ("UPDATE points.journal_blocks SET previous_hash = sha256('forged') WHERE block_no = 2",
+                 "UPDATE points.journal_blocks SET previous_hash = (SELECT block_hash FROM points.journal_blocks WHERE block_no = 1) WHERE block_no = 2",
+                 .chainBroken),
+            ]
+            for (tamper, undo, kind) in tamperings {
+                let connection = try PostgresConnection(configuration: configuration)
+                try connection.execute(script: "SET ROLE \(Self.owner); " + tamper)
+                let report = try await ledger.verify(program)
+                #expect(!report.isSound, "\(tamper)")
+                #expect(report.problems.contains { $0.kind == kind && $0.block != nil }, "\(tamper): \(report.problems)")
+                try connection.execute(script: undo)
+                #expect(try await ledger.verify(program).isSound, "after undoing \(tamper)")
+            }
+            // A deleted last block: only the recorded head shows it.
+            try TestDatabase.sql(configuration, as: Self.owner, "DELETE FROM points.journal_blocks WHERE block_no = 2")
+            #expect(try await ledger.verify(program).isSound)
+            let truncated = try await ledger.verify(program, expectedHead: sealed.headHash)
+            #expect(truncated.problems.map(\.kind) == [.headNotFound])
+            #expect(truncated.problems[0].description.contains(sealed.headHash))
+            await #expect(throws: LedgerError.invalidInput(field: "head", reason: "\"abc\" is not a SHA-256 hash: 64 hexadecimal digits")) {
+                try await ledger.verify(program, expectedHead: "abc")
+            }
+        }
+    }
+
+    @Test func sealingWaitsForTransactionsThatMayStillWriteEntries() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            try await history(ledger, program)
+            // A writer's transaction holds an entry id it has not committed.
+            let open = try PostgresConnection(configuration: configuration)
+            try open.execute(script: "BEGIN; SELECT * FROM points.adjust(\(program.id), 'm2', 5, 'late', 'ops', 'late')")
+            await #expect {
+                try await ledger.seal(program, wait: .milliseconds(200), actor: "finance")
+            } throws: { error in
+                "\(error)".contains("sealing waits for 1 transaction(s)")
+            }
+            #expect(try await ledger.verify(program).sealedBlocks == 0)
+            try open.execute(script: "COMMIT")
+            let sealed = try await ledger.seal(program, actor: "finance")
+            #expect(sealed.entries == 5)
+            // A transaction opened after the seal job started is not waited for: its entry is sealed next time.
+            _ = try await ledger.grant(points: 1, to: "m2", in: program, reason: "more", actor: "ops", key: "more")
+            #expect(try await ledger.verify(program).unsealedEntries == 1)
+            #expect(try await ledger.seal(program, actor: "finance").entries == 1)
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
+    @Test func theJSONLinesExportIsTheCanonicalFormAnAuditorCanHash() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            try await history(ledger, program)
+            let sealed = try await ledger.seal(program, actor: "finance")
+            let text = Lines()
+            _ = try await ledger.exportJournal(
+                program, from: Timestamp(microsecondsSinceEpoch: 0), to: .now, format: .jsonl, write: { text.append($0) })
+            let hash = try TestDatabase.sql(
+                configuration, "SELECT encode(sha256(points.genesis_hash(\(program.id)) || convert_to(\(text.value), 'UTF8')), 'hex')"
+            ).single().decode(String.self, at: 0)
+            #expect(hash == sealed.headHash)
+            #expect(text.value.split(separator: "\n").count == 4)
+        }
+    }
+
+    @Test func balancesAsOfAnyMomentEqualAReplayOfThePostings() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            _ = try await ledger.changeSettings(of: program, SettingsChange(returnWindowDays: 2, refundPolicy: .negative, backdateDays: 30),
+                                                effectiveAt: Timestamp(microsecondsSinceEpoch: 0), actor: "tests")
+            var random = SystemRandomNumberGenerator()
+            let now = Timestamp.now.microsecondsSinceEpoch
+            let day: Int64 = 86_400_000_000
+            for member in ["a", "b", "c"] { _ = try await ledger.createMember(member, in: program) }
+            for index in 0..<40 {
+                let member = ["a", "b", "c"].randomElement(using: &random)!
+                let at = Timestamp(microsecondsSinceEpoch: now - Int64.random(in: 1...20, using: &random) * day / 2)
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0, 1:
+                    _ = try await ledger.purchase(
+                        PurchaseRequest(member: member, order: "o\(index)", amount: Money(minorUnits: Int64.random(in: 100...9_000, using: &random), exponent: 2),
+                                        occurredAt: at), in: program)
+                case 2:
+                    _ = try await ledger.grant(points: Int64.random(in: 1...50, using: &random), to: member, in: program, reason: "r", actor: "ops", key: "g\(index)")
+                default:
+                    _ = try? await ledger.spend(points: Int64.random(in: 1...30, using: &random), reason: "r", member: member, in: program, key: "s\(index)")
+                }
+            }
+            _ = try await ledger.mature(program, asOf: .now)
+            let postings = try TestDatabase.sql(configuration, "SELECT member_id, account::text, amount, occurred_at FROM points.postings").map {
+                (member: try $0.decode(String.self, at: 0), account: try $0.decode(String.self, at: 1), amount: try $0.decode(Int64.self, at: 2),
+                 at: try $0.decode(Timestamp.self, at: 3))
+            }
+            let earliest = postings.map(\.at.microsecondsSinceEpoch).min()!
+            for _ in 0..<8 {
+                let asOf = Timestamp(microsecondsSinceEpoch: Int64.random(in: earliest...now, using: &random))
+                let report = try await ledger.memberBalances(program, asOf: asOf)
+                for line in report {
+                    let mine = postings.filter { $0.member == line.member && $0.at <= asOf }
+                    #expect(line.available == mine.filter { $0.account == "available" }.reduce(0) { $0 + $1.amount })
+                    #expect(line.pending == mine.filter { $0.account == "pending" }.reduce(0) { $0 + $1.amount })
+                }
+                #expect(report.map(\.member) == Set(postings.filter { $0.at <= asOf }.map(\.member)).sorted())
+                let trial = try await ledger.trialBalance(program, asOf: asOf)
+                #expect(trial.total == 0)
+                for line in trial.lines {
+                    #expect(line.balance == postings.filter { $0.account == line.account && $0.at <= asOf }.reduce(0) { $0 + $1.amount })
+                }
+            }
+            #expect(try await ledger.trialBalance(program).lines == (try await ledger.trialBalance(program, asOf: .now)).lines)
+        }
+    }
+
+    @Test func reportsOfAnEmptyProgramAndOfANegativeBalance() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            let empty = try await ledger.liability(program, asOf: .now)
+            #expect(empty.outstanding == 0 && empty.value == 0 && empty.byTier.isEmpty && empty.byExpiryMonth.isEmpty)
+            #expect(try await ledger.trialBalance(program).lines.allSatisfy { $0.balance == 0 })
+            #expect(try await ledger.memberBalances(program, asOf: .now).isEmpty)
+            #expect(try await ledger.breakage(program, from: program.createdAt, to: .now).months.isEmpty)
+
+            _ = try await ledger.changeSettings(of: program, SettingsChange(refundPolicy: .negative), effectiveAt: nil, actor: "tests")
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.createMember("m2", in: program)
+            _ = try await ledger.grant(points: 500, to: "m2", in: program, reason: "welcome", actor: "ops", key: "g2")
+            _ = try await ledger.purchase(PurchaseRequest(member: "m1", order: "o1", amount: Money(minorUnits: 10_000, exponent: 2)), in: program)
+            _ = try await ledger.spend(points: 100, reason: "gift", member: "m1", in: program, key: "s1")
+            _ = try await ledger.refund(RefundRequest(order: "o1", refund: "r1", amount: Money(minorUnits: 10_000, exponent: 2)), in: program)
+            #expect(try await ledger.member("m1", in: program).available == -100)
+
+            let report = try await ledger.liability(program, asOf: .now)
+            #expect(report.available == 500 && report.owedByMembers == 100 && report.outstanding == 500)
+            #expect(report.pointValue == Decimal(string: "0.01")! && report.value == 5)
+            #expect(report.byTier.map(\.group) == ["ordinary"] && report.byTier[0].members == 1)
+            #expect(report.byExpiryMonth.map(\.points) == [500])
+            let breakage = try await ledger.breakage(program, from: program.createdAt, to: .now)
+            #expect(breakage.total.issued == 0 && breakage.total.adjusted == 500 && breakage.total.redeemed == 100)
+            #expect(try await ledger.trialBalance(program).total == 0)
+            let statement = try await ledger.statement(of: "m1", in: program, from: program.createdAt, to: .now)
+            #expect(statement.openingAvailable == 0 && statement.closingAvailable == -100)
+            #expect(statement.lines.map(\.kind) == ["purchase", "redemption", "refund"])
+            #expect(statement.lines.map(\.availableAfter) == [100, 0, -100])
+            #expect(statement.lines[0].source == "purchase o1")
+        }
+    }
+
+    @Test func badPeriodsAndMomentsAreRefused() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            let future = Timestamp(microsecondsSinceEpoch: Timestamp.now.microsecondsSinceEpoch + 3_600_000_000)
+            let before = Timestamp(microsecondsSinceEpoch: program.createdAt.microsecondsSinceEpoch - 86_400_000_000)
+            await #expect { try await ledger.memberBalances(program, asOf: future) } throws: { "\($0)".contains("is in the future") }
+            await #expect { try await ledger.liability(program, asOf: before) } throws: { "\($0)".contains("before program default existed") }
+            await #expect { try await ledger.breakage(program, from: .now, to: before) } throws: { "\($0)".contains("is not before --to") }
+            await #expect { try await ledger.statement(of: "nobody", in: program, from: before, to: .now) } throws: {
+                ($0 as? LedgerError) == .memberNotFound(member: "nobody")
+            }
+        }
+    }
+}
+
+/// Text gathered from an export's pieces.
+final class Lines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var text = ""
+    func append(_ piece: String) { lock.withLock { text += piece } }
+    var value: String { lock.withLock { text } }
+}
