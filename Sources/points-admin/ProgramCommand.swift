@@ -91,6 +91,8 @@ struct ProgramCommand: AsyncParsableCommand {
         var tierPeriod: String?
         @Option(help: ArgumentHelp("At period end, below retention: one-level or requalify.", valueName: "policy"))
         var downgrade: String?
+        @Option(help: ArgumentHelp("What one point is worth in the program's currency, e.g. 0.01 (100 points = 1.00).", valueName: "amount"))
+        var pointValue: String?
         @OptionGroup var change: ChangeOptions
 
         func run() async throws {
@@ -103,6 +105,7 @@ struct ProgramCommand: AsyncParsableCommand {
                 try named(RefundPolicy.self, text, field: "--refund-policy")
             }
             change.expiry = try expiry.map { text throws(LedgerError) in try ExpiryPolicy.parse(text) }
+            change.pointValue = try pointValue.map { text throws(LedgerError) in try exactDecimal(text, field: "--point-value") }
             change.returnWindowDays = returnWindowDays
             change.referralBonus = referralBonus
             change.backdateDays = backdateDays
@@ -204,6 +207,7 @@ struct ProgramOutput: Encodable {
             ("expiry", settings.expiry.description), ("referral bonus", "\(settings.referralBonus) points"),
             ("back-dating", "\(settings.backdateDays) days"),
             ("tier period", settings.tierPeriod.rawValue), ("downgrade", settings.downgrade.rawValue),
+            ("point value", "\(settings.pointValue) a point"),
             ("in force since", settings.effectiveAt?.description ?? "the start"),
         ])
     }

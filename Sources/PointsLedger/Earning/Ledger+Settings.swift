@@ -20,7 +20,7 @@ extension Ledger {
             let row = try connection.preparedQuery("""
                 SELECT nullif(effective_at, '-infinity'), earn_rate, rounding,
                        return_window_days, refund_policy, expiry_kind, expiry_count, referral_bonus, backdate_days,
-                       tier_period, downgrade
+                       tier_period, downgrade, point_value
                 FROM points.settings_at(\(program.id), coalesce(\(instant)::timestamptz, now()))
                 """).single()
             let kind: String = try row.decode(at: 5)
@@ -31,7 +31,8 @@ extension Ledger {
                 refundPolicy: RefundPolicy(rawValue: try row.decode(at: 4))!,
                 expiry: try ExpiryPolicy.parse(count.map { "\(kind) \($0)" } ?? kind),
                 referralBonus: try row.decode(at: 7), backdateDays: try row.decode(at: 8),
-                tierPeriod: TierPeriod(rawValue: try row.decode(at: 9))!, downgrade: DowngradePolicy(databaseValue: try row.decode(at: 10))!)
+                tierPeriod: TierPeriod(rawValue: try row.decode(at: 9))!, downgrade: DowngradePolicy(databaseValue: try row.decode(at: 10))!,
+                pointValue: try row.decode(at: 11))
         }
     }
 

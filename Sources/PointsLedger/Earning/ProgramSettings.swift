@@ -105,6 +105,8 @@ public struct ProgramSettings: Sendable, Hashable, Codable {
     /// The tier qualification period.
     public let tierPeriod: TierPeriod
     public let downgrade: DowngradePolicy
+    /// What one point is worth in the program's currency (major units: 0.01 CNY), for the liability report.
+    public let pointValue: Decimal
 }
 
 /// A change to some of a program's settings; the rest keep their values.
@@ -120,11 +122,12 @@ public struct SettingsChange: Sendable, Hashable {
     /// kind of period), or before the program has entries.
     public var tierPeriod: TierPeriod?
     public var downgrade: DowngradePolicy?
+    public var pointValue: Decimal?
 
     public init(
         earnRate: Decimal? = nil, rounding: RoundingMode? = nil, returnWindowDays: Int? = nil, refundPolicy: RefundPolicy? = nil,
         expiry: ExpiryPolicy? = nil, referralBonus: Int64? = nil, backdateDays: Int? = nil, tierPeriod: TierPeriod? = nil,
-        downgrade: DowngradePolicy? = nil
+        downgrade: DowngradePolicy? = nil, pointValue: Decimal? = nil
     ) {
         self.earnRate = earnRate
         self.rounding = rounding
@@ -135,6 +138,7 @@ public struct SettingsChange: Sendable, Hashable {
         self.backdateDays = backdateDays
         self.tierPeriod = tierPeriod
         self.downgrade = downgrade
+        self.pointValue = pointValue
     }
 
     public var isEmpty: Bool { self == SettingsChange() }
@@ -144,6 +148,11 @@ public struct SettingsChange: Sendable, Hashable {
         if let earnRate {
             guard earnRate >= 0, earnRate <= 1_000_000, max(0, -earnRate.exponent) <= 6 else {
                 throw .invalidInput(field: "earn rate", reason: "\(earnRate) must be between 0 and 1000000 with at most 6 decimals")
+            }
+        }
+        if let pointValue {
+            guard pointValue >= 0, pointValue <= 1_000_000, max(0, -pointValue.exponent) <= 8 else {
+                throw .invalidInput(field: "point value", reason: "\(pointValue) must be between 0 and 1000000 with at most 8 decimals")
             }
         }
         if let returnWindowDays, !(0...365).contains(returnWindowDays) {
@@ -173,6 +182,7 @@ public struct SettingsChange: Sendable, Hashable {
         if let backdateDays { numbers["backdate_days"] = "\(backdateDays)" }
         if let tierPeriod { fields["tier_period"] = tierPeriod.rawValue }
         if let downgrade { fields["downgrade"] = downgrade.databaseValue }
+        if let pointValue { numbers["point_value"] = "\(pointValue)" }
         // Keys and enumerated values are plain identifiers, and numbers are already JSON.
         let members = fields.map { "\"\($0.key)\": \"\($0.value)\"" } + numbers.map { "\"\($0.key)\": \($0.value)" }
         return PostgresJSON(text: "{" + members.sorted().joined(separator: ", ") + "}")
