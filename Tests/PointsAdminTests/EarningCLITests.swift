@@ -162,6 +162,15 @@ struct EarningCLITests {
             }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            // The server may still be committing the batch whose COMMIT it had received: count once
+            // the killed client's session has ended.
+            for _ in 0..<250 {
+                let sessions = try TestDatabase.sql(configuration, """
+                    SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+                    """).single().decode(Int64.self, at: 0)
+                if sessions == 0 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
             let partial = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.purchases").single().decode(Int64.self, at: 0)
             #expect(partial > 0)
             #expect(partial < 30_000)
