@@ -104,7 +104,6 @@ CREATE TABLE points.task_completions (
     streak points.amount_positive,
     -- The cap that was full ('day', 'week' or 'month'): the completion earned nothing.
     capped_by points.cap_period,
-    qualifying boolean NOT NULL,
     PRIMARY KEY (program_id, member_id, task, local_day, entry_id)
 );
 CREATE TRIGGER task_completions_append_only BEFORE UPDATE OR DELETE ON points.task_completions
@@ -327,8 +326,8 @@ BEGIN
             WHERE l.amount > 0
         ), completion AS (
             INSERT INTO points.task_completions
-                (program_id, member_id, task, local_day, entry_id, points, streak_bonus, streak, capped_by, qualifying)
-            SELECT p_program, p_member, p_task, v_day, e.entry_id, v_points, v_bonus, v_streak, v_capped_by, v_row.qualifying
+                (program_id, member_id, task, local_day, entry_id, points, streak_bonus, streak, capped_by)
+            SELECT p_program, p_member, p_task, v_day, e.entry_id, v_points, v_bonus, v_streak, v_capped_by
             FROM entry AS e
         )
         UPDATE points.members AS m SET available = m.available + v_total, issued = m.issued - v_total

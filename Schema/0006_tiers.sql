@@ -69,8 +69,8 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT date_trunc(p_kind, p_at AT TIME ZONE p_time_zone)::date
 $$;
 
--- The instant the period of kind p_kind starting p_start ends.
-CREATE FUNCTION points.tier_period_end(p_kind text, p_start date, p_time_zone text) RETURNS timestamptz
+-- The instant the period of kind p_kind starting p_start (a local date or time) ends.
+CREATE FUNCTION points.tier_period_end(p_kind text, p_start timestamp, p_time_zone text) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE AS $$
     SELECT (p_start + CASE p_kind WHEN 'month' THEN interval '1 month' WHEN 'quarter' THEN interval '3 months'
                               ELSE interval '1 year' END) AT TIME ZONE p_time_zone
@@ -724,8 +724,7 @@ BEGIN
         RETURN;
     END IF;
     SELECT p.time_zone INTO v_time_zone FROM points.programs AS p WHERE p.program_id = p_program;
-    v_ends := ((p_from AT TIME ZONE v_time_zone) + CASE p_term WHEN 'month' THEN interval '1 month'
-                WHEN 'quarter' THEN interval '3 months' ELSE interval '1 year' END) AT TIME ZONE v_time_zone;
+    v_ends := points.tier_period_end(p_term, p_from AT TIME ZONE v_time_zone, v_time_zone);
     v_before := points.tier_at(p_program, p_member, v_member.tier, v_member.override_until, v_member.override_previous,
                                v_member.granted_until, p_from);
     INSERT INTO points.tier_grants AS g (program_id, member_id, tier, term, starts_at, ends_at, actor, grant_key)

@@ -112,11 +112,8 @@ extension Ledger {
         if let expectedHead, expectedHead.count != 64 || !expectedHead.allSatisfy(\.isHexDigit) {
             throw LedgerError.invalidInput(field: "head", reason: "\"\(expectedHead)\" is not a SHA-256 hash: 64 hexadecimal digits")
         }
-        return try await withConnection { connection in
-            try connection.withTransaction(isolation: .repeatableRead) { connection in
-                try connection.execute(script: "SET TRANSACTION READ ONLY")
-                return try Self.audit(program, expectedHead: expectedHead?.lowercased(), connection: connection)
-            }
+        return try await readSnapshot { connection in
+            try Self.audit(program, expectedHead: expectedHead?.lowercased(), connection: connection)
         }
     }
 

@@ -32,6 +32,16 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Runs read-only queries on one consistent snapshot (reports, audit), with memory for grouping millions of rows.
+    func readSnapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await withConnection { connection in
+            try connection.withTransaction(isolation: .repeatableRead) { connection in
+                try connection.execute(script: "SET TRANSACTION READ ONLY; SET LOCAL work_mem = '256MB'; SET LOCAL jit = off")
+                return try body(connection)
+            }
+        }
+    }
+
     /// Runs one call of a server-side function that answers with one row: one round trip (the
     /// hot paths: purchases, refunds, grants, task completions).
     func callReturningRow(_ query: PostgresQuery) async throws -> Row {

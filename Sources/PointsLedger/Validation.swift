@@ -2,6 +2,12 @@ import Foundation
 
 /// Checks of callers' values, made before anything is sent, each naming the field and the fix.
 enum Validate {
+    /// A code (a tier's name, a task's code): a lowercase letter, then up to 31 lowercase letters,
+    /// digits, `_` or `-`, as the database's checks have it.
+    static func isCode(_ text: String) -> Bool {
+        text.wholeMatch(of: /[a-z][a-z0-9_-]{0,31}/) != nil
+    }
+
     static func memberID(_ id: String) throws(LedgerError) {
         guard isPlainText(id, maximumLength: 128) else {
             throw .invalidInput(field: "member", reason: "\"\(id)\" is not a member id: use 1 to 128 characters without control characters")

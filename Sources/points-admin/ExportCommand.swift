@@ -30,20 +30,17 @@ struct ExportCommand: AsyncParsableCommand {
             let (ledger, program) = try await options.ledgerAndProgram()
             let from = try await ledger.instant(ifGiven: from, in: program, field: "--from") ?? Timestamp(microsecondsSinceEpoch: -62_135_596_800_000_000)
             let to = try await ledger.instant(ifGiven: to, in: program, field: "--to") ?? .now
-            try ledger.checkPeriod(from: from, to: to)
-            let summary: JournalExportSummary
-            if let output {
-                var result: JournalExportSummary?
-                try await OutputFile.write(output, field: "--output") { write in
-                    result = try await ledger.exportJournal(program, from: from, to: to, format: format, write: write)
-                }
-                summary = result!
-                Terminal.error("Exported \(summary.entries) entries (\(summary.postings) postings) to \(output).")
-            } else {
+            try ledger.checkPeriod(from: from, to: to)  // before --output is touched: the period is the first thing to fix
+            guard let output else {
                 let sink = FileSink(handle: .standardOutput)
-                summary = try await ledger.exportJournal(program, from: from, to: to, format: format) { try sink.write($0) }
+                _ = try await ledger.exportJournal(program, from: from, to: to, format: format) { try sink.write($0) }
+                return
             }
-            _ = summary
+            var summary: JournalExportSummary?
+            try await OutputFile.write(output, field: "--output") { write in
+                summary = try await ledger.exportJournal(program, from: from, to: to, format: format, write: write)
+            }
+            Terminal.error("Exported \(summary?.entries ?? 0) entries (\(summary?.postings ?? 0) postings) to \(output).")
         }
     }
 }

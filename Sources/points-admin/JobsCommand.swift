@@ -145,7 +145,6 @@ extension JobsCommand {
     }
 }
 
-/// Runs a job with a live progress line on a terminal and a summary at the end.
 extension JobsCommand {
     struct Seal: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -171,26 +170,24 @@ extension JobsCommand {
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            let live = isatty(STDERR_FILENO) == 1 && !options.json
-            let summary = try await ledger.seal(program, blockEntries: blockSize, wait: .seconds(wait), actor: actor) { progress in
-                guard live else { return }
-                Terminal.progress("\(progress.blocks) blocks, \(progress.entries) entries, \(String(format: "%.1f", progress.seconds)) s")
-            }
-            if live { Terminal.progress(nil) }
-            if options.json {
-                try Terminal.json(summary)
-            } else {
-                print(summary.blocks == 0
-                    ? "Nothing new to seal."
-                    : "Sealed \(summary.entries) entries (\(summary.postings) postings) into \(summary.blocks) blocks in \(String(format: "%.1f", summary.seconds)) s.")
-                if summary.headBlock > 0 {
-                    print("Head: block \(summary.headBlock), through entry \(summary.headEntryID), hash \(summary.headHash)")
+            try await JobRunner.show(
+                options: options,
+                progressLine: { "\($0.blocks) blocks, \($0.entries) entries, \(String(format: "%.1f", $0.seconds)) s" },
+                summaryLine: { summary in
+                    (summary.blocks == 0
+                        ? "Nothing new to seal."
+                        : "Sealed \(summary.entries) entries (\(summary.postings) postings) into \(summary.blocks) blocks in \(String(format: "%.1f", summary.seconds)) s.")
+                        + (summary.headBlock > 0
+                            ? "\nHead: block \(summary.headBlock), through entry \(summary.headEntryID), hash \(summary.headHash)" : "")
                 }
+            ) { progress in
+                try await ledger.seal(program, blockEntries: blockSize, wait: .seconds(wait), actor: actor, progress: progress)
             }
         }
     }
 }
 
+/// Runs a job with a live progress line on a terminal and a summary at the end.
 enum JobRunner {
     /// A maturation or expiry job, whose items are `noun` ("lots expired").
     static func run(
@@ -213,8 +210,19 @@ enum JobRunner {
     ) async throws {
         let (ledger, program) = try await options.ledgerAndProgram()
         let asOf = try await ledger.instant(ifGiven: job.asOf, in: program, field: "--as-of") ?? .now
+        try await show(options: options, progressLine: progressLine, summaryLine: summaryLine) { progress in
+            try await body(ledger, program, asOf, job.chunk, progress)
+        }
+    }
+
+    /// Runs `body`, rewriting a progress line on a terminal as it reports, then prints its summary
+    /// (or the summary as JSON).
+    static func show<Summary: Encodable & Sendable>(
+        options: GlobalOptions, progressLine: @escaping @Sendable (Summary) -> String, summaryLine: (Summary) -> String,
+        _ body: (@escaping @Sendable (Summary) -> Void) async throws -> Summary
+    ) async throws {
         let live = isatty(STDERR_FILENO) == 1 && !options.json
-        let summary = try await body(ledger, program, asOf, job.chunk) { progress in
+        let summary = try await body { progress in
             guard live else { return }
             Terminal.progress(progressLine(progress))
         }

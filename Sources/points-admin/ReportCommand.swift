@@ -67,24 +67,18 @@ struct ReportCommand: AsyncParsableCommand {
             let asOf = try await ledger.instant(ifGiven: asOf, in: program, field: "--as-of") ?? .now
             let report = try await ledger.liability(program, asOf: asOf)
             if let html {
-                let from = try await ledger.instant(
-                    String(report.asOf.description.prefix(7)) + "-01T00:00:00Z", in: program, field: "--as-of")
-                let start = Timestamp(microsecondsSinceEpoch: from.microsecondsSinceEpoch - 334 * 86_400 * 1_000_000)
-                let months = try await ledger.breakage(
-                    program, from: max(start, Timestamp(microsecondsSinceEpoch: 0)),
-                    to: Timestamp(microsecondsSinceEpoch: asOf.microsecondsSinceEpoch + 1))
-                try await OutputFile.write(html, field: "--html") { write in try write(LiabilityPage.html(report, months: months)) }
+                let page = try await ledger.liabilityPage(report, of: program)
+                try await OutputFile.write(html, field: "--html") { write in try write(page) }
             }
             let value = { (amount: Decimal) in "\(amount) \(report.currency)" }
             var rows = [
-                ["total", "available", "", String(report.available), value(Decimal(report.available) * report.pointValue)],
+                ["total", "available", "", String(report.available), ""],
                 ["total", "pending", "", String(report.pending), ""],
                 ["total", "outstanding", "", String(report.outstanding), value(report.value)],
                 ["total", "owed by members", "", String(report.owedByMembers), ""],
             ]
             rows += report.byTier.map { ["tier", $0.group, $0.members.map(String.init) ?? "", String($0.points), value($0.value)] }
             rows += report.byExpiryMonth.map { ["expiry", $0.group, "", String($0.points), value($0.value)] }
-            rows[0][4] = ""
             try Report.print(
                 report, options: options, format: format,
                 title: "Liability of \(program.name) as of \(report.asOf), one point worth \(report.pointValue) \(report.currency)"

@@ -56,13 +56,13 @@ struct RewardCommand: AsyncParsableCommand {
             change.activeFrom = try await time(from, field: "--from")
             change.activeUntil = try await time(until, field: "--until")
             let outcome = try await ledger.setReward(code, in: program, change, actor: actor)
-            let rewards = try await ledger.rewards(of: program)
+            let saved = try await ledger.rewards(of: program).filter { $0.reward == code }
             if options.json {
-                try Terminal.json(rewards.filter { $0.reward == code })
+                try Terminal.json(saved)
                 return
             }
             print(outcome.isChanged ? "Reward \(code) saved." : "Reward \(code) already had these settings; nothing changed.")
-            List.table(rewards.filter { $0.reward == code })
+            List.table(saved)
         }
     }
 

@@ -125,11 +125,11 @@ struct TierCommand: AsyncParsableCommand {
             }
             let tierChange = TierChange(
                 rank: rank, entryPoints: try entryPoints.map { try wholePoints($0, field: "--entry-points") },
-                entrySpend: try entrySpend.map { try money($0, "--entry-spend") } ?? nil,
+                entrySpend: try entrySpend.flatMap { try money($0, "--entry-spend") },
                 retainPoints: try retainPoints.map { text -> Int64? in
                     text == "none" ? nil : try wholePoints(text, field: "--retain-points")
                 },
-                retainSpend: try retainSpend.map { try money($0, "--retain-spend") } ?? nil,
+                retainSpend: try retainSpend.flatMap { try money($0, "--retain-spend") },
                 multiplier: try multiplier.map { try exactDecimal($0, field: "--multiplier") },
                 birthdayBonus: try birthdayBonus.map { try wholePoints($0, field: "--birthday-bonus") })
             let effective = try await change.effective(ledger, program)

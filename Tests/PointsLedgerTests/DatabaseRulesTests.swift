@@ -182,8 +182,8 @@ struct DatabaseRulesTests {
             try TestDatabase.sql(
                 configuration, as: RoleNames.standard.owner,
                 """
-                INSERT INTO points.task_completions (program_id, member_id, task, local_day, entry_id, points, streak_bonus, qualifying)
-                VALUES (\(program.id), 'm1', 'post', '2026-01-01', 990002, 10, 0, false)
+                INSERT INTO points.task_completions (program_id, member_id, task, local_day, entry_id, points, streak_bonus)
+                VALUES (\(program.id), 'm1', 'post', '2026-01-01', 990002, 10, 0)
                 """)
             let report = try await ledger.verify(program)
             #expect(report.problems.contains { $0.kind == .missingEntry && $0.entryID == 990002 && $0.account == "task completion" })

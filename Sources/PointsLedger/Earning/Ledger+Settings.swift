@@ -54,22 +54,27 @@ extension Ledger {
                 \(program.id), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
             """,
             inPast: "settings cannot take effect in the past once the program has entries; give a time from now on",
-            refusals: ["tier_period_mid_year": .invalidInput(
-                field: "tier period",
-                reason: "once the program has entries, the tier period changes only at the start of a year in the program's time zone; give --effective-at with a 1 January, 00:00")])
+            refusal: { status in
+                status == "tier_period_mid_year"
+                    ? .invalidInput(
+                        field: "tier period",
+                        reason: "once the program has entries, the tier period changes only at the start of a year in the program's time zone; give --effective-at with a 1 January, 00:00")
+                    : nil
+            })
     }
 
     /// Runs a configuration change (program settings, a task, a tier) and reads its outcome:
-    /// 'changed', 'unchanged', a status named in `refusals`, or else 'in_past', refused with `inPast`.
+    /// 'changed', 'unchanged', a status `refusal` turns into an error (looking up what its message
+    /// needs only then), or else 'in_past', refused with `inPast`.
     func recordChange(
-        _ query: PostgresQuery, inPast: String, refusals: [String: LedgerError] = [:]
+        _ query: PostgresQuery, inPast: String, refusal: (String) async throws -> LedgerError? = { _ in nil }
     ) async throws -> SettingsChangeOutcome {
         let row = try await withConnection { connection in try connection.query(query).single() }
         let status = try row.decode(String.self, at: 0)
         switch status {
         case "changed": return .changed(effectiveAt: try row.decode(at: 1))
         case "unchanged": return .unchanged
-        default: throw refusals[status] ?? LedgerError.invalidInput(field: "effective time", reason: inPast)
+        default: throw try await refusal(status) ?? LedgerError.invalidInput(field: "effective time", reason: inPast)
         }
     }
 

@@ -151,7 +151,7 @@ struct JournalWriter {
             guard !postings.isEmpty else { return }  // an event worth 0 points moves no account
             emit("\(entry.day) \(entry.kind) \(Self.description(entry.key))  ; entry:\(entry.id), at:\(entry.occurredAt)\n")
             for posting in postings {
-                let account = Self.account(posting.account, member: ["available", "pending"].contains(posting.account) ? entry.member : nil)
+                let account = Self.account(posting.account, member: entry.member)
                 let balance = balances[account, default: 0] + posting.amount
                 balances[account] = balance
                 emit("    \(account)  \(posting.amount) pts = \(balance) pts\n")
@@ -174,7 +174,7 @@ struct JournalWriter {
     /// hledger account names: a member's accounts under members, the program's under program.
     /// Member ids are percent-encoded where hledger would read a character otherwise.
     static func account(_ account: String, member: String?) -> String {
-        guard let member else { return "program:\(account)" }
+        guard let member, TrialBalanceLine.Side(account: account) == .member else { return "program:\(account)" }
         var encoded = ""
         for byte in member.utf8 {
             let character = Character(Unicode.Scalar(byte))

@@ -1,4 +1,20 @@
 import Foundation
+import Postgres
+
+extension Ledger {
+    /// The liability report as one HTML page, with the points issued, redeemed and expired in
+    /// each of the twelve months of the program's calendar up to the report's moment.
+    public func liabilityPage(_ report: LiabilityReport, of program: Program) async throws -> String {
+        let start = try await withConnection { connection in
+            try connection.query("""
+                SELECT (date_trunc('month', \(report.asOf)::timestamptz AT TIME ZONE \(program.timeZone)) - interval '11 months')
+                       AT TIME ZONE \(program.timeZone)
+                """).single().decode(Timestamp.self, at: 0)
+        }
+        let months = try await breakage(program, from: start, to: Timestamp(microsecondsSinceEpoch: report.asOf.microsecondsSinceEpoch + 1))
+        return LiabilityPage.html(report, months: months)
+    }
+}
 
 /// The liability report as one self-contained HTML page (inline SVG, no scripts, nothing fetched):
 /// points issued, redeemed and expired by month as a chart, the tier mix, and the liability by

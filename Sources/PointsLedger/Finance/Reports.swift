@@ -3,7 +3,12 @@ public import Postgres
 
 /// One account of the program at a moment: the system accounts and the members' accounts summed.
 public struct TrialBalanceLine: Sendable, Hashable, Codable {
-    public enum Side: String, Sendable, Codable { case member, program }
+    public enum Side: String, Sendable, Codable {
+        case member, program
+
+        /// Members hold available and pending; every other account is the program's.
+        public init(account: String) { self = account == "available" || account == "pending" ? .member : .program }
+    }
     public let account: String
     public let side: Side
     public let balance: Int64
@@ -106,7 +111,7 @@ public struct BreakageReport: Sendable, Hashable, Encodable {
 extension Ledger {
     /// Checks a report's moment: not in the future, and not before the program's history begins
     /// (its creation, or its earliest back-dated entry).
-    public func checkAsOf(_ asOf: Timestamp, in program: Program, field: String = "--as-of") async throws {
+    func checkAsOf(_ asOf: Timestamp, in program: Program, field: String = "--as-of") async throws {
         if asOf > .now {
             throw LedgerError.invalidInput(field: field, reason: "\(asOf) is in the future; reports show what has happened, up to now")
         }
@@ -129,16 +134,6 @@ extension Ledger {
         }
         guard to.microsecondsSinceEpoch <= Timestamp.now.microsecondsSinceEpoch + 1_000_000 else {
             throw .invalidInput(field: "--to", reason: "\(to) is in the future; reports show what has happened, up to now")
-        }
-    }
-
-    /// Runs read-only queries on one consistent snapshot, with memory for grouping millions of rows.
-    func readSnapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
-        try await withConnection { connection in
-            try connection.withTransaction(isolation: .repeatableRead) { connection in
-                try connection.execute(script: "SET TRANSACTION READ ONLY; SET LOCAL work_mem = '256MB'; SET LOCAL jit = off")
-                return try body(connection)
-            }
         }
     }
 
@@ -167,7 +162,7 @@ extension Ledger {
         }
         return TrialBalance(
             program: program.name, asOf: moment,
-            lines: rows.map { TrialBalanceLine(account: $0.0, side: ["available", "pending"].contains($0.0) ? .member : .program, balance: $0.1) })
+            lines: rows.map { TrialBalanceLine(account: $0.0, side: .init(account: $0.0), balance: $0.1) })
     }
 
     /// Every member's available, pending and held points at `asOf`, in member order: every member
@@ -207,32 +202,30 @@ extension Ledger {
         try await checkAsOf(asOf, in: program)
         let exponent = program.currencyExponent
         return try await readSnapshot { connection in
-            let members = try connection.query("""
-                SELECT p.member_id, coalesce(sum(p.amount) FILTER (WHERE p.account = 'available'), 0)::bigint AS available,
-                       coalesce(sum(p.amount) FILTER (WHERE p.account = 'pending'), 0)::bigint AS pending
-                FROM points.postings AS p
-                WHERE p.program_id = \(program.id) AND p.account IN ('available', 'pending') AND p.occurred_at <= \(asOf)
-                GROUP BY p.member_id
-                """).map { row in (member: try row.decode(String.self, at: 0), available: try row.decode(Int64.self, at: 1), pending: try row.decode(Int64.self, at: 2)) }
             let pointValue: Decimal = try connection.query("""
                 SELECT point_value FROM points.program_settings
                 WHERE program_id = \(program.id) AND effective_at <= \(asOf) ORDER BY effective_at DESC LIMIT 1
                 """).single().decode(at: 0)
-            let available = members.reduce(Int64(0)) { $0 + max($1.available, 0) }
-            let pending = members.reduce(Int64(0)) { $0 + $1.pending }
-            let owed = members.reduce(Int64(0)) { $0 - min($1.available, 0) }
-            let outstanding = members.filter { max($0.available, 0) + $0.pending > 0 }
             func value(_ points: Int64) -> Decimal {
                 var exact = Decimal(points) * pointValue
                 var rounded = Decimal()
                 NSDecimalRound(&rounded, &exact, exponent, .bankers)
                 return rounded
             }
-            let byTier = try connection.query("""
-                SELECT coalesce(c.to_tier, first.tier) AS tier, count(*), sum(greatest(l.available, 0) + l.pending)::bigint
-                FROM unnest(\(outstanding.map(\.member))::text[], \(outstanding.map { max($0.available, 0) })::bigint[],
-                            \(outstanding.map(\.pending))::bigint[])
-                    AS l(member_id, available, pending)
+            // Every member's balances at asOf, grouped by the tier they held then: one pass, on the server.
+            let tiers = try connection.query("""
+                WITH l AS (
+                    SELECT p.member_id, coalesce(sum(p.amount) FILTER (WHERE p.account = 'available'), 0) AS available,
+                           coalesce(sum(p.amount) FILTER (WHERE p.account = 'pending'), 0) AS pending
+                    FROM points.postings AS p
+                    WHERE p.program_id = \(program.id) AND p.account IN ('available', 'pending') AND p.occurred_at <= \(asOf)
+                    GROUP BY p.member_id
+                )
+                SELECT coalesce(c.to_tier, first.tier) AS tier,
+                       count(*) FILTER (WHERE greatest(l.available, 0) + l.pending > 0),
+                       sum(greatest(l.available, 0) + l.pending)::bigint, sum(greatest(l.available, 0))::bigint,
+                       sum(l.pending)::bigint, (-sum(least(l.available, 0)))::bigint
+                FROM l
                 CROSS JOIN (SELECT tier FROM points.tiers WHERE program_id = \(program.id) ORDER BY rank LIMIT 1) AS first
                 LEFT JOIN LATERAL (
                     SELECT c.to_tier FROM points.tier_changes AS c
@@ -240,11 +233,16 @@ extension Ledger {
                     ORDER BY c.occurred_at DESC, c.change_id DESC LIMIT 1
                 ) AS c ON true
                 JOIN points.tiers AS t ON t.program_id = \(program.id) AND t.tier = coalesce(c.to_tier, first.tier)
-                WHERE greatest(l.available, 0) + l.pending > 0
                 GROUP BY 1, t.rank ORDER BY t.rank
                 """).map { row in
-                let points: Int64 = try row.decode(at: 2)
-                return LiabilityLine(group: try row.decode(at: 0), members: try row.decode(at: 1), points: points, value: value(points))
+                (line: LiabilityLine(group: try row.decode(at: 0), members: try row.decode(at: 1), points: try row.decode(at: 2), value: 0),
+                 available: try row.decode(Int64.self, at: 3), pending: try row.decode(Int64.self, at: 4), owed: try row.decode(Int64.self, at: 5))
+            }
+            let available = tiers.reduce(0) { $0 + $1.available }
+            let pending = tiers.reduce(0) { $0 + $1.pending }
+            let owed = tiers.reduce(0) { $0 + $1.owed }
+            let byTier = tiers.map(\.line).filter { $0.points > 0 }.map {
+                LiabilityLine(group: $0.group, members: $0.members, points: $0.points, value: value($0.points))
             }
             // A lot's remainder at asOf: its amount less what spends took and expiry removed by then.
             let byMonth = try connection.query("""

@@ -102,8 +102,11 @@ extension Ledger {
                 \(program.id), \(task), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
             """,
             inPast: "a task cannot change in the past once the program has entries; give a time from now on",
-            refusals: ["unknown_task": .invalidInput(
-                field: "task", reason: "\"\(task)\" does not exist yet; create it by giving its points (--points N)")])
+            refusal: { status in
+                status == "unknown_task"
+                    ? .invalidInput(field: "task", reason: "\"\(task)\" does not exist yet; create it by giving its points (--points N)")
+                    : nil
+            })
     }
 
     /// Records a task completion: one round trip. Idempotent by (task, ref); a check-in by

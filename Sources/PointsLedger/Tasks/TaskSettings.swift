@@ -129,7 +129,7 @@ public struct TaskChange: Sendable, Hashable {
 /// Task codes: a lowercase letter, then up to 31 lowercase letters, digits, `_` or `-`.
 enum TaskCode {
     static func validate(_ code: String) throws(LedgerError) {
-        guard code.range(of: "^[a-z][a-z0-9_-]{0,31}$", options: .regularExpression) != nil else {
+        guard Validate.isCode(code) else {
             throw .invalidInput(
                 field: "task", reason: "\"\(code)\" is not a task code: use a lowercase letter, then up to 31 lowercase letters, digits, '_' or '-'")
         }

@@ -121,12 +121,11 @@ extension Ledger {
                 throw LedgerError.invalidInput(field: field, reason: "\(money) is not an amount in \(program.currency)")
             }
         }
-        guard tier.wholeMatch(of: /[a-z][a-z0-9_-]{0,31}/) != nil else {
+        guard Validate.isCode(tier) else {
             throw LedgerError.invalidInput(
                 field: "tier", reason: "\"\(tier)\" is not a tier name: use 1 to 32 lower-case letters, digits, - or _, starting with a letter")
         }
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
-        let tiers = try await tierSettings(of: program, at: effectiveAt).map(\.tier)
         do {
             return try await recordChange(
                 """
@@ -135,14 +134,19 @@ extension Ledger {
                     coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
                 """,
                 inPast: "a tier cannot change in the past once the program has entries; give a time from now on",
-                refusals: [
-                    "unknown_tier": .invalidInput(
-                        field: "tier",
-                        reason: "\"\(tier)\" is not a tier of this program (its tiers are \(tiers.joined(separator: ", "))); "
-                            + "to create it, give --rank and --entry-points"),
-                    "rank_taken": .invalidInput(field: "rank", reason: "rank \(change.rank ?? 0) belongs to another tier; give a free rank"),
-                    "rank_fixed": .invalidInput(field: "rank", reason: "the rank of tier \(tier) cannot change"),
-                ])
+                refusal: { status in
+                    switch status {
+                    case "unknown_tier":
+                        let tiers = try await self.tierSettings(of: program, at: effectiveAt).map(\.tier)
+                        return .invalidInput(
+                            field: "tier",
+                            reason: "\"\(tier)\" is not a tier of this program (its tiers are \(tiers.joined(separator: ", "))); "
+                                + "to create it, give --rank and --entry-points")
+                    case "rank_taken": return .invalidInput(field: "rank", reason: "rank \(change.rank ?? 0) belongs to another tier; give a free rank")
+                    case "rank_fixed": return .invalidInput(field: "rank", reason: "the rank of tier \(tier) cannot change")
+                    default: return nil
+                    }
+                })
         } catch LedgerError.database(let error) where error.code == .checkViolation {
             throw LedgerError.invalidInput(
                 field: "thresholds",

@@ -93,10 +93,10 @@ extension Ledger {
     /// - Throws: `.memberNotFound`.
     public func tierChanges(of member: String, in program: Program) async throws -> [TierChangeRecord] {
         try Validate.memberID(member)
-        _ = try await self.member(member, in: program)
         let exponent = program.currencyExponent
         return try await withConnection { connection in
-            try connection.preparedQuery("""
+            _ = try Self.loadMember(member, program: program, connection: connection)
+            return try connection.preparedQuery("""
                 SELECT c.from_tier, c.to_tier, c.cause::text, c.occurred_at, c.recorded_at, c.period_start::text, s.tier_period,
                        c.qualifying_points, c.qualifying_spend_minor, c.entry_id, c.reason, c.actor
                 FROM points.tier_changes AS c
