@@ -26,7 +26,7 @@ enum Terminal {
         }
         func line(_ cells: [String]) -> String {
             zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+                .joined(separator: "  ").replacing(/\ +$/, with: "")  // trailing only: a row may start with empty cells
         }
         print(line(header))
         print(line(widths.map { String(repeating: "-", count: $0) }))

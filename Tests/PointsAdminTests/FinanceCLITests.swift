@@ -66,6 +66,10 @@ struct FinanceCLITests {
                 let output = try auditor(run)(command)
                 #expect(command[2...].contains("2099-01-01") ? output.status == 2 : output.status == 0, "\(command): \(output.stderr)")
             }
+            // Rows that start with empty cells keep their columns: the opening balance sits under its heading.
+            let statement = try run(["member", "statement", "m1", "--from", "2020-01-01"]).stdout.split(separator: "\n")
+            let heading = statement[1].range(of: "kind")!.lowerBound.utf16Offset(in: statement[1])
+            #expect(statement[3].range(of: "opening balance")?.lowerBound.utf16Offset(in: statement[3]) == heading, "\(statement)")
             let page = try String(contentsOfFile: html, encoding: .utf8)
             #expect(page.contains("<svg") && page.contains("Tier mix") && !page.contains("http://") == false)
             #expect(!page.contains("<script") && !page.contains("src="))
