@@ -678,9 +678,13 @@ $$;
 -- one before an override that has ended by then), raised by any active grant.
 CREATE FUNCTION points.tier_at(p_program integer, p_member text, p_tier text, p_override_until timestamptz,
                                p_override_previous text, p_granted_until timestamptz, p_at timestamptz) RETURNS text
+-- One expression without FROM, so the planner inlines it into the caller's query (a FROM made
+-- every purchase run it through the SQL-function executor: a tenth of the purchase's time).
 LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN p_granted_until > p_at THEN points.effective_tier(p_program, p_member, earned.tier, p_at) ELSE earned.tier END
-    FROM (SELECT CASE WHEN p_override_until <= p_at THEN p_override_previous ELSE p_tier END AS tier) AS earned
+    SELECT CASE WHEN p_granted_until > p_at
+                THEN points.effective_tier(p_program, p_member,
+                         CASE WHEN p_override_until <= p_at THEN p_override_previous ELSE p_tier END, p_at)
+                ELSE CASE WHEN p_override_until <= p_at THEN p_override_previous ELSE p_tier END END
 $$;
 
 -- Grants a member tier p_tier for a term from p_from (NULL: now). The same grant again (by key
