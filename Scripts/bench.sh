@@ -3,7 +3,8 @@
 # run, and prints each workload's rate and its ratio to pgbench's. Shared machines are noisy:
 # ratios hold, absolute figures do not.
 #
-#   Scripts/bench.sh                          everything (about 5 minutes on 2 cores)
+#   Scripts/bench.sh                          every stage (about 25 minutes on 2 cores)
+#   Scripts/bench.sh finance import           only the stages named (single, import, tiers, finance)
 #   BENCH_SECONDS=30 Scripts/bench.sh         longer runs of the single-operation workloads
 #   BENCH_IMPORT_LINES=200000 Scripts/bench.sh a smaller import (and expiry) run
 #
@@ -12,7 +13,10 @@
 # tiers with multipliers during the run; a bulk import of BENCH_IMPORT_LINES purchases (default
 # 1,000,000) over BENCH_IMPORT_MEMBERS members (default 100,000), with the CLI's peak memory
 # (compared with tpcb-like at 8 clients); the expiry job over the lots that import formed; period-end
-# tier evaluation of BENCH_TIER_MEMBERS members (default 1,000,000, loaded with SQL).
+# tier evaluation of BENCH_TIER_MEMBERS members (default 1,000,000, loaded with SQL); finance over
+# BENCH_FINANCE_POSTINGS postings (default 10,000,000, loaded with SQL): sealing the journal, then
+# `audit verify` and `report balances --as-of` (halfway through the history) beside `SELECT
+# sum(amount)` over the postings, in the same run.
 # Runs on a durable cluster of its own (Scripts/dev-db.sh --dir .pg-bench: fsync on, commits
 # synchronous), so figures mean what they would in production.
 set -euo pipefail
@@ -25,6 +29,12 @@ seconds=${BENCH_SECONDS:-15}
 import_lines=${BENCH_IMPORT_LINES:-1000000}
 import_members=${BENCH_IMPORT_MEMBERS:-100000}
 tier_members=${BENCH_TIER_MEMBERS:-1000000}
+finance_postings=${BENCH_FINANCE_POSTINGS:-10000000}
+stages=" ${*:-single import tiers finance} "
+for stage in $stages; do
+    case "$stage" in single|import|tiers|finance) ;; *) echo "bench.sh: unknown stage '$stage' (single, import, tiers, finance)" >&2; exit 2 ;; esac
+done
+want() { [[ "$stages" == *" $1 "* ]]; }
 clients=(1 8)
 workloads=(grant purchase checkin purchase-tiers redeem)
 
@@ -42,20 +52,26 @@ fresh_db pgbench
 fresh_db ledger_bench
 fresh_db ledger_import
 fresh_db ledger_tiers
+fresh_db ledger_finance
 echo "Initialising pgbench (scale 10)..." >&2
 pgbench -q -i -s 10 -h "$socket_dir" -U postgres pgbench >/dev/null 2>&1
 ledger_url="postgresql:///ledger_bench?host=$socket_dir&user=postgres"
 import_url="postgresql:///ledger_import?host=$socket_dir&user=postgres"
 tiers_url="postgresql:///ledger_tiers?host=$socket_dir&user=postgres"
-for url_ in "$ledger_url" "$import_url" "$tiers_url"; do "$bin/points-admin" db migrate --database-url "$url_" >/dev/null; done
-# Purchases for members with tiers: advanced from 500 qualifying points (x1.25), premium from 2,000
-# (x1.5), so that members move up during the run and most purchases earn at a multiplier.
-"$bin/points-admin" program create tiers --currency CNY --database-url "$ledger_url" >/dev/null
-"$bin/points-admin" tier set premium --program tiers --entry-points 2000 --multiplier 1.5 --effective-at 2000-01-01 \
-    --database-url "$ledger_url" >/dev/null
-"$bin/points-admin" tier set advanced --program tiers --entry-points 500 --multiplier 1.25 --effective-at 2000-01-01 \
-    --database-url "$ledger_url" >/dev/null
+finance_url="postgresql:///ledger_finance?host=$socket_dir&user=postgres"
+for url_ in "$ledger_url" "$import_url" "$tiers_url" "$finance_url"; do "$bin/points-admin" db migrate --database-url "$url_" >/dev/null; done
+if want single; then
+    # Purchases for members with tiers: advanced from 500 qualifying points (x1.25), premium from 2,000
+    # (x1.5), so that members move up during the run and most purchases earn at a multiplier.
+    "$bin/points-admin" program create tiers --currency CNY --database-url "$ledger_url" >/dev/null
+    "$bin/points-admin" tier set premium --program tiers --entry-points 2000 --multiplier 1.5 --effective-at 2000-01-01 \
+        --database-url "$ledger_url" >/dev/null
+    "$bin/points-admin" tier set advanced --program tiers --entry-points 500 --multiplier 1.25 --effective-at 2000-01-01 \
+        --database-url "$ledger_url" >/dev/null
+fi
 
+time_file=$(mktemp)
+trap 'rm -f "$time_file" "$time_file.json"' EXIT
 declare -A pgbench_tps
 results=()
 for n in "${clients[@]}"; do
@@ -65,77 +81,83 @@ for n in "${clients[@]}"; do
     [ -n "$tps" ] || { echo "pgbench failed:" >&2; echo "$out" >&2; exit 1; }
     pgbench_tps[$n]=$tps
 done
-for workload in "${workloads[@]}"; do
-    for n in "${clients[@]}"; do
-        echo "ledger $workload, $n connection(s), ${seconds}s..." >&2
-        # Check-ins: each member once a day over the last 6 days, in a program of each run's own.
-        members=10000 program=bench kind=$workload
-        if [ "$workload" = checkin ]; then members=40000 program=checkin-$n; fi
-        if [ "$workload" = purchase-tiers ]; then program=tiers kind=purchase; fi
-        if [ "$workload" = redeem ]; then program=redeem; fi
-        line=$("$bin/points-bench" --database-url "$ledger_url" --workload "$kind" --connections "$n" --seconds "$seconds" \
-            --members "$members" --program "$program")
-        results+=("$workload $n $line")
+if want single; then
+    for workload in "${workloads[@]}"; do
+        for n in "${clients[@]}"; do
+            echo "ledger $workload, $n connection(s), ${seconds}s..." >&2
+            # Check-ins: each member once a day over the last 6 days, in a program of each run's own.
+            members=10000 program=bench kind=$workload
+            if [ "$workload" = checkin ]; then members=40000 program=checkin-$n; fi
+            if [ "$workload" = purchase-tiers ]; then program=tiers kind=purchase; fi
+            if [ "$workload" = redeem ]; then program=redeem; fi
+            line=$("$bin/points-bench" --database-url "$ledger_url" --workload "$kind" --connections "$n" --seconds "$seconds" \
+                --members "$members" --program "$program")
+            results+=("$workload $n $line")
+        done
     done
-done
-# Fresh tables have no statistics yet (autovacuum has not caught up): analyse them first, as
-# production would have, or the audit's plans can turn quadratic.
-psql_ -d ledger_bench -c "ANALYZE"
-# Contention: 100,000 attempts over 8 connections on one member, half redemptions of a reward
-# with 3,000 units, half plain spends, until points and stock run out.
-echo "ledger contention on one member, 100,000 attempts over 8 connections..." >&2
-contention=$("$bin/points-bench" --database-url "$ledger_url" --workload contention --connections 8 --attempts 100000 \
-    --members 1 --program contention)
-contention_state=$(psql_ -d ledger_bench -Atc "SELECT m.available || ' ' || m.held || ' ' || r.stock
-    FROM points.members AS m JOIN points.rewards AS r ON r.program_id = m.program_id
-    WHERE m.program_id = (SELECT program_id FROM points.programs WHERE name = 'contention')")
-read -r contention_available contention_held contention_stock <<<"$contention_state"
-if [ "$contention_available" -lt 0 ] || [ "$contention_held" -ne 0 ] || [ "$contention_stock" -lt 0 ]; then
-    echo "bench: contention left available $contention_available, held $contention_held, stock $contention_stock" >&2; exit 1
+    # Fresh tables have no statistics yet (autovacuum has not caught up): analyse them first, as
+    # production would have, or the audit's plans can turn quadratic.
+    psql_ -d ledger_bench -c "ANALYZE"
+    # Contention: 100,000 attempts over 8 connections on one member, half redemptions of a reward
+    # with 3,000 units, half plain spends, until points and stock run out.
+    echo "ledger contention on one member, 100,000 attempts over 8 connections..." >&2
+    contention=$("$bin/points-bench" --database-url "$ledger_url" --workload contention --connections 8 --attempts 100000 \
+        --members 1 --program contention)
+    contention_state=$(psql_ -d ledger_bench -Atc "SELECT m.available || ' ' || m.held || ' ' || r.stock
+        FROM points.members AS m JOIN points.rewards AS r ON r.program_id = m.program_id
+        WHERE m.program_id = (SELECT program_id FROM points.programs WHERE name = 'contention')")
+    read -r contention_available contention_held contention_stock <<<"$contention_state"
+    if [ "$contention_available" -lt 0 ] || [ "$contention_held" -ne 0 ] || [ "$contention_stock" -lt 0 ]; then
+        echo "bench: contention left available $contention_available, held $contention_held, stock $contention_stock" >&2; exit 1
+    fi
+    for program in bench checkin-1 checkin-8 tiers redeem contention; do
+        "$bin/points-admin" audit verify --program "$program" --database-url "$ledger_url" >/dev/null \
+            || { echo "bench: audit verify of program $program failed after the single-operation workloads" >&2; exit 1; }
+    done
 fi
-for program in bench checkin-1 checkin-8 tiers redeem contention; do
-    "$bin/points-admin" audit verify --program "$program" --database-url "$ledger_url" >/dev/null \
-        || { echo "bench: audit verify of program $program failed after the single-operation workloads" >&2; exit 1; }
-done
 
-# The import: purchases from 30 days ago (history, so --allow-backdated), in a program whose lots
-# last one day, so that every lot the import forms has expired when the expiry job runs.
-import_file="$socket_dir/import-$import_lines.jsonl"
-day=$(date -u -d '30 days ago' +%Y-%m-%d)
-echo "Writing $import_lines purchases over $import_members members to $import_file..." >&2
-awk -v n="$import_lines" -v m="$import_members" -v day="$day" 'BEGIN {
-    srand(42)
-    for (i = 1; i <= n; i++)
-        printf "{\"order_id\": \"bench-%d\", \"member\": \"member-%d\", \"amount\": \"%d.%02d\", \"occurred_at\": \"%sT%02d:%02d:00+08:00\"}\n",
-            i, int(rand() * m) + 1, 1 + int(rand() * 500), int(rand() * 100), day, int(rand() * 24), int(rand() * 60)
-}' > "$import_file"
-"$bin/points-admin" program create bench --currency CNY --database-url "$import_url" >/dev/null
-"$bin/points-admin" program set bench --expiry "days 1" --effective-at 2000-01-01 --database-url "$import_url" >/dev/null
-echo "Importing..." >&2
-time_file=$(mktemp)
-/usr/bin/time -f "%e %M" -o "$time_file" "$bin/points-admin" import purchases "$import_file" --program bench --allow-backdated \
-    --report /dev/null --json --database-url "$import_url" > "$time_file.json"
-read -r import_seconds import_kb < "$time_file"
-accepted=$(sed -nE 's/.*"accepted" : ([0-9]+).*/\1/p' "$time_file.json")
-[ "$accepted" = "$import_lines" ] || { echo "bench: the import accepted $accepted of $import_lines lines" >&2; cat "$time_file.json" >&2; exit 1; }
-psql_ -d ledger_import -c "ANALYZE"
-echo "Expiring the imported lots..." >&2
-/usr/bin/time -f "%e" -o "$time_file" "$bin/points-admin" jobs expire --program bench --json --database-url "$import_url" > "$time_file.json"
-read -r expire_seconds < "$time_file"
-expired=$(sed -nE 's/.*"items" : ([0-9]+).*/\1/p' "$time_file.json")
-"$bin/points-admin" audit verify --program bench --database-url "$import_url" >/dev/null \
-    || { echo "bench: audit verify failed after the import and expiry" >&2; exit 1; }
-rm -f "$time_file.json" "$import_file"
-tier_line=$(psql_ -d ledger_bench -Atc "SELECT count(*) FILTER (WHERE tier <> 'ordinary') || ' of ' || count(*)
-    FROM points.members WHERE program_id = (SELECT program_id FROM points.programs WHERE name = 'tiers')")
+if want import; then
+    # The import: purchases from 30 days ago (history, so --allow-backdated), in a program whose lots
+    # last one day, so that every lot the import forms has expired when the expiry job runs.
+    import_file="$socket_dir/import-$import_lines.jsonl"
+    day=$(date -u -d '30 days ago' +%Y-%m-%d)
+    echo "Writing $import_lines purchases over $import_members members to $import_file..." >&2
+    awk -v n="$import_lines" -v m="$import_members" -v day="$day" 'BEGIN {
+        srand(42)
+        for (i = 1; i <= n; i++)
+            printf "{\"order_id\": \"bench-%d\", \"member\": \"member-%d\", \"amount\": \"%d.%02d\", \"occurred_at\": \"%sT%02d:%02d:00+08:00\"}\n",
+                i, int(rand() * m) + 1, 1 + int(rand() * 500), int(rand() * 100), day, int(rand() * 24), int(rand() * 60)
+    }' > "$import_file"
+    "$bin/points-admin" program create bench --currency CNY --database-url "$import_url" >/dev/null
+    "$bin/points-admin" program set bench --expiry "days 1" --effective-at 2000-01-01 --database-url "$import_url" >/dev/null
+    echo "Importing..." >&2
+    /usr/bin/time -f "%e %M" -o "$time_file" "$bin/points-admin" import purchases "$import_file" --program bench --allow-backdated \
+        --report /dev/null --json --database-url "$import_url" > "$time_file.json"
+    read -r import_seconds import_kb < "$time_file"
+    accepted=$(sed -nE 's/.*"accepted" : ([0-9]+).*/\1/p' "$time_file.json")
+    [ "$accepted" = "$import_lines" ] || { echo "bench: the import accepted $accepted of $import_lines lines" >&2; cat "$time_file.json" >&2; exit 1; }
+    psql_ -d ledger_import -c "ANALYZE"
+    echo "Expiring the imported lots..." >&2
+    /usr/bin/time -f "%e" -o "$time_file" "$bin/points-admin" jobs expire --program bench --json --database-url "$import_url" > "$time_file.json"
+    read -r expire_seconds < "$time_file"
+    expired=$(sed -nE 's/.*"items" : ([0-9]+).*/\1/p' "$time_file.json")
+    "$bin/points-admin" audit verify --program bench --database-url "$import_url" >/dev/null \
+        || { echo "bench: audit verify failed after the import and expiry" >&2; exit 1; }
+    rm -f "$time_file.json" "$import_file"
+fi
+if want single; then
+    tier_line=$(psql_ -d ledger_bench -Atc "SELECT count(*) FILTER (WHERE tier <> 'ordinary') || ' of ' || count(*)
+        FROM points.members WHERE program_id = (SELECT program_id FROM points.programs WHERE name = 'tiers')")
+fi
 
-# Period-end tier evaluation: members spread over the three tiers, with random qualifying totals
-# for last month (loaded with SQL: the import above already measures posting), in a program
-# whose tier period is the month.
-echo "Loading $tier_members members for tier evaluation..." >&2
-"$bin/points-admin" program create evaluation --currency CNY --database-url "$tiers_url" >/dev/null
-"$bin/points-admin" program set evaluation --tier-period month --effective-at 2000-01-01 --database-url "$tiers_url" >/dev/null
-psql_ -d ledger_tiers <<SQL
+if want tiers; then
+    # Period-end tier evaluation: members spread over the three tiers, with random qualifying totals
+    # for last month (loaded with SQL: the import above already measures posting), in a program
+    # whose tier period is the month.
+    echo "Loading $tier_members members for tier evaluation..." >&2
+    "$bin/points-admin" program create evaluation --currency CNY --database-url "$tiers_url" >/dev/null
+    "$bin/points-admin" program set evaluation --tier-period month --effective-at 2000-01-01 --database-url "$tiers_url" >/dev/null
+    psql_ -d ledger_tiers <<SQL
 INSERT INTO points.members (program_id, member_id, tier)
 SELECT 1, 'member-' || g, CASE WHEN g % 10 = 0 THEN 'premium' WHEN g % 10 < 4 THEN 'advanced' ELSE 'ordinary' END
 FROM generate_series(1, $tier_members) AS g;
@@ -145,14 +167,78 @@ SELECT 1, 'member-' || g, date_trunc('month', (now() AT TIME ZONE 'Asia/Shanghai
 FROM generate_series(1, $tier_members) AS g WHERE g % 3 <> 0;
 ANALYZE;
 SQL
-echo "Evaluating tiers..." >&2
-/usr/bin/time -f "%e" -o "$time_file" "$bin/points-admin" jobs tiers --program evaluation --json --database-url "$tiers_url" > "$time_file.json"
-read -r tier_seconds < "$time_file"
-# The first "members" and "changed" are the period's (keys are sorted; its moves come after).
-evaluated=$(tr -d ' \n' < "$time_file.json" | grep -oE '"members":[0-9]+' | head -n 1 | cut -d: -f2)
-changed=$(tr -d ' \n' < "$time_file.json" | grep -oE '"changed":[0-9]+' | head -n 1 | cut -d: -f2)
-[ "$evaluated" = "$tier_members" ] || { echo "bench: tier evaluation covered $evaluated of $tier_members members" >&2; cat "$time_file.json" >&2; exit 1; }
-rm -f "$time_file" "$time_file.json"
+    echo "Evaluating tiers..." >&2
+    /usr/bin/time -f "%e" -o "$time_file" "$bin/points-admin" jobs tiers --program evaluation --json --database-url "$tiers_url" > "$time_file.json"
+    read -r tier_seconds < "$time_file"
+    # The first "members" and "changed" are the period's (keys are sorted; its moves come after).
+    evaluated=$(tr -d ' \n' < "$time_file.json" | grep -oE '"members":[0-9]+' | head -n 1 | cut -d: -f2)
+    changed=$(tr -d ' \n' < "$time_file.json" | grep -oE '"changed":[0-9]+' | head -n 1 | cut -d: -f2)
+    [ "$evaluated" = "$tier_members" ] || { echo "bench: tier evaluation covered $evaluated of $tier_members members" >&2; cat "$time_file.json" >&2; exit 1; }
+fi
+
+# Finance: a program with BENCH_FINANCE_POSTINGS postings (an entry of two postings each, members
+# with twenty postings each, one entry every 12 seconds up to a day ago), loaded with SQL as the
+# owner, with the per-statement balance check off during the load (`audit verify` checks it below).
+# The journal is sealed with `jobs seal`; then `SELECT sum(amount)` over the postings, `audit
+# verify` and `report balances --as-of` halfway through the history each run three times, warm,
+# and the best of each counts.
+if want finance; then
+    finance_entries=$(( finance_postings / 2 ))
+    finance_members=$(( finance_postings / 20 > 0 ? finance_postings / 20 : 1 ))
+    echo "Loading $finance_postings postings over $finance_members members for finance..." >&2
+    "$bin/points-admin" program create finance --currency CNY --database-url "$finance_url" >/dev/null
+    psql_ -d ledger_finance <<SQL
+SET ROLE points_owner;
+CREATE TEMP TABLE load AS
+SELECT 'member-' || (i % $finance_members + 1) AS member_id, nextval('points.journal_entry_ids') AS entry_id,
+       (10 + i % 90)::bigint AS points, now() - interval '1 day' - (($finance_entries - i) * interval '12 seconds') AS at
+FROM generate_series(0, $finance_entries - 1) AS i;
+INSERT INTO points.members (program_id, member_id, tier, created_at)
+SELECT p.program_id, 'member-' || g, 'ordinary', now() - interval '1 day' - ($finance_entries * interval '12 seconds')
+FROM points.programs AS p CROSS JOIN generate_series(1, $finance_members) AS g WHERE p.name = 'finance';
+INSERT INTO points.journal_entries (program_id, member_id, entry_id, kind, key_scope, idempotency_key, request, occurred_at, recorded_at)
+SELECT p.program_id, l.member_id, l.entry_id, 'adjustment.grant', 'adjustment', 'grant-' || l.entry_id,
+       jsonb_build_object('member', l.member_id, 'points', l.points, 'reason', 'bench', 'actor', 'bench'), l.at, l.at
+FROM load AS l CROSS JOIN points.programs AS p WHERE p.name = 'finance';
+ALTER TABLE points.postings DISABLE TRIGGER postings_balance;
+INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
+SELECT p.program_id, l.member_id, l.entry_id, a.account, a.amount, l.at
+FROM load AS l CROSS JOIN points.programs AS p
+CROSS JOIN LATERAL (VALUES ('available'::points.account, l.points), ('adjustments', -l.points)) AS a (account, amount)
+WHERE p.name = 'finance';
+ALTER TABLE points.postings ENABLE TRIGGER postings_balance;
+INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, amount, remaining)
+SELECT p.program_id, l.member_id, l.entry_id, l.at, l.points, l.points
+FROM load AS l CROSS JOIN points.programs AS p WHERE p.name = 'finance';
+UPDATE points.members AS m SET available = t.points, adjustments = -t.points
+FROM (SELECT member_id, sum(points) AS points FROM load GROUP BY member_id) AS t, points.programs AS p
+WHERE p.name = 'finance' AND m.program_id = p.program_id AND m.member_id = t.member_id;
+RESET ROLE;
+VACUUM ANALYZE;
+SQL
+    echo "Sealing the journal..." >&2
+    /usr/bin/time -f "%e" -o "$time_file" "$bin/points-admin" jobs seal --program finance --json --database-url "$finance_url" \
+        > "$time_file.json"
+    read -r seal_seconds < "$time_file"
+    # The best of three warm runs of a command, in seconds.
+    best_of_three() {
+        local best="" t
+        for _ in 1 2 3; do
+            /usr/bin/time -f "%e" -o "$time_file" "$@" > /dev/null || { echo "bench: '$*' failed" >&2; exit 1; }
+            read -r t < "$time_file"
+            best=$(awk -v a="$t" -v b="$best" 'BEGIN { print (b == "" || a < b) ? a : b }')
+        done
+        printf '%s' "$best"
+    }
+    echo "Timing sum(amount), audit verify and report balances --as-of..." >&2
+    sum_seconds=$(best_of_three psql -X -h "$socket_dir" -U postgres -d ledger_finance -Atc "SELECT sum(amount) FROM points.postings")
+    verify_seconds=$(best_of_three "$bin/points-admin" audit verify --program finance --database-url "$finance_url")
+    halfway=$(psql_ -d ledger_finance -Atc "SELECT to_char((min(occurred_at) + (max(occurred_at) - min(occurred_at)) / 2) AT TIME ZONE 'UTC',
+        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM points.postings")
+    balances_seconds=$(best_of_three "$bin/points-admin" report balances --program finance --as-of "$halfway" --csv \
+        --database-url "$finance_url")
+    balances_lines=$("$bin/points-admin" report balances --program finance --as-of "$halfway" --csv --database-url "$finance_url" | wc -l)
+fi
 
 echo
 echo "PostgreSQL $(psql_ -d postgres -Atc 'SHOW server_version'), $(nproc) cores, durable commits, ${seconds}s per single-operation run"
@@ -168,16 +254,34 @@ for result in "${results[@]}"; do
     ratio=$(awk -v a="$tps" -v b="${pgbench_tps[$n]}" 'BEGIN { printf "%.2f", a / b }')
     printf '%-28s %8s %12s %8s %9s %9s\n' "ledger $workload" "$n" "$tps" "${ratio}x" "$p50" "$p99"
 done
-import_rate=$(awk -v n="$import_lines" -v s="$import_seconds" 'BEGIN { printf "%.1f", n / s }')
-import_ratio=$(awk -v a="$import_rate" -v b="${pgbench_tps[8]}" 'BEGIN { printf "%.2f", a / b }')
-printf '%-28s %8s %12s %8s\n' "import (purchases)" "2" "$import_rate" "${import_ratio}x"
-echo "import: $import_lines purchases over $import_members members in ${import_seconds} s, CLI peak memory $(( import_kb / 1024 )) MB"
-echo "expiry job: $expired lots expired in ${expire_seconds} s"
-echo "purchase-tiers: $tier_line members above the entry tier at the end of the runs"
-echo "tier evaluation: $evaluated members ($changed changed tier) in ${tier_seconds} s"
-contention_ops=$(printf '%s' "$contention" | sed -nE 's/.*operations=([0-9]+).*/\1/p')
-contention_refused=$(printf '%s' "$contention" | sed -nE 's/.*refused=([0-9]+).*/\1/p')
-contention_tps=$(printf '%s' "$contention" | sed -nE 's/.*tps=([0-9.]+).*/\1/p')
-echo "contention on one member: $contention_ops attempts ($contention_tps/s), $(( contention_ops - contention_refused )) succeeded," \
-    "$contention_refused refused; available $contention_available, held $contention_held, stock left $contention_stock: no overdraft"
-echo "audit verify after every workload: sound"
+if want import; then
+    import_rate=$(awk -v n="$import_lines" -v s="$import_seconds" 'BEGIN { printf "%.1f", n / s }')
+    import_ratio=$(awk -v a="$import_rate" -v b="${pgbench_tps[8]}" 'BEGIN { printf "%.2f", a / b }')
+    printf '%-28s %8s %12s %8s\n' "import (purchases)" "2" "$import_rate" "${import_ratio}x"
+    echo "import: $import_lines purchases over $import_members members in ${import_seconds} s, CLI peak memory $(( import_kb / 1024 )) MB"
+    echo "expiry job: $expired lots expired in ${expire_seconds} s"
+fi
+if want single; then
+    echo "purchase-tiers: $tier_line members above the entry tier at the end of the runs"
+fi
+if want tiers; then
+    echo "tier evaluation: $evaluated members ($changed changed tier) in ${tier_seconds} s"
+fi
+if want single; then
+    contention_ops=$(printf '%s' "$contention" | sed -nE 's/.*operations=([0-9]+).*/\1/p')
+    contention_refused=$(printf '%s' "$contention" | sed -nE 's/.*refused=([0-9]+).*/\1/p')
+    contention_tps=$(printf '%s' "$contention" | sed -nE 's/.*tps=([0-9.]+).*/\1/p')
+    echo "contention on one member: $contention_ops attempts ($contention_tps/s), $(( contention_ops - contention_refused )) succeeded," \
+        "$contention_refused refused; available $contention_available, held $contention_held, stock left $contention_stock: no overdraft"
+    echo "audit verify after every workload: sound"
+fi
+if want finance; then
+    echo
+    echo "finance over $finance_postings postings ($finance_entries entries, $finance_members members; best of 3 warm runs):"
+    printf '%-52s %10s %8s\n' "" seconds ratio
+    for row in "SELECT sum(amount) FROM postings:$sum_seconds" "audit verify:$verify_seconds" \
+               "report balances --as-of $halfway --csv:$balances_seconds"; do
+        printf '%-52s %10s %8s\n' "${row%:*}" "${row##*:}" "$(awk -v a="${row##*:}" -v b="$sum_seconds" 'BEGIN { printf "%.1fx", a / b }')"
+    done
+    echo "jobs seal: the whole journal in ${seal_seconds} s; report balances listed $(( balances_lines - 1 )) members"
+fi
