@@ -68,14 +68,16 @@ $$;
 -- order, each ending in a newline), times in UTC. A posting whose entry is missing still makes
 -- a line (with nulls for the entry), so a posting added or removed anywhere in the range changes
 -- the hash. `points-admin export journal --format jsonl` prints these same lines, so an auditor
--- can recompute any block's hash with their own tools.
+-- can recompute any block's hash with their own tools. unbalanced_entry names the first entry
+-- in the range whose postings do not sum to zero over at least two lines, or that is missing
+-- while its postings are there (NULL: none).
 CREATE FUNCTION points.journal_digest(p_program integer, p_after bigint, p_last bigint, p_previous bytea)
-RETURNS TABLE (entries bigint, postings bigint, digest bytea)
+RETURNS TABLE (entries bigint, postings bigint, digest bytea, unbalanced_entry bigint)
 LANGUAGE sql STABLE
 SET "TimeZone" = 'UTC' SET "DateStyle" = 'ISO, YMD' SET enable_seqscan = off
 AS $$
     WITH lines AS (
-        SELECT p.entry_id, p.member_id, count(*) AS n,
+        SELECT p.entry_id, p.member_id, count(*) AS n, sum(p.amount) AS total,
                json_agg(json_build_array(p.account, p.amount, p.occurred_at) ORDER BY p.account) AS postings
         FROM points.postings AS p
         WHERE p.program_id = p_program AND p.entry_id > p_after AND p.entry_id <= p_last
@@ -89,7 +91,8 @@ AS $$
            sha256(p_previous || convert_to(coalesce(string_agg(
                points.canonical_line(coalesce(e.entry_id, l.entry_id), coalesce(e.member_id, l.member_id), e.kind, e.key_scope,
                                      e.idempotency_key, e.occurred_at, e.recorded_at, e.request, l.postings) || E'\n',
-               '' ORDER BY coalesce(e.entry_id, l.entry_id), coalesce(e.member_id, l.member_id)), ''), 'UTF8'))
+               '' ORDER BY coalesce(e.entry_id, l.entry_id), coalesce(e.member_id, l.member_id)), ''), 'UTF8')),
+           min(coalesce(e.entry_id, l.entry_id)) FILTER (WHERE l.total <> 0 OR l.n < 2 OR e.entry_id IS NULL)
     FROM entries AS e
     FULL JOIN lines AS l ON l.member_id = e.member_id AND l.entry_id = e.entry_id
 $$;
@@ -155,6 +158,14 @@ BEGIN
     WHERE n.rn % p_block_entries = 0 OR n.rn = n.total;
     FOREACH v_last IN ARRAY coalesce(v_bounds, '{}') LOOP
         SELECT * INTO v_digest FROM points.journal_digest(p_program, v_after, v_last, v_previous);
+        -- What is sealed balances: `audit verify` checks entry by entry only what is not sealed
+        -- (and the blocks whose hash no longer matches), so nothing unbalanced may enter a block.
+        IF v_digest.unbalanced_entry IS NOT NULL THEN
+            RAISE EXCEPTION 'journal entry % does not balance (or its postings have no entry); it cannot be sealed',
+                    v_digest.unbalanced_entry
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'entry_balances',
+                      HINT = 'run points-admin audit verify to see it, and repair it with a reversing entry before sealing';
+        END IF;
         v_no := v_no + 1;
         INSERT INTO points.journal_blocks
             (program_id, block_no, after_entry_id, last_entry_id, entries, postings, previous_hash, block_hash, sealed_by)

@@ -98,7 +98,9 @@ public struct AuditReport: Sendable, Hashable, Codable {
 }
 
 extension Ledger {
-    /// Checks that every entry balances, every stored balance equals the sum of its postings,
+    /// Checks that every entry balances (entry by entry where that can still be wrong: after the
+    /// sealed blocks, which never take an unbalanced entry, and inside any block whose hash no
+    /// longer matches), every stored balance equals the sum of its postings,
     /// the program's balances and postings each sum to zero, every member's lots sum to their
     /// available points (0 while negative), every lot's remainder matches what was spent from it
     /// and what expired, every pending balance matches the purchases still pending, and every lot
@@ -122,24 +124,6 @@ extension Ledger {
         var problems: [AuditProblem] = []
         var notListed: Int64 = 0
 
-        let unbalanced = try connection.query("""
-            SELECT e.member_id, e.entry_id, coalesce(s.total, 0), count(*) OVER ()
-            FROM points.journal_entries AS e
-            LEFT JOIN (
-                SELECT member_id, entry_id, sum(amount) AS total, count(*) AS lines
-                FROM points.postings WHERE program_id = \(program.id)
-                GROUP BY member_id, entry_id
-            ) AS s USING (member_id, entry_id)
-            WHERE e.program_id = \(program.id) AND s.lines IS NOT NULL AND (s.total <> 0 OR s.lines < 2)
-            ORDER BY e.entry_id
-            LIMIT \(limit)
-            """)
-        for row in unbalanced {
-            problems.append(AuditProblem(
-                kind: .unbalancedEntry, member: try row.decode(at: 0), entryID: try row.decode(at: 1), account: nil,
-                stored: try row.decode(at: 2), expected: 0))
-        }
-        notListed += try unbalanced.first.map { try $0.decode(Int64.self, at: 3) - Int64(unbalanced.count) } ?? 0
 
         let mismatched = try connection.query("""
             WITH sums AS (
@@ -256,6 +240,35 @@ extension Ledger {
         let chain = try verifyChain(program, expectedHead: expectedHead, connection: connection)
         problems += chain.problems
 
+        // Entry by entry, only where it can still be wrong: after the sealed blocks (the seal job
+        // refuses an entry that does not balance) and inside the blocks whose hash no longer
+        // matches. A rewrite anywhere else changes its block's hash, which the chain shows.
+        let suspect = [(after: chain.lastEntry, last: Int64.max)] + chain.altered
+        let unbalanced = try connection.query("""
+            SELECT s.member_id, s.entry_id, s.total, count(*) OVER ()
+            FROM (
+                SELECT p.member_id, p.entry_id, sum(p.amount) AS total
+                FROM points.postings AS p
+                JOIN unnest(\(suspect.map(\.after))::bigint[], \(suspect.map(\.last))::bigint[]) AS r(after, last)
+                  ON p.entry_id > r.after AND p.entry_id <= r.last
+                WHERE p.program_id = \(program.id)
+                GROUP BY p.member_id, p.entry_id
+                HAVING sum(p.amount) <> 0 OR count(*) < 2
+            ) AS s
+            CROSS JOIN LATERAL (
+                SELECT 1 FROM points.journal_entries AS e
+                WHERE e.program_id = \(program.id) AND e.member_id = s.member_id AND e.entry_id = s.entry_id LIMIT 1) AS e
+            ORDER BY s.entry_id
+            LIMIT \(limit)
+            """)
+        for row in unbalanced {
+            problems.append(AuditProblem(
+                kind: .unbalancedEntry, member: try row.decode(at: 0), entryID: try row.decode(at: 1), account: nil,
+                stored: try row.decode(at: 2), expected: 0))
+        }
+        notListed += try unbalanced.first.map { try $0.decode(Int64.self, at: 3) - Int64(unbalanced.count) } ?? 0
+
+
         let totals = try connection.query("""
             SELECT
                 (SELECT count(*) FROM points.members WHERE program_id = \(program.id)),
@@ -285,7 +298,7 @@ extension Ledger {
     /// Recomputes every sealed block's hash from what is in its range now, and follows the chain.
     private static func verifyChain(
         _ program: Program, expectedHead: String?, connection: PostgresConnection
-    ) throws -> (problems: [AuditProblem], blocks: Int, lastEntry: Int64, head: String?) {
+    ) throws -> (problems: [AuditProblem], blocks: Int, lastEntry: Int64, head: String?, altered: [(after: Int64, last: Int64)]) {
         let blocks = try connection.query("""
             SELECT b.block_no, b.after_entry_id, b.last_entry_id, b.entries, b.postings,
                    encode(b.previous_hash, 'hex'), encode(b.block_hash, 'hex'),
@@ -298,6 +311,7 @@ extension Ledger {
         var problems: [AuditProblem] = []
         var previous: (number: Int, lastEntry: Int64, hash: String)?
         var headFound = expectedHead == nil
+        var altered: [(after: Int64, last: Int64)] = []
         for row in blocks {
             let number = Int(try row.decode(Int32.self, at: 0))
             let after: Int64 = try row.decode(at: 1)
@@ -323,6 +337,7 @@ extension Ledger {
                 let sealed = "\(try row.decode(Int64.self, at: 3)) entries and \(try row.decode(Int64.self, at: 4)) postings"
                 let now = "\(try row.decode(Int64.self, at: 7)) entries and \(try row.decode(Int64.self, at: 8)) postings"
                 problem(.blockAltered, range + (sealed == now ? " (\(now), as sealed)" : " (sealed with \(sealed), now \(now))"))
+                altered.append((after, last))
             }
             if hash == expectedHead { headFound = true }
             previous = (number, last, hash)
@@ -331,6 +346,6 @@ extension Ledger {
             problems.append(AuditProblem(
                 kind: .headNotFound, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, detail: expectedHead))
         }
-        return (problems, previous?.number ?? 0, previous?.lastEntry ?? 0, previous?.hash)
+        return (problems, previous?.number ?? 0, previous?.lastEntry ?? 0, previous?.hash, altered)
     }
 }

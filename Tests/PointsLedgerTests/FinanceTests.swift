@@ -73,6 +73,40 @@ struct FinanceTests {
         }
     }
 
+    /// Entry-by-entry balance is checked after the sealed blocks and inside altered ones; the
+    /// seal job refuses to seal an entry that does not balance.
+    @Test func unbalancedEntriesAreNamedInsideAlteredBlocksAndNeverSealed() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            try await history(ledger, program)
+            let entries = try TestDatabase.sql(configuration, "SELECT entry_id FROM points.journal_entries ORDER BY entry_id").map {
+                try $0.decode(Int64.self, at: 0)
+            }
+            _ = try await ledger.seal(program, blockEntries: 2, actor: "finance")
+            try TestDatabase.sql(
+                configuration, as: Self.owner,
+                "UPDATE points.postings SET amount = amount + 3 WHERE entry_id = \(entries[2]) AND account = 'available'")
+            let report = try await ledger.verify(program)
+            #expect(report.problems.contains { $0.kind == .blockAltered && $0.block == 2 }, "\(report.problems)")
+            #expect(report.problems.contains { $0.kind == .unbalancedEntry && $0.entryID == entries[2] && $0.stored == 3 })
+            #expect(!report.problems.contains { $0.kind == .unbalancedEntry && $0.entryID != entries[2] })
+
+            // Unsealed: a new entry rewritten so that it no longer balances is named, and not sealed.
+            let late = try await ledger.grant(points: 5, to: "m2", in: program, reason: "late", actor: "ops", key: "g3")
+            try TestDatabase.sql(
+                configuration, as: Self.owner,
+                "UPDATE points.postings SET amount = 6 WHERE entry_id = \(late.entryID) AND account = 'available'")
+            #expect(try await ledger.verify(program).problems.contains { $0.kind == .unbalancedEntry && $0.entryID == late.entryID })
+            do {
+                _ = try await ledger.seal(program, actor: "finance")
+                Issue.record("an unbalanced entry was sealed")
+            } catch LedgerError.refused(let reason) {
+                #expect(reason.contains("journal entry \(late.entryID) does not balance"), "\(reason)")
+            }
+            let blocks = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.journal_blocks").single()
+            #expect(try blocks.decode(Int64.self, at: 0) == 2)
+        }
+    }
+
     @Test func sealingWaitsForTransactionsThatMayStillWriteEntries() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             try await history(ledger, program)

@@ -21,7 +21,9 @@ extension Ledger {
     /// drawn so far, waits (up to `wait`) for the transactions open at that moment to finish, and
     /// seals up to that id, so no entry can later appear inside a sealed range. Commits every few
     /// blocks; a stopped run loses nothing and a rerun continues.
-    /// - Throws: `.refused` when a transaction stays open longer than `wait`.
+    /// - Throws: `.refused` when a transaction stays open longer than `wait`, or when an entry to
+    ///   be sealed does not balance (rewritten by hand): it is named, and the blocks before it
+    ///   stay sealed.
     public func seal(
         _ program: Program, blockEntries: Int = 10_000, wait: Duration = .seconds(60), actor: String,
         progress: @Sendable (SealSummary) -> Void = { _ in }
@@ -38,10 +40,16 @@ extension Ledger {
         var summary = SealSummary(blocks: 0, entries: 0, postings: 0, headBlock: 0, headEntryID: 0, headHash: "", seconds: 0)
         let blocksPerCall = max(1, 100_000 / blockEntries)
         while true {
-            let row = try await callReturningRow("""
-                SELECT blocks, entries, postings, head_block, head_entry_id, encode(head_hash, 'hex')
-                FROM points.seal_journal(\(program.id), \(horizon), \(Int32(blockEntries)), \(Int32(blocksPerCall)), \(actor))
-                """)
+            let row: Row
+            do {
+                row = try await callReturningRow("""
+                    SELECT blocks, entries, postings, head_block, head_entry_id, encode(head_hash, 'hex')
+                    FROM points.seal_journal(\(program.id), \(horizon), \(Int32(blockEntries)), \(Int32(blocksPerCall)), \(actor))
+                    """)
+            } catch LedgerError.database(let error) where error.constraint == "entry_balances" {
+                // Blocks sealed before it stay sealed; nothing unbalanced enters a block.
+                throw LedgerError.refused(reason: "\(error.message); \(error.hint ?? "repair it before sealing")")
+            }
             let blocks = Int(try row.decode(Int32.self, at: 0))
             summary.blocks += blocks
             summary.entries += try row.decode(Int64.self, at: 1)
