@@ -1,4 +1,6 @@
+import Dispatch
 import Postgres
+import Synchronization
 
 /// One thing `verify` found wrong, named precisely enough to investigate.
 public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -114,18 +116,62 @@ extension Ledger {
         if let expectedHead, expectedHead.count != 64 || !expectedHead.allSatisfy(\.isHexDigit) {
             throw LedgerError.invalidInput(field: "head", reason: "\"\(expectedHead)\" is not a SHA-256 hash: 64 hexadecimal digits")
         }
+        let configuration = pool.configuration
         return try await readSnapshot { connection in
-            try Self.audit(program, expectedHead: expectedHead?.lowercased(), connection: connection)
+            try Self.audit(program, expectedHead: expectedHead?.lowercased(), connection: connection, configuration: configuration)
         }
     }
 
-    private static func audit(_ program: Program, expectedHead: String?, connection: PostgresConnection) throws -> AuditReport {
+    private static func audit(
+        _ program: Program, expectedHead: String?, connection: PostgresConnection, configuration: ConnectionConfiguration
+    ) throws -> AuditReport {
         let limit = AuditReport.problemLimit
         var problems: [AuditProblem] = []
         var notListed: Int64 = 0
 
+        // The sealed blocks are recomputed in two halves on two connections of their own, in this
+        // transaction's snapshot, while this connection runs the other checks: each block is one
+        // process's work, and the other checks are parallel queries.
+        let snapshot: String = try connection.query("SELECT pg_catalog.pg_export_snapshot()").single().decode(at: 0)
+        let numbered = try connection.query(
+            "SELECT coalesce(max(block_no), 0) FROM points.journal_blocks WHERE program_id = \(program.id)").single()
+        let blockCount: Int32 = try numbered.decode(at: 0)
+        let middle = blockCount / 2
+        let halves: [ClosedRange<Int32>] = switch blockCount {
+        case 0: []
+        case 1: [1...1]
+        default: [1...middle, middle + 1...blockCount]
+        }
+        let recomputing = SnapshotReaders(configuration: configuration, snapshot: snapshot, jobs: halves.map { half in
+            { @Sendable connection in try recomputeBlocks(program, half, connection: connection) }
+        })
 
-        let mismatched = try connection.query("""
+
+        // Fingerprints first: per account, the sum over postings of w(member) × amount against
+        // the same over the stored balances, w a 30-bit hash of the member id under a seed drawn
+        // for this run (so no rewrite can be made to cancel out in advance). Where they agree, the
+        // balances agree, but with a chance of about 1 in 2^30; where they differ (or overflow),
+        // the exact comparison below names every member and account.
+        let seed = Int64.random(in: .min ... .max)
+        let balancesAgree = try fingerprintsAgree("""
+            SELECT coalesce(bool_and(coalesce(p.f, 0) = coalesce(s.f, 0)), true)
+            FROM (
+                SELECT account, sum((hashtextextended(member_id, \(seed)) & 1073741823) * amount) AS f
+                FROM points.postings WHERE program_id = \(program.id) GROUP BY account
+            ) AS p
+            FULL JOIN (
+                SELECT a.account, sum((hashtextextended(m.member_id, \(seed)) & 1073741823) * a.balance) AS f
+                FROM points.members AS m
+                CROSS JOIN LATERAL (VALUES
+                    ('available'::points.account, m.available), ('pending', m.pending), ('issued', m.issued),
+                    ('redeemed', m.redeemed), ('expired', m.expired), ('written_off', m.written_off),
+                    ('adjustments', m.adjustments)
+                ) AS a(account, balance)
+                WHERE m.program_id = \(program.id)
+                GROUP BY a.account
+            ) AS s USING (account)
+            """, connection: connection)
+        let mismatched: [Row] = balancesAgree ? [] : Array(try connection.query("""
             WITH sums AS (
                 SELECT member_id, account, sum(amount) AS total
                 FROM points.postings WHERE program_id = \(program.id)
@@ -147,7 +193,7 @@ extension Ledger {
             WHERE coalesce(st.balance, 0) <> coalesce(s.total, 0)
             ORDER BY 1, 2
             LIMIT \(limit)
-            """)
+            """))
         for row in mismatched {
             problems.append(AuditProblem(
                 kind: .balanceMismatch, member: try row.decode(at: 0), entryID: nil, account: try row.decode(at: 1),
@@ -155,7 +201,13 @@ extension Ledger {
         }
         notListed += try mismatched.first.map { try $0.decode(Int64.self, at: 4) - Int64(mismatched.count) } ?? 0
 
-        let checks: [(AuditProblem.Kind, PostgresQuery)] = [
+        let lotsAgree = try fingerprintsAgree("""
+            SELECT (SELECT coalesce(sum((hashtextextended(member_id, \(seed)) & 1073741823) * remaining::bigint), 0)
+                    FROM points.lots WHERE program_id = \(program.id))
+                 = (SELECT coalesce(sum((hashtextextended(member_id, \(seed)) & 1073741823) * greatest(available, 0)), 0)
+                    FROM points.members WHERE program_id = \(program.id))
+            """, connection: connection)
+        let checks: [(AuditProblem.Kind, PostgresQuery)] = (lotsAgree ? [] : [
             (.lotsNotAvailable, """
                 SELECT m.member_id, NULL::bigint, coalesce(l.remaining, 0), greatest(m.available, 0), count(*) OVER ()
                 FROM points.members AS m
@@ -166,6 +218,7 @@ extension Ledger {
                 WHERE m.program_id = \(program.id) AND coalesce(l.remaining, 0) <> greatest(m.available, 0)
                 ORDER BY 1 LIMIT \(limit)
                 """),
+        ]) + [
             (.lotRemainderMismatch, """
                 SELECT l.member_id, l.lot_id, l.remaining, l.amount - coalesce(a.taken, 0) - l.expired_amount, count(*) OVER ()
                 FROM points.lots AS l
@@ -237,7 +290,7 @@ extension Ledger {
             notListed += try rows.first.map { try $0.decode(Int64.self, at: 4) - Int64(rows.count) } ?? 0
         }
 
-        let chain = try verifyChain(program, expectedHead: expectedHead, connection: connection)
+        let chain = followChain(try recomputing.wait().flatMap { $0 }, expectedHead: expectedHead)
         problems += chain.problems
 
         // Entry by entry, only where it can still be wrong: after the sealed blocks (the seal job
@@ -295,37 +348,71 @@ extension Ledger {
             unsealedEntries: try totals.decode(at: 5))
     }
 
-    /// Recomputes every sealed block's hash from what is in its range now, and follows the chain.
-    private static func verifyChain(
-        _ program: Program, expectedHead: String?, connection: PostgresConnection
-    ) throws -> (problems: [AuditProblem], blocks: Int, lastEntry: Int64, head: String?, altered: [(after: Int64, last: Int64)]) {
-        let blocks = try connection.query("""
+    /// Whether a fingerprint query answers true: false when it answers false, or when its
+    /// arithmetic overflows (amounts beyond 2^33 points), so that the exact check runs instead.
+    private static func fingerprintsAgree(_ query: PostgresQuery, connection: PostgresConnection) throws -> Bool {
+        try connection.execute(script: "SAVEPOINT fingerprint")
+        do {
+            let agree: Bool = try connection.query(query).single().decode(at: 0)
+            try connection.execute(script: "RELEASE SAVEPOINT fingerprint")
+            return agree
+        } catch let error where error.code == .numericValueOutOfRange {
+            try connection.execute(script: "ROLLBACK TO SAVEPOINT fingerprint")
+            return false
+        }
+    }
+
+    /// A sealed block as recorded, and as recomputed from what is in its range now.
+    struct BlockCheck: Sendable {
+        var number: Int
+        var after: Int64
+        var last: Int64
+        var sealedEntries: Int64
+        var sealedPostings: Int64
+        var previousHash: String
+        var hash: String
+        var entriesNow: Int64
+        var postingsNow: Int64
+        var hashNow: String
+        var genesis: String
+    }
+
+    /// Recomputes the hashes of the program's blocks numbered `numbers`, in order.
+    static func recomputeBlocks(_ program: Program, _ numbers: ClosedRange<Int32>, connection: PostgresConnection) throws -> [BlockCheck] {
+        try connection.query("""
             SELECT b.block_no, b.after_entry_id, b.last_entry_id, b.entries, b.postings,
                    encode(b.previous_hash, 'hex'), encode(b.block_hash, 'hex'),
                    d.entries, d.postings, encode(d.digest, 'hex'), encode(points.genesis_hash(b.program_id), 'hex')
             FROM points.journal_blocks AS b
             CROSS JOIN LATERAL points.journal_digest(b.program_id, b.after_entry_id, b.last_entry_id, b.previous_hash) AS d
-            WHERE b.program_id = \(program.id)
+            WHERE b.program_id = \(program.id) AND b.block_no BETWEEN \(numbers.lowerBound) AND \(numbers.upperBound)
             ORDER BY b.block_no
-            """)
+            """).map { row in
+            BlockCheck(
+                number: Int(try row.decode(Int32.self, at: 0)), after: try row.decode(at: 1), last: try row.decode(at: 2),
+                sealedEntries: try row.decode(at: 3), sealedPostings: try row.decode(at: 4), previousHash: try row.decode(at: 5),
+                hash: try row.decode(at: 6), entriesNow: try row.decode(at: 7), postingsNow: try row.decode(at: 8),
+                hashNow: try row.decode(at: 9), genesis: try row.decode(at: 10))
+        }
+    }
+
+    /// Checks every block's recomputed hash and follows the chain from the first block.
+    private static func followChain(
+        _ blocks: [BlockCheck], expectedHead: String?
+    ) -> (problems: [AuditProblem], blocks: Int, lastEntry: Int64, head: String?, altered: [(after: Int64, last: Int64)]) {
         var problems: [AuditProblem] = []
         var previous: (number: Int, lastEntry: Int64, hash: String)?
         var headFound = expectedHead == nil
         var altered: [(after: Int64, last: Int64)] = []
-        for row in blocks {
-            let number = Int(try row.decode(Int32.self, at: 0))
-            let after: Int64 = try row.decode(at: 1)
-            let last: Int64 = try row.decode(at: 2)
-            let previousHash: String = try row.decode(at: 5)
-            let hash: String = try row.decode(at: 6)
+        for block in blocks {
+            let (number, after, last, previousHash, hash) = (block.number, block.after, block.last, block.previousHash, block.hash)
             let range = "(entries \(after + 1) to \(last))"
             func problem(_ kind: AuditProblem.Kind, _ detail: String) {
                 guard problems.count < AuditReport.problemLimit else { return }
                 problems.append(AuditProblem(
                     kind: kind, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, block: number, detail: detail))
             }
-            let genesis: String = try row.decode(at: 10)
-            let expectedPrevious = previous?.hash ?? genesis
+            let expectedPrevious = previous?.hash ?? block.genesis
             if number != (previous?.number ?? 0) + 1 {
                 problem(.chainBroken, "it is numbered \(number), after block \(previous?.number ?? 0)")
             } else if after != previous?.lastEntry ?? 0 {
@@ -333,9 +420,9 @@ extension Ledger {
             } else if previousHash != expectedPrevious {
                 problem(.chainBroken, "it names previous hash \(previousHash), but the block before hashes to \(expectedPrevious)")
             }
-            if try row.decode(String.self, at: 9) != hash {
-                let sealed = "\(try row.decode(Int64.self, at: 3)) entries and \(try row.decode(Int64.self, at: 4)) postings"
-                let now = "\(try row.decode(Int64.self, at: 7)) entries and \(try row.decode(Int64.self, at: 8)) postings"
+            if block.hashNow != hash {
+                let sealed = "\(block.sealedEntries) entries and \(block.sealedPostings) postings"
+                let now = "\(block.entriesNow) entries and \(block.postingsNow) postings"
                 problem(.blockAltered, range + (sealed == now ? " (\(now), as sealed)" : " (sealed with \(sealed), now \(now))"))
                 altered.append((after, last))
             }
@@ -347,5 +434,42 @@ extension Ledger {
                 kind: .headNotFound, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, detail: expectedHead))
         }
         return (problems, previous?.number ?? 0, previous?.lastEntry ?? 0, previous?.hash, altered)
+    }
+}
+
+/// Reads that run on connections of their own, each in a transaction that imports the snapshot
+/// exported by the caller's open transaction, while the caller goes on with its own queries.
+/// The caller's transaction must stay open until `wait` returns.
+final class SnapshotReaders<T: Sendable>: @unchecked Sendable {
+    // Safety: `group` is only entered before the jobs start and waited on; `results` is a Mutex.
+    private let group = DispatchGroup()
+    private let results = Mutex<[Int: Result<T, any Error>]>([:])
+    private let count: Int
+
+    init(configuration: ConnectionConfiguration, snapshot: String, jobs: [@Sendable (PostgresConnection) throws -> T]) {
+        count = jobs.count
+        for (index, job) in jobs.enumerated() {
+            group.enter()
+            DispatchQueue.global().async { [self] in
+                let result = Result { () throws -> T in
+                    let connection = try PostgresConnection(configuration: configuration)
+                    return try connection.withTransaction(isolation: .repeatableRead) { connection in
+                        try connection.execute(script: """
+                            SET TRANSACTION SNAPSHOT '\(snapshot)'; SET TRANSACTION READ ONLY;
+                            SET LOCAL work_mem = '256MB'; SET LOCAL jit = off
+                            """)
+                        return try job(connection)
+                    }
+                }
+                results.withLock { $0[index] = result }
+                group.leave()
+            }
+        }
+    }
+
+    /// Every job's result, in the order given; the first error any of them threw.
+    func wait() throws -> [T] {
+        group.wait()
+        return try results.withLock { results in try (0..<count).map { try results[$0]!.get() } }
     }
 }

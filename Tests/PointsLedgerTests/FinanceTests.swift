@@ -107,6 +107,33 @@ struct FinanceTests {
         }
     }
 
+    /// The audit compares fingerprints first; amounts too large for them send it to the exact
+    /// comparison, which still names what is wrong.
+    @Test func verifyStaysExactWhereFingerprintsCannotHoldTheAmounts() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            _ = try await ledger.createMember("whale", in: program)
+            _ = try await ledger.grant(points: 1 << 40, to: "whale", in: program, reason: "migration", actor: "ops", key: "w1")
+            let sound = try await ledger.verify(program)
+            #expect(sound.isSound, "\(sound.problems)")
+            try TestDatabase.sql(configuration, as: Self.owner, "UPDATE points.members SET available = available - 1 WHERE member_id = 'whale'")
+            let report = try await ledger.verify(program)
+            #expect(report.problems.contains {
+                $0.kind == .balanceMismatch && $0.member == "whale" && $0.account == "available"
+                    && $0.stored == (1 << 40) - 1 && $0.expected == 1 << 40
+            }, "\(report.problems)")
+            #expect(report.problems.contains { $0.kind == .lotsNotAvailable && $0.member == "whale" }, "\(report.problems)")
+
+            // Within the fingerprints' range: a lot rewritten by one point is found and named.
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.grant(points: 100, to: "m1", in: program, reason: "welcome", actor: "ops", key: "g1")
+            try TestDatabase.sql(configuration, as: Self.owner, "UPDATE points.lots SET remaining = 99 WHERE member_id = 'm1'")
+            let lots = try await ledger.verify(program)
+            #expect(lots.problems.contains {
+                $0.kind == .lotsNotAvailable && $0.member == "m1" && $0.stored == 99 && $0.expected == 100
+            }, "\(lots.problems)")
+        }
+    }
+
     @Test func sealingWaitsForTransactionsThatMayStillWriteEntries() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             try await history(ledger, program)
