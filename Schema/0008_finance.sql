@@ -164,7 +164,7 @@ BEGIN
             RAISE EXCEPTION 'journal entry % does not balance (or its postings have no entry); it cannot be sealed',
                     v_digest.unbalanced_entry
                 USING ERRCODE = 'check_violation', CONSTRAINT = 'entry_balances',
-                      HINT = 'run points-admin audit verify to see it, and repair it with a reversing entry before sealing';
+                      HINT = 'run points-admin audit verify to see it: only a rewrite by the owner role unbalances an entry, and only the owner can repair it (under audit) before the journal is sealed further';
         END IF;
         v_no := v_no + 1;
         INSERT INTO points.journal_blocks

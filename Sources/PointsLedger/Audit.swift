@@ -145,11 +145,13 @@ extension Ledger {
         let recomputing = SnapshotReaders(configuration: configuration, snapshot: snapshot, jobs: halves.map { half in
             { @Sendable connection in try recomputeBlocks(program, half, connection: connection) }
         })
+        // Should a check below throw, the recomputations still end before this transaction does.
+        defer { recomputing.finish() }
 
 
         // Fingerprints first: per account, the sum over postings of w(member) × amount against
         // the same over the stored balances, w a 30-bit hash of the member id under a seed drawn
-        // for this run (so no rewrite can be made to cancel out in advance). Where they agree, the
+        // for this run (so the weights are not known in advance). Where they agree, the
         // balances agree, but with a chance of about 1 in 2^30; where they differ (or overflow),
         // the exact comparison below names every member and account.
         let seed = Int64.random(in: .min ... .max)
@@ -290,36 +292,51 @@ extension Ledger {
             notListed += try rows.first.map { try $0.decode(Int64.self, at: 4) - Int64(rows.count) } ?? 0
         }
 
-        let chain = followChain(try recomputing.wait().flatMap { $0 }, expectedHead: expectedHead)
+        let recomputed: [BlockCheck]
+        do {
+            recomputed = try recomputing.wait().flatMap { $0 }
+        } catch let error as PostgresError where error.isConnectionError || error.code == SQLState("53300") {
+            // No connection to spare (a connection limit): recompute here, one block after another.
+            recomputed = blockCount == 0 ? [] : try recomputeBlocks(program, 1...blockCount, connection: connection)
+        }
+        let chain = followChain(recomputed, expectedHead: expectedHead)
         problems += chain.problems
 
         // Entry by entry, only where it can still be wrong: after the sealed blocks (the seal job
-        // refuses an entry that does not balance) and inside the blocks whose hash no longer
-        // matches. A rewrite anywhere else changes its block's hash, which the chain shows.
-        let suspect = [(after: chain.lastEntry, last: Int64.max)] + chain.altered
+        // refuses an entry that does not balance), inside the blocks whose hash no longer matches
+        // or whose recomputation finds an unbalanced entry (a block rehashed by hand, or sealed
+        // before the seal job checked), and everywhere when the chain itself is broken. A posting
+        // whose entry is missing is named too.
+        let suspect = chain.broken
+            ? [(after: Int64.min, last: Int64.max)]
+            : Self.merged([(after: chain.lastEntry, last: Int64.max)] + chain.suspect)
         let unbalanced = try connection.query("""
-            SELECT s.member_id, s.entry_id, s.total, count(*) OVER ()
-            FROM (
-                SELECT p.member_id, p.entry_id, sum(p.amount) AS total
-                FROM points.postings AS p
-                JOIN unnest(\(suspect.map(\.after))::bigint[], \(suspect.map(\.last))::bigint[]) AS r(after, last)
-                  ON p.entry_id > r.after AND p.entry_id <= r.last
+            WITH ranges AS (
+                SELECT * FROM unnest(\(suspect.map(\.after))::bigint[], \(suspect.map(\.last))::bigint[]) AS r(after, last)
+            ), p AS (
+                SELECT p.member_id, p.entry_id, sum(p.amount) AS total, count(*) AS lines
+                FROM points.postings AS p JOIN ranges AS r ON p.entry_id > r.after AND p.entry_id <= r.last
                 WHERE p.program_id = \(program.id)
                 GROUP BY p.member_id, p.entry_id
-                HAVING sum(p.amount) <> 0 OR count(*) < 2
-            ) AS s
-            CROSS JOIN LATERAL (
-                SELECT 1 FROM points.journal_entries AS e
-                WHERE e.program_id = \(program.id) AND e.member_id = s.member_id AND e.entry_id = s.entry_id LIMIT 1) AS e
-            ORDER BY s.entry_id
+            ), e AS (
+                SELECT e.member_id, e.entry_id
+                FROM points.journal_entries AS e JOIN ranges AS r ON e.entry_id > r.after AND e.entry_id <= r.last
+                WHERE e.program_id = \(program.id)
+            )
+            SELECT p.member_id, p.entry_id, p.total, e.entry_id IS NOT NULL, count(*) OVER ()
+            FROM p LEFT JOIN e USING (member_id, entry_id)
+            WHERE p.total <> 0 OR p.lines < 2 OR e.entry_id IS NULL
+            ORDER BY p.entry_id
             LIMIT \(limit)
             """)
         for row in unbalanced {
+            let entryExists: Bool = try row.decode(at: 3)
             problems.append(AuditProblem(
-                kind: .unbalancedEntry, member: try row.decode(at: 0), entryID: try row.decode(at: 1), account: nil,
-                stored: try row.decode(at: 2), expected: 0))
+                kind: entryExists ? .unbalancedEntry : .missingEntry, member: try row.decode(at: 0), entryID: try row.decode(at: 1),
+                account: entryExists ? nil : "posting", stored: entryExists ? try row.decode(at: 2) : nil,
+                expected: entryExists ? 0 : nil))
         }
-        notListed += try unbalanced.first.map { try $0.decode(Int64.self, at: 3) - Int64(unbalanced.count) } ?? 0
+        notListed += try unbalanced.first.map { try $0.decode(Int64.self, at: 4) - Int64(unbalanced.count) } ?? 0
 
 
         let totals = try connection.query("""
@@ -346,6 +363,20 @@ extension Ledger {
             postings: try totals.decode(at: 2), balanceTotal: balanceTotal, problems: problems, problemsNotListed: notListed,
             sealedBlocks: chain.blocks, sealedThroughEntry: chain.lastEntry, headHash: chain.head,
             unsealedEntries: try totals.decode(at: 5))
+    }
+
+    /// Entry id ranges (after, last] sorted and with overlapping or touching ones joined, so
+    /// that no posting falls in two of them.
+    static func merged(_ ranges: [(after: Int64, last: Int64)]) -> [(after: Int64, last: Int64)] {
+        var result: [(after: Int64, last: Int64)] = []
+        for range in ranges.sorted(by: { $0.after < $1.after }) where range.last > range.after {
+            if let end = result.last?.last, range.after <= end {
+                result[result.count - 1].last = max(end, range.last)
+            } else {
+                result.append(range)
+            }
+        }
+        return result
     }
 
     /// Whether a fingerprint query answers true: false when it answers false, or when its
@@ -375,6 +406,8 @@ extension Ledger {
         var postingsNow: Int64
         var hashNow: String
         var genesis: String
+        /// The first entry in the block's range that does not balance, or whose postings have no entry.
+        var unbalancedEntry: Int64?
     }
 
     /// Recomputes the hashes of the program's blocks numbered `numbers`, in order.
@@ -382,7 +415,8 @@ extension Ledger {
         try connection.query("""
             SELECT b.block_no, b.after_entry_id, b.last_entry_id, b.entries, b.postings,
                    encode(b.previous_hash, 'hex'), encode(b.block_hash, 'hex'),
-                   d.entries, d.postings, encode(d.digest, 'hex'), encode(points.genesis_hash(b.program_id), 'hex')
+                   d.entries, d.postings, encode(d.digest, 'hex'), encode(points.genesis_hash(b.program_id), 'hex'),
+                   d.unbalanced_entry
             FROM points.journal_blocks AS b
             CROSS JOIN LATERAL points.journal_digest(b.program_id, b.after_entry_id, b.last_entry_id, b.previous_hash) AS d
             WHERE b.program_id = \(program.id) AND b.block_no BETWEEN \(numbers.lowerBound) AND \(numbers.upperBound)
@@ -392,18 +426,19 @@ extension Ledger {
                 number: Int(try row.decode(Int32.self, at: 0)), after: try row.decode(at: 1), last: try row.decode(at: 2),
                 sealedEntries: try row.decode(at: 3), sealedPostings: try row.decode(at: 4), previousHash: try row.decode(at: 5),
                 hash: try row.decode(at: 6), entriesNow: try row.decode(at: 7), postingsNow: try row.decode(at: 8),
-                hashNow: try row.decode(at: 9), genesis: try row.decode(at: 10))
+                hashNow: try row.decode(at: 9), genesis: try row.decode(at: 10), unbalancedEntry: try row.decode(at: 11))
         }
     }
 
     /// Checks every block's recomputed hash and follows the chain from the first block.
     private static func followChain(
         _ blocks: [BlockCheck], expectedHead: String?
-    ) -> (problems: [AuditProblem], blocks: Int, lastEntry: Int64, head: String?, altered: [(after: Int64, last: Int64)]) {
+    ) -> (problems: [AuditProblem], blocks: Int, lastEntry: Int64, head: String?, suspect: [(after: Int64, last: Int64)], broken: Bool) {
         var problems: [AuditProblem] = []
         var previous: (number: Int, lastEntry: Int64, hash: String)?
         var headFound = expectedHead == nil
-        var altered: [(after: Int64, last: Int64)] = []
+        var suspect: [(after: Int64, last: Int64)] = []
+        var broken = false
         for block in blocks {
             let (number, after, last, previousHash, hash) = (block.number, block.after, block.last, block.previousHash, block.hash)
             let range = "(entries \(after + 1) to \(last))"
@@ -413,6 +448,9 @@ extension Ledger {
                     kind: kind, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, block: number, detail: detail))
             }
             let expectedPrevious = previous?.hash ?? block.genesis
+            if number != (previous?.number ?? 0) + 1 || after != previous?.lastEntry ?? 0 || previousHash != expectedPrevious {
+                broken = true
+            }
             if number != (previous?.number ?? 0) + 1 {
                 problem(.chainBroken, "it is numbered \(number), after block \(previous?.number ?? 0)")
             } else if after != previous?.lastEntry ?? 0 {
@@ -424,7 +462,9 @@ extension Ledger {
                 let sealed = "\(block.sealedEntries) entries and \(block.sealedPostings) postings"
                 let now = "\(block.entriesNow) entries and \(block.postingsNow) postings"
                 problem(.blockAltered, range + (sealed == now ? " (\(now), as sealed)" : " (sealed with \(sealed), now \(now))"))
-                altered.append((after, last))
+                suspect.append((after, last))
+            } else if block.unbalancedEntry != nil {
+                suspect.append((after, last))
             }
             if hash == expectedHead { headFound = true }
             previous = (number, last, hash)
@@ -433,7 +473,7 @@ extension Ledger {
             problems.append(AuditProblem(
                 kind: .headNotFound, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, detail: expectedHead))
         }
-        return (problems, previous?.number ?? 0, previous?.lastEntry ?? 0, previous?.hash, altered)
+        return (problems, previous?.number ?? 0, previous?.lastEntry ?? 0, previous?.hash, suspect, broken)
     }
 }
 
@@ -465,6 +505,11 @@ final class SnapshotReaders<T: Sendable>: @unchecked Sendable {
                 group.leave()
             }
         }
+    }
+
+    /// Waits for every job to end, whatever it did.
+    func finish() {
+        group.wait()
     }
 
     /// Every job's result, in the order given; the first error any of them threw.

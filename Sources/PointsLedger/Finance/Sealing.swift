@@ -22,8 +22,8 @@ extension Ledger {
     /// seals up to that id, so no entry can later appear inside a sealed range. Commits every few
     /// blocks; a stopped run loses nothing and a rerun continues.
     /// - Throws: `.refused` when a transaction stays open longer than `wait`, or when an entry to
-    ///   be sealed does not balance (rewritten by hand): it is named, and the blocks before it
-    ///   stay sealed.
+    ///   be sealed does not balance (rewritten by hand): it is named, and the blocks committed
+    ///   by earlier rounds of this run stay sealed.
     public func seal(
         _ program: Program, blockEntries: Int = 10_000, wait: Duration = .seconds(60), actor: String,
         progress: @Sendable (SealSummary) -> Void = { _ in }
@@ -47,7 +47,7 @@ extension Ledger {
                     FROM points.seal_journal(\(program.id), \(horizon), \(Int32(blockEntries)), \(Int32(blocksPerCall)), \(actor))
                     """)
             } catch LedgerError.database(let error) where error.constraint == "entry_balances" {
-                // Blocks sealed before it stay sealed; nothing unbalanced enters a block.
+                // Blocks committed by earlier rounds stay sealed; nothing unbalanced enters a block.
                 throw LedgerError.refused(reason: "\(error.message); \(error.hint ?? "repair it before sealing")")
             }
             let blocks = Int(try row.decode(Int32.self, at: 0))
