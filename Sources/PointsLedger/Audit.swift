@@ -132,10 +132,13 @@ extension Ledger {
         // The sealed blocks are recomputed in two halves on two connections of their own, in this
         // transaction's snapshot, while this connection runs the other checks: each block is one
         // process's work, and the other checks are parallel queries.
-        let snapshot: String = try connection.query("SELECT pg_catalog.pg_export_snapshot()").single().decode(at: 0)
-        let numbered = try connection.query(
-            "SELECT coalesce(max(block_no), 0) FROM points.journal_blocks WHERE program_id = \(program.id)").single()
-        let blockCount: Int32 = try numbered.decode(at: 0)
+        let start = try connection.query("""
+            SELECT pg_catalog.pg_export_snapshot(), encode(points.genesis_hash(\(program.id)), 'hex'),
+                   (SELECT coalesce(max(block_no), 0) FROM points.journal_blocks WHERE program_id = \(program.id))
+            """).single()
+        let snapshot: String = try start.decode(at: 0)
+        let genesis: String = try start.decode(at: 1)
+        let blockCount: Int32 = try start.decode(at: 2)
         let middle = blockCount / 2
         let halves: [ClosedRange<Int32>] = switch blockCount {
         case 0: []
@@ -158,17 +161,13 @@ extension Ledger {
         let balancesAgree = try fingerprintsAgree("""
             SELECT coalesce(bool_and(coalesce(p.f, 0) = coalesce(s.f, 0)), true)
             FROM (
-                SELECT account, sum((hashtextextended(member_id, \(seed)) & 1073741823) * amount) AS f
+                SELECT account, sum(\(unsafeSQL: weight("member_id", seed: seed)) * amount) AS f
                 FROM points.postings WHERE program_id = \(program.id) GROUP BY account
             ) AS p
             FULL JOIN (
-                SELECT a.account, sum((hashtextextended(m.member_id, \(seed)) & 1073741823) * a.balance) AS f
+                SELECT a.account, sum(\(unsafeSQL: weight("m.member_id", seed: seed)) * a.balance) AS f
                 FROM points.members AS m
-                CROSS JOIN LATERAL (VALUES
-                    ('available'::points.account, m.available), ('pending', m.pending), ('issued', m.issued),
-                    ('redeemed', m.redeemed), ('expired', m.expired), ('written_off', m.written_off),
-                    ('adjustments', m.adjustments)
-                ) AS a(account, balance)
+                \(unsafeSQL: storedBalances)
                 WHERE m.program_id = \(program.id)
                 GROUP BY a.account
             ) AS s USING (account)
@@ -181,11 +180,7 @@ extension Ledger {
             ), stored AS (
                 SELECT m.member_id, a.account, a.balance
                 FROM points.members AS m
-                CROSS JOIN LATERAL (VALUES
-                    ('available'::points.account, m.available), ('pending', m.pending), ('issued', m.issued),
-                    ('redeemed', m.redeemed), ('expired', m.expired), ('written_off', m.written_off),
-                    ('adjustments', m.adjustments)
-                ) AS a(account, balance)
+                \(unsafeSQL: storedBalances)
                 WHERE m.program_id = \(program.id)
             )
             SELECT coalesce(st.member_id, s.member_id), coalesce(st.account, s.account)::text,
@@ -204,9 +199,9 @@ extension Ledger {
         notListed += try mismatched.first.map { try $0.decode(Int64.self, at: 4) - Int64(mismatched.count) } ?? 0
 
         let lotsAgree = try fingerprintsAgree("""
-            SELECT (SELECT coalesce(sum((hashtextextended(member_id, \(seed)) & 1073741823) * remaining::bigint), 0)
+            SELECT (SELECT coalesce(sum(\(unsafeSQL: weight("member_id", seed: seed)) * remaining::bigint), 0)
                     FROM points.lots WHERE program_id = \(program.id))
-                 = (SELECT coalesce(sum((hashtextextended(member_id, \(seed)) & 1073741823) * greatest(available, 0)), 0)
+                 = (SELECT coalesce(sum(\(unsafeSQL: weight("member_id", seed: seed)) * greatest(available, 0)), 0)
                     FROM points.members WHERE program_id = \(program.id))
             """, connection: connection)
         let checks: [(AuditProblem.Kind, PostgresQuery)] = (lotsAgree ? [] : [
@@ -299,7 +294,7 @@ extension Ledger {
             // No connection to spare (a connection limit): recompute here, one block after another.
             recomputed = blockCount == 0 ? [] : try recomputeBlocks(program, 1...blockCount, connection: connection)
         }
-        let chain = followChain(recomputed, expectedHead: expectedHead)
+        let chain = followChain(recomputed, genesis: genesis, expectedHead: expectedHead)
         problems += chain.problems
 
         // Entry by entry, only where it can still be wrong: after the sealed blocks (the seal job
@@ -379,6 +374,20 @@ extension Ledger {
         return result
     }
 
+    /// Each stored balance of a member row `m` as a row (account, balance), for a FROM clause.
+    private static let storedBalances = """
+        CROSS JOIN LATERAL (VALUES
+            ('available'::points.account, m.available), ('pending', m.pending), ('issued', m.issued),
+            ('redeemed', m.redeemed), ('expired', m.expired), ('written_off', m.written_off),
+            ('adjustments', m.adjustments)
+        ) AS a(account, balance)
+        """
+
+    /// A member's weight in the fingerprints: 30 bits of a hash of `column` (a member id) under `seed`.
+    private static func weight(_ column: String, seed: Int64) -> String {
+        "(hashtextextended(\(column), \(seed)) & 1073741823)"
+    }
+
     /// Whether a fingerprint query answers true: false when it answers false, or when its
     /// arithmetic overflows (amounts beyond 2^33 points), so that the exact check runs instead.
     private static func fingerprintsAgree(_ query: PostgresQuery, connection: PostgresConnection) throws -> Bool {
@@ -405,7 +414,6 @@ extension Ledger {
         var entriesNow: Int64
         var postingsNow: Int64
         var hashNow: String
-        var genesis: String
         /// The first entry in the block's range that does not balance, or whose postings have no entry.
         var unbalancedEntry: Int64?
     }
@@ -415,8 +423,7 @@ extension Ledger {
         try connection.query("""
             SELECT b.block_no, b.after_entry_id, b.last_entry_id, b.entries, b.postings,
                    encode(b.previous_hash, 'hex'), encode(b.block_hash, 'hex'),
-                   d.entries, d.postings, encode(d.digest, 'hex'), encode(points.genesis_hash(b.program_id), 'hex'),
-                   d.unbalanced_entry
+                   d.entries, d.postings, encode(d.digest, 'hex'), d.unbalanced_entry
             FROM points.journal_blocks AS b
             CROSS JOIN LATERAL points.journal_digest(b.program_id, b.after_entry_id, b.last_entry_id, b.previous_hash) AS d
             WHERE b.program_id = \(program.id) AND b.block_no BETWEEN \(numbers.lowerBound) AND \(numbers.upperBound)
@@ -426,13 +433,14 @@ extension Ledger {
                 number: Int(try row.decode(Int32.self, at: 0)), after: try row.decode(at: 1), last: try row.decode(at: 2),
                 sealedEntries: try row.decode(at: 3), sealedPostings: try row.decode(at: 4), previousHash: try row.decode(at: 5),
                 hash: try row.decode(at: 6), entriesNow: try row.decode(at: 7), postingsNow: try row.decode(at: 8),
-                hashNow: try row.decode(at: 9), genesis: try row.decode(at: 10), unbalancedEntry: try row.decode(at: 11))
+                hashNow: try row.decode(at: 9), unbalancedEntry: try row.decode(at: 10))
         }
     }
 
-    /// Checks every block's recomputed hash and follows the chain from the first block.
+    /// Checks every block's recomputed hash and follows the chain from the first block, which
+    /// follows `genesis`.
     private static func followChain(
-        _ blocks: [BlockCheck], expectedHead: String?
+        _ blocks: [BlockCheck], genesis: String, expectedHead: String?
     ) -> (problems: [AuditProblem], blocks: Int, lastEntry: Int64, head: String?, suspect: [(after: Int64, last: Int64)], broken: Bool) {
         var problems: [AuditProblem] = []
         var previous: (number: Int, lastEntry: Int64, hash: String)?
@@ -447,7 +455,7 @@ extension Ledger {
                 problems.append(AuditProblem(
                     kind: kind, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, block: number, detail: detail))
             }
-            let expectedPrevious = previous?.hash ?? block.genesis
+            let expectedPrevious = previous?.hash ?? genesis
             if number != (previous?.number ?? 0) + 1 || after != previous?.lastEntry ?? 0 || previousHash != expectedPrevious {
                 broken = true
             }
