@@ -112,14 +112,16 @@ ALTER TABLE points.members
     ADD COLUMN q_points points.amount_not_negative NOT NULL DEFAULT 0,
     ADD COLUMN q_spend points.amount_not_negative NOT NULL DEFAULT 0;
 
--- The tiers' entry thresholds in force from ladder_since on (the latest versions), in rank
--- order, kept on the program's row so that a posting can tell without a query whether its
--- member reached a higher tier. Refreshed whenever tier settings change.
+-- The tiers' entry thresholds and multipliers in force from ladder_since on (the latest
+-- versions), in rank order, kept on the program's row so that a posting can tell without a query
+-- its member's multiplier and whether its member reached a higher tier. Refreshed whenever tier
+-- settings change.
 ALTER TABLE points.programs
     ADD COLUMN ladder_since timestamptz,
     ADD COLUMN ladder_tiers text[],
     ADD COLUMN ladder_points bigint[],
-    ADD COLUMN ladder_spend bigint[];
+    ADD COLUMN ladder_spend bigint[],
+    ADD COLUMN ladder_multipliers numeric[];
 
 CREATE FUNCTION points.refresh_ladder(p_program integer) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -129,9 +131,11 @@ BEGIN
     SELECT max(ts.effective_at) INTO v_since FROM points.tier_settings AS ts WHERE ts.program_id = p_program;
     UPDATE points.programs AS p SET
         ladder_since = v_since,
-        ladder_tiers = l.tiers, ladder_points = l.entry_points, ladder_spend = l.entry_spend
+        ladder_tiers = l.tiers, ladder_points = l.entry_points, ladder_spend = l.entry_spend,
+        ladder_multipliers = l.multipliers
     FROM (SELECT array_agg(t.tier ORDER BY t.rank) AS tiers, array_agg(t.entry_points ORDER BY t.rank) AS entry_points,
-                 array_agg(t.entry_spend_minor ORDER BY t.rank) AS entry_spend
+                 array_agg(t.entry_spend_minor ORDER BY t.rank) AS entry_spend,
+                 array_agg(t.multiplier ORDER BY t.rank) AS multipliers
           FROM points.tiers_at(p_program, v_since) AS t) AS l
     WHERE p.program_id = p_program;
 END

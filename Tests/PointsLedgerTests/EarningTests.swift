@@ -296,6 +296,18 @@ struct EarningTests {
         }
     }
 
+    @Test func aPurchaseBeforeTheLatestChangesEarnsByTheSettingsAndMultiplierInForceThen() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.changeSettings(of: program, SettingsChange(earnRate: 2), actor: "alice")
+            _ = try await ledger.changeTier("ordinary", in: program, TierChange(multiplier: Decimal(string: "1.5")!), actor: "alice")
+            // Half a day ago: rate 1, multiplier 1. Now: rate 2, multiplier 1.5.
+            #expect(try await ledger.buy("m1", "o1", "10.00", daysAgo: 0.5, in: program).points == 10)
+            #expect(try await ledger.buy("m1", "o2", "10.00", in: program).points == 30)
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
     @Test func historyTracesEveryPointToItsSourceAndLot() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             _ = try await ledger.createMember("m1", in: program)
