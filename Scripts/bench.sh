@@ -10,7 +10,7 @@
 #
 # Workloads: single grants, single purchases and single check-ins at 1 and 8 connections (compared with
 # tpcb-like at 1 and 8 clients), and single purchases in a program whose members move up through
-# tiers with multipliers during the run; a bulk import of BENCH_IMPORT_LINES purchases (default
+# tiers with multipliers during the run, and their floor (a purchase's writes alone, from pgbench); a bulk import of BENCH_IMPORT_LINES purchases (default
 # 1,000,000) over BENCH_IMPORT_MEMBERS members (default 100,000), with the CLI's peak memory
 # (compared with tpcb-like at 8 clients); the expiry job over the lots that import formed; period-end
 # tier evaluation of BENCH_TIER_MEMBERS members (default 1,000,000, loaded with SQL); finance over
@@ -95,6 +95,51 @@ if want single; then
             results+=("$workload $n $line")
         done
     done
+    # The floor: the five writes every purchase makes (its entry, two postings, a lot, the purchase,
+    # the member's balances), as plain statements with no look-up, no check and no result, in a
+    # program of its own, called as the library calls a purchase (a prepared statement), from
+    # pgbench at 8 clients. No purchase function beats it on this server: it shows how much of a
+    # purchase's cost is the writes the rules require and how much is everything else.
+    echo "purchase writes alone (the floor), 8 connections, ${seconds}s..." >&2
+    "$bin/points-admin" program create floor --currency CNY --database-url "$ledger_url" >/dev/null
+    floor_program=$(psql_ -d ledger_bench -Atc "SELECT program_id FROM points.programs WHERE name = 'floor'")
+    psql_ -d ledger_bench >/dev/null <<SQL
+CREATE SCHEMA bench_floor;
+CREATE FUNCTION bench_floor.purchase_writes(p_program integer, p_member text, p_order text, p_amount bigint)
+RETURNS bigint LANGUAGE plpgsql AS \$\$
+DECLARE
+    v_entry bigint;
+    v_points bigint := p_amount / 100;
+BEGIN
+    UPDATE points.members SET available = available + v_points, issued = issued - v_points
+    WHERE program_id = p_program AND member_id = p_member;
+    INSERT INTO points.journal_entries (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
+    VALUES (p_program, p_member, 'purchase', 'purchase', p_order, '{}', now())
+    ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
+    RETURNING entry_id INTO v_entry;
+    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
+    VALUES (p_program, p_member, v_entry, 'available', v_points, now()), (p_program, p_member, v_entry, 'issued', -v_points, now());
+    INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
+    VALUES (p_program, p_member, v_entry, now(), NULL, v_points, v_points);
+    INSERT INTO points.purchases (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor,
+                                  points, pending_points, matures_at)
+    VALUES (p_program, p_member, p_order, v_entry, now(), p_amount, 0, v_points, 0, NULL);
+    RETURN v_entry;
+END
+\$\$;
+SELECT count(*) FROM generate_series(1, 10000) AS i, points.create_member($floor_program, 'member-' || i, NULL);
+SQL
+    floor_script=$(mktemp)
+    cat > "$floor_script" <<'PGBENCH'
+\set m random(1, 10000)
+\set a random(100, 50000)
+SELECT bench_floor.purchase_writes(:program, 'member-' || :m, 'floor-' || :client_id || '-' || md5(random()::text), :a);
+PGBENCH
+    out=$(pgbench -n -M prepared -f "$floor_script" -D program="$floor_program" -c 8 -j 2 -T "$seconds" \
+        -h "$socket_dir" -U postgres ledger_bench 2>&1)
+    rm -f "$floor_script"
+    floor_tps=$(printf '%s\n' "$out" | sed -nE 's/^tps = ([0-9.]+) .*/\1/p' | head -n 1)
+    [ -n "$floor_tps" ] || { echo "pgbench (floor) failed:" >&2; echo "$out" >&2; exit 1; }
     # Fresh tables have no statistics yet (autovacuum has not caught up): analyse them first, as
     # production would have, or the audit's plans can turn quadratic.
     psql_ -d ledger_bench -c "ANALYZE"
@@ -262,6 +307,9 @@ if want import; then
     echo "expiry job: $expired lots expired in ${expire_seconds} s"
 fi
 if want single; then
+    floor_ratio=$(awk -v a="$floor_tps" -v b="${pgbench_tps[8]}" 'BEGIN { printf "%.2f", a / b }')
+    printf '%-28s %8s %12s %8s\n' "purchase writes alone" "8" "$floor_tps" "${floor_ratio}x"
+    echo "purchase writes alone: the floor of any purchase function on this server (entry, postings, lot, purchase, balances; no logic)"
     echo "purchase-tiers: $tier_line members above the entry tier at the end of the runs"
 fi
 if want tiers; then
