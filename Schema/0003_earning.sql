@@ -55,6 +55,15 @@ BEGIN
 END
 $$;
 
+-- The settings in force at an instant, given the latest version (which postings read with the
+-- program's row): that version, unless it starts later (a change scheduled ahead, or an event
+-- older than the last change). One expression, so the planner inlines it into the caller.
+CREATE FUNCTION points.settings_in_force(p_program integer, p_latest points.program_settings, p_at timestamptz)
+RETURNS points.program_settings
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN (p_latest).effective_at <= p_at THEN p_latest ELSE points.settings_at(p_program, p_at) END
+$$;
+
 -- Rounds a computed number of points once, by the program's rounding mode.
 CREATE FUNCTION points.round_points(p_value numeric, p_mode text) RETURNS bigint
 LANGUAGE sql IMMUTABLE AS $$
@@ -563,25 +572,12 @@ BEGIN
         RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
         RETURN;
     END IF;
-    -- The settings in force when the purchase happened, and the back-dating window in force now:
-    -- the latest version, unless it starts later (a change scheduled ahead, or a purchase older
-    -- than the last change). The multiplier of the member's effective tier then: from the ladder,
-    -- unless the purchase is older than the tiers' latest change.
-    v_settings := v_row.settings;
-    v_backdate_days := v_settings.backdate_days;
-    IF v_settings.effective_at > v_now THEN
-        v_backdate_days := (points.settings_at(p_program, v_now)).backdate_days;
-    END IF;
-    IF v_settings.effective_at > v_at THEN
-        v_settings := points.settings_at(p_program, v_at);
-    END IF;
-    IF v_at >= v_row.ladder_since THEN
-        v_multiplier := v_row.ladder_multipliers[array_position(v_row.ladder_tiers, v_row.effective)];
-    ELSE
-        SELECT ts.multiplier INTO v_multiplier FROM points.tier_settings AS ts
-        WHERE ts.program_id = p_program AND ts.tier = v_row.effective AND ts.effective_at <= v_at
-        ORDER BY ts.effective_at DESC LIMIT 1;
-    END IF;
+    -- The settings in force when the purchase happened, the back-dating window in force now, and
+    -- the multiplier of the member's effective tier when the purchase happened.
+    v_settings := points.settings_in_force(p_program, v_row.settings, v_at);
+    v_backdate_days := (points.settings_in_force(p_program, v_row.settings, v_now)).backdate_days;
+    v_multiplier := points.multiplier_in_force(
+        p_program, v_row.effective, v_at, v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_multipliers);
 
     -- A time outside the window is refused, unless the order was posted before: a replay is
     -- answered with its entry however late it comes.

@@ -208,15 +208,21 @@ DECLARE
     v_position integer;
     v_problem text;
     v_settings points.program_settings;
+    v_backdate_days integer;
+    v_multiplier numeric;
+    v_lot bigint;
 BEGIN
-    SELECT p.time_zone, now_settings.backdate_days, t.points AS task_points, t.cap_day, t.cap_week, t.cap_month,
-           t.qualifying, t.active, t.streak_days, t.streak_points, t.streak_cycle, m.available,
-           tm.multiplier
+    -- One query: the program's time zone, latest settings and tiers' ladder, the task's settings
+    -- in force when it was completed, and the member's row, locked.
+    SELECT p.time_zone, latest.settings, p.ladder_since, p.ladder_tiers, p.ladder_multipliers, t.points AS task_points,
+           t.cap_day, t.cap_week, t.cap_month, t.qualifying, t.active, t.streak_days, t.streak_points, t.streak_cycle,
+           t.tier_multiplier, m.available,
+           points.tier_at(p_program, p_member, m.tier, m.override_until, m.override_previous, m.granted_until, v_at) AS effective
     INTO v_row
     FROM points.programs AS p
     CROSS JOIN LATERAL (
-        SELECT ps.backdate_days FROM points.program_settings AS ps
-        WHERE ps.program_id = p.program_id AND ps.effective_at <= v_now ORDER BY ps.effective_at DESC LIMIT 1) AS now_settings
+        SELECT ps AS settings FROM points.program_settings AS ps
+        WHERE ps.program_id = p.program_id ORDER BY ps.effective_at DESC LIMIT 1) AS latest
     LEFT JOIN LATERAL (
         SELECT ts.* FROM points.task_settings AS ts
         WHERE ts.program_id = p.program_id AND ts.task = p_task AND ts.effective_at <= v_at
@@ -224,12 +230,6 @@ BEGIN
     LEFT JOIN LATERAL (
         SELECT mm.available, mm.tier, mm.override_until, mm.override_previous, mm.granted_until FROM points.members AS mm
         WHERE mm.program_id = p.program_id AND mm.member_id = p_member FOR UPDATE) AS m ON true
-    -- The multiplier of the member's effective tier (0006_tiers.sql), for a task whose points it multiplies.
-    LEFT JOIN LATERAL (
-        SELECT ts.multiplier FROM points.tier_settings AS ts
-        WHERE ts.program_id = p.program_id AND ts.effective_at <= v_at AND t.tier_multiplier
-          AND ts.tier = points.tier_at(p_program, p_member, m.tier, m.override_until, m.override_previous, m.granted_until, v_at)
-        ORDER BY ts.effective_at DESC LIMIT 1) AS tm ON true
     WHERE p.program_id = p_program;
     IF v_row.available IS NULL THEN
         RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
@@ -240,6 +240,15 @@ BEGIN
         RETURN QUERY SELECT 'unknown_task', NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
             NULL::boolean, NULL::bigint, NULL::date;
         RETURN;
+    END IF;
+    -- The settings in force at the completion and the back-dating window in force now, as for
+    -- purchases (points.purchase); the multiplier of the member's effective tier, for a task
+    -- whose points it multiplies.
+    v_settings := points.settings_in_force(p_program, v_row.settings, v_at);
+    v_backdate_days := (points.settings_in_force(p_program, v_row.settings, v_now)).backdate_days;
+    IF v_row.tier_multiplier THEN
+        v_multiplier := points.multiplier_in_force(
+            p_program, v_row.effective, v_at, v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_multipliers);
     END IF;
     v_day := (v_at AT TIME ZONE v_row.time_zone)::date;
     IF p_task = 'checkin' THEN
@@ -266,7 +275,7 @@ BEGIN
 
     v_problem := CASE
         WHEN v_at > v_now + interval '5 minutes' THEN 'in_future'
-        WHEN v_at < v_now - make_interval(days => v_row.backdate_days) THEN 'too_old'
+        WHEN v_at < v_now - make_interval(days => v_backdate_days) THEN 'too_old'
         WHEN NOT v_row.active THEN 'inactive' END;
     IF v_problem IS NULL THEN
         -- Caps: the earning completions of this task in the completion's local day, week (from
@@ -295,44 +304,22 @@ BEGIN
             WHERE c.program_id = p_program AND c.member_id = p_member AND c.task = 'checkin' AND c.local_day = v_day - 1;
             v_streak := coalesce(v_streak, 0) + 1;
             v_position := CASE WHEN v_row.streak_cycle IS NULL THEN v_streak ELSE (v_streak - 1) % v_row.streak_cycle + 1 END;
-            IF v_capped_by IS NULL THEN
+            IF v_capped_by IS NULL AND v_position = ANY (v_row.streak_days) THEN
                 SELECT coalesce(sum(r.pts), 0) INTO v_bonus
                 FROM unnest(v_row.streak_days, v_row.streak_points) AS r(days, pts) WHERE r.days = v_position;
             END IF;
         END IF;
-        IF v_row.multiplier IS DISTINCT FROM 1 AND v_row.multiplier IS NOT NULL THEN
-            v_settings := points.settings_at(p_program, v_at);
-            v_points := points.round_points(v_points * v_row.multiplier, v_settings.rounding);
-            v_bonus := points.round_points(v_bonus * v_row.multiplier, v_settings.rounding);
+        IF v_multiplier IS DISTINCT FROM 1 AND v_multiplier IS NOT NULL THEN
+            v_points := points.round_points(v_points * v_multiplier, v_settings.rounding);
+            v_bonus := points.round_points(v_bonus * v_multiplier, v_settings.rounding);
         END IF;
         v_total := v_points + v_bonus;
 
-        -- The entry, its postings, the lot (after repaying any debt), the completion and the
-        -- member's balances: one statement.
-        WITH entry AS (
-            INSERT INTO points.journal_entries AS e (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
-            VALUES (p_program, p_member, 'task', 'task', v_key, v_request, v_at)
-            ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
-            RETURNING e.entry_id
-        ), lines AS (
-            INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
-            SELECT p_program, p_member, e.entry_id, line.account, line.amount, v_at
-            FROM entry AS e CROSS JOIN (VALUES ('available'::points.account, v_total), ('issued', -v_total)) AS line(account, amount)
-            WHERE v_total > 0
-        ), lot AS (
-            INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
-            SELECT p_program, p_member, e.entry_id, v_at, points.expiry_for(p_program, v_at), l.amount, l.amount
-            FROM entry AS e CROSS JOIN (SELECT points.lot_amount(v_total, v_row.available) AS amount) AS l
-            WHERE l.amount > 0
-        ), completion AS (
-            INSERT INTO points.task_completions
-                (program_id, member_id, task, local_day, entry_id, points, streak_bonus, streak, capped_by)
-            SELECT p_program, p_member, p_task, v_day, e.entry_id, v_points, v_bonus, v_streak, v_capped_by
-            FROM entry AS e
-        )
-        UPDATE points.members AS m SET available = m.available + v_total, issued = m.issued - v_total
-        FROM entry AS e
-        WHERE m.program_id = p_program AND m.member_id = p_member
+        -- The entry, unless the key was used before; its postings, the lot, the completion and the
+        -- member's balances follow below, each a plain statement (see points.purchase).
+        INSERT INTO points.journal_entries AS e (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
+        VALUES (p_program, p_member, 'task', 'task', v_key, v_request, v_at)
+        ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
         RETURNING e.entry_id INTO v_entry;
     END IF;
     -- Nothing posted: a replay is answered with the original result, however late it comes and
@@ -354,14 +341,39 @@ BEGIN
         RETURN;
     END IF;
 
+    IF v_total > 0 THEN
+        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+            (p_program, p_member, v_entry, 'available', v_total, v_at),
+            (p_program, p_member, v_entry, 'issued', -v_total, v_at);
+        -- Points repay a debt first; the rest forms a lot.
+        v_lot := points.lot_amount(v_total, v_row.available);
+        IF v_lot > 0 THEN
+            INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
+            VALUES (p_program, p_member, v_entry, v_at,
+                    points.lot_expiry(v_settings.expiry_kind, v_settings.expiry_count, v_at, v_row.time_zone), v_lot, v_lot);
+        END IF;
+        UPDATE points.members AS m SET available = m.available + v_total, issued = m.issued - v_total
+        WHERE m.program_id = p_program AND m.member_id = p_member;
+    END IF;
+    INSERT INTO points.task_completions
+        (program_id, member_id, task, local_day, entry_id, points, streak_bonus, streak, capped_by)
+    VALUES (p_program, p_member, p_task, v_day, v_entry, v_points, v_bonus, v_streak, v_capped_by);
+
     -- A qualifying task's points count toward the member's tier.
     IF v_row.qualifying AND v_total > 0 THEN
         PERFORM points.qualify(p_program, p_member, v_at, v_total, 0, v_entry);
     END IF;
-    RETURN QUERY SELECT 'completed', v_entry, v_points, v_bonus, v_streak, v_capped_by,
-        v_capped_by IS NOT NULL OR p_task = 'checkin' OR coalesce(v_day_count + 1 >= v_row.cap_day, false)
-            OR coalesce(v_week_count + 1 >= v_row.cap_week, false) OR coalesce(v_month_count + 1 >= v_row.cap_month, false),
-        v_row.available + v_total, v_day;
+    status := 'completed';
+    entry_id := v_entry;
+    points := v_points;
+    streak_bonus := v_bonus;
+    streak := v_streak;
+    capped_by := v_capped_by;
+    cap_reached := v_capped_by IS NOT NULL OR p_task = 'checkin' OR coalesce(v_day_count + 1 >= v_row.cap_day, false)
+        OR coalesce(v_week_count + 1 >= v_row.cap_week, false) OR coalesce(v_month_count + 1 >= v_row.cap_month, false);
+    available := v_row.available + v_total;
+    local_day := v_day;
+    RETURN NEXT;
 END
 $$;
 

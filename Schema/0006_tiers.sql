@@ -141,6 +141,29 @@ BEGIN
 END
 $$;
 
+-- The multiplier of tier p_tier at p_at: from the program's ladder when p_at is within it (no
+-- query; one expression, so the planner inlines it into the caller), else from the version in
+-- force then.
+CREATE FUNCTION points.multiplier_at(p_program integer, p_tier text, p_at timestamptz) RETURNS numeric
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_multiplier numeric;
+BEGIN
+    SELECT ts.multiplier INTO v_multiplier FROM points.tier_settings AS ts
+    WHERE ts.program_id = p_program AND ts.tier = p_tier AND ts.effective_at <= p_at
+    ORDER BY ts.effective_at DESC LIMIT 1;
+    RETURN v_multiplier;
+END
+$$;
+CREATE FUNCTION points.multiplier_in_force(
+    p_program integer, p_tier text, p_at timestamptz, p_ladder_since timestamptz, p_ladder_tiers text[],
+    p_ladder_multipliers numeric[])
+RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_at >= p_ladder_since THEN p_ladder_multipliers[array_position(p_ladder_tiers, p_tier)]
+                ELSE points.multiplier_at(p_program, p_tier, p_at) END
+$$;
+
 CREATE TYPE points.tier_change_cause AS ENUM
     ('upgrade', 'evaluation', 'refund', 'grant', 'override', 'grant_end', 'override_end');
 

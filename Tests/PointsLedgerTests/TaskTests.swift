@@ -27,6 +27,25 @@ extension Ledger {
 
 @Suite("Tasks: check-ins and streaks, caps, configuration in time")
 struct TaskTests {
+    @Test func aTasksLotExpiresByThePolicyInForceWhenItWasCompleted() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.changeTask("post", in: program, TaskChange(capDay: .some(nil)), actor: "tests")
+            _ = try await ledger.changeSettings(of: program, SettingsChange(expiry: .days(30)), actor: "tests")
+            // Completed half a day ago, before the change: never expires. Completed now: in 30 days.
+            let before = Timestamp(Date().addingTimeInterval(-43_200))
+            _ = try await ledger.completeTask(TaskCompletionRequest(task: "post", member: "m1", ref: "p1", occurredAt: before), in: program)
+            _ = try await ledger.complete("post", "m1", ref: "p2", in: program)
+            let lots = try await ledger.lots(of: "m1", in: program)
+            #expect(lots.count == 2)
+            #expect(lots.filter { $0.expiresAt == nil }.map(\.earnedAt) == [before])
+            let expiring = try #require(lots.first { $0.expiresAt != nil })
+            let days = (expiring.expiresAt!.date.timeIntervalSince(expiring.earnedAt.date)) / 86_400
+            #expect(days > 29 && days <= 31)
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
     @Test func streaksRunAcrossMonthYearAndLeapDayAndAMissedDayResets() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             try await ledger.allowHistory(program)
