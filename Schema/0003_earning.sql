@@ -668,7 +668,9 @@ BEGIN
         SELECT a.total_points, a.total_spend INTO v_q_points, v_q_spend
         FROM points.add_qualifying(p_program, p_member, v_period, v_points, v_spend) AS a;
     END IF;
-    IF v_at >= coalesce(v_row.tiers_closed_until, '-infinity') THEN
+    IF v_at >= coalesce(v_row.tiers_closed_until, '-infinity')
+       AND points.may_reach_above(v_row.earned, v_at, v_q_points, v_q_spend,
+               v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points, v_row.ladder_spend) THEN
         v_upgraded := points.tier_reached_above(p_program, v_row.earned, v_at, v_q_points, v_q_spend,
             v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points, v_row.ladder_spend);
         IF v_upgraded IS NOT NULL THEN

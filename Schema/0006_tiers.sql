@@ -253,6 +253,20 @@ BEGIN
 END
 $$;
 
+-- Whether the totals may reach a tier above p_earned at p_at: false only when the ladder applies
+-- and no higher tier's entry threshold is reached, which is what most postings find. One
+-- expression, so the planner inlines it and a posting calls tier_reached_above only when it may
+-- find a tier.
+CREATE FUNCTION points.may_reach_above(
+    p_earned text, p_at timestamptz, p_points bigint, p_spend_minor bigint,
+    p_ladder_since timestamptz, p_ladder_tiers text[], p_ladder_points bigint[], p_ladder_spend bigint[])
+RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (p_at < p_ladder_since) IS NOT FALSE
+        OR p_points >= ANY (p_ladder_points[coalesce(array_position(p_ladder_tiers, p_earned), 0) + 1:])
+        OR coalesce(p_spend_minor >= ANY (p_ladder_spend[coalesce(array_position(p_ladder_tiers, p_earned), 0) + 1:]), false)
+$$;
+
 -- Moves a member up from p_from to p_to, reached in the period starting p_period by the totals
 -- given (upgrade: at once; the event p_entry crossed the threshold), and records it. The caller
 -- holds the member's row lock.
@@ -260,7 +274,10 @@ CREATE FUNCTION points.apply_upgrade(
     p_program integer, p_member text, p_from text, p_to text, p_at timestamptz, p_period date, p_points bigint,
     p_spend_minor bigint, p_entry bigint)
 RETURNS void
-LANGUAGE sql AS $$
+-- plpgsql, so its statements' plans are cached: a LANGUAGE sql function of two statements is
+-- parsed and planned again on every call (see settings_at).
+LANGUAGE plpgsql AS $$
+BEGIN
     UPDATE points.members AS m SET
         tier = p_to,
         tier_before_upgrade = CASE WHEN m.tier_reached_period = p_period THEN m.tier_before_upgrade ELSE p_from END,
@@ -271,15 +288,19 @@ LANGUAGE sql AS $$
     INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
                                      qualifying_points, qualifying_spend_minor, entry_id)
     VALUES (p_program, p_member, p_at, p_from, p_to, 'upgrade', p_period, p_points, p_spend_minor, p_entry);
+END
 $$;
 
 -- The start of the tier period that contains p_at (by the tier period in force then, in the
 -- program's time zone), and whether that period has been evaluated already (closed).
 CREATE FUNCTION points.tier_period_at(p_program integer, p_at timestamptz, OUT period_start date, OUT closed boolean)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
     SELECT points.tier_period_start(s.tier_period, p_at, p.time_zone), p_at < coalesce(p.tiers_closed_until, '-infinity')
+    INTO period_start, closed
     FROM points.programs AS p CROSS JOIN LATERAL points.settings_at(p.program_id, p_at) AS s
-    WHERE p.program_id = p_program
+    WHERE p.program_id = p_program;
+END
 $$;
 
 -- Adds an event's qualifying points and spend to the totals of its period and, when that period
