@@ -308,6 +308,9 @@ BEGIN
                 v_ladder.ladder_since, v_ladder.ladder_tiers, v_ladder.ladder_points, v_ladder.ladder_spend) AS tier) AS up
         JOIN points.tiers AS reached_tier ON reached_tier.program_id = p_program AND reached_tier.tier = up.tier
         WHERE t.last_at >= coalesce(v_closed_until, '-infinity')
+          -- Members who reach no higher threshold (most) skip the call above.
+          AND points.may_reach_above(m.tier, t.last_at, totals.points, totals.spend_minor,
+                  v_ladder.ladder_since, v_ladder.ladder_tiers, v_ladder.ladder_points, v_ladder.ladder_spend)
         ORDER BY t.member_id, reached_tier.rank DESC, t.period_start DESC
     ), moved AS (
         UPDATE points.members AS m SET
