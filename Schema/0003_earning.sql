@@ -224,11 +224,13 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- Credits p_points to a member's available account for entry p_entry: while available is
--- below zero the credit repays that debt first, and the rest forms a lot. Returns the lot's
--- amount. The caller holds the member's row lock and updates the member's balances.
+-- below zero the credit repays that debt first, and the rest forms a lot expiring at
+-- p_expires_at (NULL: never; the caller has the settings in force at p_earned_at, or calls
+-- expiry_for). Returns the lot's amount. The caller holds the member's row lock and updates the
+-- member's balances.
 CREATE FUNCTION points.form_lot(
     p_program integer, p_member text, p_entry bigint, p_points bigint, p_available_before bigint,
-    p_earned_at timestamptz)
+    p_earned_at timestamptz, p_expires_at timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -236,7 +238,7 @@ DECLARE
 BEGIN
     IF v_amount > 0 THEN
         INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
-        VALUES (p_program, p_member, p_entry, p_earned_at, points.expiry_for(p_program, p_earned_at), v_amount, v_amount);
+        VALUES (p_program, p_member, p_entry, p_earned_at, p_expires_at, v_amount, v_amount);
     END IF;
     RETURN v_amount;
 END
@@ -382,8 +384,6 @@ DECLARE
     v_member record;
     v_entry bigint;
     v_existing record;
-    v_lot bigint := 0;
-    v_expires timestamptz;
 BEGIN
     IF p_points IS NULL OR p_points = 0 THEN
         RAISE EXCEPTION 'an adjustment needs a non-zero number of points' USING ERRCODE = 'invalid_parameter_value';
@@ -426,22 +426,14 @@ BEGIN
 
     IF p_points > 0 THEN
         -- A grant repays a debt first; the rest forms a lot.
-        v_lot := points.lot_amount(p_points, v_member.available);
-        IF v_lot > 0 THEN
-            v_expires := points.expiry_for(p_program, now());
-        END IF;
+        PERFORM points.form_lot(p_program, p_member, v_entry, p_points, v_member.available, now(),
+                                points.expiry_for(p_program, now()));
     ELSE
         PERFORM points.consume_lots(p_program, p_member, v_entry, -p_points);
     END IF;
-    -- The postings, the lot and the member's balances: one statement.
-    WITH lines AS (
-        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
-            (p_program, p_member, v_entry, 'available', p_points, now()),
-            (p_program, p_member, v_entry, 'adjustments', -p_points, now())
-    ), lot AS (
-        INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
-        SELECT p_program, p_member, v_entry, now(), v_expires, v_lot, v_lot WHERE v_lot > 0
-    )
+    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+        (p_program, p_member, v_entry, 'available', p_points, now()),
+        (p_program, p_member, v_entry, 'adjustments', -p_points, now());
     UPDATE points.members AS m
     SET available = m.available + p_points, adjustments = m.adjustments - p_points
     WHERE m.program_id = p_program AND m.member_id = p_member;
@@ -495,7 +487,7 @@ BEGIN
     INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
         (p_program, p_referrer, v_entry, 'available', p_bonus, p_at),
         (p_program, p_referrer, v_entry, 'issued', -p_bonus, p_at);
-    PERFORM points.form_lot(p_program, p_referrer, v_entry, p_bonus, v_available, p_at);
+    PERFORM points.form_lot(p_program, p_referrer, v_entry, p_bonus, v_available, p_at, points.expiry_for(p_program, p_at));
     UPDATE points.members AS m SET available = m.available + p_bonus, issued = m.issued - p_bonus
     WHERE m.program_id = p_program AND m.member_id = p_referrer;
     RETURN v_entry;
@@ -523,7 +515,6 @@ DECLARE
         'occurred_at', p_occurred_at AT TIME ZONE 'UTC'));
     v_row record;
     v_points bigint;
-    v_lot bigint := 0;
     v_entry bigint;
     v_existing record;
     v_matures timestamptz;
@@ -589,9 +580,6 @@ BEGIN
         IF v_points > 0 AND v_settings.return_window_days > 0 THEN
             v_matures := ((v_at AT TIME ZONE v_row.time_zone) + make_interval(days => v_settings.return_window_days))
                 AT TIME ZONE v_row.time_zone;
-        ELSIF v_points > 0 THEN
-            -- Points available at once repay a debt first; the rest forms a lot.
-            v_lot := points.lot_amount(v_points, v_row.available);
         END IF;
         -- Qualifying totals (0006_tiers.sql): the member's row holds those of the member's
         -- latest period; an event of an earlier period goes to qualifying_totals below.
@@ -640,10 +628,10 @@ BEGIN
              v_points, v_at),
             (p_program, p_member, v_entry, 'issued', -v_points, v_at);
     END IF;
-    IF v_lot > 0 THEN
-        INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
-        VALUES (p_program, p_member, v_entry, v_at,
-                points.lot_expiry(v_settings.expiry_kind, v_settings.expiry_count, v_at, v_row.time_zone), v_lot, v_lot);
+    IF v_points > 0 AND v_matures IS NULL THEN
+        -- Points available at once repay a debt first; the rest forms a lot.
+        PERFORM points.form_lot(p_program, p_member, v_entry, v_points, v_row.available, v_at,
+            points.lot_expiry(v_settings.expiry_kind, v_settings.expiry_count, v_at, v_row.time_zone));
     END IF;
     INSERT INTO points.purchases
         (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor, points, pending_points,

@@ -210,7 +210,6 @@ DECLARE
     v_settings points.program_settings;
     v_backdate_days integer;
     v_multiplier numeric;
-    v_lot bigint;
 BEGIN
     -- One query: the program's time zone, latest settings and tiers' ladder, the task's settings
     -- in force when it was completed, and the member's row, locked.
@@ -345,13 +344,8 @@ BEGIN
         INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
             (p_program, p_member, v_entry, 'available', v_total, v_at),
             (p_program, p_member, v_entry, 'issued', -v_total, v_at);
-        -- Points repay a debt first; the rest forms a lot.
-        v_lot := points.lot_amount(v_total, v_row.available);
-        IF v_lot > 0 THEN
-            INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
-            VALUES (p_program, p_member, v_entry, v_at,
-                    points.lot_expiry(v_settings.expiry_kind, v_settings.expiry_count, v_at, v_row.time_zone), v_lot, v_lot);
-        END IF;
+        PERFORM points.form_lot(p_program, p_member, v_entry, v_total, v_row.available, v_at,
+            points.lot_expiry(v_settings.expiry_kind, v_settings.expiry_count, v_at, v_row.time_zone));
         UPDATE points.members AS m SET available = m.available + v_total, issued = m.issued - v_total
         WHERE m.program_id = p_program AND m.member_id = p_member;
     END IF;
