@@ -21,6 +21,33 @@ CREATE INDEX import_staging_batch ON points.import_staging (batch_id);
 GRANT INSERT ON points.import_staging TO {{writer}};
 GRANT USAGE ON SEQUENCE points.import_batch_ids TO {{writer}};
 
+-- Answers the lines of a batch (pg_temp.import_work) still to post whose order the journal
+-- holds already: 'duplicate' for the same content, 'rejected' (an idempotency conflict) for other
+-- content. p_all: every such line; otherwise only the lines of members new to the program and the
+-- lines out of time. Returns how many lines it answered.
+CREATE FUNCTION points.import_answer_from_journal(p_program integer, p_all boolean) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_answered bigint;
+BEGIN
+    UPDATE pg_temp.import_work AS w SET
+        status = CASE WHEN f.same THEN 'duplicate' ELSE 'rejected' END,
+        reason = format('order %s was posted as entry %s%s', w.order_id, f.entry_id,
+                        CASE WHEN f.same THEN '' ELSE ' with different content (idempotency conflict)' END),
+        ledger_entry_id = f.entry_id
+    FROM (SELECT w2.line, e.entry_id, points.same_request(e.request, w2.request) AS same
+          FROM pg_temp.import_work AS w2
+          CROSS JOIN LATERAL (
+              SELECT e.entry_id, e.request FROM points.journal_entries AS e
+              WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = w2.order_id
+              LIMIT 1) AS e
+          WHERE w2.status IS NULL AND (p_all OR w2.time_problem OR NOT w2.known)) AS f
+    WHERE w.line = f.line;
+    GET DIAGNOSTICS v_answered = ROW_COUNT;
+    RETURN v_answered;
+END
+$$;
+
 -- The changes an import batch worked out for its members (pg_temp.import_changes, in id order):
 -- one new version of each member's row, found by a descent of the primary key per member whatever
 -- the statistics say (see lock_members).
@@ -63,11 +90,10 @@ RETURNS TABLE (line bigint, status text, entry_id bigint, points bigint, reason 
 LANGUAGE plpgsql SECURITY DEFINER SET work_mem = '64MB' AS $$
 DECLARE
     v_exponent smallint;
+    v_minor_per_major numeric;
     v_time_zone text;
     v_backdate_days integer;
     v_entry_tier text;
-    v_expected bigint;
-    v_inserted bigint;
     v_referral record;
     v_members text[];
     v_referrals boolean;
@@ -77,6 +103,7 @@ DECLARE
 BEGIN
     SELECT c.exponent, p.time_zone, p.tiers_closed_until INTO v_exponent, v_time_zone, v_closed_until
     FROM points.programs AS p JOIN points.currencies AS c USING (currency) WHERE p.program_id = p_program;
+    v_minor_per_major := 10::numeric ^ v_exponent;
     SELECT p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend INTO v_ladder
     FROM points.programs AS p WHERE p.program_id = p_program;
     v_backdate_days := (points.settings_at(p_program, now())).backdate_days;
@@ -128,7 +155,7 @@ BEGIN
         SELECT st.line, st.order_id, st.member_id, st.amount_minor, st.points_paid_minor, st.occurred_at, st.referrer,
                jsonb_build_object('member', st.member_id, 'order', st.order_id, 'amount_minor', st.amount_minor,
                                   'points_paid_minor', st.points_paid_minor, 'occurred_at', st.occurred_at AT TIME ZONE 'UTC') AS request,
-               points.round_points((st.amount_minor - st.points_paid_minor)::numeric / (10::numeric ^ v_exponent) * s.earn_rate
+               points.round_points((st.amount_minor - st.points_paid_minor)::numeric / v_minor_per_major * s.earn_rate
                                    * coalesce(tm.multiplier, 1), s.rounding) AS points,
                s.return_window_days, s.expiry_kind, s.expiry_count, s.tier_period,
                im.member_id IS NOT NULL AS known,
@@ -159,21 +186,9 @@ BEGIN
     DELETE FROM points.import_staging AS st WHERE st.batch_id = p_batch;
 
     -- Orders the ledger has already, among the lines of new members and the lines out of time
-    -- (the others are found by the insert below): the same content is a duplicate, other content
-    -- a conflict. Members are created only for lines that will be posted.
-    UPDATE pg_temp.import_work AS w SET
-        status = CASE WHEN f.same THEN 'duplicate' ELSE 'rejected' END,
-        reason = format('order %s was posted as entry %s%s', w.order_id, f.entry_id,
-                        CASE WHEN f.same THEN '' ELSE ' with different content (idempotency conflict)' END),
-        ledger_entry_id = f.entry_id
-    FROM (SELECT w2.line, e.entry_id, points.same_request(e.request, w2.request) AS same
-          FROM pg_temp.import_work AS w2
-          CROSS JOIN LATERAL (
-              SELECT e.entry_id, e.request FROM points.journal_entries AS e
-              WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = w2.order_id
-              LIMIT 1) AS e
-          WHERE w2.status IS NULL AND (w2.time_problem OR NOT w2.known)) AS f
-    WHERE w.line = f.line;
+    -- (the others are found when the entries are written): members are created only for lines
+    -- that will be posted.
+    PERFORM points.import_answer_from_journal(p_program, false);
     UPDATE pg_temp.import_work AS w SET status = 'rejected' WHERE w.status IS NULL AND w.time_problem;
 
     -- Members: refuse lines of unknown members (unless they are to be created) and of unknown
@@ -220,30 +235,23 @@ BEGIN
               AND NOT EXISTS (SELECT FROM pg_temp.import_members AS i WHERE i.member_id = w.member_id)));
     END IF;
 
-    -- The entries, in member order. An order posted since the look-up above (by an earlier file
-    -- or another importer) is not inserted again: such a line is answered from the journal.
-    SELECT count(*) INTO v_expected FROM pg_temp.import_work AS w WHERE w.status IS NULL;
-    INSERT INTO points.journal_entries AS e
-        (program_id, member_id, entry_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
-    SELECT p_program, w.member_id, w.entry_id, 'purchase', 'purchase', w.order_id, w.request, w.occurred_at, p_backdated
-    FROM pg_temp.import_work AS w WHERE w.status IS NULL
-    ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING;
-    GET DIAGNOSTICS v_inserted = ROW_COUNT;
-    IF v_inserted <> v_expected THEN
-        UPDATE pg_temp.import_work AS w SET
-            status = CASE WHEN f.same THEN 'duplicate' ELSE 'rejected' END,
-            reason = format('order %s was posted as entry %s%s', w.order_id, f.entry_id,
-                            CASE WHEN f.same THEN '' ELSE ' with different content (idempotency conflict)' END),
-            ledger_entry_id = f.entry_id
-        FROM (SELECT w2.line, e.entry_id, points.same_request(e.request, w2.request) AS same
-              FROM pg_temp.import_work AS w2
-              CROSS JOIN LATERAL (
-                  SELECT e.entry_id, e.request FROM points.journal_entries AS e
-                  WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = w2.order_id
-                  LIMIT 1) AS e
-              WHERE w2.status IS NULL AND e.entry_id <> w2.entry_id) AS f
-        WHERE w.line = f.line;
-    END IF;
+    -- The entries, in member order. A plain INSERT: the unique key on orders refuses an order the
+    -- journal holds already (a file run again, or another importer just now), and then every
+    -- line is looked up and answered from the journal, and the rest written. (ON CONFLICT would
+    -- look up and confirm every line: a third of the entries' cost.)
+    LOOP
+        BEGIN
+            INSERT INTO points.journal_entries AS e
+                (program_id, member_id, entry_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
+            SELECT p_program, w.member_id, w.entry_id, 'purchase', 'purchase', w.order_id, w.request, w.occurred_at, p_backdated
+            FROM pg_temp.import_work AS w WHERE w.status IS NULL;
+            EXIT;
+        EXCEPTION WHEN unique_violation THEN
+            IF points.import_answer_from_journal(p_program, true) = 0 THEN
+                RAISE;
+            END IF;
+        END;
+    END LOOP;
     -- From here on, a line whose status is still NULL has been posted.
 
     INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
@@ -369,4 +377,5 @@ $$;
 
 REVOKE EXECUTE ON FUNCTION points.import_purchase_batch(integer, bigint, boolean, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION points.import_apply_member_changes(integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION points.import_answer_from_journal(integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION points.import_purchase_batch(integer, bigint, boolean, boolean) TO {{writer}};

@@ -189,6 +189,67 @@ if want import; then
     "$bin/points-admin" audit verify --program bench --database-url "$import_url" >/dev/null \
         || { echo "bench: audit verify failed after the import and expiry" >&2; exit 1; }
     rm -f "$time_file.json" "$import_file"
+
+    # The import's floor: the writes an import makes, alone, in a fresh database with the members
+    # already there. Batches of the import's size, one transaction each, on two connections that
+    # each own half of the members, as the import's do: each batch writes its lines' entries (with
+    # their requests), postings, purchases and lots in member order, and one balance update per
+    # member. No parsing, no COPY, no checks, no tiers.
+    fresh_db ledger_import_floor
+    floor_url="postgresql:///ledger_import_floor?host=$socket_dir&user=postgres"
+    "$bin/points-admin" db migrate --database-url "$floor_url" >/dev/null
+    "$bin/points-admin" program create floor --currency CNY --database-url "$floor_url" >/dev/null
+    import_floor_program=$(psql_ -d ledger_import_floor -Atc "SELECT program_id FROM points.programs WHERE name = 'floor'")
+    psql_ -d ledger_import_floor >/dev/null <<SQL
+INSERT INTO points.members (program_id, member_id, tier)
+SELECT $import_floor_program, 'member-' || i, (SELECT tier FROM points.tiers WHERE program_id = $import_floor_program ORDER BY rank LIMIT 1)
+FROM generate_series(1, $import_members) AS i;
+ANALYZE points.members;
+CREATE SCHEMA bench_floor;
+CREATE FUNCTION bench_floor.import_writes(p_program integer, p_share integer, p_lines integer, p_members integer)
+RETURNS integer LANGUAGE plpgsql SET work_mem = '64MB' AS \$\$
+BEGIN
+    CREATE TEMP TABLE lines ON COMMIT DROP AS
+    SELECT x.member_id, nextval('points.journal_entry_ids') AS entry_id, x.amount_minor, x.amount_minor / 100 AS points,
+           now() - interval '30 days' AS occurred_at
+    FROM (SELECT 'member-' || (1 + p_share + 2 * floor(random() * (p_members / 2))::integer) AS member_id,
+                 100 + floor(random() * 50000)::bigint AS amount_minor
+          FROM generate_series(1, p_lines)) AS x
+    ORDER BY x.member_id;
+    INSERT INTO points.journal_entries (program_id, member_id, entry_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
+    SELECT p_program, l.member_id, l.entry_id, 'purchase', 'purchase', 'floor-' || l.entry_id,
+           jsonb_build_object('member', l.member_id, 'order', 'floor-' || l.entry_id, 'amount_minor', l.amount_minor,
+                              'points_paid_minor', 0, 'occurred_at', l.occurred_at AT TIME ZONE 'UTC'), l.occurred_at, true
+    FROM pg_temp.lines AS l;
+    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
+    SELECT p_program, l.member_id, l.entry_id, p.account, p.amount, l.occurred_at
+    FROM pg_temp.lines AS l CROSS JOIN LATERAL (VALUES ('available'::points.account, l.points), ('issued', -l.points)) AS p(account, amount);
+    INSERT INTO points.purchases (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor,
+                                  points, pending_points, matures_at)
+    SELECT p_program, l.member_id, 'floor-' || l.entry_id, l.entry_id, l.occurred_at, l.amount_minor, 0, l.points, 0, NULL
+    FROM pg_temp.lines AS l;
+    INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
+    SELECT p_program, l.member_id, l.entry_id, l.occurred_at, l.occurred_at + interval '1 day', l.points, l.points
+    FROM pg_temp.lines AS l;
+    UPDATE points.members AS m SET available = m.available + t.points, issued = m.issued - t.points
+    FROM (SELECT l.member_id, sum(l.points) AS points FROM pg_temp.lines AS l GROUP BY l.member_id) AS t
+    WHERE m.program_id = p_program AND m.member_id = t.member_id;
+    DROP TABLE pg_temp.lines;
+    RETURN p_lines;
+END
+\$\$;
+SQL
+    import_batch=50000  # points-admin import's default --batch
+    floor_batches=$(( import_lines / import_batch / 2 > 0 ? import_lines / import_batch / 2 : 1 ))
+    echo "Import writes alone (the floor): $(( floor_batches * import_batch * 2 )) lines over 2 connections..." >&2
+    floor_script=$(mktemp)
+    echo "SELECT bench_floor.import_writes($import_floor_program, :client_id, $import_batch, $import_members);" > "$floor_script"
+    out=$(pgbench -n -f "$floor_script" -c 2 -j 2 -t "$floor_batches" -h "$socket_dir" -U postgres ledger_import_floor 2>&1)
+    rm -f "$floor_script"
+    import_floor_tps=$(printf '%s\n' "$out" | sed -nE 's/^tps = ([0-9.]+) .*/\1/p' | head -n 1)
+    [ -n "$import_floor_tps" ] || { echo "pgbench (import floor) failed:" >&2; echo "$out" >&2; exit 1; }
+    "$bin/points-admin" audit verify --program floor --database-url "$floor_url" >/dev/null \
+        || { echo "bench: audit verify failed after the import floor" >&2; exit 1; }
 fi
 if want single; then
     tier_line=$(psql_ -d ledger_bench -Atc "SELECT count(*) FILTER (WHERE tier <> 'ordinary') || ' of ' || count(*)
@@ -303,7 +364,11 @@ if want import; then
     import_rate=$(awk -v n="$import_lines" -v s="$import_seconds" 'BEGIN { printf "%.1f", n / s }')
     import_ratio=$(awk -v a="$import_rate" -v b="${pgbench_tps[8]}" 'BEGIN { printf "%.2f", a / b }')
     printf '%-28s %8s %12s %8s\n' "import (purchases)" "2" "$import_rate" "${import_ratio}x"
+    import_floor_rate=$(awk -v t="$import_floor_tps" -v b="$import_batch" 'BEGIN { printf "%.1f", t * b }')
+    import_floor_ratio=$(awk -v a="$import_floor_rate" -v b="${pgbench_tps[8]}" 'BEGIN { printf "%.2f", a / b }')
+    printf '%-28s %8s %12s %8s\n' "import writes alone" "2" "$import_floor_rate" "${import_floor_ratio}x"
     echo "import: $import_lines purchases over $import_members members in ${import_seconds} s, CLI peak memory $(( import_kb / 1024 )) MB"
+    echo "import writes alone: the floor of any import on this server (entries, postings, purchases, lots, one balance update per member a batch; no parsing, COPY, checks or tiers)"
     echo "expiry job: $expired lots expired in ${expire_seconds} s"
 fi
 if want single; then

@@ -30,7 +30,7 @@ struct ImportCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Where to write the per-line report (default: standard output).", valueName: "file"))
         var report: String?
         @Option(help: ArgumentHelp("Lines per committed batch.", valueName: "n"))
-        var batch = 20_000
+        var batch = 50_000
         @Option(help: ArgumentHelp("Connections posting batches in parallel, each for its own share of the members.", valueName: "n"))
         var connections = 2
 

@@ -24,7 +24,7 @@ public struct ImportOptions: Sendable {
     public var connections: Int
 
     public init(
-        format: ImportFormat? = nil, createMembers: Bool = true, allowBackdated: Bool = false, batchSize: Int = 20_000,
+        format: ImportFormat? = nil, createMembers: Bool = true, allowBackdated: Bool = false, batchSize: Int = 50_000,
         connections: Int = 2
     ) {
         self.format = format

@@ -18,7 +18,7 @@ extension Ledger {
         guard options.batchSize > 0 else { throw LedgerError.invalidInput(field: "batch size", reason: "\(options.batchSize) must be positive") }
         let workers = max(1, min(options.connections, pool.maximumConnections))
         let started = Date()
-        let queues = (0..<workers).map { _ in BatchQueue(capacity: 2) }
+        let queues = (0..<workers).map { _ in BatchQueue(capacity: 1) }
         let collector = ResultCollector(report: report)
 
         var summary = try await withThrowingTaskGroup(of: Void.self) { group in
