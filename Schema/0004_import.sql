@@ -156,7 +156,14 @@ BEGIN
                jsonb_build_object('member', st.member_id, 'order', st.order_id, 'amount_minor', st.amount_minor,
                                   'points_paid_minor', st.points_paid_minor, 'occurred_at', st.occurred_at AT TIME ZONE 'UTC') AS request,
                points.round_points((st.amount_minor - st.points_paid_minor)::numeric / v_minor_per_major * s.earn_rate
-                                   * coalesce(tm.multiplier, 1), s.rounding) AS points,
+                                   * coalesce(CASE WHEN v_multiplied THEN (
+                                         -- A member created by this batch holds the entry tier.
+                                         SELECT ts.multiplier FROM points.tier_settings AS ts
+                                         WHERE ts.program_id = p_program AND ts.effective_at <= st.occurred_at
+                                           AND ts.tier = points.tier_at(p_program, st.member_id, coalesce(im.tier, v_entry_tier),
+                                                                        im.override_until, im.override_previous, im.granted_until,
+                                                                        st.occurred_at)
+                                         ORDER BY ts.effective_at DESC LIMIT 1) END, 1), s.rounding) AS points,
                s.return_window_days, s.expiry_kind, s.expiry_count, s.tier_period,
                im.member_id IS NOT NULL AS known,
                CASE
@@ -173,13 +180,6 @@ BEGIN
               FROM points.program_settings AS ps WHERE ps.program_id = p_program) AS s
           ON st.occurred_at >= s.effective_at AND st.occurred_at < s.until
         LEFT JOIN pg_temp.import_members AS im ON im.member_id = st.member_id
-        -- A member created by this batch holds the entry tier.
-        LEFT JOIN LATERAL (
-            SELECT ts.multiplier FROM points.tier_settings AS ts
-            WHERE v_multiplied AND ts.program_id = p_program AND ts.effective_at <= st.occurred_at
-              AND ts.tier = points.tier_at(p_program, st.member_id, coalesce(im.tier, v_entry_tier), im.override_until,
-                                           im.override_previous, im.granted_until, st.occurred_at)
-            ORDER BY ts.effective_at DESC LIMIT 1) AS tm ON true
         WHERE st.batch_id = p_batch
     ) AS x
     ORDER BY x.member_id, x.line;
