@@ -125,19 +125,26 @@ final class ReportSink: Sendable {
 
     /// `{"entry_id":345,"line":12,"order":"A1","points":12,"status":"accepted"}`: keys sorted, absent values left out.
     static func jsonLine(_ result: ImportLineResult) -> String {
-        var fields: [String] = []
-        if let entry = result.entryID { fields.append("\"entry_id\":\(entry)") }
-        fields.append("\"line\":\(result.line)")
-        if let order = result.order { fields.append("\"order\":" + jsonString(order)) }
-        if let points = result.points { fields.append("\"points\":\(points)") }
-        if let reason = result.reason { fields.append("\"reason\":" + jsonString(reason)) }
-        fields.append("\"status\":\"\(result.status.rawValue)\"")
-        return "{" + fields.joined(separator: ",") + "}"
+        var line = "{"
+        line.reserveCapacity(96)
+        if let entry = result.entryID { line += "\"entry_id\":\(entry)," }
+        line += "\"line\":\(result.line)"
+        if let order = result.order { line += ",\"order\":"; appendJSONString(order, to: &line) }
+        if let points = result.points { line += ",\"points\":\(points)" }
+        if let reason = result.reason { line += ",\"reason\":"; appendJSONString(reason, to: &line) }
+        line += ",\"status\":\"\(result.status.rawValue)\"}"
+        return line
     }
 
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
+    /// Appends a JSON string literal: quotes, backslashes and control characters escaped.
+    static func appendJSONString(_ text: String, to out: inout String) {
+        out += "\""
+        // Most ids need no escape: copied whole.
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -151,7 +158,7 @@ final class ReportSink: Sendable {
             default: out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        out += "\""
     }
 
     func close() throws {
