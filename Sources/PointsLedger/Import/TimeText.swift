@@ -64,18 +64,12 @@ enum TimeText {
         // Built as bytes: a million lines of an import each pass through here.
         var out: [UInt8] = []
         out.reserveCapacity(32)
-        append(year, width: 4, to: &out)
-        out.append(UInt8(ascii: "-"))
-        append(month, width: 2, to: &out)
-        out.append(UInt8(ascii: "-"))
-        append(day, width: 2, to: &out)
-        out.append(UInt8(ascii: " "))
-        append(hour, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        append(minute, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        append(second, width: 2, to: &out)
-        out.append(UInt8(ascii: "."))
+        for (value, width, separator) in [(year, 4, "-"), (month, 2, "-"), (day, 2, " "), (hour, 2, ":"), (minute, 2, ":"), (second, 2, ".")]
+            as [(Int, Int, Unicode.Scalar)]
+        {
+            append(value, width: width, to: &out)
+            out.append(UInt8(ascii: separator))
+        }
         out.append(contentsOf: fraction)
         out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 6 - fraction.count))
         out.append(contentsOf: zone)
