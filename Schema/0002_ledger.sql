@@ -92,7 +92,9 @@ CREATE TYPE points.account AS ENUM
 -- postings ever wait on a shared row (DESIGN.md, principle 3), and every posting touches one
 -- member's rows only (principle 7). `held` is the sum of open holds; spendable = available - held.
 CREATE TABLE points.members (
-    program_id integer NOT NULL REFERENCES points.programs,
+    -- The program exists: the member's tier names it (the foreign key to tiers below), and a
+    -- tier's program exists. A second key to programs would cost every new member a query.
+    program_id integer NOT NULL,
     -- Cheap enough to run on every balance update; control characters are refused where members
     -- are created.
     member_id points.member_key NOT NULL,
