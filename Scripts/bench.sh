@@ -12,7 +12,8 @@
 # tpcb-like at 1 and 8 clients), and single purchases in a program whose members move up through
 # tiers with multipliers during the run, and their floor (a purchase's writes alone, from pgbench); a bulk import of BENCH_IMPORT_LINES purchases (default
 # 1,000,000) over BENCH_IMPORT_MEMBERS members (default 100,000), with the CLI's peak memory
-# (compared with tpcb-like at 8 clients); the expiry job over the lots that import formed; period-end
+# (compared with tpcb-like at 8 clients), and its floor (an import's writes alone, in batches, from
+# pgbench); the expiry job over the lots that import formed; period-end
 # tier evaluation of BENCH_TIER_MEMBERS members (default 1,000,000, loaded with SQL); finance over
 # BENCH_FINANCE_POSTINGS postings (default 10,000,000, loaded with SQL): sealing the journal, then
 # `audit verify` and `report balances --as-of` (halfway through the history) beside `SELECT
