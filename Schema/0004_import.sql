@@ -205,9 +205,11 @@ BEGIN
         WHERE w.status IS NULL AND NOT w.known;
     END IF;
 
-    -- An order repeated in the batch (among the lines still to post): the first line counts; the
-    -- others repeat it or conflict.
+    -- An order repeated in the batch (among the lines still to post): a posted one is answered from
+    -- the journal, line by line (so every line gets the posted entry, and its own verdict); of one
+    -- not yet posted the first line counts, and the others repeat it or conflict.
     IF EXISTS (SELECT FROM pg_temp.import_work AS w WHERE w.status IS NULL GROUP BY w.order_id HAVING count(*) > 1) THEN
+        PERFORM points.import_answer_from_journal(p_program, true);
         UPDATE pg_temp.import_work AS w SET
             status = CASE WHEN w.request = f.request THEN 'duplicate' ELSE 'rejected' END,
             reason = CASE WHEN w.request = f.request THEN format('order %s repeats line %s', w.order_id, f.line)
@@ -217,8 +219,10 @@ BEGIN
         WHERE w.status IS NULL AND w.order_id = f.order_id AND w.line <> f.line;
     END IF;
 
-    -- New members, locked by their creation. One that another importer created meanwhile is
-    -- locked (after its creator commits) and copied like the others.
+    -- New members, locked by their creation. One that another transaction created meanwhile
+    -- (after this batch's points were worked out at the entry tier's multiplier, which that
+    -- transaction may have changed) makes the batch start again: the client runs it again, and
+    -- the member is then locked and read with the others.
     IF p_create_members AND EXISTS (SELECT FROM pg_temp.import_work AS w WHERE w.status IS NULL AND NOT w.known) THEN
         WITH created AS (
             INSERT INTO points.members AS m (program_id, member_id, tier, referrer)
@@ -228,16 +232,19 @@ BEGIN
             ON CONFLICT ON CONSTRAINT members_pkey DO NOTHING
             RETURNING m.*)
         INSERT INTO pg_temp.import_members SELECT * FROM created;
-        INSERT INTO pg_temp.import_members
-        SELECT * FROM points.lock_members(p_program, ARRAY(
-            SELECT DISTINCT w.member_id FROM pg_temp.import_work AS w
-            WHERE w.status IS NULL AND NOT w.known
-              AND NOT EXISTS (SELECT FROM pg_temp.import_members AS i WHERE i.member_id = w.member_id)));
+        IF EXISTS (SELECT FROM pg_temp.import_work AS w
+                   WHERE w.status IS NULL AND NOT w.known
+                     AND NOT EXISTS (SELECT FROM pg_temp.import_members AS i WHERE i.member_id = w.member_id)) THEN
+            RAISE EXCEPTION 'a member of this batch was created by another transaction while the batch was posted'
+                USING ERRCODE = 'serialization_failure', HINT = 'Post the batch again.';
+        END IF;
     END IF;
 
     -- The entries, in member order. A plain INSERT: the unique key on orders refuses an order the
     -- journal holds already (a file run again, or another importer just now), and then every
-    -- line is looked up and answered from the journal, and the rest written. (ON CONFLICT would
+    -- line is looked up and answered from the journal, and the rest written. Two importers whose
+    -- batches give the same orders to different members can deadlock here; the one PostgreSQL
+    -- stops runs its batch again and answers those lines from the journal. (ON CONFLICT would
     -- look up and confirm every line: a third of the entries' cost.)
     LOOP
         BEGIN
@@ -247,8 +254,11 @@ BEGIN
             FROM pg_temp.import_work AS w WHERE w.status IS NULL;
             EXIT;
         EXCEPTION WHEN unique_violation THEN
+            -- Nothing to answer: the order was posted after this batch's snapshot (possible only
+            -- above READ COMMITTED), which running the batch again resolves.
             IF points.import_answer_from_journal(p_program, true) = 0 THEN
-                RAISE;
+                RAISE EXCEPTION 'an order of this batch was posted by another transaction while the batch was posted'
+                    USING ERRCODE = 'serialization_failure', DETAIL = SQLERRM, HINT = 'Post the batch again.';
             END IF;
         END;
     END LOOP;

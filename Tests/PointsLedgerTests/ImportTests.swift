@@ -91,6 +91,24 @@ struct ImportTests {
         }
     }
 
+    @Test func anOrderRepeatedInABatchThatTheJournalHoldsIsAnsweredLineByLine() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            let posted = #"{"order_id": "o1", "member": "m1", "amount": "5", "occurred_at": "\#(Self.now)"}"#
+            let other = #"{"order_id": "o1", "member": "m1", "amount": "6", "occurred_at": "\#(Self.now)"}"#
+            let (_, first) = try await run(ledger, program, posted)
+            let entry = try #require(first[0].entryID)
+            // The same content twice: both lines are duplicates of the posted entry.
+            let (_, same) = try await run(ledger, program, posted + "\n" + posted)
+            #expect(same.map(\.status) == [.duplicate, .duplicate])
+            #expect(same.map(\.entryID) == [entry, entry])
+            // Other content, then the posted content: a conflict, then a duplicate.
+            let (_, mixed) = try await run(ledger, program, other + "\n" + posted)
+            #expect(mixed.map(\.status) == [.rejected, .duplicate])
+            #expect(mixed[0].reason?.contains("idempotency conflict") == true)
+            #expect(mixed[1].entryID == entry)
+        }
+    }
+
     @Test func importedPurchasesEqualPostedOnes() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             // In force since yesterday, so before every line's time (the program has no entries yet).
