@@ -194,11 +194,16 @@ BEGIN
     -- Members: refuse lines of unknown members (unless they are to be created) and of unknown
     -- referrers.
     IF p_create_members THEN
-        UPDATE pg_temp.import_work AS w SET status = 'rejected',
-            reason = format('referrer %s does not exist', w.referrer)
-        WHERE w.status IS NULL AND w.referrer IS NOT NULL AND NOT w.known
-          AND NOT EXISTS (SELECT 1 FROM pg_temp.import_members AS m WHERE m.member_id = w.referrer)
-          AND NOT EXISTS (SELECT 1 FROM pg_temp.import_work AS w2 WHERE w2.member_id = w.referrer AND w2.status IS NULL);
+        -- Until nothing changes: a referrer to be created by this batch whose own line is refused
+        -- here is unknown too (one statement sees its line as it was before the statement).
+        LOOP
+            UPDATE pg_temp.import_work AS w SET status = 'rejected',
+                reason = format('referrer %s does not exist', w.referrer)
+            WHERE w.status IS NULL AND w.referrer IS NOT NULL AND NOT w.known
+              AND NOT EXISTS (SELECT 1 FROM pg_temp.import_members AS m WHERE m.member_id = w.referrer)
+              AND NOT EXISTS (SELECT 1 FROM pg_temp.import_work AS w2 WHERE w2.member_id = w.referrer AND w2.status IS NULL);
+            EXIT WHEN NOT FOUND;
+        END LOOP;
     ELSE
         UPDATE pg_temp.import_work AS w SET status = 'rejected',
             reason = format('member %s does not exist (import without --no-create-members to create members)', w.member_id)

@@ -156,6 +156,14 @@ struct ImportTests {
             let badReferrer = #"{"order_id": "o2", "member": "another", "amount": "5", "occurred_at": "\#(Self.now)", "referrer": "ghost"}"#
             let (_, rejected) = try await run(ledger, program, badReferrer)
             #expect(rejected[0].reason == "referrer ghost does not exist")
+            // A referrer to be created by the same batch, whose own line is refused: both lines
+            // are refused with their reasons, in one batch.
+            let chain = #"{"order_id": "o3", "member": "n0", "amount": "5", "occurred_at": "\#(Self.now)", "referrer": "ghost"}"#
+                + "\n" + #"{"order_id": "o4", "member": "n6", "amount": "5", "occurred_at": "\#(Self.now)", "referrer": "n0"}"#
+            let (chained, answers) = try await run(ledger, program, chain)
+            #expect(chained.rejected == 2)
+            #expect(answers.map(\.reason) == ["referrer ghost does not exist", "referrer n0 does not exist"])
+            await #expect(throws: LedgerError.memberNotFound(member: "n6")) { try await ledger.member("n6", in: program) }
         }
     }
 
