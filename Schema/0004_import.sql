@@ -311,7 +311,7 @@ BEGIN
                 WHEN i.q_period = iq.period_start THEN i.q_points + iq.points ELSE iq.points END::bigint AS q_points,
            CASE WHEN i.q_period > iq.period_start THEN i.q_spend
                 WHEN i.q_period = iq.period_start THEN i.q_spend + iq.spend ELSE iq.spend END::bigint AS q_spend,
-           i.tier, i.tier_reached_period,
+           i.tier,
            NULL::text AS to_tier, NULL::date AS reached_period
     FROM (SELECT w.member_id,
                  coalesce(sum(w.points) FILTER (WHERE w.matures_at IS NULL), 0)::bigint AS available,
