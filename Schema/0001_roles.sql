@@ -6,6 +6,19 @@
 --   auditor reads everything and changes nothing.
 -- They are group roles (NOLOGIN): grant them to the login roles of each system.
 -- Roles belong to the whole cluster, so a role that exists already is taken as it is.
+
+-- Text is valid UTF-8 (DESIGN.md, principle 8): in a UTF8 database the server refuses any other
+-- bytes, whatever a client sends; SQL_ASCII would store them unchecked.
+DO $encoding$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'database % uses the encoding %; the ledger needs UTF8', current_database(), pg_catalog.getdatabaseencoding()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Create the database with ENCODING ''UTF8'' (for example: createdb -E UTF8 -T template0 NAME).';
+    END IF;
+END
+$encoding$;
+
 DO $roles$
 BEGIN
     BEGIN

@@ -24,10 +24,36 @@ INSERT INTO points.currencies (currency, exponent) VALUES
 -- stored. (A purchase updates a member's row and inserts an entry, postings and a lot: sixteen
 -- table CHECKs were a fifth of its time on the server.) Table CHECKs remain for rules that span
 -- columns.
-CREATE DOMAIN points.member_key AS text COLLATE "C"
-    CONSTRAINT member_id_format CHECK (VALUE <> '' AND length(VALUE) <= 128);
-CREATE DOMAIN points.idempotency_key AS text COLLATE "C"
-    CONSTRAINT idempotency_key_format CHECK (VALUE <> '' AND length(VALUE) <= 200);
+--
+-- Text rules (DESIGN.md, principle 8). Text is valid UTF-8: the database's encoding is UTF8
+-- (0001_roles.sql refuses any other), so the server refuses invalid bytes. No stored text holds a
+-- character a terminal or a table would act on: C0 and C1 controls, DEL, the line and paragraph
+-- separators, and the bidirectional marks, embeddings, overrides and isolates that reorder what
+-- is shown. Ids and keys are stricter, so that two ids that look alike are the same bytes: no
+-- invisible format character (Unicode category Cf: zero-width spaces and joiners, soft hyphens,
+-- word joiners, the byte-order mark, tags...), no U+FFFD (the mark of bytes a client could not
+-- decode), no space at either end, and Unicode normalization form NFC. Ids are compared byte by
+-- byte; a caller that holds an id in another form normalizes it to NFC before sending it.
+-- Function parameters use these domains too, so text that is only kept inside a request's JSON
+-- (a reason, an actor) is checked on the way in.
+CREATE DOMAIN points.label_text AS text
+    CONSTRAINT label_text_format CHECK (
+        VALUE <> '' AND length(VALUE) <= 1000
+        AND VALUE !~ '[\x01-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]');
+CREATE DOMAIN points.id_text AS text COLLATE "C"
+    CONSTRAINT id_text_format CHECK (
+        VALUE <> ''
+        AND VALUE !~ '[\x01-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffd\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]'
+        AND VALUE !~ '^[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]$'
+        AND VALUE IS NFC NORMALIZED);
+CREATE DOMAIN points.member_key AS points.id_text
+    CONSTRAINT member_id_length CHECK (length(VALUE) <= 128);
+CREATE DOMAIN points.idempotency_key AS points.id_text
+    CONSTRAINT idempotency_key_length CHECK (length(VALUE) <= 200);
+-- When things happen, are due or take effect: finite, within the years 1900 to 9999 in every
+-- time zone, so every stored time reads back as a date a person and every client can handle.
+CREATE DOMAIN points.event_time AS timestamptz
+    CONSTRAINT event_time_range CHECK (VALUE >= '1899-12-31 00:00:00+00' AND VALUE < '10000-01-02 00:00:00+00');
 CREATE DOMAIN points.amount_positive AS bigint CONSTRAINT amount_positive CHECK (VALUE > 0);
 CREATE DOMAIN points.amount_not_negative AS bigint CONSTRAINT amount_not_negative CHECK (VALUE >= 0);
 CREATE DOMAIN points.amount_not_zero AS bigint CONSTRAINT amount_not_zero CHECK (VALUE <> 0);
@@ -39,7 +65,7 @@ CREATE TABLE points.programs (
     currency char(3) NOT NULL REFERENCES points.currencies,
     time_zone text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
-    created_by text NOT NULL
+    created_by points.label_text NOT NULL
 );
 
 -- A program's time zone must be an IANA zone name (not an abbreviation or a POSIX rule).
@@ -63,9 +89,9 @@ CREATE TABLE points.configuration_changes (
     change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     program_id integer NOT NULL REFERENCES points.programs,
     subject text NOT NULL,
-    actor text NOT NULL CHECK (actor <> ''),
+    actor points.label_text NOT NULL,
     changed_at timestamptz NOT NULL DEFAULT now(),
-    effective_at timestamptz NOT NULL,
+    effective_at points.event_time NOT NULL,
     before jsonb,
     after jsonb NOT NULL
 );
@@ -135,7 +161,7 @@ CREATE TABLE points.journal_entries (
     key_scope points.key_scope NOT NULL,
     idempotency_key points.idempotency_key NOT NULL,
     request jsonb NOT NULL,
-    occurred_at timestamptz NOT NULL,
+    occurred_at points.event_time NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (program_id, member_id, entry_id),
     CONSTRAINT idempotency_key_unique UNIQUE (program_id, key_scope, idempotency_key)
@@ -227,9 +253,9 @@ CREATE TRIGGER members_never_truncated BEFORE TRUNCATE ON points.members
 
 -- Creates a program with the default tiers; replaying the same content returns it unchanged.
 -- Returns status 'created', 'exists' or 'conflict' (same name, other currency or time zone).
-CREATE FUNCTION points.create_program(p_name text, p_currency text, p_time_zone text, p_actor text)
+CREATE FUNCTION points.create_program(p_name text, p_currency text, p_time_zone text, p_actor points.label_text)
 RETURNS TABLE (status text, program_id integer, currency text, time_zone text, created_at timestamptz)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_program points.programs%ROWTYPE;
 BEGIN

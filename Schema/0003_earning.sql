@@ -91,7 +91,7 @@ $$;
 
 -- Who referred a member, and when the member first bought (the referral bonus is paid once).
 ALTER TABLE points.members
-    ADD COLUMN referrer text COLLATE "C",
+    ADD COLUMN referrer points.member_key,
     ADD COLUMN first_purchase_at timestamptz,
     ADD CONSTRAINT members_referrer_fkey FOREIGN KEY (program_id, referrer) REFERENCES points.members;
 
@@ -156,9 +156,9 @@ GRANT SELECT ON points.lot_allocations TO {{writer}}, {{auditor}};
 CREATE TABLE points.purchases (
     program_id integer NOT NULL,
     member_id text COLLATE "C" NOT NULL,
-    order_id text COLLATE "C" NOT NULL,
+    order_id points.idempotency_key NOT NULL,
     entry_id bigint NOT NULL,
-    occurred_at timestamptz NOT NULL,
+    occurred_at points.event_time NOT NULL,
     amount_minor points.amount_positive NOT NULL,
     points_paid_minor points.amount_not_negative NOT NULL,
     points points.amount_not_negative NOT NULL,
@@ -295,15 +295,15 @@ $$;
 -- 'unchanged' (the same values were already in force), or 'in_past' (p_effective_at is more
 -- than five minutes ago while the program has entries: posted entries never change meaning).
 CREATE FUNCTION points.set_program_settings(
-    p_program integer, p_changes jsonb, p_effective_at timestamptz, p_actor text)
+    p_program integer, p_changes jsonb, p_effective_at points.event_time, p_actor points.label_text)
 RETURNS TABLE (status text, effective_at timestamptz)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_before points.program_settings;
     v_after points.program_settings;
 BEGIN
     IF NOT points.begin_configuration_change(p_program, p_effective_at) THEN
-        RETURN QUERY SELECT 'in_past', p_effective_at;
+        RETURN QUERY SELECT 'in_past', p_effective_at::timestamptz;
         RETURN;
     END IF;
     v_before := points.settings_at(p_program, p_effective_at);
@@ -319,7 +319,7 @@ BEGIN
        AND p_effective_at <> (SELECT date_trunc('year', p_effective_at AT TIME ZONE p.time_zone) AT TIME ZONE p.time_zone
                               FROM points.programs AS p WHERE p.program_id = p_program)
        AND EXISTS (SELECT 1 FROM points.journal_entries AS e WHERE e.program_id = p_program) THEN
-        RETURN QUERY SELECT 'tier_period_mid_year', p_effective_at;
+        RETURN QUERY SELECT 'tier_period_mid_year', p_effective_at::timestamptz;
         RETURN;
     END IF;
     -- A second change at the same instant replaces the first.
@@ -328,16 +328,16 @@ BEGIN
     INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
     VALUES (p_program, 'settings', p_actor, p_effective_at,
             to_jsonb(v_before) - 'program_id' - 'effective_at', to_jsonb(v_after) - 'program_id' - 'effective_at');
-    RETURN QUERY SELECT 'changed', p_effective_at;
+    RETURN QUERY SELECT 'changed', p_effective_at::timestamptz;
 END
 $$;
 
 -- Creates a member, optionally referred by an existing member. Replaying the same content
 -- returns the member; the same id with another referrer is a conflict.
 -- Returns status 'created', 'exists', 'conflict' or 'unknown_referrer'.
-CREATE FUNCTION points.create_member(p_program integer, p_member text, p_referrer text)
+CREATE FUNCTION points.create_member(p_program integer, p_member points.member_key, p_referrer points.member_key)
 RETURNS TABLE (status text, tier text, created_at timestamptz)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_tier text;
     v_created timestamptz;
@@ -372,9 +372,9 @@ $$;
 -- 'conflict' (same key, other content), 'insufficient_points' (spendable is short; not
 -- remembered, so a retry may succeed) or 'unknown_member', with the balances after.
 CREATE FUNCTION points.adjust(
-    p_program integer, p_member text, p_points bigint, p_reason text, p_actor text, p_key text)
+    p_program integer, p_member points.member_key, p_points bigint, p_reason points.label_text, p_actor points.label_text, p_key points.idempotency_key)
 RETURNS TABLE (status text, entry_id bigint, available bigint, pending bigint, held bigint)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_request jsonb := jsonb_build_object(
         'member', p_member, 'points', p_points, 'reason', p_reason, 'actor', p_actor);
@@ -497,11 +497,11 @@ $$;
 -- A member's first purchase pays the referrer's bonus.
 -- Returns status 'posted', 'replayed', 'conflict', 'unknown_member', 'in_future' or 'too_old'.
 CREATE FUNCTION points.purchase(
-    p_program integer, p_member text, p_order text, p_amount_minor bigint, p_points_paid_minor bigint,
-    p_occurred_at timestamptz, p_backdated boolean)
+    p_program integer, p_member points.member_key, p_order points.idempotency_key, p_amount_minor bigint, p_points_paid_minor bigint,
+    p_occurred_at points.event_time, p_backdated boolean)
 RETURNS TABLE (status text, entry_id bigint, points bigint, matures_at timestamptz, referral_entry_id bigint,
                available bigint, pending bigint, upgraded_to text)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_now timestamptz := now();
     v_at timestamptz := coalesce(p_occurred_at, now());
@@ -689,10 +689,10 @@ $$;
 -- Returns status 'refunded', 'replayed', 'conflict', 'unknown_order', 'exceeds_order',
 -- 'before_purchase', 'in_future' or 'too_old'.
 CREATE FUNCTION points.refund(
-    p_program integer, p_order text, p_refund text, p_amount_minor bigint, p_occurred_at timestamptz, p_backdated boolean)
+    p_program integer, p_order points.idempotency_key, p_refund points.idempotency_key, p_amount_minor bigint, p_occurred_at points.event_time, p_backdated boolean)
 RETURNS TABLE (status text, entry_id bigint, member_id text, clawed_back bigint, from_pending bigint,
                from_available bigint, written_off bigint, refunded_minor bigint, order_amount_minor bigint, tier text)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_at timestamptz := coalesce(p_occurred_at, now());
     v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
@@ -821,9 +821,9 @@ $$;
 -- Set-based, idempotent (a matured purchase has nothing pending), resumable: call it until it
 -- returns 0 purchases. Every access to the ledger's tables goes through an index (enable_seqscan
 -- off: the plans must not depend on statistics, which lag right after a large import).
-CREATE FUNCTION points.mature_due(p_program integer, p_as_of timestamptz, p_limit integer)
+CREATE FUNCTION points.mature_due(p_program integer, p_as_of points.event_time, p_limit integer)
 RETURNS TABLE (purchases integer, points bigint, members integer)
-LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off SET jit = off AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_members text[];
 BEGIN
@@ -891,9 +891,9 @@ $$;
 -- instant, dated at that instant; the lots record what expired and by which entry. Members are
 -- locked in id order. Set-based, idempotent (an expired lot has no remainder), resumable. Index
 -- access only, like maturation.
-CREATE FUNCTION points.expire_due(p_program integer, p_as_of timestamptz, p_limit integer)
+CREATE FUNCTION points.expire_due(p_program integer, p_as_of points.event_time, p_limit integer)
 RETURNS TABLE (lots integer, points bigint, members integer)
-LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off SET jit = off AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_members text[];
 BEGIN
@@ -948,7 +948,7 @@ END
 $$;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION points.create_member(integer, text, text) TO {{writer}};
-GRANT EXECUTE ON FUNCTION points.adjust(integer, text, bigint, text, text, text) TO {{writer}};
-GRANT EXECUTE ON FUNCTION points.purchase(integer, text, text, bigint, bigint, timestamptz, boolean) TO {{writer}};
-GRANT EXECUTE ON FUNCTION points.refund(integer, text, text, bigint, timestamptz, boolean) TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.create_member TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.adjust TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.purchase TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.refund TO {{writer}};

@@ -10,12 +10,12 @@ CREATE SEQUENCE points.import_batch_ids AS bigint;
 CREATE UNLOGGED TABLE points.import_staging (
     batch_id bigint NOT NULL,
     line bigint NOT NULL,
-    order_id text COLLATE "C" NOT NULL,
-    member_id text COLLATE "C" NOT NULL,
+    order_id points.idempotency_key NOT NULL,
+    member_id points.member_key NOT NULL,
     amount_minor bigint NOT NULL,
     points_paid_minor bigint NOT NULL,
-    occurred_at timestamptz NOT NULL,
-    referrer text COLLATE "C"
+    occurred_at points.event_time NOT NULL,
+    referrer points.member_key
 );
 CREATE INDEX import_staging_batch ON points.import_staging (batch_id);
 GRANT INSERT ON points.import_staging TO {{writer}};
@@ -87,7 +87,7 @@ $$;
 CREATE FUNCTION points.import_purchase_batch(p_program integer, p_batch bigint, p_create_members boolean, p_backdated boolean)
 RETURNS TABLE (line bigint, status text, entry_id bigint, points bigint, reason text)
 -- A batch's sorts (the lines in member order, with their requests) stay in memory.
-LANGUAGE plpgsql SECURITY DEFINER SET work_mem = '64MB' AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp SET work_mem = '64MB' AS $$
 DECLARE
     v_exponent smallint;
     v_minor_per_major numeric;

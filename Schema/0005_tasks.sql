@@ -117,15 +117,15 @@ GRANT SELECT ON points.task_completions TO {{writer}}, {{auditor}};
 -- Returns status 'changed', 'unchanged', 'in_past' (see set_program_settings) or 'unknown_task'
 -- (a new task without points).
 CREATE FUNCTION points.set_task(
-    p_program integer, p_task text, p_changes jsonb, p_effective_at timestamptz, p_actor text)
+    p_program integer, p_task text, p_changes jsonb, p_effective_at points.event_time, p_actor points.label_text)
 RETURNS TABLE (status text, effective_at timestamptz)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_before points.task_settings;
     v_after points.task_settings;
 BEGIN
     IF NOT points.begin_configuration_change(p_program, p_effective_at) THEN
-        RETURN QUERY SELECT 'in_past', p_effective_at;
+        RETURN QUERY SELECT 'in_past', p_effective_at::timestamptz;
         RETURN;
     END IF;
     SELECT ts.* INTO v_before FROM points.task_settings AS ts
@@ -133,7 +133,7 @@ BEGIN
     ORDER BY ts.effective_at DESC LIMIT 1;
     IF NOT FOUND THEN
         IF NOT p_changes ? 'points' THEN
-            RETURN QUERY SELECT 'unknown_task', p_effective_at;
+            RETURN QUERY SELECT 'unknown_task', p_effective_at::timestamptz;
             RETURN;
         END IF;
         v_before := jsonb_populate_record(NULL::points.task_settings, jsonb_build_object(
@@ -155,14 +155,14 @@ BEGIN
     INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
     VALUES (p_program, 'task ' || p_task, p_actor, p_effective_at,
             to_jsonb(v_before) - 'program_id' - 'task' - 'effective_at', to_jsonb(v_after) - 'program_id' - 'task' - 'effective_at');
-    RETURN QUERY SELECT 'changed', p_effective_at;
+    RETURN QUERY SELECT 'changed', p_effective_at::timestamptz;
 END
 $$;
 
 -- Sets or clears (NULL) a member's birthday. Returns 'set' or 'unknown_member'.
-CREATE FUNCTION points.set_birthday(p_program integer, p_member text, p_month smallint, p_day smallint)
+CREATE FUNCTION points.set_birthday(p_program integer, p_member points.member_key, p_month smallint, p_day smallint)
 RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 BEGIN
     UPDATE points.members AS m SET birthday = make_date(2000, p_month, p_day)
     WHERE m.program_id = p_program AND m.member_id = p_member;
@@ -181,10 +181,10 @@ $$;
 -- points, the streak bonus, the streak, whether it was capped and by which period, whether a
 -- cap is now full, and the member's available balance.
 CREATE FUNCTION points.complete_task(
-    p_program integer, p_member text, p_task text, p_ref text, p_occurred_at timestamptz)
+    p_program integer, p_member points.member_key, p_task text, p_ref points.idempotency_key, p_occurred_at points.event_time)
 RETURNS TABLE (status text, entry_id bigint, points bigint, streak_bonus bigint, streak integer, capped_by text,
                cap_reached boolean, available bigint, local_day date)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_now timestamptz := now();
     v_at timestamptz := coalesce(p_occurred_at, now());
@@ -394,9 +394,9 @@ $$;
 -- dated at the start of that day: one entry per member and year (key: member/year), forming a
 -- lot after repaying any debt. Set-based, idempotent, resumable: call it with the returned
 -- cursor until the cursor is NULL. Members are locked in id order.
-CREATE FUNCTION points.pay_birthdays(p_program integer, p_as_of timestamptz, p_after text, p_limit integer)
+CREATE FUNCTION points.pay_birthdays(p_program integer, p_as_of points.event_time, p_after text, p_limit integer)
 RETURNS TABLE (members integer, paid integer, points bigint, cursor text)
-LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off SET jit = off AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_time_zone text;
     v_today date;
@@ -466,5 +466,5 @@ END
 $$;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION points.complete_task(integer, text, text, text, timestamptz) TO {{writer}};
-GRANT EXECUTE ON FUNCTION points.set_birthday(integer, text, smallint, smallint) TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.complete_task TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.set_birthday TO {{writer}};

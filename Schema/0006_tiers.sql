@@ -57,7 +57,7 @@ ALTER TABLE points.members ADD COLUMN granted_until timestamptz;
 -- An override sets the earned tier, with a reason, until an optional end, when the earned tier
 -- returns to the one before (override_previous). Not a floor: the next evaluation or upgrade
 -- applies normally and ends the override.
-ALTER TABLE points.members ADD COLUMN override_until timestamptz, ADD COLUMN override_previous text;
+ALTER TABLE points.members ADD COLUMN override_until points.event_time, ADD COLUMN override_previous text;
 
 -- Events before this instant belong to periods already evaluated: they still count in their
 -- period's totals, but no longer move tiers.
@@ -183,8 +183,8 @@ CREATE TABLE points.tier_changes (
     qualifying_points bigint,
     qualifying_spend_minor bigint,
     entry_id bigint,
-    reason text,
-    actor text,
+    reason points.label_text,
+    actor points.label_text,
     PRIMARY KEY (program_id, member_id, change_id)
 );
 CREATE TRIGGER tier_changes_append_only BEFORE UPDATE OR DELETE ON points.tier_changes
@@ -404,9 +404,9 @@ $$;
 -- 'rank_fixed' (an existing tier's rank cannot change) or 'not_rising' (with the offending
 -- pair of tiers in detail).
 CREATE FUNCTION points.set_tier(
-    p_program integer, p_tier text, p_rank smallint, p_changes jsonb, p_effective_at timestamptz, p_actor text)
+    p_program integer, p_tier text, p_rank smallint, p_changes jsonb, p_effective_at points.event_time, p_actor points.label_text)
 RETURNS TABLE (status text, effective_at timestamptz, detail text)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_rank smallint;
     v_before points.tier_settings;
@@ -414,17 +414,17 @@ DECLARE
     v_bad record;
 BEGIN
     IF NOT points.begin_configuration_change(p_program, p_effective_at) THEN
-        RETURN QUERY SELECT 'in_past', p_effective_at, NULL::text;
+        RETURN QUERY SELECT 'in_past', p_effective_at::timestamptz, NULL::text;
         RETURN;
     END IF;
     SELECT t.rank INTO v_rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_tier;
     IF NOT FOUND THEN
         IF p_rank IS NULL OR NOT p_changes ? 'entry_points' THEN
-            RETURN QUERY SELECT 'unknown_tier', p_effective_at, NULL::text;
+            RETURN QUERY SELECT 'unknown_tier', p_effective_at::timestamptz, NULL::text;
             RETURN;
         END IF;
         IF EXISTS (SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.rank = p_rank) THEN
-            RETURN QUERY SELECT 'rank_taken', p_effective_at, t.tier FROM points.tiers AS t
+            RETURN QUERY SELECT 'rank_taken', p_effective_at::timestamptz, t.tier FROM points.tiers AS t
                 WHERE t.program_id = p_program AND t.rank = p_rank;
             RETURN;
         END IF;
@@ -436,14 +436,14 @@ BEGIN
             ROW(p_program, p_tier, p_effective_at, 0, 0, NULL, NULL, NULL, 1)::points.tier_settings, p_changes);
     ELSE
         IF p_rank IS NOT NULL AND p_rank <> v_rank THEN
-            RETURN QUERY SELECT 'rank_fixed', p_effective_at, v_rank::text;
+            RETURN QUERY SELECT 'rank_fixed', p_effective_at::timestamptz, v_rank::text;
             RETURN;
         END IF;
         SELECT ts.* INTO v_before FROM points.tier_settings AS ts
         WHERE ts.program_id = p_program AND ts.tier = p_tier AND ts.effective_at <= p_effective_at
         ORDER BY ts.effective_at DESC LIMIT 1;
         IF NOT FOUND THEN
-            RETURN QUERY SELECT 'unknown_tier', p_effective_at, NULL::text;
+            RETURN QUERY SELECT 'unknown_tier', p_effective_at::timestamptz, NULL::text;
             RETURN;
         END IF;
         v_after := jsonb_populate_record(v_before, p_changes);
@@ -492,7 +492,7 @@ BEGIN
     VALUES (p_program, 'tier ' || p_tier, p_actor, p_effective_at,
             to_jsonb(v_before) - 'program_id' - 'tier' - 'effective_at',
             to_jsonb(v_after) - 'program_id' - 'tier' - 'effective_at' || jsonb_build_object('rank', coalesce(v_rank, p_rank)));
-    RETURN QUERY SELECT 'changed', p_effective_at, NULL::text;
+    RETURN QUERY SELECT 'changed', p_effective_at::timestamptz, NULL::text;
 END
 $$;
 
@@ -524,9 +524,9 @@ GRANT SELECT ON points.tier_evaluations, points.tier_evaluation_counts TO {{writ
 -- else the one after the last finished (the first: the period of the program's creation or of
 -- its oldest qualifying totals, whichever is earlier). Starts it. Returns nothing when no period
 -- is due.
-CREATE FUNCTION points.next_tier_period(p_program integer, p_as_of timestamptz)
+CREATE FUNCTION points.next_tier_period(p_program integer, p_as_of points.event_time)
 RETURNS TABLE (period_start date, period_kind text, period_end timestamptz, resumed boolean)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_time_zone text;
     v_from timestamptz;
@@ -573,7 +573,7 @@ RETURNS TABLE (members integer, changed integer, finished boolean)
 -- Plans that stay linear in the chunk whatever the statistics say: index probes per member
 -- (never a scan of the program's members or totals), and no JIT for these few-millisecond
 -- statements.
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp
 SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off AS $$
 DECLARE
     v_evaluation points.tier_evaluations;
@@ -687,7 +687,7 @@ CREATE TABLE points.tier_grants (
     term text NOT NULL CONSTRAINT grant_term CHECK (term IN ('month', 'quarter', 'year')),
     starts_at timestamptz NOT NULL,
     ends_at timestamptz NOT NULL,
-    actor text NOT NULL CHECK (actor <> ''),
+    actor points.label_text NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now(),
     -- Whether the end has been looked at by `jobs tiers` (and recorded, when it lowered the
     -- effective tier).
@@ -740,9 +740,9 @@ $$;
 -- 'granted', 'exists', 'conflict' (the key names another grant), 'unknown_member' or
 -- 'unknown_tier', with the grant and the member's effective tier at its start before and after.
 CREATE FUNCTION points.grant_tier(
-    p_program integer, p_member text, p_tier text, p_term text, p_from timestamptz, p_actor text, p_key text)
+    p_program integer, p_member points.member_key, p_tier text, p_term text, p_from points.event_time, p_actor points.label_text, p_key points.idempotency_key)
 RETURNS TABLE (status text, grant_id bigint, starts_at timestamptz, ends_at timestamptz, tier_before text, tier_after text)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_member points.members;
     v_time_zone text;
@@ -762,7 +762,7 @@ BEGIN
     IF FOUND THEN
         RETURN QUERY SELECT
             CASE WHEN v_existing.member_id = p_member AND v_existing.tier = p_tier AND v_existing.term = p_term
-                      AND v_existing.starts_at = coalesce(p_from, v_existing.starts_at) THEN 'exists' ELSE 'conflict' END,
+                      AND v_existing.starts_at = coalesce(p_from::timestamptz, v_existing.starts_at) THEN 'exists' ELSE 'conflict' END,
             v_existing.grant_id, v_existing.starts_at, v_existing.ends_at,
             points.tier_at(p_program, p_member, v_member.tier, v_member.override_until, v_member.override_previous,
                            v_member.granted_until, v_existing.starts_at),
@@ -785,7 +785,7 @@ BEGIN
     RETURNING g.grant_id INTO v_grant;
     IF v_grant IS NULL THEN
         RETURN QUERY SELECT 'exists', g.grant_id, g.starts_at, g.ends_at, v_before, v_before FROM points.tier_grants AS g
-            WHERE g.program_id = p_program AND g.member_id = p_member AND g.tier = p_tier AND g.term = p_term AND g.starts_at = p_from;
+            WHERE g.program_id = p_program AND g.member_id = p_member AND g.tier = p_tier AND g.term = p_term AND g.starts_at = p_from::timestamptz;
         RETURN;
     END IF;
     UPDATE points.members AS m SET granted_until = greatest(m.granted_until, v_ends)
@@ -796,7 +796,7 @@ BEGIN
         INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, reason, actor)
         VALUES (p_program, p_member, p_from, v_before, v_after, 'grant', format('%s grant until %s', p_term, v_ends), p_actor);
     END IF;
-    RETURN QUERY SELECT 'granted', v_grant, p_from, v_ends, v_before, v_after;
+    RETURN QUERY SELECT 'granted', v_grant, p_from::timestamptz, v_ends, v_before, v_after;
 END
 $$;
 
@@ -804,9 +804,9 @@ $$;
 -- evaluation or upgrade changes it). Returns status 'overridden', 'unchanged' (already so),
 -- 'unknown_member' or 'unknown_tier', with the earned tier before.
 CREATE FUNCTION points.override_tier(
-    p_program integer, p_member text, p_tier text, p_reason text, p_until timestamptz, p_actor text)
+    p_program integer, p_member points.member_key, p_tier text, p_reason points.label_text, p_until points.event_time, p_actor points.label_text)
 RETURNS TABLE (status text, tier_before text)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_member points.members;
     v_ended boolean;
@@ -856,8 +856,8 @@ $$;
 -- Records what ended by p_as_of: overrides (the earned tier returns to the one before) and
 -- grants (a change when the effective tier drops). Part of `jobs tiers`; idempotent. Returns the
 -- number of tier changes recorded.
-CREATE FUNCTION points.end_tier_terms(p_program integer, p_as_of timestamptz) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+CREATE FUNCTION points.end_tier_terms(p_program integer, p_as_of points.event_time) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_overrides integer;
     v_grants integer;

@@ -14,13 +14,13 @@ ALTER TYPE points.key_scope ADD VALUE 'capture';
 CREATE TABLE points.rewards (
     program_id integer NOT NULL REFERENCES points.programs,
     reward text COLLATE "C" NOT NULL CONSTRAINT reward_code_format CHECK (reward ~ '^[a-z0-9][a-z0-9_.-]{0,63}$'),
-    name text NOT NULL,
+    name points.label_text NOT NULL,
     cost points.amount_positive NOT NULL,
     stock points.amount_not_negative,
     min_tier text,
     limit_per_member points.amount_positive,
-    active_from timestamptz,
-    active_until timestamptz,
+    active_from points.event_time,
+    active_until points.event_time,
     CONSTRAINT reward_window CHECK (active_until > active_from),
     PRIMARY KEY (program_id, reward),
     FOREIGN KEY (program_id, min_tier) REFERENCES points.tiers
@@ -36,7 +36,7 @@ CREATE TABLE points.redemptions (
     reward text COLLATE "C",
     quantity integer,
     points points.amount_positive NOT NULL,
-    reason text,
+    reason points.label_text,
     PRIMARY KEY (program_id, member_id, entry_id)
 );
 CREATE INDEX redemptions_of_reward ON points.redemptions (program_id, member_id, reward) WHERE reward IS NOT NULL;
@@ -49,9 +49,9 @@ GRANT SELECT ON points.redemptions TO {{writer}}, {{auditor}};
 -- Creates or changes a reward (fields absent from p_changes keep their values; a new reward
 -- needs a name and a cost). Recorded with who, when, before and after. Returns 'created',
 -- 'changed', 'unchanged', 'incomplete' (a new reward without name or cost) or 'unknown_tier'.
-CREATE FUNCTION points.set_reward(p_program integer, p_reward text, p_changes jsonb, p_actor text)
+CREATE FUNCTION points.set_reward(p_program integer, p_reward text, p_changes jsonb, p_actor points.label_text)
 RETURNS TABLE (status text)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_before points.rewards;
     v_after points.rewards;
@@ -98,9 +98,9 @@ $$;
 -- 'out_of_stock' (refusals are not remembered: a retry may succeed), with the points, the
 -- member's balances after, the stock left, and for a refusal a detail.
 CREATE FUNCTION points.redeem(
-    p_program integer, p_member text, p_reward text, p_quantity integer, p_points bigint, p_reason text, p_key text)
+    p_program integer, p_member points.member_key, p_reward text, p_quantity integer, p_points bigint, p_reason points.label_text, p_key points.idempotency_key)
 RETURNS TABLE (status text, entry_id bigint, points bigint, available bigint, held bigint, stock_left bigint, detail text)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
         'member', p_member, 'reward', p_reward, 'quantity', p_quantity, 'points', p_points, 'reason', p_reason));
@@ -223,7 +223,7 @@ CREATE TABLE points.holds (
     hold_key points.idempotency_key NOT NULL,
     points points.amount_positive NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
-    expires_at timestamptz NOT NULL,
+    expires_at points.event_time NOT NULL,
     state points.hold_state NOT NULL DEFAULT 'open',
     captured points.amount_not_negative,
     resolved_at timestamptz,
@@ -262,16 +262,18 @@ $$;
 -- Reserves p_points of a member's spendable points until p_expires_at. Idempotent by key (the
 -- same member and points: the original hold). Returns status 'held', 'replayed', 'conflict',
 -- 'unknown_member' or 'insufficient_points', with the hold and the member's balances.
-CREATE FUNCTION points.create_hold(p_program integer, p_member text, p_points bigint, p_expires_at timestamptz, p_key text)
+CREATE FUNCTION points.create_hold(p_program integer, p_member points.member_key, p_points bigint, p_expires_at points.event_time, p_key points.idempotency_key)
 RETURNS TABLE (status text, hold_id bigint, expires_at timestamptz, available bigint, held bigint)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_member points.members;
     v_existing points.holds;
     v_hold bigint;
 BEGIN
-    IF p_points IS NULL OR p_points <= 0 OR p_expires_at <= now() THEN
-        RAISE EXCEPTION 'a hold needs positive points and an expiry in the future' USING ERRCODE = 'invalid_parameter_value';
+    IF p_points IS NULL OR p_points <= 0 OR p_expires_at IS NULL OR p_expires_at <= now()
+        OR p_expires_at > now() + interval '30 days' THEN
+        RAISE EXCEPTION 'a hold needs positive points and an expiry in the future, at most 30 days away'
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT m.* INTO v_member FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
     IF NOT FOUND THEN
@@ -284,7 +286,7 @@ BEGIN
     SELECT h.* INTO v_existing FROM points.holds AS h WHERE h.program_id = p_program AND h.hold_key = p_key;
     IF FOUND THEN
         RETURN QUERY SELECT CASE WHEN v_existing.member_id = p_member AND v_existing.points = p_points THEN 'replayed' ELSE 'conflict' END,
-            v_existing.hold_id, v_existing.expires_at, v_member.available, v_member.held::bigint;
+            v_existing.hold_id, v_existing.expires_at::timestamptz, v_member.available, v_member.held::bigint;
         RETURN;
     END IF;
     IF v_member.available - v_member.held < p_points THEN
@@ -295,7 +297,7 @@ BEGIN
     VALUES (p_program, p_member, p_key, p_points, p_expires_at)
     RETURNING h.hold_id INTO v_hold;
     UPDATE points.members AS m SET held = m.held + p_points WHERE m.program_id = p_program AND m.member_id = p_member;
-    RETURN QUERY SELECT 'held', v_hold, p_expires_at, v_member.available, v_member.held + p_points;
+    RETURN QUERY SELECT 'held', v_hold, p_expires_at::timestamptz, v_member.available, v_member.held + p_points;
 END
 $$;
 
@@ -308,7 +310,7 @@ $$;
 CREATE FUNCTION points.resolve_hold(p_program integer, p_hold bigint, p_void boolean, p_capture bigint)
 RETURNS TABLE (status text, state text, member_id text, points bigint, captured bigint, entry_id bigint,
                available bigint, held bigint)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_member_id text;
     v_member points.members;
@@ -388,9 +390,9 @@ $$;
 -- Expiry of holds, one chunk: up to p_limit open holds whose expiry is at or before p_as_of
 -- are expired and their points released. Set-based, idempotent, resumable: call it until it
 -- returns 0 holds. Members are locked in id order.
-CREATE FUNCTION points.expire_holds(p_program integer, p_as_of timestamptz, p_limit integer)
+CREATE FUNCTION points.expire_holds(p_program integer, p_as_of points.event_time, p_limit integer)
 RETURNS TABLE (holds integer, points bigint, members integer)
-LANGUAGE plpgsql SECURITY DEFINER SET enable_seqscan = off SET jit = off AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_members text[];
 BEGIN
@@ -424,6 +426,6 @@ END
 $$;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION points.redeem(integer, text, text, integer, bigint, text, text) TO {{writer}};
-GRANT EXECUTE ON FUNCTION points.create_hold(integer, text, bigint, timestamptz, text) TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.redeem TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.create_hold TO {{writer}};
 GRANT EXECUTE ON FUNCTION points.resolve_hold(integer, bigint, boolean, bigint) TO {{writer}};

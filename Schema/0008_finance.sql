@@ -32,7 +32,7 @@ CREATE TABLE points.journal_blocks (
     previous_hash bytea NOT NULL CONSTRAINT previous_hash_size CHECK (length(previous_hash) = 32),
     block_hash bytea NOT NULL CONSTRAINT block_hash_size CHECK (length(block_hash) = 32),
     sealed_at timestamptz NOT NULL DEFAULT now(),
-    sealed_by text NOT NULL,
+    sealed_by points.label_text NOT NULL,
     PRIMARY KEY (program_id, block_no),
     CONSTRAINT block_range CHECK (last_entry_id > after_entry_id)
 );
@@ -97,35 +97,31 @@ AS $$
     FULL JOIN lines AS l ON l.member_id = e.member_id AND l.entry_id = e.entry_id
 $$;
 
--- The highest entry id that sealing may reach now, and the transactions it must wait for first.
--- Entry ids are drawn from one sequence (CACHE 1, so in order) by writers that then commit or
--- roll back; an id at or below the horizon read here was drawn by a transaction open now or
--- already finished. The seal job waits until every listed transaction has finished (they are
--- the transactions open in this database now, read after the horizon), then seals up to the
--- horizon: no entry can appear below a sealed block later.
-CREATE FUNCTION points.seal_horizon() RETURNS TABLE (horizon bigint, open_transactions text[])
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+-- Seals the program's unsealed entries into blocks of at most p_block_entries entries, at most
+-- p_max_blocks blocks per call (each call commits: the job is resumable). Finance (the auditor
+-- role) and the owner may seal; the writer may not. Nothing about what is sealed comes from the
+-- caller: the horizon is worked out here from committed state, and the block records the
+-- session's login role as who sealed it. The horizon is the highest entry id drawn so far (ids
+-- come from one sequence, CACHE 1, so in order): every id at or below it was drawn by a
+-- transaction open now or already finished, so the call waits (up to p_wait) until every
+-- transaction open in this database when the horizon was read, prepared ones included, has
+-- finished, and then seals up to it: no entry can appear inside a sealed range later. p_up_to
+-- can only lower the horizon (a run keeps to the horizon of its first call). Writers never wait;
+-- one sealer runs at a time, and a second is refused at once rather than waited for (it would be
+-- one of the open transactions the first waits for). Runs at READ COMMITTED only, so that each
+-- statement after the wait sees what those transactions committed.
+-- Returns what this call sealed, the chain's head after it, and the horizon it sealed to.
+CREATE FUNCTION points.seal_journal(
+    p_program integer, p_block_entries integer, p_max_blocks integer, p_up_to bigint, p_wait interval)
+RETURNS TABLE (blocks integer, entries bigint, postings bigint, head_block integer, head_entry_id bigint,
+               head_hash bytea, horizon bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_horizon bigint;
-BEGIN
-    SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END INTO v_horizon FROM points.journal_entry_ids AS s;
-    RETURN QUERY
-    SELECT v_horizon, coalesce(array_agg(l.virtualxid), '{}')
-    FROM pg_catalog.pg_locks AS l
-    JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
-    WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_backend_pid() AND a.datname = current_database();
-END
-$$;
-
--- Seals the program's unsealed entries with ids up to p_horizon into blocks of at most
--- p_block_entries entries, at most p_max_blocks blocks per call (each call commits: the job is
--- resumable). One sealer per program at a time (an advisory lock); writers never wait.
--- Returns what this call sealed and the chain's head after it.
-CREATE FUNCTION points.seal_journal(
-    p_program integer, p_horizon bigint, p_block_entries integer, p_max_blocks integer, p_actor text)
-RETURNS TABLE (blocks integer, entries bigint, postings bigint, head_block integer, head_entry_id bigint, head_hash bytea)
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
+    v_open text[];
+    v_prepared xid[];
+    v_deadline timestamptz;
+    v_waiting record;
     v_no integer := 0;
     v_after bigint := 0;
     v_previous bytea;
@@ -136,10 +132,51 @@ DECLARE
     v_last bigint;
     v_digest record;
 BEGIN
-    IF p_block_entries < 1 OR p_max_blocks < 1 THEN
+    IF p_block_entries IS NULL OR p_max_blocks IS NULL OR p_block_entries < 1 OR p_max_blocks < 1 THEN
         RAISE EXCEPTION 'a block holds at least one entry' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('points.seal_journal'), p_program);
+    IF p_wait IS NULL OR p_wait < interval '0' OR p_wait > interval '1 hour' THEN
+        RAISE EXCEPTION 'sealing waits between 0 seconds and 1 hour for open transactions, not %', p_wait
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'sealing runs at READ COMMITTED, not %', current_setting('transaction_isolation')
+            USING ERRCODE = 'invalid_transaction_state',
+                  HINT = 'Call points.seal_journal outside an explicit REPEATABLE READ or SERIALIZABLE transaction.';
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(hashtext('points.seal_journal')) THEN
+        RAISE EXCEPTION 'another seal of this database''s journal is running'
+            USING ERRCODE = 'lock_not_available', HINT = 'Run the seal job again when it has finished.';
+    END IF;
+    SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END INTO v_horizon
+    FROM points.journal_entry_ids AS s;
+    v_horizon := least(v_horizon, p_up_to);
+    -- Read after the horizon: every transaction that may still commit an entry at or below it.
+    SELECT coalesce(array_agg(l.virtualxid), '{}') INTO v_open
+    FROM pg_catalog.pg_locks AS l
+    JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+    WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_backend_pid() AND a.datname = current_database();
+    SELECT coalesce(array_agg(x.transaction), '{}') INTO v_prepared
+    FROM pg_catalog.pg_prepared_xacts AS x WHERE x.database = current_database();
+    v_deadline := clock_timestamp() + p_wait;
+    LOOP
+        SELECT count(*) AS transactions, min(w.pid) AS pid, min(w.since) AS since INTO v_waiting
+        FROM (SELECT l.pid, a.xact_start AS since
+              FROM pg_catalog.pg_locks AS l LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+              WHERE l.locktype = 'virtualxid' AND l.virtualxid = ANY (v_open)
+              UNION ALL
+              SELECT NULL, x.prepared FROM pg_catalog.pg_prepared_xacts AS x
+              WHERE x.database = current_database() AND x.transaction = ANY (v_prepared)) AS w;
+        EXIT WHEN v_waiting.transactions = 0;
+        IF clock_timestamp() >= v_deadline THEN
+            RAISE EXCEPTION 'sealing waits for % transaction(s) that may still write entries; the oldest (%) has been open since %',
+                    v_waiting.transactions,
+                    coalesce('server process ' || v_waiting.pid, 'a prepared transaction'),
+                    coalesce(v_waiting.since::text, 'an unknown time')
+                USING ERRCODE = 'lock_not_available', HINT = 'Let it finish (or end it), then run the seal job again.';
+        END IF;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
     SELECT b.block_no, b.last_entry_id, b.block_hash INTO v_no, v_after, v_previous
     FROM points.journal_blocks AS b WHERE b.program_id = p_program ORDER BY b.block_no DESC LIMIT 1;
     IF NOT FOUND THEN
@@ -152,7 +189,7 @@ BEGIN
     FROM (
         SELECT u.entry_id, row_number() OVER (ORDER BY u.entry_id) AS rn, count(*) OVER () AS total
         FROM (SELECT e.entry_id FROM points.journal_entries AS e
-              WHERE e.program_id = p_program AND e.entry_id > v_after AND e.entry_id <= p_horizon
+              WHERE e.program_id = p_program AND e.entry_id > v_after AND e.entry_id <= v_horizon
               ORDER BY e.entry_id LIMIT p_block_entries::bigint * p_max_blocks) AS u
     ) AS n
     WHERE n.rn % p_block_entries = 0 OR n.rn = n.total;
@@ -169,20 +206,19 @@ BEGIN
         v_no := v_no + 1;
         INSERT INTO points.journal_blocks
             (program_id, block_no, after_entry_id, last_entry_id, entries, postings, previous_hash, block_hash, sealed_by)
-        VALUES (p_program, v_no, v_after, v_last, v_digest.entries, v_digest.postings, v_previous, v_digest.digest, p_actor);
+        VALUES (p_program, v_no, v_after, v_last, v_digest.entries, v_digest.postings, v_previous, v_digest.digest, session_user);
         v_blocks := v_blocks + 1;
         v_entries := v_entries + v_digest.entries;
         v_postings := v_postings + v_digest.postings;
         v_after := v_last;
         v_previous := v_digest.digest;
     END LOOP;
-    RETURN QUERY SELECT v_blocks, v_entries, v_postings, v_no, v_after, v_previous;
+    RETURN QUERY SELECT v_blocks, v_entries, v_postings, v_no, v_after, v_previous, v_horizon;
 END
 $$;
 
 GRANT EXECUTE ON FUNCTION points.genesis_hash(integer) TO {{writer}}, {{auditor}};
 GRANT EXECUTE ON FUNCTION points.canonical_line(bigint, text, points.entry_kind, points.key_scope, text, timestamptz, timestamptz, jsonb, json) TO {{writer}}, {{auditor}};
 GRANT EXECUTE ON FUNCTION points.journal_digest(integer, bigint, bigint, bytea) TO {{writer}}, {{auditor}};
-GRANT EXECUTE ON FUNCTION points.seal_horizon() TO {{writer}};
-GRANT EXECUTE ON FUNCTION points.seal_journal(integer, bigint, integer, integer, text) TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.seal_journal TO {{auditor}};
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC;

@@ -71,6 +71,21 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         return trimmed.last.map { ".?!".contains($0) } == true ? trimmed : trimmed + "."
     }
 
+    /// The database's text and time rules (domains), by constraint name, as a caller reads them:
+    /// a caller of the library meets them only when it sends what the library's own checks let
+    /// through (a `Timestamp` out of range), or when it calls the database directly.
+    private static let textRuleRefusals: [String: (field: String, reason: String)] = [
+        "event_time_range": ("time", "it is outside the years 1900 to 9999; give a time within them"),
+        "id_text_format": (
+            "id", "an id or key needs visible characters in Unicode NFC, without control or format characters or a space at either end"
+        ),
+        "member_id_length": ("member", "a member id has at most 128 characters"),
+        "idempotency_key_length": ("key", "an id or key has at most 200 characters"),
+        "label_text_format": (
+            "text", "a reason, actor or name needs 1 to 1000 characters without control characters, line separators or bidirectional controls"
+        ),
+    ]
+
     /// Maps errors of the Postgres layer to the ledger's own.
     static func wrap(_ error: any Error) -> any Error {
         guard let error = error as? PostgresError else { return error }
@@ -78,6 +93,9 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             return LedgerError.invalidInput(field: "database URL", reason: error.message)
         }
         if error.isConnectionError { return LedgerError.unreachable(reason: error.message) }
+        if error.code == .checkViolation, let constraint = error.constraint, let refusal = textRuleRefusals[constraint] {
+            return LedgerError.invalidInput(field: refusal.field, reason: refusal.reason)
+        }
         switch error.code {
         case .undefinedTable?, .undefinedFunction?, SQLState("3F000")?:
             return LedgerError.schemaNotMigrated

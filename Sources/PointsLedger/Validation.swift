@@ -9,19 +9,14 @@ enum Validate {
     }
 
     static func memberID(_ id: String) throws(LedgerError) {
-        guard isPlainText(id, maximumLength: 128) else {
-            throw .invalidInput(field: "member", reason: "\"\(id)\" is not a member id: use 1 to 128 characters without control characters")
-        }
+        try self.id(id, field: "member", noun: "a member id", maximumLength: 128)
     }
 
-    /// 1 to `maximumLength` characters, none of them a control character. Ids are checked once
-    /// a line in imports, so printable ASCII (the usual id) is decided from its bytes alone.
-    static func isPlainText(_ value: String, maximumLength: Int) -> Bool {
-        var utf8 = value
-        let printableASCII = utf8.withUTF8 { bytes in bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
-        if printableASCII { return !utf8.isEmpty && utf8.utf8.count <= maximumLength }
-        return !value.isEmpty && value.count <= maximumLength
-            && !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+    /// An id or key (`points.id_text`): 1 to `maximumLength` characters under the text rules of ids.
+    static func id(_ value: String, field: String, noun: String, maximumLength: Int) throws(LedgerError) {
+        if let problem = TextRules.idProblem(value, maximumLength: maximumLength) {
+            throw .invalidInput(field: field, reason: "\(TextRules.shown(value)) is not \(noun): \(problem)")
+        }
     }
 
     static func programName(_ name: String) throws(LedgerError) {
@@ -38,20 +33,25 @@ enum Validate {
         }
     }
 
+    /// Free text a person reads (a reason, an actor, a name; `points.label_text`): trimmed, 1 to
+    /// `maximumLength` characters, nothing a terminal would act on.
     static func text(_ value: String, field: String, maximumLength: Int = 500) throws(LedgerError) -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw .invalidInput(field: field, reason: "it is empty; say it in a few words") }
         guard trimmed.count <= maximumLength else {
             throw .invalidInput(field: field, reason: "it has \(trimmed.count) characters, more than the \(maximumLength) allowed")
         }
+        if let unsafe = trimmed.unicodeScalars.first(where: TextRules.isUnsafe) {
+            throw .invalidInput(
+                field: field,
+                reason: "\(TextRules.shown(trimmed)) holds \(TextRules.describe(unsafe)), which stored text may not hold; write it without")
+        }
         return trimmed
     }
 
     /// An order, refund or other reference from a caller's systems.
     static func reference(_ value: String, field: String) throws(LedgerError) {
-        guard isPlainText(value, maximumLength: 200) else {
-            throw .invalidInput(field: field, reason: "\"\(value)\" is not an id: use 1 to 200 characters without control characters")
-        }
+        try id(value, field: field, noun: "an id", maximumLength: 200)
     }
 
     /// An amount of money in the program's currency: positive (or zero where allowed), with the
@@ -67,8 +67,6 @@ enum Validate {
     }
 
     static func key(_ key: String) throws(LedgerError) {
-        guard !key.isEmpty, key.count <= 200 else {
-            throw .invalidInput(field: "key", reason: "an idempotency key needs 1 to 200 characters")
-        }
+        try id(key, field: "key", noun: "an idempotency key", maximumLength: 200)
     }
 }

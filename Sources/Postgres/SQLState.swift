@@ -45,6 +45,7 @@ public struct SQLState: Hashable, Sendable, CustomStringConvertible {
     public static let invalidCatalogName = SQLState("3D000")
     public static let adminShutdown = SQLState("57P01")
     public static let queryCanceled = SQLState("57014")
+    public static let lockNotAvailable = SQLState("55P03")
     public static let raiseException = SQLState("P0001")
     public static let internalError = SQLState("XX000")
 }

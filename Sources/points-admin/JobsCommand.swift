@@ -153,19 +153,19 @@ extension JobsCommand {
                 Each block's hash is SHA-256 over the previous block's hash and the canonical form of its \
                 entries and postings; `audit verify` recomputes them all. Writers never wait: the job seals \
                 up to the last entry written when it started, once the transactions open then have finished. \
+                Each block records the database login role that sealed it; finance (the auditor role) and \
+                the owner may seal, the writer may not. \
                 Note the head hash it prints: `audit verify --head HASH` proves the chain still holds it.
                 """)
         @OptionGroup var options: GlobalOptions
         @Option(help: ArgumentHelp("Entries per block.", valueName: "n"))
         var blockSize = 10_000
-        @Option(help: ArgumentHelp("Seconds to wait for open transactions before giving up.", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Seconds to wait for open transactions before giving up (at most 3600).", valueName: "seconds"))
         var wait = 60
-        @Option(help: ArgumentHelp("Who runs the seal (recorded on each block).", valueName: "name"))
-        var actor = ProcessInfo.processInfo.environment["USER"] ?? "admin"
 
         func validate() throws {
             if blockSize <= 0 { throw ValidationError("--block-size must be a positive number, not \(blockSize).") }
-            if wait < 0 { throw ValidationError("--wait must be 0 or more seconds, not \(wait).") }
+            if !(0...3600).contains(wait) { throw ValidationError("--wait must be 0 to 3600 seconds, not \(wait).") }
         }
 
         func run() async throws {
@@ -181,7 +181,7 @@ extension JobsCommand {
                             ? "\nHead: block \(summary.headBlock), through entry \(summary.headEntryID), hash \(summary.headHash)" : "")
                 }
             ) { progress in
-                try await ledger.seal(program, blockEntries: blockSize, wait: .seconds(wait), actor: actor, progress: progress)
+                try await ledger.seal(program, blockEntries: blockSize, wait: .seconds(wait), progress: progress)
             }
         }
     }

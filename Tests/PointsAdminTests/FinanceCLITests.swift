@@ -10,8 +10,10 @@ struct FinanceCLITests {
     let cli = CLITests()
 
     /// The CLI connected as the auditor role (read-only), through the superuser's session.
-    func auditor(_ run: CLITests.CLI) -> CLITests.CLI {
-        CLITests.CLI(databaseURL: run.databaseURL + "&options=-c%20role%3D\(RoleNames.standard.auditor)")
+    func auditor(_ run: CLITests.CLI) -> CLITests.CLI { acting(as: RoleNames.standard.auditor, run) }
+    func writer(_ run: CLITests.CLI) -> CLITests.CLI { acting(as: RoleNames.standard.writer, run) }
+    func acting(as role: String, _ run: CLITests.CLI) -> CLITests.CLI {
+        CLITests.CLI(databaseURL: run.databaseURL + "&options=-c%20role%3D\(role)")
     }
 
     @Test func theHledgerExportOpensInHledgerWithTheLedgersBalances() async throws {
@@ -75,10 +77,10 @@ struct FinanceCLITests {
             #expect(!page.contains("<script") && !page.contains("src="))
             let liability = try auditor(run)(["report", "liability", "--json"])
             #expect((try JSONSerialization.jsonObject(with: Data(liability.stdout.utf8)) as! [String: Any])["available"] as? Int == 165)
-            // The auditor changes nothing; the seal job is the writer's.
-            let refused = try auditor(run)(["jobs", "seal"])
-            #expect(refused.status != 0)
-            let sealed = try run(["jobs", "seal", "--actor", "finance"])
+            // Sealing is finance's (or the owner's), never the writer's.
+            let refused = try writer(run)(["jobs", "seal"])
+            #expect(refused.status == 1 && refused.stderr.contains("Permission denied"), "\(refused.stderr)")
+            let sealed = try auditor(run)(["jobs", "seal"])
             #expect(sealed.stdout.hasPrefix("Sealed 4 entries (8 postings) into 1 blocks"), "\(sealed.stdout)")
             let head = String(sealed.stdout.split(separator: " ").last!.dropLast())
             #expect(try auditor(run)(["audit", "verify", "--head", head]).status == 0)

@@ -22,9 +22,9 @@ struct FinanceTests {
     @Test func aSealedJournalVerifiesAndEveryKindOfTamperingIsNamed() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             try await history(ledger, program)
-            let sealed = try await ledger.seal(program, blockEntries: 2, actor: "finance")
+            let sealed = try await ledger.seal(program, blockEntries: 2)
             #expect(sealed.blocks == 2 && sealed.entries == 4 && sealed.postings == 8)
-            #expect(try await ledger.seal(program, actor: "finance").blocks == 0)
+            #expect(try await ledger.seal(program).blocks == 0)
             let clean = try await ledger.verify(program, expectedHead: sealed.headHash)
             #expect(clean.isSound, "\(clean.problems)")
             #expect(clean.sealedBlocks == 2 && clean.headHash == sealed.headHash && clean.unsealedEntries == 0)
@@ -81,7 +81,7 @@ struct FinanceTests {
             let entries = try TestDatabase.sql(configuration, "SELECT entry_id FROM points.journal_entries ORDER BY entry_id").map {
                 try $0.decode(Int64.self, at: 0)
             }
-            _ = try await ledger.seal(program, blockEntries: 2, actor: "finance")
+            _ = try await ledger.seal(program, blockEntries: 2)
             try TestDatabase.sql(
                 configuration, as: Self.owner,
                 "UPDATE points.postings SET amount = amount + 3 WHERE entry_id = \(entries[2]) AND account = 'available'")
@@ -97,7 +97,7 @@ struct FinanceTests {
                 "UPDATE points.postings SET amount = 6 WHERE entry_id = \(late.entryID) AND account = 'available'")
             #expect(try await ledger.verify(program).problems.contains { $0.kind == .unbalancedEntry && $0.entryID == late.entryID })
             do {
-                _ = try await ledger.seal(program, actor: "finance")
+                _ = try await ledger.seal(program)
                 Issue.record("an unbalanced entry was sealed")
             } catch LedgerError.refused(let reason) {
                 #expect(reason.contains("journal entry \(late.entryID) does not balance"), "\(reason)")
@@ -116,7 +116,7 @@ struct FinanceTests {
             let entries = try TestDatabase.sql(configuration, "SELECT entry_id FROM points.journal_entries ORDER BY entry_id").map {
                 try $0.decode(Int64.self, at: 0)
             }
-            _ = try await ledger.seal(program, actor: "finance")
+            _ = try await ledger.seal(program)
             try TestDatabase.sql(
                 configuration, as: Self.owner,
                 "UPDATE points.postings SET amount = amount + 2 WHERE entry_id = \(entries[1]) AND account = 'available'")
@@ -173,18 +173,18 @@ struct FinanceTests {
             let open = try PostgresConnection(configuration: configuration)
             try open.execute(script: "BEGIN; SELECT * FROM points.adjust(\(program.id), 'm2', 5, 'late', 'ops', 'late')")
             await #expect {
-                try await ledger.seal(program, wait: .milliseconds(200), actor: "finance")
+                try await ledger.seal(program, wait: .milliseconds(200))
             } throws: { error in
                 "\(error)".contains("sealing waits for 1 transaction(s)")
             }
             #expect(try await ledger.verify(program).sealedBlocks == 0)
             try open.execute(script: "COMMIT")
-            let sealed = try await ledger.seal(program, actor: "finance")
+            let sealed = try await ledger.seal(program)
             #expect(sealed.entries == 5)
             // A transaction opened after the seal job started is not waited for: its entry is sealed next time.
             _ = try await ledger.grant(points: 1, to: "m2", in: program, reason: "more", actor: "ops", key: "more")
             #expect(try await ledger.verify(program).unsealedEntries == 1)
-            #expect(try await ledger.seal(program, actor: "finance").entries == 1)
+            #expect(try await ledger.seal(program).entries == 1)
             #expect(try await ledger.verify(program).isSound)
         }
     }
@@ -192,7 +192,7 @@ struct FinanceTests {
     @Test func theJSONLinesExportIsTheCanonicalFormAnAuditorCanHash() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             try await history(ledger, program)
-            let sealed = try await ledger.seal(program, actor: "finance")
+            let sealed = try await ledger.seal(program)
             let text = Lines()
             _ = try await ledger.exportJournal(
                 program, from: Timestamp(microsecondsSinceEpoch: 0), to: .now, format: .jsonl, write: { text.append($0) })

@@ -85,7 +85,8 @@ extension Ledger {
     public func instant(_ text: String, in program: Program, field: String) async throws -> Timestamp {
         guard let normalised = TimeText.normalise(text.trimmingCharacters(in: .whitespaces)) else {
             throw LedgerError.invalidInput(
-                field: field, reason: "\"\(text)\" is not a time; write it like 2026-11-22 10:00 (program time) or 2026-11-22T02:00:00Z")
+                field: field,
+                reason: "\(TextRules.shown(text)) is not a time from the years 1900 to 9999; write it like 2026-11-22 10:00 (program time) or 2026-11-22T02:00:00Z")
         }
         let hasZone = TimeText.hasZone(normalised)
         return try await withConnection { connection in

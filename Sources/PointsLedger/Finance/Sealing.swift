@@ -17,36 +17,39 @@ public struct SealSummary: Sendable, Hashable, Codable {
 extension Ledger {
     /// Seals the program's journal entries not yet sealed into hash-chained blocks of at most
     /// `blockEntries` entries: SHA-256 over the previous block's hash and the entries' canonical
-    /// form (`points.journal_digest`). Writers never wait: the job reads the highest entry id
+    /// form (`points.journal_digest`). Writers never wait: the database reads the highest entry id
     /// drawn so far, waits (up to `wait`) for the transactions open at that moment to finish, and
-    /// seals up to that id, so no entry can later appear inside a sealed range. Commits every few
-    /// blocks; a stopped run loses nothing and a rerun continues.
-    /// - Throws: `.refused` when a transaction stays open longer than `wait`, or when an entry to
-    ///   be sealed does not balance (rewritten by hand): it is named, and the blocks committed
-    ///   by earlier rounds of this run stay sealed.
+    /// seals up to that id, so no entry can later appear inside a sealed range; nothing of that
+    /// comes from the caller, and each block records the login role that sealed it. Commits every
+    /// few blocks; a stopped run loses nothing and a rerun continues. Finance (the auditor role)
+    /// and the owner may seal, the writer may not.
+    /// - Throws: `.refused` when a transaction stays open longer than `wait`, when another seal is
+    ///   running, or when an entry to be sealed does not balance (rewritten by hand): it is named,
+    ///   and the blocks committed by earlier rounds of this run stay sealed.
     public func seal(
-        _ program: Program, blockEntries: Int = 10_000, wait: Duration = .seconds(60), actor: String,
+        _ program: Program, blockEntries: Int = 10_000, wait: Duration = .seconds(60),
         progress: @Sendable (SealSummary) -> Void = { _ in }
     ) async throws -> SealSummary {
         guard (1...1_000_000).contains(blockEntries) else {
             throw LedgerError.invalidInput(field: "block size", reason: "\(blockEntries) entries must be between 1 and 1000000")
         }
+        guard wait >= .zero, wait <= .seconds(3600) else {
+            throw LedgerError.invalidInput(field: "wait", reason: "\(wait) must be between 0 seconds and 1 hour")
+        }
         let started = Date()
-        let horizonRow = try await callReturningRow("SELECT horizon, open_transactions FROM points.seal_horizon()")
-        let horizon: Int64 = try horizonRow.decode(at: 0)
-        let open: [String] = try horizonRow.decode(at: 1)
-        try await waitForTransactions(open, upTo: wait)
-
+        let waitSeconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
         var summary = SealSummary(blocks: 0, entries: 0, postings: 0, headBlock: 0, headEntryID: 0, headHash: "", seconds: 0)
         let blocksPerCall = max(1, 100_000 / blockEntries)
+        var horizon: Int64?
         while true {
             let row: Row
             do {
                 row = try await callReturningRow("""
-                    SELECT blocks, entries, postings, head_block, head_entry_id, encode(head_hash, 'hex')
-                    FROM points.seal_journal(\(program.id), \(horizon), \(Int32(blockEntries)), \(Int32(blocksPerCall)), \(actor))
+                    SELECT blocks, entries, postings, head_block, head_entry_id, encode(head_hash, 'hex'), horizon
+                    FROM points.seal_journal(\(program.id), \(Int32(blockEntries)), \(Int32(blocksPerCall)), \(horizon),
+                                             make_interval(secs => \(waitSeconds)))
                     """)
-            } catch LedgerError.database(let error) where error.constraint == "entry_balances" {
+            } catch LedgerError.database(let error) where error.constraint == "entry_balances" || error.code == .lockNotAvailable {
                 // Blocks committed by earlier rounds stay sealed; nothing unbalanced enters a block.
                 throw LedgerError.refused(reason: "\(error.message); \(error.hint ?? "repair it before sealing")")
             }
@@ -57,37 +60,12 @@ extension Ledger {
             summary.headBlock = Int(try row.decode(Int32.self, at: 3))
             summary.headEntryID = try row.decode(at: 4)
             summary.headHash = try row.decode(at: 5)
+            horizon = try row.decode(Int64.self, at: 6)
             summary.seconds = Date().timeIntervalSince(started)
             if blocks == 0 { break }
             progress(summary)
         }
         logger.info("journal sealed", metadata: ["blocks": "\(summary.blocks)", "head": "\(summary.headHash)"])
         return summary
-    }
-
-    /// Waits until none of the transactions named by their virtual ids is still open.
-    private func waitForTransactions(_ transactions: [String], upTo limit: Duration) async throws {
-        guard !transactions.isEmpty else { return }
-        let clock = ContinuousClock()
-        let deadline = clock.now + limit
-        while true {
-            let open = try await withConnection { connection in
-                try connection.query("""
-                    SELECT l.pid, a.xact_start FROM pg_catalog.pg_locks AS l
-                    LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
-                    WHERE l.locktype = 'virtualxid' AND l.virtualxid = ANY (\(transactions))
-                    ORDER BY a.xact_start
-                    """).map { row in (pid: try row.decode(Int32.self, at: 0), since: try row.decode(Timestamp?.self, at: 1)) }
-            }
-            guard let oldest = open.first else { return }
-            if clock.now >= deadline {
-                throw LedgerError.refused(reason: """
-                    sealing waits for \(open.count) transaction(s) that may still write entries; the oldest \
-                    (server process \(oldest.pid)) has been open since \(oldest.since?.description ?? "an unknown time"). \
-                    Let it finish (or end it), then run the seal job again
-                    """)
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 }

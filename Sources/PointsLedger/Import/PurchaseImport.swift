@@ -221,7 +221,8 @@ enum ImportLines {
             }
             guard let occurredAt = TimeText.normalise(values[.occurredAt]!) else {
                 throw LedgerError.invalidInput(
-                    field: "occurred_at", reason: "\"\(values[.occurredAt]!)\" is not a time such as 2026-11-22T10:00:00+08:00")
+                    field: "occurred_at",
+                    reason: "\(TextRules.shown(values[.occurredAt]!)) is not a time from the years 1900 to 9999 such as 2026-11-22T10:00:00+08:00")
             }
             if let referrer = values[.referrer] { try Validate.memberID(referrer) }
             return ImportRecord(

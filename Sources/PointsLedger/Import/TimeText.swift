@@ -1,6 +1,7 @@
 /// A time as written in an import file, checked and normalised so PostgreSQL reads it exactly:
 /// `2026-11-22T10:00:00+08:00`, `2026-11-22 10:00:00Z`, `2026-11-22 10:00` (the program's local
-/// time), `2026-11-22` (local midnight). Fractions of a second up to microseconds.
+/// time), `2026-11-22` (local midnight). Fractions of a second up to microseconds; years 1900 to
+/// 9999 (the range of the database's `points.event_time`).
 enum TimeText {
     /// The normalised text (`YYYY-MM-DD HH:MM:SS.ffffff` plus the offset as written, if any).
     static func normalise(_ text: String) -> String? {
@@ -21,7 +22,7 @@ enum TimeText {
             index += 1
             return true
         }
-        guard let year = digits(4), take("-"), let month = digits(2), take("-"), let day = digits(2),
+        guard let year = digits(4), (1900...9999).contains(year), take("-"), let month = digits(2), take("-"), let day = digits(2),
             (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day)
         else { return nil }
         var hour = 0, minute = 0, second = 0

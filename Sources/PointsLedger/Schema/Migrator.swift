@@ -48,6 +48,17 @@ struct Migrator {
                 applied_at timestamptz NOT NULL DEFAULT now(),
                 applied_by text NOT NULL DEFAULT session_user
             );
+            CREATE OR REPLACE FUNCTION points_meta.settle_temporary_objects(p_owner text, p_writer text, p_auditor text)
+            RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $settle$
+            BEGIN
+                IF EXISTS (SELECT FROM pg_database AS d WHERE d.datname = current_database()
+                           AND pg_has_role(current_user, d.datdba, 'USAGE')) THEN
+                    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC, %I, %I', current_database(), p_writer, p_auditor);
+                    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', current_database(), p_owner);
+                END IF;
+            END
+            $settle$;
+            REVOKE ALL ON FUNCTION points_meta.settle_temporary_objects(text, text, text) FROM PUBLIC;
             CREATE TABLE IF NOT EXISTS points_meta.roles (
                 only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
                 owner_role text NOT NULL,
@@ -76,7 +87,19 @@ struct Migrator {
             }
             newlyApplied.append(migration)
         }
+        try settleTemporaryObjects(connection, roles: roles)
         return newlyApplied
+    }
+
+    /// Takes the right to create temporary objects from PUBLIC (and so from the writer and the
+    /// auditor) and gives it to the owner, whose import batches need work tables, on every run.
+    /// A caller with no way to create objects cannot plant one for the ledger's functions to find
+    /// (they also run with a fixed `search_path`). Only where the migrating role owns the database
+    /// (or is a superuser): a database the ledger shares with other systems keeps its grants.
+    private func settleTemporaryObjects(_ connection: PostgresConnection, roles: RoleNames) throws {
+        try connection.query("""
+            SELECT points_meta.settle_temporary_objects(\(roles.owner), \(roles.writer), \(roles.auditor))
+            """)
     }
 
     /// The roles recorded at the first migration, or the requested (else standard) ones, recorded now.
