@@ -23,7 +23,7 @@ let package = Package(
         // A small, safe Swift face over libpq. Nothing of the ledger lives here.
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
 
-        // Schema/*.sql, embedded into the library at build time so the CLI works from any directory.
+        // Schema/ (migrations and function modules), embedded into the library at build time so the CLI works from any directory.
         .plugin(name: "EmbedSchemaPlugin", capability: .buildTool(), path: "Sources/EmbedSchemaPlugin"),
 
         // The ledger: programs, members, accounts, journal entries, postings, audit.

@@ -55,7 +55,7 @@ public final class Ledger: Sendable {
     /// The migrations this build carries and whether each is applied.
     public func migrationStatus() async throws -> [MigrationStatus] {
         try await withConnection { connection in
-            try Migrator(migrations: Migration.all).status(connection)
+            try Migrator(migrations: Migration.all, modules: FunctionModule.all).status(connection)
         }
     }
 
@@ -65,7 +65,7 @@ public final class Ledger: Sendable {
     public func migrate(roles: RoleNames? = nil) async throws -> [Migration] {
         try roles?.validate()
         let applied = try await withConnection { connection in
-            try Migrator(migrations: Migration.all).migrate(connection, roles: roles)
+            try Migrator(migrations: Migration.all, modules: FunctionModule.all).migrate(connection, roles: roles)
         }
         for migration in applied {
             logger.info("applied migration", metadata: ["migration": "\(migration.fileName)"])

@@ -8,7 +8,7 @@ struct DatabaseCommand: AsyncParsableCommand {
 
     struct Migrate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Apply pending migrations in order, each in a transaction.",
+            abstract: "Apply pending migrations in order and re-create the functions if anything changed, in one transaction.",
             discussion: "Role names are chosen at the first migration and cannot change afterwards.")
 
         @OptionGroup var options: GlobalOptions

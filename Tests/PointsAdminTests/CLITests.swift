@@ -69,7 +69,7 @@ struct CLITests {
             #expect(pending.stdout == expected.joined(separator: "\n") + "\n")
             let migrated = try run(["db", "migrate"])
             #expect(migrated.status == 0)
-            #expect(migrated.stdout == files.map { "applied \($0)\n" }.joined() + "\(files.count) migrations applied.\n")
+            #expect(migrated.stdout == files.map { "applied \($0)\n" }.joined() + "\(files.count) migration\(files.count == 1 ? "" : "s") applied.\n")
             #expect(try run(["db", "migrate"]).stdout == "The database is up to date; no migration was pending.\n")
             let status = try run(["db", "status", "--json"])
             let decoded = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as! [[String: Any]]
@@ -83,7 +83,7 @@ struct CLITests {
             try TestDatabase.sql(configuration, "UPDATE points_meta.schema_migrations SET checksum = 'x' WHERE version = 1")
             let refused = try run(["db", "migrate"])
             #expect(refused.status == 1)
-            #expect(refused.stderr == "Migration 0001_roles.sql was edited after it was applied; restore the file and add a new migration for the change.\n")
+            #expect(refused.stderr == "Migration \(Migration.all[0].fileName) was edited after it was applied; restore the file and add a new migration for the change.\n")
         }
     }
 

@@ -15,11 +15,21 @@ public struct MigrationStatus: Sendable, Hashable, Codable {
     public let appliedAt: Timestamp?
 }
 
-/// Applies `Schema/` migrations in order, each in its own transaction, tracked in
-/// `points_meta.schema_migrations` with a SHA-256 checksum of the file. It refuses to run when
-/// an applied file was edited, or when the database has migrations this build does not know.
+/// Applies `Schema/migrations/` in order and re-creates the functions of `Schema/functions/`,
+/// all in one transaction. Migrations are tracked in `points_meta.schema_migrations` with a
+/// SHA-256 checksum of each file, and the function modules by one checksum of them all in
+/// `points_meta.function_modules`. It refuses to run when an applied migration was edited, or
+/// when the database has migrations this build does not know.
+///
+/// When a migration is pending or a module changed, every function of the `points` schema (and
+/// the triggers that call them) is dropped, the pending migrations run (in plain SQL: they cannot
+/// call the ledger's functions), and every module runs again; the bodies are then checked by
+/// their languages' validators, so a module that names something missing fails the migration.
+/// A migration that some other object depends on a function of the ledger (a constraint, a
+/// default, an index) stops the drop with an error rather than losing that object.
 struct Migrator {
     let migrations: [Migration]
+    let modules: [FunctionModule]
 
     private static let lockKey: Int64 = 0x5049_4E54_4C45_4447  // "PINTLEDG": one migrator at a time per database
 
@@ -34,7 +44,8 @@ struct Migrator {
         }
     }
 
-    /// Applies every pending migration; returns the ones it applied.
+    /// Applies every pending migration and re-creates the functions if anything changed; returns
+    /// the migrations it applied.
     func migrate(_ connection: PostgresConnection, roles requested: RoleNames?) throws -> [Migration] {
         try connection.query("SELECT pg_advisory_lock(\(Self.lockKey))")
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))") }
@@ -44,6 +55,13 @@ struct Migrator {
             CREATE TABLE IF NOT EXISTS points_meta.schema_migrations (
                 version integer PRIMARY KEY,
                 file_name text NOT NULL,
+                checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now(),
+                applied_by text NOT NULL DEFAULT session_user
+            );
+            CREATE TABLE IF NOT EXISTS points_meta.function_modules (
+                only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+                modules integer NOT NULL,
                 checksum text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now(),
                 applied_by text NOT NULL DEFAULT session_user
@@ -71,24 +89,89 @@ struct Migrator {
         try check(applied: applied, checksums: checksums)
         let roles = try settleRoles(connection, requested: requested)
 
-        var newlyApplied: [Migration] = []
-        for migration in migrations where applied[migration.version] == nil {
-            do {
-                try connection.withTransaction { connection in
-                    try connection.execute(script: migration.sql(for: roles))
-                    try connection.execute(script: "RESET ROLE")
-                    try connection.query("""
-                        INSERT INTO points_meta.schema_migrations (version, file_name, checksum)
-                        VALUES (\(migration.version), \(migration.fileName), \(checksums[migration.version]!))
-                        """)
-                }
-            } catch let error as PostgresError where !error.isConnectionError {
-                throw LedgerError.migrationFailed(fileName: migration.fileName, reason: error.message)
+        let pending = migrations.filter { applied[$0.version] == nil }
+        let modulesChecksum = try self.modulesChecksum(connection)
+        let recorded = try connection.query("SELECT checksum FROM points_meta.function_modules").first
+        if pending.isEmpty, try recorded?.decode(String.self, at: 0) == modulesChecksum {
+            try settleTemporaryObjects(connection, roles: roles)
+            return []
+        }
+        try connection.withTransaction { connection in
+            if try connection.query("SELECT to_regnamespace('points') IS NOT NULL").single().decode(Bool.self, at: 0) {
+                try run("dropping the ledger's functions", connection, SchemaFiles.fill(Self.dropFunctions, roles: roles))
             }
-            newlyApplied.append(migration)
+            for migration in pending {
+                try run(migration.fileName, connection, migration.sql(for: roles))
+                try connection.execute(script: "RESET ROLE")
+                try connection.query("""
+                    INSERT INTO points_meta.schema_migrations (version, file_name, checksum)
+                    VALUES (\(migration.version), \(migration.fileName), \(checksums[migration.version]!))
+                    """)
+            }
+            try connection.execute(script: SchemaFiles.fill("SET LOCAL ROLE {{owner}}; SET LOCAL check_function_bodies = off", roles: roles))
+            for module in modules {
+                try run("functions/\(module.path)", connection, module.sql(for: roles))
+            }
+            try run("checking the functions' bodies", connection, Self.validateFunctions)
+            try connection.execute(script: "RESET ROLE")
+            try connection.query("""
+                INSERT INTO points_meta.function_modules (modules, checksum) VALUES (\(Int32(modules.count)), \(modulesChecksum))
+                ON CONFLICT (only_row) DO UPDATE SET modules = EXCLUDED.modules, checksum = EXCLUDED.checksum,
+                    applied_at = now(), applied_by = session_user
+                """)
         }
         try settleTemporaryObjects(connection, roles: roles)
-        return newlyApplied
+        return pending
+    }
+
+    /// Runs one file's SQL; a server error becomes `.migrationFailed` naming the file.
+    private func run(_ name: String, _ connection: PostgresConnection, _ sql: String) throws {
+        do {
+            try connection.execute(script: sql)
+        } catch let error where !error.isConnectionError {
+            throw LedgerError.migrationFailed(fileName: name, reason: error.message)
+        }
+    }
+
+    /// Drops the triggers that call the ledger's functions, then the functions, as the owner;
+    /// without CASCADE, so that anything else depending on one of them stops the migration.
+    private static let dropFunctions = """
+        SET LOCAL ROLE {{owner}};
+        DO $drop$
+        DECLARE
+            r record;
+        BEGIN
+            FOR r IN SELECT t.tgname, t.tgrelid::regclass AS rel
+                     FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid = t.tgfoid
+                     WHERE p.pronamespace = 'points'::regnamespace AND NOT t.tgisinternal LOOP
+                EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, r.rel);
+            END LOOP;
+            FOR r IN SELECT p.oid::regprocedure AS routine FROM pg_catalog.pg_proc AS p
+                     WHERE p.pronamespace = 'points'::regnamespace LOOP
+                EXECUTE format('DROP ROUTINE %s', r.routine);
+            END LOOP;
+        END
+        $drop$;
+        RESET ROLE
+        """
+
+    /// Checks every function body now that all of them exist (they were created without checks,
+    /// in file order), and takes EXECUTE from PUBLIC on any that a module forgot to keep private.
+    private static let validateFunctions = """
+        SET LOCAL check_function_bodies = on;
+        SELECT CASE l.lanname WHEN 'sql' THEN pg_catalog.fmgr_sql_validator(p.oid)
+                              WHEN 'plpgsql' THEN pg_catalog.plpgsql_validator(p.oid) END
+        FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
+        WHERE p.pronamespace = 'points'::regnamespace;
+        REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC
+        """
+
+    /// SHA-256 over every module's path and text, computed by the server.
+    private func modulesChecksum(_ connection: PostgresConnection) throws -> String {
+        try connection.query("""
+            SELECT encode(sha256(convert_to(string_agg(path || E'\\n' || sql, E'\\n' ORDER BY path), 'UTF8')), 'hex')
+            FROM unnest(\(modules.map(\.path))::text[], \(modules.map(\.sql))::text[]) AS m (path, sql)
+            """).single().decode(String.self, at: 0)
     }
 
     /// Takes the right to create temporary objects from PUBLIC (and so from the writer and the

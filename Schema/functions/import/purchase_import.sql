@@ -1,25 +1,4 @@
--- Bulk import of purchases (a checkout system's backlog, a day's file, a program's history):
--- the client streams a batch into a staging table with COPY, then one call posts the batch
--- set-based, many entries per statement, and answers line by line.
-SET LOCAL ROLE {{owner}};
-
-CREATE SEQUENCE points.import_batch_ids AS bigint;
-
--- In-flight batches only: each is deleted by the call that posts it. Unlogged: a batch lost to
--- a crash is simply sent again (its lines are idempotent by order id).
-CREATE UNLOGGED TABLE points.import_staging (
-    batch_id bigint NOT NULL,
-    line bigint NOT NULL,
-    order_id points.idempotency_key NOT NULL,
-    member_id points.member_key NOT NULL,
-    amount_minor bigint NOT NULL,
-    points_paid_minor bigint NOT NULL,
-    occurred_at points.event_time NOT NULL,
-    referrer points.member_key
-);
-CREATE INDEX import_staging_batch ON points.import_staging (batch_id);
-GRANT INSERT ON points.import_staging TO {{writer}};
-GRANT USAGE ON SEQUENCE points.import_batch_ids TO {{writer}};
+-- Bulk import of purchases: one set-based call per staged batch (PurchaseImport.swift).
 
 -- Answers the lines of a batch (pg_temp.import_work) still to post whose order the journal
 -- holds already: 'duplicate' for the same content, 'rejected' (an idempotency conflict) for other
@@ -111,7 +90,7 @@ BEGIN
     -- Whether any first purchase can pay a referrer: when no settings ever had a referral bonus,
     -- referrers need neither locks nor lookups.
     v_referrals := EXISTS (SELECT 1 FROM points.program_settings AS ps WHERE ps.program_id = p_program AND ps.referral_bonus > 0);
-    -- Tier multipliers (0006_tiers.sql): when any tier of the program has one other than 1, each
+    -- Tier multipliers (tiers/tier_settings.sql): when any tier of the program has one other than 1, each
     -- line's points are multiplied by that of the effective tier its member holds at the start of
     -- the batch, as in force at the line's time. Upgrades that the batch earns apply at its end.
     v_multiplied := EXISTS (SELECT 1 FROM points.tier_settings AS ts WHERE ts.program_id = p_program AND ts.multiplier <> 1);
@@ -293,7 +272,7 @@ BEGIN
           WHERE w.status IS NULL AND w.matures_at IS NULL AND w.points > 0) AS x
     WHERE x.lot_amount > 0;
 
-    -- What the batch changes on each member. Qualifying totals (0006_tiers.sql), per member and
+    -- What the batch changes on each member. Qualifying totals (tiers/qualification.sql), per member and
     -- period: a member's latest period in the batch, when later than the one on the member's row,
     -- takes the row's place (the row's totals move to qualifying_totals); the sums of that period
     -- go onto the row with the balances, those of earlier periods into qualifying_totals.
@@ -390,7 +369,4 @@ BEGIN
 END
 $$;
 
-REVOKE EXECUTE ON FUNCTION points.import_purchase_batch(integer, bigint, boolean, boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION points.import_apply_member_changes(integer) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION points.import_answer_from_journal(integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION points.import_purchase_batch(integer, bigint, boolean, boolean) TO {{writer}};

@@ -1,46 +1,4 @@
--- Finance (RULES.md: Accounts and postings; DESIGN.md, principles 6 and 8): the money value of
--- a point, and the sealed journal: hash-chained blocks of entries that make any later change to a
--- sealed entry or posting evident to `audit verify`.
-SET LOCAL ROLE {{owner}};
-
--- What one point is worth in the program's currency (major units: 0.01 CNY), for valuing the
--- outstanding points. Versioned with the other settings.
-ALTER TABLE points.program_settings
-    ADD COLUMN point_value numeric NOT NULL DEFAULT 0.01
-        CONSTRAINT point_value_range CHECK (point_value >= 0 AND point_value <= 1000000 AND scale(point_value) <= 8);
-
--- Entry ids rise with time, and the journal is append-only, so the ids of a heap page range
--- are narrow: block-range indexes find a block's entries and postings for the cost of a few
--- bytes per 128 pages, and add almost nothing to a posting's write.
-CREATE INDEX journal_entries_by_id ON points.journal_entries USING brin (entry_id) WITH (autosummarize = on);
-CREATE INDEX postings_by_entry ON points.postings USING brin (entry_id) WITH (autosummarize = on);
-CREATE INDEX postings_by_time ON points.postings USING brin (occurred_at) WITH (autosummarize = on);
-
--- A sealed block: the program's entries with ids in (after_entry_id, last_entry_id], every one
--- of them, hashed with their postings. Blocks are contiguous: each starts after the last entry
--- of the one before, so an entry inserted anywhere in the sealed range changes some block's hash.
---   block_hash = SHA-256(previous_hash || canonical form of the block's entries)
--- where the first block's previous hash is points.genesis_hash(program) and the canonical form
--- is described at points.journal_digest.
-CREATE TABLE points.journal_blocks (
-    program_id integer NOT NULL REFERENCES points.programs,
-    block_no integer NOT NULL CONSTRAINT block_no_positive CHECK (block_no >= 1),
-    after_entry_id bigint NOT NULL,
-    last_entry_id bigint NOT NULL,
-    entries bigint NOT NULL CONSTRAINT block_not_empty CHECK (entries > 0),
-    postings bigint NOT NULL CONSTRAINT block_postings CHECK (postings >= 0),
-    previous_hash bytea NOT NULL CONSTRAINT previous_hash_size CHECK (length(previous_hash) = 32),
-    block_hash bytea NOT NULL CONSTRAINT block_hash_size CHECK (length(block_hash) = 32),
-    sealed_at timestamptz NOT NULL DEFAULT now(),
-    sealed_by points.label_text NOT NULL,
-    PRIMARY KEY (program_id, block_no),
-    CONSTRAINT block_range CHECK (last_entry_id > after_entry_id)
-);
-CREATE TRIGGER journal_blocks_append_only BEFORE UPDATE OR DELETE ON points.journal_blocks
-    FOR EACH ROW EXECUTE FUNCTION points.forbid_journal_rewrite();
-CREATE TRIGGER journal_blocks_no_truncate BEFORE TRUNCATE ON points.journal_blocks
-    FOR EACH STATEMENT EXECUTE FUNCTION points.forbid_journal_rewrite();
-GRANT SELECT ON points.journal_blocks TO {{writer}}, {{auditor}};
+-- The sealed journal: canonical lines, block digests and the seal job (Sealing.swift).
 
 -- The hash before a program's first block: binds the chain to the program.
 CREATE FUNCTION points.genesis_hash(p_program integer) RETURNS bytea
@@ -221,4 +179,3 @@ GRANT EXECUTE ON FUNCTION points.genesis_hash(integer) TO {{writer}}, {{auditor}
 GRANT EXECUTE ON FUNCTION points.canonical_line(bigint, text, points.entry_kind, points.key_scope, text, timestamptz, timestamptz, jsonb, json) TO {{writer}}, {{auditor}};
 GRANT EXECUTE ON FUNCTION points.journal_digest(integer, bigint, bigint, bytea) TO {{writer}}, {{auditor}};
 GRANT EXECUTE ON FUNCTION points.seal_journal TO {{auditor}};
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA points FROM PUBLIC;

@@ -1,0 +1,191 @@
+-- Purchases (Purchase.swift).
+
+-- A purchase: points = round(eligible amount in major units × earn rate × tier multiplier),
+-- where the eligible amount leaves out the part paid with points. Idempotent by order id.
+-- With a return window the points are pending until it ends; otherwise they form a lot now.
+-- A member's first purchase pays the referrer's bonus.
+-- Returns status 'posted', 'replayed', 'conflict', 'unknown_member', 'in_future' or 'too_old'.
+CREATE FUNCTION points.purchase(
+    p_program integer, p_member points.member_key, p_order points.idempotency_key, p_amount_minor bigint, p_points_paid_minor bigint,
+    p_occurred_at points.event_time, p_backdated boolean)
+RETURNS TABLE (status text, entry_id bigint, points bigint, matures_at timestamptz, referral_entry_id bigint,
+               available bigint, pending bigint, upgraded_to text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
+DECLARE
+    v_now timestamptz := now();
+    v_at timestamptz := coalesce(p_occurred_at, now());
+    -- What a replay must match. The time is recorded in UTC, so the session's time zone never
+    -- matters; the back-dating permission is recorded on the entry, not compared.
+    v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
+        'member', p_member, 'order', p_order, 'amount_minor', p_amount_minor, 'points_paid_minor', p_points_paid_minor,
+        'occurred_at', p_occurred_at AT TIME ZONE 'UTC'));
+    v_row record;
+    v_points bigint;
+    v_entry bigint;
+    v_existing record;
+    v_matures timestamptz;
+    v_referral bigint;
+    v_upgraded text;
+    v_period date;
+    v_spend bigint := p_amount_minor - p_points_paid_minor;
+    v_q_period date;
+    v_q_points bigint;
+    v_q_spend bigint;
+    v_settings points.program_settings;
+    v_backdate_days integer;
+    v_multiplier numeric;
+BEGIN
+    IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_points_paid_minor IS NULL OR p_points_paid_minor < 0
+        OR p_points_paid_minor > p_amount_minor OR p_backdated IS NULL OR p_order IS NULL THEN
+        RAISE EXCEPTION 'a purchase needs an order id, a positive amount, a part paid with points between 0 and the amount, and a back-dating flag'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- One query: the program's constants and latest settings, the tiers' ladder, and the member's
+    -- row, locked. A first purchase by a referred member locks the referrer's row too (its bonus
+    -- is paid below), both in id order like the jobs and imports that lock many.
+    SELECT c.exponent, p.time_zone, p.tiers_closed_until, p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend,
+           p.ladder_multipliers, latest.settings, m.available, m.pending, m.referrer, m.first_purchase_at, m.q_period,
+           m.q_points, m.q_spend,
+           CASE WHEN m.override_until <= v_at THEN m.override_previous ELSE m.tier END AS earned,
+           points.tier_at(p_program, p_member, m.tier, m.override_until, m.override_previous, m.granted_until, v_at) AS effective
+    INTO v_row
+    FROM points.programs AS p
+    JOIN points.currencies AS c USING (currency)
+    CROSS JOIN LATERAL (
+        SELECT ps AS settings FROM points.program_settings AS ps
+        WHERE ps.program_id = p.program_id ORDER BY ps.effective_at DESC LIMIT 1) AS latest
+    CROSS JOIN LATERAL (
+        SELECT locked.* FROM (
+            SELECT mm.member_id, mm.available, mm.pending, mm.referrer, mm.first_purchase_at, mm.tier, mm.override_until,
+                   mm.override_previous, mm.granted_until, mm.q_period, mm.q_points, mm.q_spend
+            FROM points.members AS mm
+            WHERE mm.program_id = p_program AND mm.member_id IN (p_member, (
+                SELECT r.referrer FROM points.members AS r
+                WHERE r.program_id = p_program AND r.member_id = p_member AND r.first_purchase_at IS NULL))
+            ORDER BY mm.member_id FOR UPDATE) AS locked
+        WHERE locked.member_id = p_member) AS m
+    WHERE p.program_id = p_program;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
+        RETURN;
+    END IF;
+    -- The settings in force when the purchase happened, the back-dating window in force now, and
+    -- the multiplier of the member's effective tier when the purchase happened.
+    v_settings := points.settings_in_force(p_program, v_row.settings, v_at);
+    v_backdate_days := (points.settings_in_force(p_program, v_row.settings, v_now)).backdate_days;
+    v_multiplier := points.multiplier_in_force(
+        p_program, v_row.effective, v_at, v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_multipliers);
+
+    -- A time outside the window is refused, unless the order was posted before: a replay is
+    -- answered with its entry however late it comes.
+    IF v_at <= v_now + interval '5 minutes' AND (p_backdated OR v_at >= v_now - make_interval(days => v_backdate_days)) THEN
+        v_points := points.round_points(
+            (p_amount_minor - p_points_paid_minor)::numeric / (10::numeric ^ v_row.exponent) * v_settings.earn_rate
+                * coalesce(v_multiplier, 1),
+            v_settings.rounding);
+        IF v_points > 0 AND v_settings.return_window_days > 0 THEN
+            v_matures := ((v_at AT TIME ZONE v_row.time_zone) + make_interval(days => v_settings.return_window_days))
+                AT TIME ZONE v_row.time_zone;
+        END IF;
+        -- Qualifying totals (tiers/qualification.sql): the member's row holds those of the member's
+        -- latest period; an event of an earlier period goes to qualifying_totals below.
+        v_period := points.tier_period_start(v_settings.tier_period, v_at, v_row.time_zone);
+        IF v_row.q_period IS NULL OR v_period >= v_row.q_period THEN
+            v_q_period := v_period;
+            v_q_points := CASE WHEN v_period = v_row.q_period THEN v_row.q_points ELSE 0 END + v_points;
+            v_q_spend := CASE WHEN v_period = v_row.q_period THEN v_row.q_spend ELSE 0 END + v_spend;
+        ELSE
+            v_q_period := v_row.q_period;
+            v_q_points := v_row.q_points;
+            v_q_spend := v_row.q_spend;
+        END IF;
+        -- The entry, unless the order was posted before. Then its postings, the lot, the purchase
+        -- and the member's balances, each a plain statement: cheaper on the server than one
+        -- statement of data-modifying CTEs, which materialises the entry for each of them.
+        INSERT INTO points.journal_entries AS e
+            (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
+        VALUES (p_program, p_member, 'purchase', 'purchase', p_order, v_request, v_at, p_backdated)
+        ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
+        RETURNING e.entry_id INTO v_entry;
+    END IF;
+    IF v_entry IS NULL THEN
+        SELECT e.entry_id, e.request, e.member_id INTO v_existing
+        FROM points.journal_entries AS e
+        WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT CASE WHEN v_at > v_now THEN 'in_future' ELSE 'too_old' END,
+                NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
+            RETURN;
+        END IF;
+        IF points.same_request(v_existing.request, v_request) THEN
+            RETURN QUERY SELECT 'replayed', v_existing.entry_id, pu.points::bigint, pu.matures_at, NULL::bigint,
+                    v_row.available, v_row.pending::bigint, NULL::text
+                FROM points.purchases AS pu
+                WHERE pu.program_id = p_program AND pu.member_id = v_existing.member_id AND pu.order_id = p_order;
+        ELSE
+            RETURN QUERY SELECT 'conflict', v_existing.entry_id, NULL::bigint, NULL::timestamptz, NULL::bigint,
+                v_row.available, v_row.pending::bigint, NULL::text;
+        END IF;
+        RETURN;
+    END IF;
+    IF v_points > 0 THEN
+        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+            (p_program, p_member, v_entry, CASE WHEN v_matures IS NULL THEN 'available' ELSE 'pending' END::points.account,
+             v_points, v_at),
+            (p_program, p_member, v_entry, 'issued', -v_points, v_at);
+    END IF;
+    IF v_points > 0 AND v_matures IS NULL THEN
+        -- Points available at once repay a debt first; the rest forms a lot.
+        PERFORM points.form_lot(p_program, p_member, v_entry, v_points, v_row.available, v_at,
+            points.lot_expiry(v_settings.expiry_kind, v_settings.expiry_count, v_at, v_row.time_zone));
+    END IF;
+    INSERT INTO points.purchases
+        (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor, points, pending_points,
+         matures_at)
+    VALUES (p_program, p_member, p_order, v_entry, v_at, p_amount_minor, p_points_paid_minor, v_points,
+            CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END, v_matures);
+    UPDATE points.members AS m SET
+        available = m.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
+        pending = m.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END,
+        issued = m.issued - v_points,
+        first_purchase_at = coalesce(m.first_purchase_at, v_at),
+        q_period = v_q_period, q_points = v_q_points, q_spend = v_q_spend
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+
+    -- The period's totals: a new period moves the row's previous totals to qualifying_totals; an
+    -- earlier period's are there already. In an open period, reaching a higher tier's entry
+    -- threshold moves the member up at once (this purchase earned at the old multiplier).
+    IF v_period > v_row.q_period THEN
+        INSERT INTO points.qualifying_totals (program_id, member_id, period_start, points, spend_minor)
+        VALUES (p_program, p_member, v_row.q_period, v_row.q_points, v_row.q_spend);
+    ELSIF v_period < v_row.q_period THEN
+        SELECT a.total_points, a.total_spend INTO v_q_points, v_q_spend
+        FROM points.add_qualifying(p_program, p_member, v_period, v_points, v_spend) AS a;
+    END IF;
+    IF v_at >= coalesce(v_row.tiers_closed_until, '-infinity')
+       AND points.may_reach_above(v_row.earned, v_at, v_q_points, v_q_spend,
+               v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points, v_row.ladder_spend) THEN
+        v_upgraded := points.tier_reached_above(p_program, v_row.earned, v_at, v_q_points, v_q_spend,
+            v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points, v_row.ladder_spend);
+        IF v_upgraded IS NOT NULL THEN
+            PERFORM points.apply_upgrade(p_program, p_member, v_row.earned, v_upgraded, v_at, v_period, v_q_points, v_q_spend, v_entry);
+        END IF;
+    END IF;
+    -- A member's first purchase pays the referrer.
+    IF v_row.first_purchase_at IS NULL AND v_row.referrer IS NOT NULL AND v_settings.referral_bonus > 0 THEN
+        v_referral := points.pay_referral(
+            p_program, p_member, v_row.referrer, p_order, v_settings.referral_bonus, v_at, p_backdated);
+    END IF;
+    status := 'posted';
+    entry_id := v_entry;
+    points := v_points;
+    matures_at := v_matures;
+    referral_entry_id := v_referral;
+    available := v_row.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END;
+    pending := v_row.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END;
+    upgraded_to := v_upgraded;
+    RETURN NEXT;
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION points.purchase TO {{writer}};

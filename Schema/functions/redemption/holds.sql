@@ -1,0 +1,191 @@
+-- Holds: reserve, capture or void once, and expire (Holds.swift).
+
+-- Expires a member's open holds whose time ran out and releases their points; returns the
+-- points released. Spends and new holds call it under the member's row lock, so a hold past its
+-- time never blocks spending until jobs holds runs.
+CREATE FUNCTION points.release_expired_holds(p_program integer, p_member text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_released bigint;
+BEGIN
+    WITH expired AS (
+        UPDATE points.holds AS h SET state = 'expired', resolved_at = h.expires_at
+        WHERE h.program_id = p_program AND h.member_id = p_member AND h.state = 'open' AND h.expires_at <= now()
+        RETURNING h.points
+    )
+    SELECT coalesce(sum(e.points), 0) INTO v_released FROM expired AS e;
+    IF v_released > 0 THEN
+        UPDATE points.members AS m SET held = m.held - v_released WHERE m.program_id = p_program AND m.member_id = p_member;
+    END IF;
+    RETURN v_released;
+END
+$$;
+
+-- Reserves p_points of a member's spendable points until p_expires_at. Idempotent by key (the
+-- same member and points: the original hold). Returns status 'held', 'replayed', 'conflict',
+-- 'unknown_member' or 'insufficient_points', with the hold and the member's balances.
+CREATE FUNCTION points.create_hold(p_program integer, p_member points.member_key, p_points bigint, p_expires_at points.event_time, p_key points.idempotency_key)
+RETURNS TABLE (status text, hold_id bigint, expires_at timestamptz, available bigint, held bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
+DECLARE
+    v_member points.members;
+    v_existing points.holds;
+    v_hold bigint;
+BEGIN
+    IF p_points IS NULL OR p_points <= 0 OR p_expires_at IS NULL OR p_expires_at <= now()
+        OR p_expires_at > now() + interval '30 days' THEN
+        RAISE EXCEPTION 'a hold needs positive points and an expiry in the future, at most 30 days away'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT m.* INTO v_member FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+    IF v_member.held > 0 THEN
+        v_member.held := v_member.held - points.release_expired_holds(p_program, p_member);
+    END IF;
+    SELECT h.* INTO v_existing FROM points.holds AS h WHERE h.program_id = p_program AND h.hold_key = p_key;
+    IF FOUND THEN
+        RETURN QUERY SELECT CASE WHEN v_existing.member_id = p_member AND v_existing.points = p_points THEN 'replayed' ELSE 'conflict' END,
+            v_existing.hold_id, v_existing.expires_at::timestamptz, v_member.available, v_member.held::bigint;
+        RETURN;
+    END IF;
+    IF v_member.available - v_member.held < p_points THEN
+        RETURN QUERY SELECT 'insufficient_points', NULL::bigint, NULL::timestamptz, v_member.available, v_member.held::bigint;
+        RETURN;
+    END IF;
+    INSERT INTO points.holds AS h (program_id, member_id, hold_key, points, expires_at)
+    VALUES (p_program, p_member, p_key, p_points, p_expires_at)
+    RETURNING h.hold_id INTO v_hold;
+    UPDATE points.members AS m SET held = m.held + p_points WHERE m.program_id = p_program AND m.member_id = p_member;
+    RETURN QUERY SELECT 'held', v_hold, p_expires_at::timestamptz, v_member.available, v_member.held + p_points;
+END
+$$;
+
+-- Resolves an open hold: p_void voids it; otherwise it captures p_capture points (NULL: all; at
+-- most the hold's; the rest is released), spent from the soonest-expiring lots. A hold past its
+-- expiry is expired here. Asking again for the same resolution answers with it ('replayed').
+-- Returns status 'captured', 'voided', 'replayed', 'unknown_hold', 'exceeds_hold',
+-- 'insufficient_points' or 'resolved' (resolved otherwise before: state says how), with the
+-- hold's state, points, captured points, entry, and the member's balances.
+CREATE FUNCTION points.resolve_hold(p_program integer, p_hold bigint, p_void boolean, p_capture bigint)
+RETURNS TABLE (status text, state text, member_id text, points bigint, captured bigint, entry_id bigint,
+               available bigint, held bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
+DECLARE
+    v_member_id text;
+    v_member points.members;
+    v_hold points.holds;
+    v_entry bigint;
+    v_capture bigint;
+BEGIN
+    IF p_capture <= 0 OR p_void IS NULL THEN
+        RAISE EXCEPTION 'a capture needs positive points' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT h.member_id INTO v_member_id FROM points.holds AS h WHERE h.program_id = p_program AND h.hold_id = p_hold;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_hold', NULL::text, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+    -- The member first, then the hold: the order every writer locks in.
+    SELECT m.* INTO v_member FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = v_member_id FOR UPDATE;
+    SELECT h.* INTO v_hold FROM points.holds AS h
+    WHERE h.program_id = p_program AND h.member_id = v_member_id AND h.hold_id = p_hold FOR UPDATE;
+    IF v_hold.state = 'open' AND v_hold.expires_at <= now() THEN
+        UPDATE points.holds AS h SET state = 'expired', resolved_at = v_hold.expires_at
+        WHERE h.program_id = p_program AND h.member_id = v_member_id AND h.hold_id = p_hold;
+        UPDATE points.members AS m SET held = m.held - v_hold.points WHERE m.program_id = p_program AND m.member_id = v_member_id;
+        v_hold.state := 'expired';
+        v_member.held := v_member.held - v_hold.points;
+    END IF;
+    IF v_hold.state <> 'open' THEN
+        RETURN QUERY SELECT
+            CASE WHEN (v_hold.state = 'voided' AND p_void)
+                   OR (v_hold.state = 'captured' AND NOT p_void AND v_hold.captured = coalesce(p_capture, v_hold.points))
+                 THEN 'replayed' ELSE 'resolved' END,
+            v_hold.state::text, v_member_id, v_hold.points::bigint, v_hold.captured::bigint, v_hold.entry_id, v_member.available,
+            v_member.held::bigint;
+        RETURN;
+    END IF;
+    IF p_void THEN
+        UPDATE points.holds AS h SET state = 'voided', resolved_at = now()
+        WHERE h.program_id = p_program AND h.member_id = v_member_id AND h.hold_id = p_hold;
+        UPDATE points.members AS m SET held = m.held - v_hold.points WHERE m.program_id = p_program AND m.member_id = v_member_id;
+        RETURN QUERY SELECT 'voided', 'voided', v_member_id, v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available,
+            v_member.held - v_hold.points;
+        RETURN;
+    END IF;
+    v_capture := coalesce(p_capture, v_hold.points);
+    IF v_capture > v_hold.points THEN
+        RETURN QUERY SELECT 'exceeds_hold', 'open', v_member_id, v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available,
+            v_member.held::bigint;
+        RETURN;
+    END IF;
+    IF v_member.available < v_capture THEN
+        -- Clawbacks since the hold took the points it reserved.
+        RETURN QUERY SELECT 'insufficient_points', 'open', v_member_id, v_hold.points::bigint, NULL::bigint, NULL::bigint,
+            v_member.available, v_member.held::bigint;
+        RETURN;
+    END IF;
+    INSERT INTO points.journal_entries AS e (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
+    VALUES (p_program, v_member_id, 'capture', 'capture', p_hold::text,
+            jsonb_build_object('hold', p_hold, 'key', v_hold.hold_key, 'points', v_capture), now())
+    RETURNING e.entry_id INTO v_entry;
+    PERFORM points.consume_lots(p_program, v_member_id, v_entry, v_capture);
+    WITH lines AS (
+        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+            (p_program, v_member_id, v_entry, 'available', -v_capture, now()),
+            (p_program, v_member_id, v_entry, 'redeemed', v_capture, now())
+    ), resolved AS (
+        UPDATE points.holds AS h SET state = 'captured', captured = v_capture, resolved_at = now(), entry_id = v_entry
+        WHERE h.program_id = p_program AND h.member_id = v_member_id AND h.hold_id = p_hold
+    )
+    UPDATE points.members AS m SET available = m.available - v_capture, redeemed = m.redeemed + v_capture,
+        held = m.held - v_hold.points
+    WHERE m.program_id = p_program AND m.member_id = v_member_id;
+    RETURN QUERY SELECT 'captured', 'captured', v_member_id, v_hold.points::bigint, v_capture, v_entry,
+        v_member.available - v_capture, v_member.held - v_hold.points;
+END
+$$;
+
+-- Expiry of holds, one chunk: up to p_limit open holds whose expiry is at or before p_as_of
+-- are expired and their points released. Set-based, idempotent, resumable: call it until it
+-- returns 0 holds. Members are locked in id order.
+CREATE FUNCTION points.expire_holds(p_program integer, p_as_of points.event_time, p_limit integer)
+RETURNS TABLE (holds integer, points bigint, members integer)
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp SET enable_seqscan = off SET jit = off AS $$
+DECLARE
+    v_members text[];
+BEGIN
+    PERFORM points.check_as_of(p_as_of);
+    SELECT array_agg(DISTINCT h.member_id) INTO v_members FROM (
+        SELECT h.member_id FROM points.holds AS h
+        WHERE h.program_id = p_program AND h.state = 'open' AND h.expires_at <= p_as_of
+        ORDER BY h.expires_at LIMIT p_limit) AS h;
+    IF v_members IS NULL THEN
+        RETURN QUERY SELECT 0, 0::bigint, 0;
+        RETURN;
+    END IF;
+    PERFORM points.lock_members(p_program, v_members);
+    RETURN QUERY
+    WITH due AS (
+        UPDATE points.holds AS h SET state = 'expired', resolved_at = h.expires_at
+        FROM (SELECT d.member_id, d.hold_id FROM points.holds AS d
+              WHERE d.program_id = p_program AND d.state = 'open' AND d.expires_at <= p_as_of AND d.member_id = ANY (v_members)
+              ORDER BY d.expires_at LIMIT p_limit FOR UPDATE) AS d
+        WHERE h.program_id = p_program AND h.member_id = d.member_id AND h.hold_id = d.hold_id
+        RETURNING h.member_id, h.points
+    ), released AS (
+        UPDATE points.members AS m SET held = m.held - r.points
+        FROM (SELECT u.member_id, sum(u.points) AS points FROM due AS u GROUP BY u.member_id) AS r
+        WHERE m.program_id = p_program AND m.member_id = r.member_id
+        RETURNING m.member_id
+    )
+    SELECT (SELECT count(*) FROM due)::integer, (SELECT coalesce(sum(u.points), 0) FROM due AS u)::bigint,
+           (SELECT count(*) FROM released)::integer;
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION points.create_hold TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.resolve_hold(integer, bigint, boolean, bigint) TO {{writer}};

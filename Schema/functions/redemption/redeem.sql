@@ -1,0 +1,127 @@
+-- Redemptions of rewards and plain spends (Redeem.swift).
+
+-- Redeems p_quantity of reward p_reward, or (p_reward NULL) spends p_points for p_reason: one
+-- round trip, under the member's row lock. Checks, in order: the reward exists and is active
+-- now, the member's effective tier reaches its minimum, the member's limit, spendable points
+-- (available − held), and stock, which it takes in the same statement that checks it, so two
+-- redemptions of the last unit never both succeed. Points come from the soonest-expiring lots.
+-- Idempotent by key. Returns status 'redeemed', 'replayed', 'conflict', 'unknown_member',
+-- 'unknown_reward', 'inactive', 'tier_too_low', 'limit_reached', 'insufficient_points' or
+-- 'out_of_stock' (refusals are not remembered: a retry may succeed), with the points, the
+-- member's balances after, the stock left, and for a refusal a detail.
+CREATE FUNCTION points.redeem(
+    p_program integer, p_member points.member_key, p_reward text, p_quantity integer, p_points bigint, p_reason points.label_text, p_key points.idempotency_key)
+RETURNS TABLE (status text, entry_id bigint, points bigint, available bigint, held bigint, stock_left bigint, detail text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
+DECLARE
+    v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
+        'member', p_member, 'reward', p_reward, 'quantity', p_quantity, 'points', p_points, 'reason', p_reason));
+    v_member points.members;
+    v_existing record;
+    v_reward points.rewards;
+    v_cost bigint := p_points;
+    v_stock bigint;
+    v_taken bigint;
+    v_entry bigint;
+    v_tier text;
+BEGIN
+    IF (p_reward IS NULL) = (p_points IS NULL) OR (p_reward IS NOT NULL AND (p_quantity IS NULL OR p_quantity <= 0))
+        OR (p_reward IS NULL AND (p_points <= 0 OR p_reason IS NULL)) THEN
+        RAISE EXCEPTION 'a redemption needs a reward and a positive quantity, or positive points and a reason'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT m.* INTO v_member FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
+        RETURN;
+    END IF;
+    -- A replay is answered with the original, whatever the state now.
+    SELECT e.entry_id, e.request, r.points INTO v_existing
+    FROM points.journal_entries AS e
+    LEFT JOIN points.redemptions AS r ON r.program_id = e.program_id AND r.member_id = e.member_id AND r.entry_id = e.entry_id
+    WHERE e.program_id = p_program AND e.key_scope = 'redemption' AND e.idempotency_key = p_key;
+    IF FOUND THEN
+        RETURN QUERY SELECT CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END,
+            v_existing.entry_id, v_existing.points::bigint, v_member.available, v_member.held::bigint, NULL::bigint, NULL::text;
+        RETURN;
+    END IF;
+
+    IF p_reward IS NOT NULL THEN
+        SELECT r.* INTO v_reward FROM points.rewards AS r WHERE r.program_id = p_program AND r.reward = p_reward;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'unknown_reward', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint, NULL::bigint, NULL::text;
+            RETURN;
+        END IF;
+        IF now() < v_reward.active_from OR now() >= v_reward.active_until THEN
+            RETURN QUERY SELECT 'inactive', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint, v_reward.stock::bigint,
+                CASE WHEN now() < v_reward.active_from THEN 'from ' || v_reward.active_from ELSE 'until ' || v_reward.active_until END;
+            RETURN;
+        END IF;
+        IF v_reward.min_tier IS NOT NULL THEN
+            v_tier := points.tier_at(p_program, p_member, v_member.tier, v_member.override_until, v_member.override_previous,
+                                     v_member.granted_until, now());
+            IF (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = v_tier)
+               < (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = v_reward.min_tier) THEN
+                RETURN QUERY SELECT 'tier_too_low', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint,
+                    v_reward.stock::bigint, v_tier || ',' || v_reward.min_tier;
+                RETURN;
+            END IF;
+        END IF;
+        IF v_reward.limit_per_member IS NOT NULL THEN
+            SELECT coalesce(sum(r.quantity), 0) INTO v_taken FROM points.redemptions AS r
+            WHERE r.program_id = p_program AND r.member_id = p_member AND r.reward = p_reward;
+            IF v_taken + p_quantity > v_reward.limit_per_member THEN
+                RETURN QUERY SELECT 'limit_reached', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint,
+                    v_reward.stock::bigint, v_taken || ' of ' || v_reward.limit_per_member;
+                RETURN;
+            END IF;
+        END IF;
+        v_cost := v_reward.cost * p_quantity;
+    END IF;
+    IF v_member.held > 0 THEN
+        v_member.held := v_member.held - points.release_expired_holds(p_program, p_member);
+    END IF;
+    IF v_member.available - v_member.held < v_cost THEN
+        RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_cost, v_member.available, v_member.held::bigint,
+            v_reward.stock::bigint, NULL::text;
+        RETURN;
+    END IF;
+    IF v_reward.stock IS NOT NULL THEN
+        -- Checked and taken in one statement: the reward's row lock orders racing redemptions.
+        UPDATE points.rewards AS r SET stock = r.stock - p_quantity
+        WHERE r.program_id = p_program AND r.reward = p_reward AND r.stock >= p_quantity
+        RETURNING r.stock INTO v_stock;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'out_of_stock', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint,
+                (SELECT r.stock FROM points.rewards AS r WHERE r.program_id = p_program AND r.reward = p_reward)::bigint, NULL::text;
+            RETURN;
+        END IF;
+    END IF;
+
+    -- The same key taken at this moment by another member's redemption fails here with a unique
+    -- violation, and the whole call (stock included) is undone.
+    INSERT INTO points.journal_entries AS e (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
+    VALUES (p_program, p_member, 'redemption', 'redemption', p_key, v_request, now())
+    RETURNING e.entry_id INTO v_entry;
+    PERFORM points.consume_lots(p_program, p_member, v_entry, v_cost);
+    -- Plain statements: cheaper on the server than data-modifying CTEs (see points.purchase).
+    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+        (p_program, p_member, v_entry, 'available', -v_cost, now()),
+        (p_program, p_member, v_entry, 'redeemed', v_cost, now());
+    INSERT INTO points.redemptions (program_id, member_id, entry_id, reward, quantity, points, reason)
+    VALUES (p_program, p_member, v_entry, p_reward, p_quantity, v_cost, p_reason);
+    UPDATE points.members AS m SET available = m.available - v_cost, redeemed = m.redeemed + v_cost
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    status := 'redeemed';
+    entry_id := v_entry;
+    points := v_cost;
+    available := v_member.available - v_cost;
+    held := v_member.held;
+    stock_left := v_stock;
+    detail := NULL;
+    RETURN NEXT;
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION points.redeem TO {{writer}};

@@ -1,0 +1,204 @@
+-- Task completions: check-ins with streaks, posts, shares, custom tasks, caps (Ledger+Tasks.swift).
+
+-- A task completion, idempotent by (task, ref); a check-in's ref is its local date (default),
+-- and its key also names the member, since every member checks in on the same dates. Caps,
+-- days and streaks are in the program's time zone; the member's row lock makes caps exact
+-- under concurrency. A completion beyond a cap is recorded, earns nothing and counts toward
+-- the streak. A streak is the check-in days in a row up to this one; a late check-in does not
+-- change the streaks (and bonuses) of the days after it, already paid.
+-- Returns status 'completed', 'replayed', 'conflict', 'unknown_member', 'unknown_task',
+-- 'inactive', 'bad_ref', 'in_future' or 'too_old'; for a completion: the entry, the task's
+-- points, the streak bonus, the streak, whether it was capped and by which period, whether a
+-- cap is now full, and the member's available balance.
+CREATE FUNCTION points.complete_task(
+    p_program integer, p_member points.member_key, p_task text, p_ref points.idempotency_key, p_occurred_at points.event_time)
+RETURNS TABLE (status text, entry_id bigint, points bigint, streak_bonus bigint, streak integer, capped_by text,
+               cap_reached boolean, available bigint, local_day date)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
+DECLARE
+    v_now timestamptz := now();
+    v_at timestamptz := coalesce(p_occurred_at, now());
+    v_row record;
+    v_day date;
+    v_week date;
+    v_month date;
+    v_ref text := p_ref;
+    v_key text;
+    v_request jsonb;
+    v_day_count bigint := 0;
+    v_week_count bigint := 0;
+    v_month_count bigint := 0;
+    v_capped_by text;
+    v_points bigint := 0;
+    v_bonus bigint := 0;
+    v_streak integer;
+    v_total bigint;
+    v_entry bigint;
+    v_existing record;
+    v_position integer;
+    v_problem text;
+    v_settings points.program_settings;
+    v_backdate_days integer;
+    v_multiplier numeric;
+BEGIN
+    -- One query: the program's time zone, latest settings and tiers' ladder, the task's settings
+    -- in force when it was completed, and the member's row, locked.
+    SELECT p.time_zone, latest.settings, p.ladder_since, p.ladder_tiers, p.ladder_multipliers, t.points AS task_points,
+           t.cap_day, t.cap_week, t.cap_month, t.qualifying, t.active, t.streak_days, t.streak_points, t.streak_cycle,
+           t.tier_multiplier, m.available,
+           points.tier_at(p_program, p_member, m.tier, m.override_until, m.override_previous, m.granted_until, v_at) AS effective
+    INTO v_row
+    FROM points.programs AS p
+    CROSS JOIN LATERAL (
+        SELECT ps AS settings FROM points.program_settings AS ps
+        WHERE ps.program_id = p.program_id ORDER BY ps.effective_at DESC LIMIT 1) AS latest
+    LEFT JOIN LATERAL (
+        SELECT ts.* FROM points.task_settings AS ts
+        WHERE ts.program_id = p.program_id AND ts.task = p_task AND ts.effective_at <= v_at
+        ORDER BY ts.effective_at DESC LIMIT 1) AS t ON true
+    LEFT JOIN LATERAL (
+        SELECT mm.available, mm.tier, mm.override_until, mm.override_previous, mm.granted_until FROM points.members AS mm
+        WHERE mm.program_id = p.program_id AND mm.member_id = p_member FOR UPDATE) AS m ON true
+    WHERE p.program_id = p_program;
+    IF v_row.available IS NULL THEN
+        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
+            NULL::boolean, NULL::bigint, NULL::date;
+        RETURN;
+    END IF;
+    IF v_row.task_points IS NULL THEN
+        RETURN QUERY SELECT 'unknown_task', NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
+            NULL::boolean, NULL::bigint, NULL::date;
+        RETURN;
+    END IF;
+    -- The settings in force at the completion and the back-dating window in force now, as for
+    -- purchases (points.purchase); the multiplier of the member's effective tier, for a task
+    -- whose points it multiplies.
+    v_settings := points.settings_in_force(p_program, v_row.settings, v_at);
+    v_backdate_days := (points.settings_in_force(p_program, v_row.settings, v_now)).backdate_days;
+    IF v_row.tier_multiplier THEN
+        v_multiplier := points.multiplier_in_force(
+            p_program, v_row.effective, v_at, v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_multipliers);
+    END IF;
+    v_day := (v_at AT TIME ZONE v_row.time_zone)::date;
+    IF p_task = 'checkin' THEN
+        IF v_ref IS NULL THEN
+            v_ref := to_char(v_day, 'YYYY-MM-DD');
+        ELSIF v_ref <> to_char(v_day, 'YYYY-MM-DD') THEN
+            RETURN QUERY SELECT 'bad_ref', NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
+                NULL::boolean, NULL::bigint, v_day;
+            RETURN;
+        END IF;
+        v_key := 'checkin:' || p_member || ':' || v_ref;
+    ELSIF v_ref IS NULL THEN
+        RETURN QUERY SELECT 'bad_ref', NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
+            NULL::boolean, NULL::bigint, v_day;
+        RETURN;
+    ELSE
+        v_key := p_task || ':' || v_ref;
+    END IF;
+    -- What a replay must match. A check-in's date is its identity: a second check-in on the same
+    -- day, at another time, replays the first.
+    v_request := jsonb_strip_nulls(jsonb_build_object(
+        'member', p_member, 'task', p_task, 'ref', v_ref,
+        'occurred_at', CASE WHEN p_task <> 'checkin' THEN p_occurred_at AT TIME ZONE 'UTC' END));
+
+    v_problem := CASE
+        WHEN v_at > v_now + interval '5 minutes' THEN 'in_future'
+        WHEN v_at < v_now - make_interval(days => v_backdate_days) THEN 'too_old'
+        WHEN NOT v_row.active THEN 'inactive' END;
+    IF v_problem IS NULL THEN
+        -- Caps: the earning completions of this task in the completion's local day, week (from
+        -- Monday) and month (not counted when the task has no cap).
+        v_week := date_trunc('week', v_day)::date;
+        v_month := date_trunc('month', v_day)::date;
+        IF coalesce(v_row.cap_day, v_row.cap_week, v_row.cap_month) IS NOT NULL THEN
+            SELECT count(*) FILTER (WHERE c.local_day = v_day) AS day,
+                   count(*) FILTER (WHERE c.local_day >= v_week AND c.local_day < v_week + 7) AS week,
+                   count(*) FILTER (WHERE c.local_day >= v_month AND c.local_day < (v_month + interval '1 month')::date) AS month
+            INTO v_day_count, v_week_count, v_month_count
+            FROM points.task_completions AS c
+            WHERE c.program_id = p_program AND c.member_id = p_member AND c.task = p_task
+              AND c.local_day >= least(v_week, v_month) AND c.local_day < greatest(v_week + 7, (v_month + interval '1 month')::date)
+              AND c.capped_by IS NULL;
+        END IF;
+        v_capped_by := CASE
+            WHEN v_day_count >= v_row.cap_day THEN 'day'
+            WHEN v_week_count >= v_row.cap_week THEN 'week'
+            WHEN v_month_count >= v_row.cap_month THEN 'month' END;
+        IF v_capped_by IS NULL THEN
+            v_points := v_row.task_points;
+        END IF;
+        IF p_task = 'checkin' THEN
+            SELECT c.streak INTO v_streak FROM points.task_completions AS c
+            WHERE c.program_id = p_program AND c.member_id = p_member AND c.task = 'checkin' AND c.local_day = v_day - 1;
+            v_streak := coalesce(v_streak, 0) + 1;
+            v_position := CASE WHEN v_row.streak_cycle IS NULL THEN v_streak ELSE (v_streak - 1) % v_row.streak_cycle + 1 END;
+            IF v_capped_by IS NULL AND v_position = ANY (v_row.streak_days) THEN
+                SELECT coalesce(sum(r.pts), 0) INTO v_bonus
+                FROM unnest(v_row.streak_days, v_row.streak_points) AS r(days, pts) WHERE r.days = v_position;
+            END IF;
+        END IF;
+        IF v_multiplier IS DISTINCT FROM 1 AND v_multiplier IS NOT NULL THEN
+            v_points := points.round_points(v_points * v_multiplier, v_settings.rounding);
+            v_bonus := points.round_points(v_bonus * v_multiplier, v_settings.rounding);
+        END IF;
+        v_total := v_points + v_bonus;
+
+        -- The entry, unless the key was used before; its postings, the lot, the completion and the
+        -- member's balances follow below, each a plain statement (see points.purchase).
+        INSERT INTO points.journal_entries AS e (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
+        VALUES (p_program, p_member, 'task', 'task', v_key, v_request, v_at)
+        ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
+        RETURNING e.entry_id INTO v_entry;
+    END IF;
+    -- Nothing posted: a replay is answered with the original result, however late it comes and
+    -- whatever the task's state now; otherwise the problem.
+    IF v_entry IS NULL THEN
+        SELECT e.entry_id, e.request, c.points, c.streak_bonus, c.streak, c.capped_by, c.local_day INTO v_existing
+        FROM points.journal_entries AS e
+        LEFT JOIN points.task_completions AS c
+            ON c.program_id = e.program_id AND c.member_id = e.member_id AND c.task = p_task AND c.entry_id = e.entry_id
+        WHERE e.program_id = p_program AND e.key_scope = 'task' AND e.idempotency_key = v_key;
+        IF FOUND THEN
+            RETURN QUERY SELECT CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END,
+                v_existing.entry_id, v_existing.points::bigint, v_existing.streak_bonus::bigint, v_existing.streak::integer,
+                v_existing.capped_by::text, NULL::boolean, v_row.available, v_existing.local_day;
+        ELSE
+            RETURN QUERY SELECT v_problem, NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
+                NULL::boolean, NULL::bigint, v_day;
+        END IF;
+        RETURN;
+    END IF;
+
+    IF v_total > 0 THEN
+        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
+            (p_program, p_member, v_entry, 'available', v_total, v_at),
+            (p_program, p_member, v_entry, 'issued', -v_total, v_at);
+        PERFORM points.form_lot(p_program, p_member, v_entry, v_total, v_row.available, v_at,
+            points.lot_expiry(v_settings.expiry_kind, v_settings.expiry_count, v_at, v_row.time_zone));
+        UPDATE points.members AS m SET available = m.available + v_total, issued = m.issued - v_total
+        WHERE m.program_id = p_program AND m.member_id = p_member;
+    END IF;
+    INSERT INTO points.task_completions
+        (program_id, member_id, task, local_day, entry_id, points, streak_bonus, streak, capped_by)
+    VALUES (p_program, p_member, p_task, v_day, v_entry, v_points, v_bonus, v_streak, v_capped_by);
+
+    -- A qualifying task's points count toward the member's tier.
+    IF v_row.qualifying AND v_total > 0 THEN
+        PERFORM points.qualify(p_program, p_member, v_at, v_total, 0, v_entry);
+    END IF;
+    status := 'completed';
+    entry_id := v_entry;
+    points := v_points;
+    streak_bonus := v_bonus;
+    streak := v_streak;
+    capped_by := v_capped_by;
+    cap_reached := v_capped_by IS NOT NULL OR p_task = 'checkin' OR coalesce(v_day_count + 1 >= v_row.cap_day, false)
+        OR coalesce(v_week_count + 1 >= v_row.cap_week, false) OR coalesce(v_month_count + 1 >= v_row.cap_month, false);
+    available := v_row.available + v_total;
+    local_day := v_day;
+    RETURN NEXT;
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION points.complete_task TO {{writer}};

@@ -1,0 +1,192 @@
+-- Qualification: qualifying totals, upgrades at once, and what refunds undo.
+
+-- Adds qualifying points and spend to a member's totals of the period starting p_period and
+-- returns that period's totals: on the member's row when it is the member's latest period (a
+-- later period moves the row's totals to qualifying_totals first), else in qualifying_totals.
+-- The caller holds the member's row lock. (Purchases do the same inline: see points.purchase.)
+CREATE FUNCTION points.add_qualifying(
+    p_program integer, p_member text, p_period date, p_points bigint, p_spend_minor bigint,
+    OUT total_points bigint, OUT total_spend bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_member record;
+BEGIN
+    SELECT m.q_period, m.q_points, m.q_spend INTO v_member FROM points.members AS m
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    IF v_member.q_period IS NULL OR p_period >= v_member.q_period THEN
+        IF p_period > v_member.q_period THEN
+            INSERT INTO points.qualifying_totals (program_id, member_id, period_start, points, spend_minor)
+            VALUES (p_program, p_member, v_member.q_period, v_member.q_points, v_member.q_spend);
+            v_member.q_points := 0;
+            v_member.q_spend := 0;
+        END IF;
+        total_points := v_member.q_points + p_points;
+        total_spend := v_member.q_spend + p_spend_minor;
+        UPDATE points.members AS m SET q_period = p_period, q_points = total_points, q_spend = total_spend
+        WHERE m.program_id = p_program AND m.member_id = p_member;
+    ELSE
+        INSERT INTO points.qualifying_totals AS q (program_id, member_id, period_start, points, spend_minor)
+        VALUES (p_program, p_member, p_period, p_points, p_spend_minor)
+        ON CONFLICT ON CONSTRAINT qualifying_totals_pkey DO UPDATE
+            SET points = q.points + EXCLUDED.points, spend_minor = q.spend_minor + EXCLUDED.spend_minor
+        RETURNING q.points, q.spend_minor INTO total_points, total_spend;
+    END IF;
+END
+$$;
+
+-- The highest tier above p_earned whose entry threshold the totals reach at p_at, or NULL: from
+-- the program's ladder when p_at is within it (no query), else from the versions in force then.
+CREATE FUNCTION points.tier_reached_above(
+    p_program integer, p_earned text, p_at timestamptz, p_points bigint, p_spend_minor bigint,
+    p_ladder_since timestamptz, p_ladder_tiers text[], p_ladder_points bigint[], p_ladder_spend bigint[])
+RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_tier text;
+BEGIN
+    IF p_at >= p_ladder_since THEN
+        FOR i IN REVERSE cardinality(p_ladder_tiers) .. coalesce(array_position(p_ladder_tiers, p_earned), 0) + 1 LOOP
+            IF p_ladder_points[i] <= p_points OR p_ladder_spend[i] <= p_spend_minor THEN
+                RETURN p_ladder_tiers[i];
+            END IF;
+        END LOOP;
+        RETURN NULL;
+    END IF;
+    SELECT r.tier INTO v_tier FROM points.tiers_at(p_program, p_at) AS r
+    WHERE r.rank > (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_earned)
+      AND (r.entry_points <= p_points OR r.entry_spend_minor <= p_spend_minor)
+    ORDER BY r.rank DESC LIMIT 1;
+    RETURN v_tier;
+END
+$$;
+
+-- Whether the totals may reach a tier above p_earned at p_at: false only when the ladder applies
+-- and no higher tier's entry threshold is reached, which is what most postings find. One
+-- expression, so the planner inlines it and a posting calls tier_reached_above only when it may
+-- find a tier.
+CREATE FUNCTION points.may_reach_above(
+    p_earned text, p_at timestamptz, p_points bigint, p_spend_minor bigint,
+    p_ladder_since timestamptz, p_ladder_tiers text[], p_ladder_points bigint[], p_ladder_spend bigint[])
+RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (p_at < p_ladder_since) IS NOT FALSE
+        OR p_points >= ANY (p_ladder_points[coalesce(array_position(p_ladder_tiers, p_earned), 0) + 1:])
+        OR coalesce(p_spend_minor >= ANY (p_ladder_spend[coalesce(array_position(p_ladder_tiers, p_earned), 0) + 1:]), false)
+$$;
+
+-- Moves a member up from p_from to p_to, reached in the period starting p_period by the totals
+-- given (upgrade: at once; the event p_entry crossed the threshold), and records it. The caller
+-- holds the member's row lock.
+CREATE FUNCTION points.apply_upgrade(
+    p_program integer, p_member text, p_from text, p_to text, p_at timestamptz, p_period date, p_points bigint,
+    p_spend_minor bigint, p_entry bigint)
+RETURNS void
+-- plpgsql, so its statements' plans are cached: a LANGUAGE sql function of two statements is
+-- parsed and planned again on every call (see settings_at).
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE points.members AS m SET
+        tier = p_to,
+        tier_before_upgrade = CASE WHEN m.tier_reached_period = p_period THEN m.tier_before_upgrade ELSE p_from END,
+        tier_reached_period = p_period,
+        override_until = NULL,
+        override_previous = NULL
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
+                                     qualifying_points, qualifying_spend_minor, entry_id)
+    VALUES (p_program, p_member, p_at, p_from, p_to, 'upgrade', p_period, p_points, p_spend_minor, p_entry);
+END
+$$;
+
+-- Adds an event's qualifying points and spend to the totals of its period and, when that period
+-- is still open, moves the member up at once to the highest tier whose entry threshold the
+-- totals now reach. The caller holds the member's row lock and has already posted the event (at
+-- the multiplier of the tier before it). Returns the new tier, or NULL. (Task completions and
+-- the like; purchases do it inline.)
+CREATE FUNCTION points.qualify(
+    p_program integer, p_member text, p_at timestamptz, p_points bigint, p_spend_minor bigint, p_entry bigint)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_period record := points.tier_period_at(p_program, p_at);
+    v_totals record;
+    v_earned text;
+    v_to text;
+BEGIN
+    SELECT * INTO v_totals FROM points.add_qualifying(p_program, p_member, v_period.period_start, p_points, p_spend_minor);
+    IF v_period.closed THEN
+        RETURN NULL;
+    END IF;
+    SELECT CASE WHEN m.override_until <= p_at THEN m.override_previous ELSE m.tier END,
+           points.tier_reached_above(p_program, CASE WHEN m.override_until <= p_at THEN m.override_previous ELSE m.tier END,
+               p_at, v_totals.total_points, v_totals.total_spend, p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend)
+    INTO v_earned, v_to
+    FROM points.members AS m JOIN points.programs AS p ON p.program_id = m.program_id
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    IF v_to IS NOT NULL THEN
+        PERFORM points.apply_upgrade(p_program, p_member, v_earned, v_to, p_at, v_period.period_start, v_totals.total_points,
+            v_totals.total_spend, p_entry);
+    END IF;
+    RETURN v_to;
+END
+$$;
+
+-- Takes a refund's clawed-back points and refunded spend off the totals of the period of its
+-- purchase (p_purchase_at). If the member's tier was reached by an upgrade in that period and
+-- the period is still open, the member returns to the higher of the tier held before the
+-- period's first upgrade and the highest tier whose entry threshold the remaining totals still
+-- reach (by the settings in force at the refund, p_at). The caller holds the member's row lock.
+-- Returns the new tier, or NULL.
+CREATE FUNCTION points.disqualify(
+    p_program integer, p_member text, p_purchase_at timestamptz, p_points bigint, p_spend_minor bigint,
+    p_at timestamptz, p_entry bigint)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_purchase_period record := points.tier_period_at(p_program, p_purchase_at);
+    v_period date := v_purchase_period.period_start;
+    v_totals record;
+    v_member record;
+    v_reach record;
+    v_to text;
+BEGIN
+    IF p_points = 0 AND p_spend_minor = 0 THEN
+        RETURN NULL;
+    END IF;
+    UPDATE points.members AS m SET q_points = m.q_points - p_points, q_spend = m.q_spend - p_spend_minor
+    WHERE m.program_id = p_program AND m.member_id = p_member AND m.q_period = v_period
+    RETURNING m.q_points AS points, m.q_spend AS spend_minor INTO v_totals;
+    IF NOT FOUND THEN
+        UPDATE points.qualifying_totals AS q SET points = q.points - p_points, spend_minor = q.spend_minor - p_spend_minor
+        WHERE q.program_id = p_program AND q.member_id = p_member AND q.period_start = v_period
+        RETURNING q.points, q.spend_minor INTO v_totals;
+    END IF;
+    IF v_purchase_period.closed THEN
+        RETURN NULL;
+    END IF;
+    SELECT m.tier, cur.rank, m.tier_before_upgrade, before.rank AS before_rank INTO v_member
+    FROM points.members AS m
+    JOIN points.tiers AS cur ON cur.program_id = m.program_id AND cur.tier = m.tier
+    JOIN points.tiers AS before ON before.program_id = m.program_id AND before.tier = m.tier_before_upgrade
+    WHERE m.program_id = p_program AND m.member_id = p_member AND m.tier_reached_period = v_period;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT r.tier, r.rank INTO v_reach FROM points.tiers_at(p_program, p_at) AS r
+    WHERE r.entry_points <= v_totals.points OR r.entry_spend_minor <= v_totals.spend_minor
+    ORDER BY r.rank DESC LIMIT 1;
+    v_to := CASE WHEN v_reach.rank > v_member.before_rank THEN v_reach.tier ELSE v_member.tier_before_upgrade END;
+    IF v_to = v_member.tier OR coalesce(v_reach.rank, 0) >= v_member.rank THEN
+        RETURN NULL;
+    END IF;
+    UPDATE points.members AS m SET
+        tier = v_to,
+        tier_reached_period = CASE WHEN v_to = m.tier_before_upgrade THEN NULL ELSE m.tier_reached_period END,
+        tier_before_upgrade = CASE WHEN v_to = m.tier_before_upgrade THEN NULL ELSE m.tier_before_upgrade END
+    WHERE m.program_id = p_program AND m.member_id = p_member;
+    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
+                                     qualifying_points, qualifying_spend_minor, entry_id)
+    VALUES (p_program, p_member, p_at, v_member.tier, v_to, 'refund', v_period, v_totals.points, v_totals.spend_minor, p_entry);
+    RETURN v_to;
+END
+$$;
