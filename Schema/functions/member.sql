@@ -1,4 +1,4 @@
--- Members: creation (with a referrer) and the row locks that batches take.
+-- Members: creation (with a referrer) and the row locks that batches take (Member.swift).
 
 -- Creates a member, optionally referred by an existing member. Replaying the same content
 -- returns the member; the same id with another referrer is a conflict.

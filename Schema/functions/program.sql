@@ -1,4 +1,4 @@
--- Programs: creation with the default tiers, settings and tasks, and the time-zone check.
+-- Programs: creation with the default tiers, settings and tasks, and the time-zone check (Program.swift).
 
 -- A program's time zone must be an IANA zone name (not an abbreviation or a POSIX rule).
 CREATE FUNCTION points.check_program_time_zone() RETURNS trigger

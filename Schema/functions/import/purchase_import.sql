@@ -90,7 +90,7 @@ BEGIN
     -- Whether any first purchase can pay a referrer: when no settings ever had a referral bonus,
     -- referrers need neither locks nor lookups.
     v_referrals := EXISTS (SELECT 1 FROM points.program_settings AS ps WHERE ps.program_id = p_program AND ps.referral_bonus > 0);
-    -- Tier multipliers (tiers/tier_settings.sql): when any tier of the program has one other than 1, each
+    -- Tier multipliers (tiers/ladder.sql): when any tier of the program has one other than 1, each
     -- line's points are multiplied by that of the effective tier its member holds at the start of
     -- the batch, as in force at the line's time. Upgrades that the batch earns apply at its end.
     v_multiplied := EXISTS (SELECT 1 FROM points.tier_settings AS ts WHERE ts.program_id = p_program AND ts.multiplier <> 1);

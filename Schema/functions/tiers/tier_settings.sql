@@ -1,4 +1,4 @@
--- Tier settings: versions, the ladder on the program's row, multipliers (TierSettings.swift).
+-- Tier settings: versions in force at an instant, and changes (TierSettings.swift).
 
 -- The tiers of a program with their settings in force at p_at (a tier created later is absent).
 -- Retention thresholds default to the entry thresholds.
@@ -15,48 +15,6 @@ LANGUAGE sql STABLE AS $$
         WHERE ts.program_id = t.program_id AND ts.tier = t.tier AND ts.effective_at <= p_at
         ORDER BY ts.effective_at DESC LIMIT 1) AS s
     WHERE t.program_id = p_program
-$$;
-
-CREATE FUNCTION points.refresh_ladder(p_program integer) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_since timestamptz;
-BEGIN
-    SELECT max(ts.effective_at) INTO v_since FROM points.tier_settings AS ts WHERE ts.program_id = p_program;
-    UPDATE points.programs AS p SET
-        ladder_since = v_since,
-        ladder_tiers = l.tiers, ladder_points = l.entry_points, ladder_spend = l.entry_spend,
-        ladder_multipliers = l.multipliers
-    FROM (SELECT array_agg(t.tier ORDER BY t.rank) AS tiers, array_agg(t.entry_points ORDER BY t.rank) AS entry_points,
-                 array_agg(t.entry_spend_minor ORDER BY t.rank) AS entry_spend,
-                 array_agg(t.multiplier ORDER BY t.rank) AS multipliers
-          FROM points.tiers_at(p_program, v_since) AS t) AS l
-    WHERE p.program_id = p_program;
-END
-$$;
-
--- The multiplier of tier p_tier at p_at: from the program's ladder when p_at is within it (no
--- query; one expression, so the planner inlines it into the caller), else from the version in
--- force then.
-CREATE FUNCTION points.multiplier_at(p_program integer, p_tier text, p_at timestamptz) RETURNS numeric
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v_multiplier numeric;
-BEGIN
-    SELECT ts.multiplier INTO v_multiplier FROM points.tier_settings AS ts
-    WHERE ts.program_id = p_program AND ts.tier = p_tier AND ts.effective_at <= p_at
-    ORDER BY ts.effective_at DESC LIMIT 1;
-    RETURN v_multiplier;
-END
-$$;
-
-CREATE FUNCTION points.multiplier_in_force(
-    p_program integer, p_tier text, p_at timestamptz, p_ladder_since timestamptz, p_ladder_tiers text[],
-    p_ladder_multipliers numeric[])
-RETURNS numeric
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN p_at >= p_ladder_since THEN p_ladder_multipliers[array_position(p_ladder_tiers, p_tier)]
-                ELSE points.multiplier_at(p_program, p_tier, p_at) END
 $$;
 
 -- Creates a tier (p_rank given, with its entry points) or changes a tier's settings from
