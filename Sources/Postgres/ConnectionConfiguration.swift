@@ -5,7 +5,8 @@ internal import CLibPQ
 ///
 /// The string and its option values are checked when the configuration is made, so a malformed
 /// one fails before any connection is tried. No part of the string (and no password) appears in
-/// `description` or in errors: they name the option that is wrong, never its value.
+/// `description` or in errors: they name the option that is wrong, never its value. A password
+/// may also come from `PGPASSWORD`, a `~/.pgpass` file (libpq reads both) or `withPassword(fromFile:)`.
 public struct ConnectionConfiguration: Sendable, CustomStringConvertible {
     /// The string handed to libpq. Kept private: it may carry a password.
     let connectionString: String
@@ -13,6 +14,8 @@ public struct ConnectionConfiguration: Sendable, CustomStringConvertible {
     let options: [ConnectionOption]
     /// Another database than the string's, from `replacingDatabase(with:)`.
     var databaseOverride: String?
+    /// A password that overrides the string's, from `withPassword(fromFile:)`.
+    var password: String?
 
     /// Parses and checks a connection string; an empty string means "use the `PG*` variables".
     /// - Throws: `PostgresError` of kind `.invalidConfiguration` naming the part or the option
@@ -43,17 +46,24 @@ public struct ConnectionConfiguration: Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// Whether the string itself holds a password (or a TLS key's password), which anyone who
+    /// can see it (in `ps`, in a shell's history) can read.
+    public var carriesPassword: Bool {
+        options.contains { LibPQOptions.keywords[$0.keyword] == true && !$0.value.isEmpty }
+    }
+
     /// The options the string sets, by name only: no value, so it is safe to log.
     public var description: String {
         var parts = [connectionString.isEmpty ? "the PG* environment variables" : "sets " + options.map(\.keyword).joined(separator: ", ")]
         if databaseOverride != nil { parts.append("another database") }
+        if password != nil { parts.append("a password from a file") }
         return "connection (\(parts.joined(separator: "; ")))"
     }
 
     /// Every value the user gave that a message must not show: the string's option values (but
-    /// libpq's own words, such as `sslmode`'s) and the database.
+    /// libpq's own words, such as `sslmode`'s), the database and the password.
     var givenValues: [String] {
-        options.filter { !ConnectionOptionRules.isVocabulary($0) }.map(\.value) + [databaseOverride].compactMap { $0 }
+        options.filter { !ConnectionOptionRules.isVocabulary($0) }.map(\.value) + [databaseOverride, password].compactMap { $0 }
     }
 
     private static func parse(_ text: String) throws(PostgresError) -> [ConnectionOption] {

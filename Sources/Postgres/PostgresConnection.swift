@@ -28,6 +28,11 @@ public final class PostgresConnection {
             keywords.append("dbname")
             values.append(database)
         }
+        // Later keywords override the string's; without one, libpq reads PGPASSWORD and ~/.pgpass.
+        if let password = configuration.password {
+            keywords.append("password")
+            values.append(password)
+        }
         let connection: OpaquePointer? = withCStringArray(keywords.map(Optional.some) + [nil]) { keywordPointers in
             withCStringArray(values.map(Optional.some) + [nil]) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)

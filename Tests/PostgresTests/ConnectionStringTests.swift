@@ -1,3 +1,4 @@
+import Foundation
 @testable import Postgres
 import TestSupport
 import Testing
@@ -105,6 +106,23 @@ struct ConnectionStringTests {
         #expect(ConnectionSecrets.scrub(#"unterminated "secret and more"#, hiding: values) == #"unterminated "…"#)
         // Values of one or two characters are left: hiding them would hide the message.
         #expect(ConnectionSecrets.scrub("ab cd", hiding: values) == "ab cd")
+    }
+
+    @Test func aPasswordInTheStringIsNoticedAndOneFromAFileIsNeverShown() throws {
+        for text in ["password=x", "host=/a sslpassword=key", "postgresql://u:x@h/db", "postgresql://h/db?pass%77ord=x"] {
+            #expect(try ConnectionConfiguration(text).carriesPassword, "\(text)")
+        }
+        for text in ["password=", "postgresql://u@h/db", "postgresql://u:@h/db", "host=/a", ""] {
+            #expect(try !ConnectionConfiguration(text).carriesPassword, "\(text)")
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("password-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data("\(Self.marker)\r\n".utf8).write(to: URL(fileURLWithPath: path))
+        let configuration = try ConnectionConfiguration("host=/nonexistent port=5433").withPassword(fromFile: path)
+        #expect(configuration.password == Self.marker)
+        #expect(configuration.description == "connection (sets host, port; a password from a file)")
+        // A connect-time message would lose it, as it loses the string's values.
+        #expect(configuration.givenValues.contains(Self.marker))
     }
 
     @Test func descriptionNamesTheOptionsButNoValue() throws {
