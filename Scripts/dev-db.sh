@@ -6,7 +6,9 @@
 #   Scripts/dev-db.sh url [--dir DIR]                print the URL of a running cluster
 #
 # The cluster lives in DIR (default: .pg in the project), listens on a Unix socket there and
-# nowhere else, and trusts local connections. Run as root, it runs as the `postgres` user.
+# nowhere else, and trusts local connections but those of the role points_password_probe, which
+# must give its password (the tests create it to see a password reach the server). Run as root,
+# it runs as the `postgres` user.
 # --fast turns off fsync and synchronous commit: fine for tests, wrong for benchmarks.
 # Installs postgresql and libpq-dev from Debian packages when they are missing.
 set -euo pipefail
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
         start|stop|url) action=$1 ;;
         --dir) dir=$2; shift ;;
         --fast) fast=1 ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "dev-db.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -75,6 +77,11 @@ case "$action" in
         if [ ! -f "$data/PG_VERSION" ]; then
             echo "dev-db.sh: creating a cluster in $data" >&2
             run_as_owner "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+        fi
+        probe="local all points_password_probe scram-sha-256"
+        if ! grep -qxF "$probe" "$data/pg_hba.conf"; then
+            run_as_owner sed -i "1i $probe" "$data/pg_hba.conf"
+            if is_running; then run_as_owner "$bin/pg_ctl" -D "$data" reload >/dev/null; fi
         fi
         if ! is_running; then
             options="-c listen_addresses='' -c unix_socket_directories='$data_home' -c max_connections=300"

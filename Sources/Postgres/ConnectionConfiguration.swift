@@ -3,28 +3,28 @@ internal import CLibPQ
 /// Where and how to connect: a libpq connection URI (`postgresql://…`) or conninfo string
 /// (`host=… dbname=…`), or, when empty, the standard `PG*` environment variables.
 ///
-/// The string is checked when the configuration is made, so a malformed one fails before any
-/// connection is tried. The password it may hold never appears in `description` or in errors.
+/// The string and its option values are checked when the configuration is made, so a malformed
+/// one fails before any connection is tried. No part of the string (and no password) appears in
+/// `description` or in errors: they name the option that is wrong, never its value. A password
+/// may also come from `PGPASSWORD`, a `~/.pgpass` file (libpq reads both) or `withPassword(fromFile:)`.
 public struct ConnectionConfiguration: Sendable, CustomStringConvertible {
     /// The string handed to libpq. Kept private: it may carry a password.
     let connectionString: String
+    /// The options the string sets, as libpq read it.
+    let options: [ConnectionOption]
+    /// Another database than the string's, from `replacingDatabase(with:)`.
+    var databaseOverride: String?
+    /// A password that overrides the string's, from `withPassword(fromFile:)`.
+    var password: String?
 
     /// Parses and checks a connection string; an empty string means "use the `PG*` variables".
-    /// - Throws: `PostgresError` of kind `.invalidConfiguration` naming what is wrong.
+    /// - Throws: `PostgresError` of kind `.invalidConfiguration` naming the part or the option
+    ///   that is wrong, without quoting it.
     public init(_ connectionString: String) throws(PostgresError) {
         let trimmed = connectionString.trimmingTrailingWhitespace()
-        if !trimmed.isEmpty {
-            var errorMessage: UnsafeMutablePointer<CChar>?
-            guard let options = PQconninfoParse(trimmed, &errorMessage) else {
-                let reason = errorMessage.map { String(cString: $0).trimmingTrailingWhitespace() } ?? "it could not be parsed"
-                if let errorMessage { PQfreemem(errorMessage) }
-                throw PostgresError(
-                    kind: .invalidConfiguration,
-                    message: "the connection string is malformed: \(ConnectionSecrets.redact(reason))")
-            }
-            PQconninfoFree(options)
-        }
+        let options = trimmed.isEmpty ? [] : try Self.parse(trimmed)
         self.connectionString = trimmed
+        self.options = options
     }
 
     /// The configuration of the standard `PG*` environment variables (`PGHOST`, `PGDATABASE`, …).
@@ -32,7 +32,10 @@ public struct ConnectionConfiguration: Sendable, CustomStringConvertible {
         ConnectionConfiguration(unchecked: "")
     }
 
-    init(unchecked: String) { self.connectionString = unchecked }
+    init(unchecked: String) {
+        connectionString = unchecked
+        options = []
+    }
 
     /// The same server and credentials, but another database.
     public func replacingDatabase(with name: String) -> ConnectionConfiguration {
@@ -43,27 +46,47 @@ public struct ConnectionConfiguration: Sendable, CustomStringConvertible {
         return copy
     }
 
-    var databaseOverride: String?
-
-    /// The connection string with any password masked, for messages.
-    public var description: String {
-        let shown = connectionString.isEmpty ? "(PG* environment variables)" : ConnectionSecrets.redact(connectionString)
-        return databaseOverride.map { "\(shown) [database \($0)]" } ?? shown
+    /// Whether the string itself holds a password (or a TLS key's password), which anyone who
+    /// can see it (in `ps`, in a shell's history) can read.
+    public var carriesPassword: Bool {
+        options.contains { LibPQOptions.keywords[$0.keyword] == true && !$0.value.isEmpty }
     }
-}
 
-/// Masks passwords in connection strings and in messages that may quote them.
-enum ConnectionSecrets {
-    static func redact(_ text: String) -> String {
-        var result = text
-        // key=value form: password=secret or password='se cret'
-        result = result.replacing(#/(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/#) { match in
-            "\(match.output.1)***"
+    /// The options the string sets, by name only: no value, so it is safe to log.
+    public var description: String {
+        var parts = [connectionString.isEmpty ? "the PG* environment variables" : "sets " + options.map(\.keyword).joined(separator: ", ")]
+        if databaseOverride != nil { parts.append("another database") }
+        if password != nil { parts.append("a password from a file") }
+        return "connection (\(parts.joined(separator: "; ")))"
+    }
+
+    /// Every value the user gave that a message must not show: the string's option values (but
+    /// libpq's own words, such as `sslmode`'s), the database and the password.
+    var givenValues: [String] {
+        options.filter { !ConnectionOptionRules.isVocabulary($0) }.map(\.value) + [databaseOverride, password].compactMap { $0 }
+    }
+
+    private static func parse(_ text: String) throws(PostgresError) -> [ConnectionOption] {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let parsed = PQconninfoParse(text, &errorMessage) else {
+            // libpq's message quotes the token it stopped at: it is never shown.
+            if let errorMessage { PQfreemem(errorMessage) }
+            throw PostgresError(
+                kind: .invalidConfiguration,
+                message: "the connection string is malformed: \(ConnectionStringDiagnosis.reason(text))")
         }
-        // URI form: scheme://user:secret@host
-        result = result.replacing(#/(?i)(postgres(?:ql)?://[^:/@\s]*:)([^@\s]*)@/#) { match in
-            "\(match.output.1)***@"
+        defer { PQconninfoFree(parsed) }
+        var options: [ConnectionOption] = []
+        var option = parsed
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val {
+                options.append(ConnectionOption(keyword: String(cString: keyword), value: String(cString: value)))
+            }
+            option += 1
         }
-        return result
+        if let problem = ConnectionOptionRules.problem(in: options) {
+            throw PostgresError(kind: .invalidConfiguration, message: "the connection string's \(problem)")
+        }
+        return options
     }
 }

@@ -19,13 +19,19 @@ public final class PostgresConnection {
     private var answer: Result<QueryResult, PostgresError>?
 
     /// Connects, then fixes the session settings the value decoders rely on (UTC, ISO dates, UTF-8).
-    /// - Throws: `PostgresError` of kind `.connectionFailed` with libpq's reason.
+    /// - Throws: `PostgresError` of kind `.connectionFailed` with libpq's reason, from which every
+    ///   part of the connection string (and the password in use) is removed.
     public init(configuration: ConnectionConfiguration) throws(PostgresError) {
         var keywords = ["dbname", "client_encoding", "fallback_application_name"]
         var values = [configuration.connectionString, "UTF8", "points-ledger"]
         if let database = configuration.databaseOverride {
             keywords.append("dbname")
             values.append(database)
+        }
+        // Later keywords override the string's; without one, libpq reads PGPASSWORD and ~/.pgpass.
+        if let password = configuration.password {
+            keywords.append("password")
+            values.append(password)
         }
         let connection: OpaquePointer? = withCStringArray(keywords.map(Optional.some) + [nil]) { keywordPointers in
             withCStringArray(values.map(Optional.some) + [nil]) { valuePointers in
@@ -36,9 +42,11 @@ public final class PostgresConnection {
             throw PostgresError(kind: .connectionFailed, code: .connectionFailure, message: "out of memory")
         }
         guard PQstatus(connection) == CONNECTION_OK else {
+            let passwordInUse = PQpass(connection).map { String(cString: $0) }
             let error = PostgresError(
                 kind: .connectionFailed, code: .connectionFailure,
-                message: ConnectionSecrets.redact(PostgresError.connectionMessage(connection)))
+                message: ConnectionSecrets.scrub(
+                    PostgresError.connectionMessage(connection), hiding: configuration.givenValues + [passwordInUse].compactMap { $0 }))
             PQfinish(connection)
             throw error
         }

@@ -11,6 +11,13 @@ struct GlobalOptions: ParsableArguments {
         help: ArgumentHelp("PostgreSQL connection URI or conninfo string (default: the PG* environment variables).", valueName: "url"))
     var databaseURL: String?
 
+    @Option(
+        name: .customLong("password-file"),
+        help: ArgumentHelp(
+            "A file that holds the database password on one line (unlike a password in --database-url, `ps` does not show it).",
+            valueName: "path"))
+    var passwordFile: String?
+
     @Option(help: ArgumentHelp("The program to work on.", valueName: "name"))
     var program: String = "default"
 
@@ -26,11 +33,25 @@ struct GlobalOptions: ParsableArguments {
             } catch {
                 throw LedgerError.invalidInput(field: "--database-url", reason: error.message)
             }
+            if configuration.carriesPassword { Terminal.error(Self.visiblePasswordWarning) }
+        }
+        if let passwordFile {
+            do {
+                configuration = try configuration.withPassword(fromFile: passwordFile)
+            } catch {
+                throw LedgerError.invalidInput(field: "--password-file", reason: error.message)
+            }
         }
         var logger = Logger(label: "points-admin")
         logger.logLevel = .warning
         return Ledger(configuration: configuration, maximumConnections: connections, logger: logger)
     }
+
+    /// Printed on standard error when `--database-url` holds a password; the command goes on.
+    static let visiblePasswordWarning = """
+        Warning: --database-url holds a password, which other users of this machine can see with `ps`; \
+        pass it with --password-file PATH, the PGPASSWORD environment variable or a ~/.pgpass file instead.
+        """
 
     /// The ledger and the program named by `--program`.
     func ledgerAndProgram(connections: Int = 1) async throws -> (Ledger, Program) {

@@ -12,9 +12,9 @@ struct PointsAdmin: AsyncParsableCommand {
         commandName: "points-admin",
         abstract: "Run a PointsLedger membership points ledger: programs, members, purchases, adjustments, jobs, audit.",
         discussion: """
-            Every command takes --database-url (else the PG* environment variables), --program \
-            (default "default") and --json. Exit codes: 0 ok, 1 refused or a check failed, \
-            2 usage error, 3 database unreachable.
+            Every command takes --database-url (else the PG* environment variables), --password-file \
+            (else PGPASSWORD or ~/.pgpass), --program (default "default") and --json. Exit codes: 0 ok, \
+            1 refused or a check failed, 2 usage error, 3 database unreachable.
             """,
         subcommands: [
             DatabaseCommand.self, ProgramCommand.self, TierCommand.self, TaskCommand.self, MemberCommand.self, PurchaseCommand.self,
