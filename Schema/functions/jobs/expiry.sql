@@ -11,17 +11,15 @@ LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp SET enable_seqsca
 DECLARE
     v_members text[];
 BEGIN
-    PERFORM points.check_as_of(p_as_of);
     SELECT array_agg(DISTINCT d.member_id ORDER BY d.member_id) INTO v_members FROM (
         SELECT l.member_id FROM points.lots AS l
         WHERE l.program_id = p_program AND l.remaining > 0 AND l.expires_at <= p_as_of
         ORDER BY l.expires_at LIMIT p_limit
     ) AS d;
-    IF v_members IS NULL THEN
+    IF NOT points.begin_chunk(p_program, p_as_of, v_members) THEN
         RETURN QUERY SELECT 0, 0::bigint, 0;
         RETURN;
     END IF;
-    PERFORM points.lock_members(p_program, v_members);
 
     RETURN QUERY
     WITH due AS (

@@ -9,16 +9,14 @@ LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp SET enable_seqsca
 DECLARE
     v_members text[];
 BEGIN
-    PERFORM points.check_as_of(p_as_of);
     SELECT array_agg(DISTINCT h.member_id) INTO v_members FROM (
         SELECT h.member_id FROM points.holds AS h
         WHERE h.program_id = p_program AND h.state = 'open' AND h.expires_at <= p_as_of
         ORDER BY h.expires_at LIMIT p_limit) AS h;
-    IF v_members IS NULL THEN
+    IF NOT points.begin_chunk(p_program, p_as_of, v_members) THEN
         RETURN QUERY SELECT 0, 0::bigint, 0;
         RETURN;
     END IF;
-    PERFORM points.lock_members(p_program, v_members);
     RETURN QUERY
     WITH due AS (
         UPDATE points.holds AS h SET state = 'expired', resolved_at = h.expires_at

@@ -12,17 +12,15 @@ LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp SET enable_seqsca
 DECLARE
     v_members text[];
 BEGIN
-    PERFORM points.check_as_of(p_as_of);
     SELECT array_agg(DISTINCT d.member_id ORDER BY d.member_id) INTO v_members FROM (
         SELECT pu.member_id FROM points.purchases AS pu
         WHERE pu.program_id = p_program AND pu.pending_points > 0 AND pu.matures_at <= p_as_of
         ORDER BY pu.matures_at LIMIT p_limit
     ) AS d;
-    IF v_members IS NULL THEN
+    IF NOT points.begin_chunk(p_program, p_as_of, v_members) THEN
         RETURN QUERY SELECT 0, 0::bigint, 0;
         RETURN;
     END IF;
-    PERFORM points.lock_members(p_program, v_members);
 
     -- Every data-modifying CTE runs to completion whether or not the final SELECT reads it.
     RETURN QUERY
