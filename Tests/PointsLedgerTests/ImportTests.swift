@@ -28,7 +28,7 @@ struct ImportTests {
 
     static let now = Timestamp.now.description
 
-    @Test func importedPurchasesCountTowardTiersAndEarnAtTheMultiplierHeldWhenTheirBatchStarts() async throws {
+    @Test func importedPurchasesCountTowardTiersAndEarnAtTheMultiplierHeldBeforeEachLine() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             try await ledger.useTestTiers(program)  // quarters; advanced from 1,000 at x1.5, kept with 500
             let line = { (order: String, amount: String, at: String) in
@@ -38,18 +38,20 @@ struct ImportTests {
             let (first, results) = try await run(ledger, program, [
                 line("a1", "600.00", "2025-02-01 10:00"), line("a2", "500.00", "2025-03-01 10:00"), line("a3", "100.00", "2025-04-02 10:00"),
             ].joined(separator: "\n"), options: ImportOptions(allowBackdated: true, batchSize: 10))
-            #expect(first.points == 1_200, "\(results.map { $0.reason ?? "" })")  // the whole batch at x1
+            // a2 crosses 1,000 and earns at x1, like a purchase posted alone; a3 earns at x1.5.
+            #expect(results.map(\.points) == [600, 500, 150], "\(results.map { $0.reason ?? "" })")
+            #expect(first.points == 1_250)
             #expect(try await ledger.member("m1", in: program).tier == "advanced")
             #expect(try await ledger.tierChanges(of: "m1", in: program).map { "\($0.period ?? ""):\($0.qualifyingPoints ?? 0)" } == ["2025-Q1:1100"])
             // The next batch earns at x1.5; Q1 (no longer the member's latest period) grows too.
             let (second, _) = try await run(ledger, program, [line("a4", "100.00", "2025-03-15 10:00"), line("a5", "200.00", "2025-05-01 10:00")]
                 .joined(separator: "\n"), options: ImportOptions(allowBackdated: true, batchSize: 10))
             #expect(second.points == 450)
-            // Q1 held 1,250: kept (reached in Q1). Q2 holds 400 (100 + 300), below 500: one level down at Q2's end.
+            // Q1 held 1,250: kept (reached in Q1). Q2 holds 450 (150 + 300), below 500: one level down at Q2's end.
             _ = try await ledger.evaluateTiers(program, asOf: try await ledger.instant("2025-07-01", in: program, field: "as of"))
             let changes = try await ledger.tierChanges(of: "m1", in: program)
             #expect(changes.map { "\($0.cause):\($0.to)@\($0.period ?? ""):\($0.qualifyingPoints ?? 0)" } == [
-                "upgrade:advanced@2025-Q1:1100", "evaluation:ordinary@2025-Q2:400",
+                "upgrade:advanced@2025-Q1:1100", "evaluation:ordinary@2025-Q2:450",
             ])
             #expect(try await ledger.verify(program).isSound)
         }

@@ -1,8 +1,8 @@
 -- Purchases (Purchase.swift).
 
--- A purchase: points = round(eligible amount in major units × earn rate × tier multiplier),
--- where the eligible amount leaves out the part paid with points. Idempotent by order id.
--- With a return window the points are pending until it ends; otherwise they form a lot now.
+-- A purchase: its points (earning/purchase_points.sql) at the multiplier of the member's
+-- effective tier before it. Idempotent by order id. With a return window the points are
+-- pending until it ends; otherwise they form a lot now.
 -- A member's first purchase pays the referrer's bonus.
 -- Returns status 'posted', 'replayed', 'conflict', 'unknown_member', 'in_future' or 'too_old'.
 CREATE FUNCTION points.purchase(
@@ -79,14 +79,8 @@ BEGIN
     -- A time outside the window is refused, unless the order was posted before: a replay is
     -- answered with its entry however late it comes.
     IF v_at <= v_now + interval '5 minutes' AND (p_backdated OR v_at >= v_now - make_interval(days => v_backdate_days)) THEN
-        v_points := points.round_points(
-            (p_amount_minor - p_points_paid_minor)::numeric / (10::numeric ^ v_row.exponent) * v_settings.earn_rate
-                * coalesce(v_multiplier, 1),
-            v_settings.rounding);
-        IF v_points > 0 AND v_settings.return_window_days > 0 THEN
-            v_matures := ((v_at AT TIME ZONE v_row.time_zone) + make_interval(days => v_settings.return_window_days))
-                AT TIME ZONE v_row.time_zone;
-        END IF;
+        v_points := points.purchase_points(v_spend, v_row.exponent, v_settings.earn_rate, v_multiplier, v_settings.rounding);
+        v_matures := points.purchase_matures_at(v_points, v_at, v_settings.return_window_days, v_row.time_zone);
         -- Qualifying totals (tiers/qualification.sql): the member's row holds those of the member's
         -- latest period; an event of an earlier period goes to qualifying_totals below.
         v_period := points.tier_period_start(v_settings.tier_period, v_at, v_row.time_zone);

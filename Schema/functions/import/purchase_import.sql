@@ -38,8 +38,7 @@ BEGIN
         first_purchase_at = coalesce(m.first_purchase_at, c.first_at),
         q_period = c.q_period, q_points = c.q_points, q_spend = c.q_spend,
         tier = coalesce(c.to_tier, m.tier),
-        tier_before_upgrade = CASE WHEN c.to_tier IS NULL OR m.tier_reached_period = c.reached_period
-                                   THEN m.tier_before_upgrade ELSE m.tier END,
+        tier_before_upgrade = CASE WHEN c.to_tier IS NULL THEN m.tier_before_upgrade ELSE c.before_tier END,
         tier_reached_period = CASE WHEN c.to_tier IS NULL THEN m.tier_reached_period ELSE c.reached_period END,
         override_until = CASE WHEN c.to_tier IS NULL THEN m.override_until END,
         override_previous = CASE WHEN c.to_tier IS NULL THEN m.override_previous END
@@ -69,7 +68,6 @@ RETURNS TABLE (line bigint, status text, entry_id bigint, points bigint, reason 
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp SET work_mem = '64MB' AS $$
 DECLARE
     v_exponent smallint;
-    v_minor_per_major numeric;
     v_time_zone text;
     v_backdate_days integer;
     v_entry_tier text;
@@ -82,8 +80,7 @@ DECLARE
 BEGIN
     SELECT c.exponent, p.time_zone, p.tiers_closed_until INTO v_exponent, v_time_zone, v_closed_until
     FROM points.programs AS p JOIN points.currencies AS c USING (currency) WHERE p.program_id = p_program;
-    v_minor_per_major := 10::numeric ^ v_exponent;
-    SELECT p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend INTO v_ladder
+    SELECT p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend, p.ladder_multipliers INTO v_ladder
     FROM points.programs AS p WHERE p.program_id = p_program;
     v_backdate_days := (points.settings_at(p_program, now())).backdate_days;
     SELECT t.tier INTO v_entry_tier FROM points.tiers AS t WHERE t.program_id = p_program ORDER BY t.rank LIMIT 1;
@@ -91,11 +88,12 @@ BEGIN
     -- referrers need neither locks nor lookups.
     v_referrals := EXISTS (SELECT 1 FROM points.program_settings AS ps WHERE ps.program_id = p_program AND ps.referral_bonus > 0);
     -- Tier multipliers (tiers/ladder.sql): when any tier of the program has one other than 1, each
-    -- line's points are multiplied by that of the effective tier its member holds at the start of
-    -- the batch, as in force at the line's time. Upgrades that the batch earns apply at its end.
+    -- line's points are multiplied by that of the effective tier its member holds before it, as in
+    -- force at the line's time: first the tier held when the batch starts, then, for the lines
+    -- after one that moves the member up, the new tier (see the upgrade passes below).
     v_multiplied := EXISTS (SELECT 1 FROM points.tier_settings AS ts WHERE ts.program_id = p_program AND ts.multiplier <> 1);
-    DROP TABLE IF EXISTS pg_temp.import_members, pg_temp.import_work, pg_temp.import_qualifying, pg_temp.import_changes,
-        pg_temp.import_upgrades;
+    DROP TABLE IF EXISTS pg_temp.import_members, pg_temp.import_work, pg_temp.import_tiers, pg_temp.import_crossings,
+        pg_temp.import_qualifying, pg_temp.import_changes;
 
     -- Lock every member of the batch, the referrers its lines name and the referrers a first
     -- purchase pays, in id order, before anything is written (creating a member share-locks its
@@ -123,10 +121,7 @@ BEGIN
            -- not to hold its order (a re-run of an old file is answered with duplicates).
            CASE WHEN x.reason IS NOT NULL AND NOT x.time_problem THEN 'rejected' END AS status,
            NULL::bigint AS ledger_entry_id,
-           -- Points that the multiplier lifts above 0 wait out the return window too.
-           CASE WHEN x.points > 0 AND x.return_window_days > 0
-                THEN ((x.occurred_at AT TIME ZONE v_time_zone) + make_interval(days => x.return_window_days)) AT TIME ZONE v_time_zone
-           END AS matures_at,
+           points.purchase_matures_at(x.points, x.occurred_at, x.return_window_days, v_time_zone) AS matures_at,
            points.lot_expiry(x.expiry_kind, x.expiry_count, x.occurred_at, v_time_zone) AS expires_at,
            nextval('points.journal_entry_ids') AS entry_id,
            points.tier_period_start(x.tier_period, x.occurred_at, v_time_zone) AS period_start
@@ -134,16 +129,14 @@ BEGIN
         SELECT st.line, st.order_id, st.member_id, st.amount_minor, st.points_paid_minor, st.occurred_at, st.referrer,
                jsonb_build_object('member', st.member_id, 'order', st.order_id, 'amount_minor', st.amount_minor,
                                   'points_paid_minor', st.points_paid_minor, 'occurred_at', st.occurred_at AT TIME ZONE 'UTC') AS request,
-               points.round_points((st.amount_minor - st.points_paid_minor)::numeric / v_minor_per_major * s.earn_rate
-                                   * coalesce(CASE WHEN v_multiplied THEN (
-                                         -- A member created by this batch holds the entry tier.
-                                         SELECT ts.multiplier FROM points.tier_settings AS ts
-                                         WHERE ts.program_id = p_program AND ts.effective_at <= st.occurred_at
-                                           AND ts.tier = points.tier_at(p_program, st.member_id, coalesce(im.tier, v_entry_tier),
-                                                                        im.override_until, im.override_previous, im.granted_until,
-                                                                        st.occurred_at)
-                                         ORDER BY ts.effective_at DESC LIMIT 1) END, 1), s.rounding) AS points,
-               s.return_window_days, s.expiry_kind, s.expiry_count, s.tier_period,
+               points.purchase_points(st.amount_minor - st.points_paid_minor, v_exponent, s.earn_rate,
+                   CASE WHEN v_multiplied THEN points.multiplier_in_force(p_program,
+                       -- A member created by this batch holds the entry tier.
+                       points.tier_at(p_program, st.member_id, coalesce(im.tier, v_entry_tier), im.override_until,
+                                      im.override_previous, im.granted_until, st.occurred_at),
+                       st.occurred_at, v_ladder.ladder_since, v_ladder.ladder_tiers, v_ladder.ladder_multipliers) END,
+                   s.rounding) AS points,
+               s.earn_rate, s.rounding, s.return_window_days, s.expiry_kind, s.expiry_count, s.tier_period,
                im.member_id IS NOT NULL AS known,
                CASE
                    WHEN st.amount_minor <= 0 THEN 'amount must be more than zero'
@@ -248,6 +241,82 @@ BEGIN
     END LOOP;
     -- From here on, a line whose status is still NULL has been posted.
 
+    -- Upgrades in line order, as the same purchases posted one by one make them: a line whose
+    -- period's totals (with it) reach a higher tier's entry threshold, in a period not yet
+    -- evaluated, moves its member up at once; it earned at the old multiplier, the member's later
+    -- lines earn at the new one. Each pass finds every member's next crossing, set-based, and
+    -- prices the lines after it again; a member crosses at most once per tier above it, so the
+    -- passes end.
+    CREATE TEMP TABLE import_tiers ON COMMIT DROP AS
+    SELECT i.member_id, i.tier, i.override_until, i.override_previous, i.granted_until, i.q_period, i.q_points, i.q_spend,
+           0::bigint AS settled_line, false AS done
+    FROM pg_temp.import_members AS i
+    WHERE EXISTS (SELECT FROM pg_temp.import_work AS w WHERE w.member_id = i.member_id AND w.status IS NULL);
+    CREATE TEMP TABLE import_crossings (
+        member_id text COLLATE "C", line bigint, entry_id bigint, occurred_at timestamptz, period_start date,
+        from_tier text, to_tier text, q_points bigint, q_spend bigint) ON COMMIT DROP;
+    LOOP
+        WITH running AS (
+            -- Each posted line's period totals with it: what the period held before the batch, and
+            -- the member's lines of that period up to it.
+            SELECT w.member_id, w.line, w.entry_id, w.occurred_at, w.period_start,
+                   (coalesce(base.points, 0) + sum(w.points) OVER per_period)::bigint AS q_points,
+                   (coalesce(base.spend, 0) + sum(w.amount_minor - w.points_paid_minor) OVER per_period)::bigint AS q_spend
+            FROM pg_temp.import_work AS w
+            JOIN pg_temp.import_tiers AS t ON t.member_id = w.member_id AND NOT t.done
+            LEFT JOIN LATERAL (
+                SELECT t.q_points AS points, t.q_spend AS spend WHERE w.period_start = t.q_period
+                UNION ALL
+                SELECT q.points, q.spend_minor FROM points.qualifying_totals AS q
+                WHERE w.period_start < t.q_period AND q.program_id = p_program AND q.member_id = w.member_id
+                  AND q.period_start = w.period_start) AS base ON true
+            WHERE w.status IS NULL
+            WINDOW per_period AS (PARTITION BY w.member_id, w.period_start ORDER BY w.line)
+        ), crossing AS (
+            SELECT DISTINCT ON (r.member_id) r.*, e.earned AS from_tier,
+                   points.tier_reached_above(p_program, e.earned, r.occurred_at, r.q_points, r.q_spend, v_ladder.ladder_since,
+                       v_ladder.ladder_tiers, v_ladder.ladder_points, v_ladder.ladder_spend) AS to_tier
+            FROM running AS r
+            JOIN pg_temp.import_tiers AS t ON t.member_id = r.member_id
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN t.override_until <= r.occurred_at THEN t.override_previous ELSE t.tier END AS earned) AS e
+            WHERE r.line > t.settled_line AND r.occurred_at >= coalesce(v_closed_until, '-infinity')
+              -- Lines that reach no higher threshold (most) skip the call above.
+              AND points.may_reach_above(e.earned, r.occurred_at, r.q_points, r.q_spend,
+                      v_ladder.ladder_since, v_ladder.ladder_tiers, v_ladder.ladder_points, v_ladder.ladder_spend)
+              AND points.tier_reached_above(p_program, e.earned, r.occurred_at, r.q_points, r.q_spend, v_ladder.ladder_since,
+                      v_ladder.ladder_tiers, v_ladder.ladder_points, v_ladder.ladder_spend) IS NOT NULL
+            ORDER BY r.member_id, r.line
+        ), found AS (
+            INSERT INTO pg_temp.import_crossings AS x
+            SELECT c.member_id, c.line, c.entry_id, c.occurred_at, c.period_start, c.from_tier, c.to_tier, c.q_points, c.q_spend
+            FROM crossing AS c
+            RETURNING x.member_id, x.line, x.to_tier
+        )
+        UPDATE pg_temp.import_tiers AS t SET
+            done = f.member_id IS NULL,
+            tier = coalesce(f.to_tier, t.tier),
+            override_until = CASE WHEN f.member_id IS NULL THEN t.override_until END,
+            override_previous = CASE WHEN f.member_id IS NULL THEN t.override_previous END,
+            settled_line = coalesce(f.line, t.settled_line)
+        FROM pg_temp.import_tiers AS t2 LEFT JOIN found AS f ON f.member_id = t2.member_id
+        WHERE NOT t.done AND t2.member_id = t.member_id;
+        EXIT WHEN NOT EXISTS (SELECT FROM pg_temp.import_tiers AS t WHERE NOT t.done);
+        -- The lines after a crossing earn at the new tier's multiplier.
+        IF v_multiplied THEN
+            UPDATE pg_temp.import_work AS w SET (points, matures_at) = (
+                SELECT x.points, points.purchase_matures_at(x.points, w.occurred_at, w.return_window_days, v_time_zone)
+                FROM (SELECT points.purchase_points(w.amount_minor - w.points_paid_minor, v_exponent, w.earn_rate,
+                          points.multiplier_in_force(p_program,
+                              points.tier_at(p_program, t.member_id, t.tier, t.override_until, t.override_previous,
+                                             t.granted_until, w.occurred_at),
+                              w.occurred_at, v_ladder.ladder_since, v_ladder.ladder_tiers, v_ladder.ladder_multipliers),
+                          w.rounding) AS points) AS x)
+            FROM pg_temp.import_tiers AS t
+            WHERE t.member_id = w.member_id AND NOT t.done AND w.line > t.settled_line AND w.status IS NULL;
+        END IF;
+    END LOOP;
+
     INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
     SELECT p_program, w.member_id, w.entry_id, posting.account, posting.amount, w.occurred_at
     FROM pg_temp.import_work AS w
@@ -291,7 +360,7 @@ BEGIN
            CASE WHEN i.q_period > iq.period_start THEN i.q_spend
                 WHEN i.q_period = iq.period_start THEN i.q_spend + iq.spend ELSE iq.spend END::bigint AS q_spend,
            i.tier,
-           NULL::text AS to_tier, NULL::date AS reached_period
+           NULL::text AS to_tier, NULL::date AS reached_period, NULL::text AS before_tier
     FROM (SELECT w.member_id,
                  coalesce(sum(w.points) FILTER (WHERE w.matures_at IS NULL), 0)::bigint AS available,
                  coalesce(sum(w.points) FILTER (WHERE w.matures_at IS NOT NULL), 0)::bigint AS pending,
@@ -312,38 +381,23 @@ BEGIN
     ON CONFLICT ON CONSTRAINT qualifying_totals_pkey DO UPDATE
         SET points = q.points + EXCLUDED.points, spend_minor = q.spend_minor + EXCLUDED.spend_minor;
 
-    -- Each member whose totals in an open period reach a higher tier's entry threshold moves up
-    -- (by the settings in force at their last purchase of that period in the batch).
-    CREATE TEMP TABLE import_upgrades ON COMMIT DROP AS
-    SELECT DISTINCT ON (t.member_id) t.member_id, t.period_start, t.last_at, t.entry_id, c.tier AS from_tier,
-           up.tier AS to_tier, totals.points, totals.spend_minor
-    FROM pg_temp.import_qualifying AS t
-    JOIN pg_temp.import_changes AS c ON c.member_id = t.member_id
-    -- The totals of a period other than the row's, from qualifying_totals (rarely: a batch
-    -- spanning a period's end, or history).
-    LEFT JOIN LATERAL (
-        SELECT q.points, q.spend_minor FROM points.qualifying_totals AS q
-        WHERE t.period_start <> c.q_period AND q.program_id = p_program AND q.member_id = t.member_id
-          AND q.period_start = t.period_start) AS q ON true
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN c.q_period = t.period_start THEN c.q_points ELSE q.points END AS points,
-               CASE WHEN c.q_period = t.period_start THEN c.q_spend ELSE q.spend_minor END AS spend_minor) AS totals
-    -- The tiers' ladder on the program's row, without a query per line (see tier_reached_above).
-    CROSS JOIN LATERAL (
-        SELECT points.tier_reached_above(p_program, c.tier, t.last_at, totals.points, totals.spend_minor,
-            v_ladder.ladder_since, v_ladder.ladder_tiers, v_ladder.ladder_points, v_ladder.ladder_spend) AS tier) AS up
-    JOIN points.tiers AS reached_tier ON reached_tier.program_id = p_program AND reached_tier.tier = up.tier
-    WHERE t.last_at >= coalesce(v_closed_until, '-infinity')
-      -- Members who reach no higher threshold (most) skip the call above.
-      AND points.may_reach_above(c.tier, t.last_at, totals.points, totals.spend_minor,
-              v_ladder.ladder_since, v_ladder.ladder_tiers, v_ladder.ladder_points, v_ladder.ladder_spend)
-    ORDER BY t.member_id, reached_tier.rank DESC, t.period_start DESC;
-    UPDATE pg_temp.import_changes AS c SET to_tier = u.to_tier, reached_period = u.period_start
-    FROM pg_temp.import_upgrades AS u WHERE c.member_id = u.member_id;
+    -- The upgrades the passes found, each recorded at its line; the member's row gets the last,
+    -- and the tier held before the first upgrade of that one's period (as apply_upgrade keeps it).
+    UPDATE pg_temp.import_changes AS c SET to_tier = u.to_tier, reached_period = u.period_start,
+        before_tier = CASE WHEN NOT u.earlier AND i.tier_reached_period = u.period_start THEN i.tier_before_upgrade
+                           ELSE u.first_from END
+    FROM (SELECT DISTINCT ON (x.member_id) x.member_id, x.to_tier, x.period_start,
+                 first_value(x.from_tier) OVER same_period AS first_from,
+                 first_value(x.line) OVER same_period > min(x.line) OVER (PARTITION BY x.member_id) AS earlier
+          FROM pg_temp.import_crossings AS x
+          WINDOW same_period AS (PARTITION BY x.member_id, x.period_start ORDER BY x.line)
+          ORDER BY x.member_id, x.line DESC) AS u
+    JOIN pg_temp.import_members AS i ON i.member_id = u.member_id
+    WHERE c.member_id = u.member_id;
     INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
                                      qualifying_points, qualifying_spend_minor, entry_id)
-    SELECT p_program, u.member_id, u.last_at, u.from_tier, u.to_tier, 'upgrade', u.period_start, u.points, u.spend_minor, u.entry_id
-    FROM pg_temp.import_upgrades AS u;
+    SELECT p_program, x.member_id, x.occurred_at, x.from_tier, x.to_tier, 'upgrade', x.period_start, x.q_points, x.q_spend, x.entry_id
+    FROM pg_temp.import_crossings AS x ORDER BY x.member_id, x.line;
 
     PERFORM points.import_apply_member_changes(p_program);
 
@@ -364,8 +418,8 @@ BEGIN
     SELECT w.line, coalesce(w.status, 'accepted'), CASE WHEN w.status IS NULL THEN w.entry_id ELSE w.ledger_entry_id END,
            CASE WHEN w.status IS NULL THEN w.points END, w.reason
     FROM pg_temp.import_work AS w ORDER BY w.line;
-    DROP TABLE pg_temp.import_members, pg_temp.import_work, pg_temp.import_qualifying, pg_temp.import_changes,
-               pg_temp.import_upgrades;
+    DROP TABLE pg_temp.import_members, pg_temp.import_work, pg_temp.import_tiers, pg_temp.import_crossings,
+               pg_temp.import_qualifying, pg_temp.import_changes;
 END
 $$;
 
