@@ -31,6 +31,13 @@ struct ImportParsingTests {
         #expect(try lines(Array(repeating: UInt8(ascii: "y"), count: 100_000)) == ["<too long: 100000>"])
     }
 
+    @Test func aByteOrderMarkIsDroppedAtTheStartOnly() throws {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        #expect(try lines(bom + Array("a\n".utf8) + bom + Array("b".utf8)) == ["a", "\u{FEFF}b"])
+        #expect(try lines(bom) == [""])
+        #expect(try lines(bom + bom + Array("c".utf8)) == ["\u{FEFF}c"])
+    }
+
     @Test func jsonObjectsKeepNumbersExact() throws {
         let object = try FlatJSON.parseObject(#"{"amount": 12.345678901234567890, "member": "m\u00e9\"1", "x": null, "ok": true}"#)
         #expect(object["amount"] == .number("12.345678901234567890"))

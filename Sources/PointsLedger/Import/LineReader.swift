@@ -2,15 +2,19 @@ import Foundation
 
 /// Reads a file (or standard input) line by line in constant memory, whatever its size.
 ///
-/// Lines end with `\n` (a `\r` before it is dropped). A line longer than `maximumLength` bytes is
-/// reported as `.tooLong` and skipped without ever being held whole; bytes that are not UTF-8 give
-/// `.notUTF8`.
+/// Lines end with `\n` (a `\r` before it is dropped). A UTF-8 byte-order mark (EF BB BF) at the
+/// start of the input is dropped, as editors on Windows write one; anywhere else it is text. A line
+/// longer than `maximumLength` bytes is reported as `.tooLong` and skipped without ever being held
+/// whole; bytes that are not UTF-8 give `.notUTF8`.
 struct LineReader {
     enum Line {
         case text(String)
         case tooLong(bytes: Int)
         case notUTF8
     }
+
+    /// The UTF-8 byte-order mark.
+    static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     private let handle: FileHandle
     private let maximumLength: Int
@@ -59,6 +63,7 @@ struct LineReader {
 
     private func decode(_ bytes: ArraySlice<UInt8>) -> Line {
         var bytes = bytes
+        if lineNumber == 1, bytes.starts(with: Self.byteOrderMark) { bytes = bytes.dropFirst(Self.byteOrderMark.count) }
         if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
         guard let text = String(validating: bytes, as: UTF8.self) else { return .notUTF8 }
         return .text(text)

@@ -304,7 +304,7 @@ enum ImportBatch {
 
 extension LineReader.Line {
     var startsWithBrace: Bool {
-        if case .text(let text) = self { return text.drop { $0 == " " || $0 == "\u{FEFF}" }.first == "{" }
+        if case .text(let text) = self { return text.drop { $0 == " " }.first == "{" }
         return false
     }
 }
