@@ -13,6 +13,8 @@ struct ImportCommand: AsyncParsableCommand {
             discussion: """
                 Fields: order_id, member, amount, occurred_at, and optionally points_paid and referrer. \
                 CSV needs a header line naming them. Times without a zone are the program's local time. \
+                The format is --format's, else the file name's (.jsonl, .ndjson, .json or .csv), else \
+                the content's: JSON Lines if it starts with {. A UTF-8 byte-order mark at the start is skipped. \
                 Every line gets a report line: accepted, duplicate (posted before: running a file again \
                 posts nothing new) or rejected with its reason, which does not stop the import. Batches \
                 commit as they go: an import stopped half-way is finished by running it again.
@@ -21,7 +23,10 @@ struct ImportCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument(help: ArgumentHelp("The file, or - for standard input.", valueName: "file"))
         var file: String
-        @Option(help: ArgumentHelp("jsonl or csv (default: from the file's first line).", valueName: "format"))
+        @Option(
+            help: ArgumentHelp(
+                "jsonl or csv (default: from the file's name, .jsonl .ndjson .json or .csv, else from its content: JSON Lines if it starts with {).",
+                valueName: "format"))
         var format: String?
         @Flag(help: "Refuse lines of unknown members instead of creating them.")
         var noCreateMembers = false
@@ -59,7 +64,7 @@ struct ImportCommand: AsyncParsableCommand {
                 summary = try await ledger.importPurchases(
                     from: input, name: file == "-" ? "standard input" : file, into: program,
                     options: ImportOptions(
-                        format: format.flatMap(ImportFormat.init), createMembers: !noCreateMembers, allowBackdated: allowBackdated,
+                        format: format.flatMap(ImportFormat.init(rawValue:)) ?? (file == "-" ? nil : ImportFormat(fileName: file)), createMembers: !noCreateMembers, allowBackdated: allowBackdated,
                         batchSize: batch, connections: connections),
                     report: sink.write)
             } catch {

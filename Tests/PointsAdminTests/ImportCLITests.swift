@@ -40,4 +40,32 @@ struct ImportCLITests {
             }
         }
     }
+
+    @Test func aJSONLinesFileWhoseFirstLineIsLongIsStillReadAsJSONLines() async throws {
+        try await cli.withProgram { run, _ in
+            // Longer than the longest line a purchase may take: refused on its own, and the file read as JSON Lines.
+            let long = #"{"order_id": "long1", "member": "m1", "amount": "1.00", "occurred_at": "\#(Self.now)","#
+                + String(repeating: " ", count: 70_000) + #""points_paid": "0.00"}"#
+            let text = long + "\n" + Self.jsonLine("after1") + "\n"
+            let piped = try PointsAdminBinary.run(["import", "purchases", "-", "--database-url", run.databaseURL], stdin: text)
+            #expect(piped.status == 1, "\(piped.stderr)")
+            #expect(piped.stdout.hasPrefix(
+                "line 1: rejected: the line is \(long.utf8.count) bytes long, more than the 65536 a purchase may take\nline 2: accepted order after1 entry "))
+            // A file named for its format, and one whose name says nothing; --format overrides the name.
+            for (name, arguments) in [("day.ndjson", []), ("day.txt", []), ("day.csv", ["--format", "jsonl"])] {
+                let order = "after-\(name)"
+                try withFile(name, Array((long + "\n" + Self.jsonLine(order) + "\n").utf8)) { path in
+                    let output = try run(["import", "purchases", path] + arguments)
+                    #expect(output.status == 1, "\(name): \(output.stderr)")
+                    #expect(output.stdout.contains("line 2: accepted order \(order) entry "), "\(name)")
+                }
+            }
+            // A name ending in .csv is read as CSV even if its first line starts with {.
+            try withFile("odd.csv", Array((Self.jsonLine("csv1") + "\n").utf8)) { path in
+                let output = try run(["import", "purchases", path])
+                #expect(output.status == 2)
+                #expect(output.stderr.hasPrefix("Invalid header: line 1 is not a CSV header: "))
+            }
+        }
+    }
 }

@@ -38,6 +38,37 @@ struct ImportParsingTests {
         #expect(try lines(bom + bom + Array("c".utf8)) == ["\u{FEFF}c"])
     }
 
+    @Test func theFormatComesFromTheNameElseFromTheFirstSignificantByte() throws {
+        #expect(ImportFormat(fileName: "/data/day.jsonl") == .jsonLines)
+        #expect(ImportFormat(fileName: "day.NDJSON") == .jsonLines)
+        #expect(ImportFormat(fileName: "day.json") == .jsonLines)
+        #expect(ImportFormat(fileName: "exports.v2/Day.CSV") == .csv)
+        #expect(ImportFormat(fileName: "day.txt") == nil)
+        #expect(ImportFormat(fileName: "day") == nil)
+        func first(_ bytes: [UInt8]) throws -> (byte: UInt8?, lines: [String]) {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+            try Data(bytes).write(to: url)
+            defer { try? FileManager.default.removeItem(at: url) }
+            var reader = LineReader(handle: try FileHandle(forReadingFrom: url), maximumLength: 16)
+            let byte = try reader.firstSignificantByte()
+            var lines: [String] = []
+            while let line = try reader.next() {
+                if case .text(let text) = line { lines.append(text) } else { lines.append("<\(line)>") }
+            }
+            return (byte, lines)
+        }
+        // One line far longer than the reader keeps is still seen to start with {, and is then read as before.
+        let long = try first(Array("{\"a\": \"".utf8) + Array(repeating: UInt8(ascii: "x"), count: 200_000) + Array("\"}\n{}".utf8))
+        #expect(long.byte == UInt8(ascii: "{"))
+        #expect(long.lines == ["<tooLong(bytes: 200009)>", "{}"])
+        #expect(try first([0xEF, 0xBB, 0xBF] + Array(" \r\n\t{}".utf8)).byte == UInt8(ascii: "{"))
+        #expect(try first(Array("order_id,member".utf8)).byte == UInt8(ascii: "o"))
+        #expect(try first([0xEF, 0xBB]).byte == 0xEF)
+        #expect(try first(Array(repeating: UInt8(ascii: " "), count: 40) + Array("{}".utf8)).byte == nil)
+        #expect(try first(Array(" \n".utf8)) == (nil, [" "]))
+        #expect(try first([]) == (nil, []))
+    }
+
     @Test func jsonObjectsKeepNumbersExact() throws {
         let object = try FlatJSON.parseObject(#"{"amount": 12.345678901234567890, "member": "m\u00e9\"1", "x": null, "ok": true}"#)
         #expect(object["amount"] == .number("12.345678901234567890"))

@@ -56,9 +56,35 @@ struct LineReader {
                 buffer.removeFirst(start)
                 start = 0
             }
-            let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
-            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+            try fill()
         }
+    }
+
+    /// The first byte of the input that is not blank (space, tab, CR or LF), after a byte-order
+    /// mark at the start: what tells JSON Lines (`{`) from CSV, however long the first line is.
+    /// Nil when the input is blank, or its first `maximumLength` bytes are (so a blank start
+    /// is never held whole). Reads ahead without taking anything: `next()` still starts at the
+    /// first line. Call it before `next()`.
+    mutating func firstSignificantByte() throws -> UInt8? {
+        precondition(lineNumber == 0, "the first significant byte is looked for before the first line is read")
+        while buffer.count < Self.byteOrderMark.count, !atEnd { try fill() }
+        var index = buffer.starts(with: Self.byteOrderMark) ? Self.byteOrderMark.count : 0
+        while true {
+            while index < buffer.count {
+                guard index < maximumLength else { return nil }
+                let byte = buffer[index]
+                guard byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A else { return byte }
+                index += 1
+            }
+            guard !atEnd else { return nil }
+            try fill()
+        }
+    }
+
+    /// Appends the next chunk of the input to the buffer, or notes its end.
+    private mutating func fill() throws {
+        let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
+        if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
     }
 
     private func decode(_ bytes: ArraySlice<UInt8>) -> Line {

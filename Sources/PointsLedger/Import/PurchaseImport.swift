@@ -7,11 +7,22 @@ public enum ImportFormat: String, Sendable, CaseIterable {
     case jsonLines = "jsonl"
     /// A header line naming the columns, then one purchase a line.
     case csv
+
+    /// The format a file's name gives (in any case): `.jsonl`, `.ndjson` or `.json` is JSON Lines,
+    /// `.csv` is CSV; nil for any other name, whose content then decides.
+    public init?(fileName: String) {
+        switch URL(fileURLWithPath: fileName).pathExtension.lowercased() {
+        case "jsonl", "ndjson", "json": self = .jsonLines
+        case "csv": self = .csv
+        default: return nil
+        }
+    }
 }
 
 /// How an import runs.
 public struct ImportOptions: Sendable {
-    /// The file's form; nil: a first line starting with `{` is JSON Lines, anything else CSV.
+    /// The file's form; nil: decided by the content, JSON Lines when its first byte other than
+    /// blanks and a byte-order mark is `{`, CSV otherwise (one long first line does not change that).
     public var format: ImportFormat?
     /// Create members on their first purchase (with the line's referrer), or refuse their lines.
     public var createMembers: Bool
@@ -299,12 +310,5 @@ enum ImportBatch {
                     entryID: try row.decode(at: 2), points: try row.decode(at: 3), reason: try row.decode(at: 4))
             }
         }
-    }
-}
-
-extension LineReader.Line {
-    var startsWithBrace: Bool {
-        if case .text(let text) = self { return text.drop { $0 == " " }.first == "{" }
-        return false
     }
 }

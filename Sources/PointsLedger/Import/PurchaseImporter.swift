@@ -199,11 +199,11 @@ struct ImportReader {
     }
 
     mutating func run() throws -> ImportSummary {
+        let format = try options.format ?? (reader.firstSignificantByte() == UInt8(ascii: "{") ? .jsonLines : .csv)
         guard let first = try reader.next() else {
             throw LedgerError.invalidInput(field: "file", reason: "\(name) is empty: there is no purchase to import")
         }
         var columns: [ImportField]?
-        let format = options.format ?? (first.startsWithBrace ? .jsonLines : .csv)
         if format == .csv {
             guard case .text(let header) = first else {
                 throw LedgerError.invalidInput(field: "header", reason: "line 1 of \(name) is not a readable CSV header")
