@@ -48,15 +48,7 @@ struct ImportCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let input: FileHandle
-            if file == "-" {
-                input = FileHandle.standardInput
-            } else {
-                guard let handle = FileHandle(forReadingAtPath: file) else {
-                    throw LedgerError.invalidInput(field: "file", reason: "\(file) cannot be read; check the path and its permissions")
-                }
-                input = handle
-            }
+            let input = file == "-" ? FileHandle.standardInput : try ImportInput.open(path: file)
             let sink = try ReportSink(path: report, json: options.json)
             let (ledger, program) = try await options.ledgerAndProgram(connections: connections)
             let summary: ImportSummary
@@ -86,37 +78,64 @@ struct ImportCommand: AsyncParsableCommand {
 
 /// Writes the per-line report of an import, to a file or standard output, as it goes: lines
 /// collect in a buffer written out every 64 KiB and at the end, since an import reports a million
-/// lines in under a minute.
+/// lines in under a minute. A failed write stops the report, not the import; `close` says so.
 final class ReportSink: Sendable {
-    private let handle: FileHandle
+    private let descriptor: Int32
+    /// How messages name the report: its path, or standard output.
+    private let name: String
     private let json: Bool
-    private let buffer = Mutex<[UInt8]>([])
+    private let state = Mutex(State())
+
+    private struct State {
+        var bytes: [UInt8] = []
+        /// The `errno` of the first failed write; nothing is written after it.
+        var failure: Int32?
+    }
 
     init(path: String?, json: Bool) throws {
         self.json = json
         guard let path, path != "-" else {
-            handle = FileHandle.standardOutput
+            descriptor = STDOUT_FILENO
+            name = "standard output"
             return
         }
         // Opened in place (created or truncated), never replaced: the path may be a device such
         // as /dev/null, a pipe, or a file other programs hold open.
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw LedgerError.invalidInput(field: "--report", reason: "\(path) cannot be written; check the folder and its permissions")
+            throw LedgerError.invalidInput(
+                field: "--report", reason: "\(path) cannot be written: \(String(cString: strerror(errno))); choose a file in a folder you can write to")
         }
-        self.handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        self.descriptor = descriptor
+        name = path
     }
 
     @Sendable func write(_ result: ImportLineResult) {
         let line = json ? Self.jsonLine(result) : Self.textLine(result)
-        let full: [UInt8]? = buffer.withLock { bytes in
-            bytes.append(contentsOf: line.utf8)
-            bytes.append(UInt8(ascii: "\n"))
-            guard bytes.count >= 1 << 16 else { return nil }
-            defer { bytes.removeAll(keepingCapacity: true) }
-            return bytes
+        // Results come one at a time, in line order: writing under the lock keeps that order.
+        state.withLock { state in
+            state.bytes.append(contentsOf: line.utf8)
+            state.bytes.append(UInt8(ascii: "\n"))
+            if state.bytes.count >= 1 << 16 { flush(&state) }
         }
-        if let full { handle.write(Data(full)) }
+    }
+
+    /// Writes the buffered bytes out, unless a write failed before.
+    private func flush(_ state: inout State) {
+        defer { state.bytes.removeAll(keepingCapacity: true) }
+        guard state.failure == nil else { return }
+        state.failure = state.bytes.withUnsafeBytes { bytes in
+            var written = 0
+            while written < bytes.count {
+                let count = Foundation.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+                if count >= 0 {
+                    written += count
+                } else if errno != EINTR {
+                    return errno
+                }
+            }
+            return nil
+        }
     }
 
     /// `line 12: accepted order A1 entry 345, 12 points`
@@ -166,12 +185,20 @@ final class ReportSink: Sendable {
         out += "\""
     }
 
+    /// Writes out what is left and closes the report.
+    /// - Throws: `.invalidInput(field: "--report")` when a write failed: the import went on, but
+    ///   the report misses lines.
     func close() throws {
-        let rest = buffer.withLock { bytes in
-            defer { bytes.removeAll() }
-            return bytes
+        let failure = state.withLock { state in
+            flush(&state)
+            return state.failure
         }
-        if !rest.isEmpty { handle.write(Data(rest)) }
-        if handle !== FileHandle.standardOutput { try handle.close() }
+        if descriptor != STDOUT_FILENO { Foundation.close(descriptor) }
+        if let failure {
+            throw LedgerError.invalidInput(
+                field: "--report",
+                reason: "\(name) could not be written: \(String(cString: strerror(failure))); the import went on without its report: "
+                    + "make room or choose another --report, and run the import again to get every line's result (it posts nothing twice)")
+        }
     }
 }

@@ -68,4 +68,30 @@ struct ImportCLITests {
             }
         }
     }
+
+    @Test func aPathThatIsNotAReadableFileIsNamedPlainly() async throws {
+        try await cli.withProgram { run, _ in
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("import-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let missing = folder.appendingPathComponent("missing.csv").path
+            for (arguments, message) in [
+                ([folder.path], "Invalid file: \(folder.path) is a folder, not a file; give the path of a JSON Lines or CSV file.\n"),
+                ([missing], "Invalid file: \(missing) does not exist; check the path, or give - to read standard input.\n"),
+            ] {
+                let output = try run(["import", "purchases"] + arguments)
+                #expect(output.status == 2)
+                #expect(output.stderr == message)
+                #expect(!output.stderr.contains("NSCocoaErrorDomain") && !output.stderr.contains("Code="))
+            }
+            // A report that cannot be written all the way: said plainly at the end, the import done.
+            try withFile("day.jsonl", Array((Self.jsonLine("full1") + "\n").utf8)) { path in
+                let output = try run(["import", "purchases", path, "--report", "/dev/full"])
+                #expect(output.status == 2)
+                #expect(output.stderr.hasPrefix("Invalid --report: /dev/full could not be written: No space left on device; "))
+                #expect(!output.stderr.contains("NSCocoaErrorDomain") && !output.stderr.contains("Code="))
+                #expect(try run(["import", "purchases", path]).stdout.hasPrefix("line 1: duplicate order full1"))
+            }
+        }
+    }
 }

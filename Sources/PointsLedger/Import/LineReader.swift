@@ -16,7 +16,14 @@ struct LineReader {
     /// The UTF-8 byte-order mark.
     static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
+    /// A failed read of the input (a folder given as a file, a disk error); `code` is the `errno`.
+    struct ReadError: Error {
+        let code: Int32
+    }
+
     private let handle: FileHandle
+    /// What one read fills, before its bytes join `buffer`.
+    private var chunk = [UInt8](repeating: 0, count: 1 << 16)
     private let maximumLength: Int
     private var buffer: [UInt8] = []
     private var start = 0
@@ -30,7 +37,7 @@ struct LineReader {
     }
 
     /// The next line, or nil at the end of the input.
-    mutating func next() throws -> Line? {
+    mutating func next() throws(ReadError) -> Line? {
         var discarded = 0
         while true {
             if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -65,7 +72,7 @@ struct LineReader {
     /// Nil when the input is blank, or its first `maximumLength` bytes are (so a blank start
     /// is never held whole). Reads ahead without taking anything: `next()` still starts at the
     /// first line. Call it before `next()`.
-    mutating func firstSignificantByte() throws -> UInt8? {
+    mutating func firstSignificantByte() throws(ReadError) -> UInt8? {
         precondition(lineNumber == 0, "the first significant byte is looked for before the first line is read")
         while buffer.count < Self.byteOrderMark.count, !atEnd { try fill() }
         var index = buffer.starts(with: Self.byteOrderMark) ? Self.byteOrderMark.count : 0
@@ -82,9 +89,20 @@ struct LineReader {
     }
 
     /// Appends the next chunk of the input to the buffer, or notes its end.
-    private mutating func fill() throws {
-        let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
-        if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+    private mutating func fill() throws(ReadError) {
+        let descriptor = handle.fileDescriptor
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                buffer.append(contentsOf: chunk[..<count])
+                return
+            }
+            if count == 0 {
+                atEnd = true
+                return
+            }
+            guard errno == EINTR else { throw ReadError(code: errno) }
+        }
     }
 
     private func decode(_ bytes: ArraySlice<UInt8>) -> Line {
