@@ -94,4 +94,35 @@ struct ImportCLITests {
             }
         }
     }
+
+    @Test func bytesThatAreNotUTF8AreRefusedWithTheirLineAndPlace() async throws {
+        try await cli.withProgram { run, _ in
+            // Two ids that differ only in bytes that are not UTF-8 must not both become "m\u{FFFD}1".
+            let line = { (order: String, member: [UInt8]) -> [UInt8] in
+                Array(#"{"order_id": "\#(order)", "member": "m"#.utf8) + member
+                    + Array(#"1", "amount": "1.00", "occurred_at": "\#(Self.now)"}"#.utf8) + [0x0A]
+            }
+            let prefix = #"{"order_id": "u1", "member": "m"#.utf8.count
+            try withFile("day.jsonl", line("u1", [0xFF]) + line("u2", [0xFE]) + line("u3", [])) { path in
+                let output = try run(["import", "purchases", path])
+                #expect(output.status == 1, "\(output.stderr)")
+                let lines = output.stdout.split(separator: "\n").map(String.init)
+                #expect(lines.count == 4)
+                #expect(lines.first == "line 1: rejected: the line has byte 0xFF at byte \(prefix + 1), which is not UTF-8 text; save the file as UTF-8")
+                #expect(lines.dropFirst().first == "line 2: rejected: the line has byte 0xFE at byte \(prefix + 1), which is not UTF-8 text; save the file as UTF-8")
+                #expect(lines.dropFirst(2).first?.hasPrefix("line 3: accepted order u3 entry ") == true)
+            }
+            #expect(try run(["member", "show", "m\u{FFFD}1"]).status == 1)
+            try withFile("day.csv", Array("order_id,member,amount,occurred_at\nc".utf8) + [0xC3] + Array("1,m1,1.00,\(Self.now)\n".utf8)) { path in
+                let output = try run(["import", "purchases", path])
+                #expect(output.status == 1, "\(output.stderr)")
+                #expect(output.stdout.hasPrefix("line 2: rejected: the line has byte 0xC3 at byte 2, which is not UTF-8 text; save the file as UTF-8\n"))
+            }
+            try withFile("header.csv", Array("order_id,member".utf8) + [0x80] + Array(",amount,occurred_at\n".utf8)) { path in
+                let output = try run(["import", "purchases", path])
+                #expect(output.status == 2)
+                #expect(output.stderr == "Invalid header: line 1 of \(path) has byte 0x80 at byte 16, which is not UTF-8 text; save the file as UTF-8.\n")
+            }
+        }
+    }
 }

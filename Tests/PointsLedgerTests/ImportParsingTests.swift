@@ -15,7 +15,7 @@ struct ImportParsingTests {
             switch line {
             case .text(let text): out.append(text)
             case .tooLong(let bytes): out.append("<too long: \(bytes)>")
-            case .notUTF8: out.append("<not UTF-8>")
+            case .notUTF8(let offset, let value): out.append("<not UTF-8: byte \(offset) is \(value)>")
             }
         }
         return out
@@ -27,7 +27,11 @@ struct ImportParsingTests {
         #expect(try lines([]) == [])
         #expect(try lines(Array("short\n".utf8) + Array(repeating: UInt8(ascii: "x"), count: 200_000) + Array("\nnext".utf8))
             == ["short", "<too long: 200000>", "next"])
-        #expect(try lines(Array("ok\n".utf8) + [0xFF, 0xFE] + Array("\nfine".utf8)) == ["ok", "<not UTF-8>", "fine"])
+        #expect(try lines(Array("ok\n".utf8) + [0xFF, 0xFE] + Array("\nfine".utf8)) == ["ok", "<not UTF-8: byte 1 is 255>", "fine"])
+        // A truncated sequence, an encoded surrogate, an over-long encoding: each named at its first byte.
+        #expect(try lines(Array("é".utf8) + [0x61, 0xC3]) == ["<not UTF-8: byte 4 is 195>"])
+        #expect(try lines([0x61, 0x62, 0xED, 0xA0, 0x80]) == ["<not UTF-8: byte 3 is 237>"])
+        #expect(try lines([0xC0, 0xAF]) == ["<not UTF-8: byte 1 is 192>"])
         #expect(try lines(Array(repeating: UInt8(ascii: "y"), count: 100_000)) == ["<too long: 100000>"])
     }
 

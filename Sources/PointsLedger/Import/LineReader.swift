@@ -5,12 +5,14 @@ import Foundation
 /// Lines end with `\n` (a `\r` before it is dropped). A UTF-8 byte-order mark (EF BB BF) at the
 /// start of the input is dropped, as editors on Windows write one; anywhere else it is text. A line
 /// longer than `maximumLength` bytes is reported as `.tooLong` and skipped without ever being held
-/// whole; bytes that are not UTF-8 give `.notUTF8`.
+/// whole; a line that is not UTF-8 gives `.notUTF8` with its first bad byte, never text with
+/// replacement characters (two different ids must not read as one).
 struct LineReader {
     enum Line {
         case text(String)
         case tooLong(bytes: Int)
-        case notUTF8
+        /// `offset` (from 1) and `value` of the line's first byte that is not valid UTF-8.
+        case notUTF8(offset: Int, value: UInt8)
     }
 
     /// The UTF-8 byte-order mark.
@@ -109,7 +111,20 @@ struct LineReader {
         var bytes = bytes
         if lineNumber == 1, bytes.starts(with: Self.byteOrderMark) { bytes = bytes.dropFirst(Self.byteOrderMark.count) }
         if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
-        guard let text = String(validating: bytes, as: UTF8.self) else { return .notUTF8 }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            let offset = Self.firstInvalidByte(bytes)
+            return .notUTF8(offset: offset + 1, value: bytes[bytes.startIndex + offset])
+        }
         return .text(text)
+    }
+
+    /// The offset (from 0) of the first byte of `bytes` that does not start or continue a valid
+    /// UTF-8 sequence; only asked of bytes that are not valid UTF-8.
+    static func firstInvalidByte(_ bytes: ArraySlice<UInt8>) -> Int {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while case .valid(let scalar) = parser.parseScalar(from: &iterator) { offset += scalar.count }
+        return offset
     }
 }

@@ -156,6 +156,12 @@ enum ImportLines {
         return columns
     }
 
+    /// What is wrong with a line that is not UTF-8, and what to do: `has byte 0xFF at byte 14, …`.
+    static func notUTF8(offset: Int, value: UInt8) -> String {
+        let hex = String(value, radix: 16, uppercase: true)
+        return "has byte 0x\(hex.count < 2 ? "0" + hex : hex) at byte \(offset), which is not UTF-8 text; save the file as UTF-8"
+    }
+
     /// One line as a record ready for staging, or the reason it cannot be one.
     static func record(
         _ line: LineReader.Line, lineNumber: Int, format: ImportFormat, columns: [ImportField]?, program: Program
@@ -163,8 +169,8 @@ enum ImportLines {
         switch line {
         case .tooLong(let bytes):
             return .failure(LineError(reason: "the line is \(bytes) bytes long, more than the 65536 a purchase may take"))
-        case .notUTF8:
-            return .failure(LineError(reason: "the line is not valid UTF-8 text"))
+        case .notUTF8(let offset, let value):
+            return .failure(LineError(reason: "the line " + notUTF8(offset: offset, value: value)))
         case .text(let text):
             guard !text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) else { return .failure(LineError(reason: "the line is empty")) }
             do {

@@ -206,10 +206,14 @@ struct ImportReader {
         }
         var columns: [ImportField]?
         if format == .csv {
-            guard case .text(let header) = first else {
-                throw LedgerError.invalidInput(field: "header", reason: "line 1 of \(name) is not a readable CSV header")
+            switch first {
+            case .text(let header):
+                columns = try ImportLines.columns(header)
+            case .notUTF8(let offset, let value):
+                throw LedgerError.invalidInput(field: "header", reason: "line 1 of \(name) " + ImportLines.notUTF8(offset: offset, value: value))
+            case .tooLong(let bytes):
+                throw LedgerError.invalidInput(field: "header", reason: "line 1 of \(name) is \(bytes) bytes long, too long for a CSV header")
             }
-            columns = try ImportLines.columns(header)
             collector.start(at: 2)
         } else {
             collector.start(at: 1)
