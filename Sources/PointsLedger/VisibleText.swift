@@ -12,6 +12,9 @@ public enum VisibleText {
         switch scalar.value {
         case 0x20..<0x7F: false
         case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029: true
+        // Blocks that are letters throughout (CJK ideographs, Hangul syllables): the commonest
+        // text past ASCII here, decided without looking up the character's category.
+        case 0x4E00...0x9FFF, 0xAC00...0xD7A3: false
         default: scalar.properties.generalCategory == .format
         }
     }

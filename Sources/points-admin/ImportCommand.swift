@@ -41,7 +41,7 @@ struct ImportCommand: AsyncParsableCommand {
 
         func validate() throws {
             if let format, ImportFormat(rawValue: format) == nil {
-                throw ValidationError("--format must be jsonl or csv, not \(format).")
+                throw ValidationError("--format must be jsonl or csv, not \(VisibleText.escaped(format)).")
             }
             if batch <= 0 { throw ValidationError("--batch must be a positive number, not \(batch).") }
             if !(1...32).contains(connections) { throw ValidationError("--connections must be between 1 and 32, not \(connections).") }
@@ -68,7 +68,7 @@ struct ImportCommand: AsyncParsableCommand {
             if options.json {
                 try Terminal.json(summary)
             } else {
-                print("\(summary.lines) lines: \(summary.accepted) accepted (\(summary.points) points), \(summary.duplicates) duplicates, "
+                Terminal.print("\(summary.lines) lines: \(summary.accepted) accepted (\(summary.points) points), \(summary.duplicates) duplicates, "
                     + "\(summary.rejected) rejected, in \(summary.batches) batches, \(String(format: "%.1f", summary.seconds)) s.")
             }
             if summary.rejected > 0 { throw ExitCode(ExitStatus.refused) }
