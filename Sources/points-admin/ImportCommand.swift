@@ -138,13 +138,13 @@ final class ReportSink: Sendable {
         }
     }
 
-    /// `line 12: accepted order A1 entry 345, 12 points`
+    /// `line 12: accepted order A1 entry 345, 12 points`, the order and the reason escaped for the terminal.
     static func textLine(_ result: ImportLineResult) -> String {
-        var line = "line \(result.line): \(result.status.rawValue)"
-        if let order = result.order { line += " order \(order)" }
-        if result.status == .accepted, let entry = result.entryID { line += " entry \(entry), \(result.points ?? 0) points" }
-        if let reason = result.reason { line += ": \(reason)" }
-        return line
+        var line: TerminalText = "line \(result.line): \(result.status.rawValue)"
+        if let order = result.order { line = line + " order \(order)" }
+        if result.status == .accepted, let entry = result.entryID { line = line + " entry \(entry), \(result.points ?? 0) points" }
+        if let reason = result.reason { line = line + ": \(reason)" }
+        return line.text
     }
 
     /// `{"entry_id":345,"line":12,"order":"A1","points":12,"status":"accepted"}`: keys sorted, absent values left out.
@@ -160,11 +160,12 @@ final class ReportSink: Sendable {
         return line
     }
 
-    /// Appends a JSON string literal: quotes, backslashes and control characters escaped.
+    /// Appends a JSON string literal: quotes and backslashes escaped, and every scalar a terminal
+    /// would act on or hide (`VisibleText.needsEscape`) written as a `\u` escape.
     static func appendJSONString(_ text: String, to out: inout String) {
         out += "\""
         // Most ids need no escape: copied whole.
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
             out += text
             out += "\""
             return
@@ -176,9 +177,7 @@ final class ReportSink: Sendable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            case _ where VisibleText.needsEscape(scalar): Terminal.appendJSONEscape(scalar, to: &out)
             default: out.unicodeScalars.append(scalar)
             }
         }

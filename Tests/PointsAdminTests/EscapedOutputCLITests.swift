@@ -30,4 +30,36 @@ struct EscapedOutputCLITests {
             #expect(!Self.hasHiddenScalar(format.stderr))
         }
     }
+
+    @Test func theImportReportEscapesOrdersReasonsAndFieldNames() async throws {
+        try await cli.withProgram { run, _ in
+            let now = Timestamp.now
+            let text = """
+                {"order_id": "e1\\u001b[31m", "member": "m1", "amount": "1.00", "occurred_at": "\(now)"}
+                {"order_id": "e2\\u009b2J", "member": "m1", "amount": "1.0x", "occurred_at": "\(now)"}
+                {"order_id": "e3", "member": "m1", "amount": "1.00", "occurred_at": "\(now)", "\\u202enote\\u2028": "x"}
+                {"order_id": "e4\\u200b", "member": "m1\\u0085", "amount": "1.00", "occurred_at": "\(now)"}
+
+                """
+            let report = try PointsAdminBinary.run(["import", "purchases", "-", "--database-url", run.databaseURL], stdin: text)
+            #expect(report.status == 1, "\(report.stderr)")
+            let lines = report.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 5)
+            #expect(lines.first?.hasPrefix(#"line 1: rejected order e1\u{1B}[31m: order_id: "e1\u{1B}[31m" is not an id"#) == true)
+            #expect(lines.dropFirst().first?.hasPrefix(#"line 2: rejected order e2\u{9B}2J: "#) == true)
+            #expect(lines.dropFirst(2).first?.hasPrefix(#"line 3: rejected: unknown field "\u{202E}note\u{2028}"; "#) == true)
+            #expect(lines.dropFirst(3).first?.hasPrefix(#"line 4: rejected order e4\u{200B}: "#) == true)
+            #expect(!Self.hasHiddenScalar(report.stdout), "\(report.stdout)")
+
+            let json = try PointsAdminBinary.run(["import", "purchases", "-", "--json", "--database-url", run.databaseURL], stdin: text)
+            #expect(json.status == 1)
+            #expect(!Self.hasHiddenScalar(json.stdout), "\(json.stdout)")
+            // One object a line, then the summary: every one valid JSON that gives back the ids exactly.
+            let objects = try json.stdout.split(separator: "\n").prefix(4).map {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+            }
+            #expect(objects.map { $0["order"] as? String } == ["e1\u{1B}[31m", "e2\u{9B}2J", nil, "e4\u{200B}"])
+            #expect((objects[2]["reason"] as? String)?.contains("\u{202E}note\u{2028}") == true)
+        }
+    }
 }

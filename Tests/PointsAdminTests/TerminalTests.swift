@@ -56,5 +56,15 @@ struct TerminalTests {
         #expect(!shown.unicodeScalars.contains(where: Self.isHidden))
         #expect(shown.contains(#"\u009b"#) && shown.contains(#"\u202e"#) && shown.contains(#"\udb40\udc01"#))
         #expect(try JSONDecoder().decode([String: String].self, from: Data(shown.utf8)) == value)
+        var line = ""
+        ReportSink.appendJSONString(value["name"]!, to: &line)
+        #expect(!line.unicodeScalars.contains(where: Self.isHidden))
+        #expect(try JSONDecoder().decode(String.self, from: Data(line.utf8)) == value["name"]!)
+    }
+
+    @Test func theImportsTextReportEscapesOrdersAndReasons() {
+        let result = ImportLineResult(
+            line: 3, status: .rejected, order: "o\u{1B}[31m1", entryID: nil, points: nil, reason: "member: \"m\n\u{202E}x\" is not a member id")
+        #expect(ReportSink.textLine(result) == #"line 3: rejected order o\u{1B}[31m1: member: "m\u{0A}\u{202E}x" is not a member id"#)
     }
 }
