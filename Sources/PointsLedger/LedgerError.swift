@@ -2,6 +2,8 @@ public import Postgres
 
 /// Why a ledger operation did not happen. Each case reads as one sentence that names the
 /// problem and what to do (`description`); nothing was posted when any of them is thrown.
+/// `description` is one line with every value in it escaped (`VisibleText`), so an id, key or
+/// reason can neither add a line nor send a terminal a control sequence.
 public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A caller's value is malformed: `field` names it, `reason` says what is wrong and what to do.
     case invalidInput(field: String, reason: String)
@@ -31,43 +33,46 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     case database(PostgresError)
 
     public var description: String {
-        switch self {
+        let shown = VisibleText.escaped
+        return switch self {
         case .invalidInput(let field, let reason):
-            "Invalid \(field): \(reason)."
+            "Invalid \(shown(field)): \(shown(reason))."
         case .programNotFound(let name):
-            "Program \"\(name)\" does not exist; create it with `points-admin program create \(name) --currency CNY`."
+            "Program \"\(shown(name))\" does not exist; create it with `points-admin program create \(shown(name)) --currency CNY`."
         case .programConflict(let name, let currency, let timeZone):
-            "Program \"\(name)\" already exists with currency \(currency) and time zone \(timeZone); choose another name."
+            "Program \"\(shown(name))\" already exists with currency \(shown(currency)) and time zone \(shown(timeZone)); choose another name."
         case .memberNotFound(let member):
-            "Member \"\(member)\" does not exist in this program; create it with `points-admin member create \(member)`."
+            "Member \"\(shown(member))\" does not exist in this program; create it with `points-admin member create \(shown(member))`."
         case .insufficientPoints(let member, let spendable, let requested):
-            "Member \"\(member)\" has \(spendable) spendable points, fewer than the \(requested) requested."
+            "Member \"\(shown(member))\" has \(spendable) spendable points, fewer than the \(requested) requested."
         case .refused(let reason):
             Self.sentence(reason)
         case .idempotencyConflict(let key, let entryID):
-            "Idempotency conflict: key \"\(key)\" was already used by entry \(entryID) with different content; use a new key for a new operation."
+            "Idempotency conflict: key \"\(shown(key))\" was already used by entry \(entryID) with different content; use a new key for a new operation."
         case .amountOutOfRange(let field):
-            "The \(field) would take a balance out of range; use a smaller number."
+            "The \(shown(field)) would take a balance out of range; use a smaller number."
         case .schemaNotMigrated:
             "The database has no PointsLedger schema; run `points-admin db migrate` first."
         case .migrationEdited(let fileName):
-            "Migration \(fileName) was edited after it was applied; restore the file and add a new migration for the change."
+            "Migration \(shown(fileName)) was edited after it was applied; restore the file and add a new migration for the change."
         case .migrationUnknown(let fileName):
-            "The database has migration \(fileName), which this build does not carry; use a newer points-admin."
+            "The database has migration \(shown(fileName)), which this build does not carry; use a newer points-admin."
         case .migrationFailed(let fileName, let reason):
-            "Migration \(fileName) failed and was rolled back: \(reason)."
+            "Migration \(shown(fileName)) failed and was rolled back: \(shown(reason))."
         case .permissionDenied(let reason):
-            "Permission denied: \(reason). Connect as a role that may do this (the ledger's owner or writer role)."
+            "Permission denied: \(shown(reason)). Connect as a role that may do this (the ledger's owner or writer role)."
         case .unreachable(let reason):
-            "Cannot reach the database: \(Self.sentence(reason)) Check --database-url (or the PG* variables) and that the server is running."
+            // libpq lays its message out on lines of its own (a hint on an indented line): one sentence each here.
+            "Cannot reach the database: \(reason.split(whereSeparator: \.isNewline).filter { !$0.allSatisfy(\.isWhitespace) }.map { Self.sentence(String($0)) }.joined(separator: " ")) "
+                + "Check --database-url (or the PG* variables) and that the server is running."
         case .database(let error):
-            "Database error \(error.code?.rawValue ?? ""): \(error.message)."
+            "Database error \(error.code?.rawValue ?? ""): \(shown(error.message))."
         }
     }
 
-    /// `text` trimmed and ending with a full stop, unless it ends with its own punctuation.
+    /// `text` trimmed, escaped and ending with a full stop, unless it ends with its own punctuation.
     static func sentence(_ text: String) -> String {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = VisibleText.escaped(text.trimmingCharacters(in: .whitespacesAndNewlines))
         return trimmed.last.map { ".?!".contains($0) } == true ? trimmed : trimmed + "."
     }
 

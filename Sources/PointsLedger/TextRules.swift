@@ -50,18 +50,10 @@ public enum TextRules {
         return nil
     }
 
-    /// `text` in quotes, with every scalar no stored text may hold (and every invisible one)
-    /// written as `\u{…}`, so that a message can show what a caller sent without acting on it.
+    /// `text` in quotes, with every scalar a terminal would act on or hide written as `\u{…}`
+    /// (`VisibleText`), so that a message can show what a caller sent without acting on it.
     public static func shown(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            if isUnsafeInID(scalar) {
-                result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
+        "\"" + VisibleText.escaped(text) + "\""
     }
 
     /// `U+001B (a control character)` and the like, for messages.

@@ -85,9 +85,9 @@ struct AdjustmentOutput: Encodable {
         }
         switch result.outcome {
         case .posted:
-            print("Entry \(result.entryID): \(points > 0 ? "granted" : "deducted") \(points.magnitude) points, member \(member).")
+            Terminal.print("Entry \(result.entryID): \(points > 0 ? "granted" : "deducted") \(points.magnitude) points, member \(member).")
         case .replayed:
-            print("Entry \(result.entryID) was already posted with this key; nothing new was posted.")
+            Terminal.print("Entry \(result.entryID) was already posted with this key; nothing new was posted.")
         }
         Terminal.fields([
             ("available", "\(balance.available)"), ("held", "\(balance.held)"), ("spendable", "\(balance.spendable)"),

@@ -32,12 +32,12 @@ struct AuditCommand: AsyncParsableCommand {
                     ("unsealed entries", "\(report.unsealedEntries)"),
                 ])
                 if report.isSound {
-                    print("Verified: every entry balances, every balance equals its postings, the program sums to zero, "
+                    Terminal.print("Verified: every entry balances, every balance equals its postings, the program sums to zero, "
                         + "lots, pending and held points agree, and every sealed block matches its hash.")
                 } else {
-                    print("FAILED: \(report.problems.count + Int(report.problemsNotListed)) problem(s):")
-                    for problem in report.problems { print("- \(problem)") }
-                    if report.problemsNotListed > 0 { print("- and \(report.problemsNotListed) more not listed") }
+                    Terminal.print("FAILED: \(report.problems.count + Int(report.problemsNotListed)) problem(s):")
+                    for problem in report.problems { Terminal.print("- \(problem)") }
+                    if report.problemsNotListed > 0 { Terminal.print("- and \(report.problemsNotListed) more not listed") }
                 }
             }
             if !report.isSound { throw ExitCode(ExitStatus.refused) }

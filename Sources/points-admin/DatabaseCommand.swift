@@ -34,10 +34,10 @@ struct DatabaseCommand: AsyncParsableCommand {
             if options.json {
                 try Terminal.json(["applied": applied.map(\.fileName)])
             } else if applied.isEmpty {
-                print("The database is up to date; no migration was pending.")
+                Terminal.print("The database is up to date; no migration was pending.")
             } else {
-                for migration in applied { print("applied \(migration.fileName)") }
-                print("\(applied.count) migration\(applied.count == 1 ? "" : "s") applied.")
+                for migration in applied { Terminal.print("applied \(migration.fileName)") }
+                Terminal.print("\(applied.count) migration\(applied.count == 1 ? "" : "s") applied.")
             }
         }
     }

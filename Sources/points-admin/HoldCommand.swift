@@ -32,7 +32,7 @@ struct HoldCommand: AsyncParsableCommand {
                 try Terminal.json(hold)
                 return
             }
-            print(
+            Terminal.print(
                 hold.outcome == .posted
                     ? "Hold \(hold.holdID): \(points) points of member \(member) reserved until \(hold.expiresAt)."
                     : "Hold \(hold.holdID) was created before with this key (until \(hold.expiresAt)); nothing new was reserved.")
@@ -84,9 +84,9 @@ struct HoldCommand: AsyncParsableCommand {
         let again = result.outcome == .replayed ? " (before; nothing new)" : ""
         switch result.state {
         case .captured:
-            print("Hold \(result.holdID) captured \(result.captured ?? 0) of \(result.points) points as entry \(result.entryID ?? 0)\(again).")
+            Terminal.print("Hold \(result.holdID) captured \(result.captured ?? 0) of \(result.points) points as entry \(result.entryID ?? 0)\(again).")
         case .voided:
-            print("Hold \(result.holdID) voided: \(result.points) points released\(again).")
+            Terminal.print("Hold \(result.holdID) voided: \(result.points) points released\(again).")
         }
         balances(available: result.available, held: result.held)
     }

@@ -13,6 +13,8 @@ struct ImportCommand: AsyncParsableCommand {
             discussion: """
                 Fields: order_id, member, amount, occurred_at, and optionally points_paid and referrer. \
                 CSV needs a header line naming them. Times without a zone are the program's local time. \
+                The format is --format's, else the file name's (.jsonl, .ndjson, .json or .csv), else \
+                the content's: JSON Lines if it starts with {. A UTF-8 byte-order mark at the start is skipped. \
                 Every line gets a report line: accepted, duplicate (posted before: running a file again \
                 posts nothing new) or rejected with its reason, which does not stop the import. Batches \
                 commit as they go: an import stopped half-way is finished by running it again.
@@ -21,7 +23,10 @@ struct ImportCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument(help: ArgumentHelp("The file, or - for standard input.", valueName: "file"))
         var file: String
-        @Option(help: ArgumentHelp("jsonl or csv (default: from the file's first line).", valueName: "format"))
+        @Option(
+            help: ArgumentHelp(
+                "jsonl or csv (default: from the file's name, .jsonl .ndjson .json or .csv, else from its content: JSON Lines if it starts with {).",
+                valueName: "format"))
         var format: String?
         @Flag(help: "Refuse lines of unknown members instead of creating them.")
         var noCreateMembers = false
@@ -36,22 +41,14 @@ struct ImportCommand: AsyncParsableCommand {
 
         func validate() throws {
             if let format, ImportFormat(rawValue: format) == nil {
-                throw ValidationError("--format must be jsonl or csv, not \(format).")
+                throw ValidationError("--format must be jsonl or csv, not \(VisibleText.escaped(format)).")
             }
             if batch <= 0 { throw ValidationError("--batch must be a positive number, not \(batch).") }
             if !(1...32).contains(connections) { throw ValidationError("--connections must be between 1 and 32, not \(connections).") }
         }
 
         func run() async throws {
-            let input: FileHandle
-            if file == "-" {
-                input = FileHandle.standardInput
-            } else {
-                guard let handle = FileHandle(forReadingAtPath: file) else {
-                    throw LedgerError.invalidInput(field: "file", reason: "\(file) cannot be read; check the path and its permissions")
-                }
-                input = handle
-            }
+            let input = file == "-" ? FileHandle.standardInput : try ImportInput.open(path: file)
             let sink = try ReportSink(path: report, json: options.json)
             let (ledger, program) = try await options.ledgerAndProgram(connections: connections)
             let summary: ImportSummary
@@ -59,7 +56,7 @@ struct ImportCommand: AsyncParsableCommand {
                 summary = try await ledger.importPurchases(
                     from: input, name: file == "-" ? "standard input" : file, into: program,
                     options: ImportOptions(
-                        format: format.flatMap(ImportFormat.init), createMembers: !noCreateMembers, allowBackdated: allowBackdated,
+                        format: format.flatMap(ImportFormat.init(rawValue:)) ?? (file == "-" ? nil : ImportFormat(fileName: file)), createMembers: !noCreateMembers, allowBackdated: allowBackdated,
                         batchSize: batch, connections: connections),
                     report: sink.write)
             } catch {
@@ -71,7 +68,7 @@ struct ImportCommand: AsyncParsableCommand {
             if options.json {
                 try Terminal.json(summary)
             } else {
-                print("\(summary.lines) lines: \(summary.accepted) accepted (\(summary.points) points), \(summary.duplicates) duplicates, "
+                Terminal.print("\(summary.lines) lines: \(summary.accepted) accepted (\(summary.points) points), \(summary.duplicates) duplicates, "
                     + "\(summary.rejected) rejected, in \(summary.batches) batches, \(String(format: "%.1f", summary.seconds)) s.")
             }
             if summary.rejected > 0 { throw ExitCode(ExitStatus.refused) }
@@ -81,46 +78,73 @@ struct ImportCommand: AsyncParsableCommand {
 
 /// Writes the per-line report of an import, to a file or standard output, as it goes: lines
 /// collect in a buffer written out every 64 KiB and at the end, since an import reports a million
-/// lines in under a minute.
+/// lines in under a minute. A failed write stops the report, not the import; `close` says so.
 final class ReportSink: Sendable {
-    private let handle: FileHandle
+    private let descriptor: Int32
+    /// How messages name the report: its path, or standard output.
+    private let name: String
     private let json: Bool
-    private let buffer = Mutex<[UInt8]>([])
+    private let state = Mutex(State())
+
+    private struct State {
+        var bytes: [UInt8] = []
+        /// The `errno` of the first failed write; nothing is written after it.
+        var failure: Int32?
+    }
 
     init(path: String?, json: Bool) throws {
         self.json = json
         guard let path, path != "-" else {
-            handle = FileHandle.standardOutput
+            descriptor = STDOUT_FILENO
+            name = "standard output"
             return
         }
         // Opened in place (created or truncated), never replaced: the path may be a device such
         // as /dev/null, a pipe, or a file other programs hold open.
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw LedgerError.invalidInput(field: "--report", reason: "\(path) cannot be written; check the folder and its permissions")
+            throw LedgerError.invalidInput(
+                field: "--report", reason: "\(path) cannot be written: \(String(cString: strerror(errno))); choose a file in a folder you can write to")
         }
-        self.handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        self.descriptor = descriptor
+        name = path
     }
 
     @Sendable func write(_ result: ImportLineResult) {
         let line = json ? Self.jsonLine(result) : Self.textLine(result)
-        let full: [UInt8]? = buffer.withLock { bytes in
-            bytes.append(contentsOf: line.utf8)
-            bytes.append(UInt8(ascii: "\n"))
-            guard bytes.count >= 1 << 16 else { return nil }
-            defer { bytes.removeAll(keepingCapacity: true) }
-            return bytes
+        // Results come one at a time, in line order: writing under the lock keeps that order.
+        state.withLock { state in
+            state.bytes.append(contentsOf: line.utf8)
+            state.bytes.append(UInt8(ascii: "\n"))
+            if state.bytes.count >= 1 << 16 { flush(&state) }
         }
-        if let full { handle.write(Data(full)) }
     }
 
-    /// `line 12: accepted order A1 entry 345, 12 points`
+    /// Writes the buffered bytes out, unless a write failed before.
+    private func flush(_ state: inout State) {
+        defer { state.bytes.removeAll(keepingCapacity: true) }
+        guard state.failure == nil else { return }
+        state.failure = state.bytes.withUnsafeBytes { bytes in
+            var written = 0
+            while written < bytes.count {
+                let count = Foundation.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+                if count >= 0 {
+                    written += count
+                } else if errno != EINTR {
+                    return errno
+                }
+            }
+            return nil
+        }
+    }
+
+    /// `line 12: accepted order A1 entry 345, 12 points`, the order and the reason escaped for the terminal.
     static func textLine(_ result: ImportLineResult) -> String {
-        var line = "line \(result.line): \(result.status.rawValue)"
-        if let order = result.order { line += " order \(order)" }
-        if result.status == .accepted, let entry = result.entryID { line += " entry \(entry), \(result.points ?? 0) points" }
-        if let reason = result.reason { line += ": \(reason)" }
-        return line
+        var line: TerminalText = "line \(result.line): \(result.status.rawValue)"
+        if let order = result.order { line = line + " order \(order)" }
+        if result.status == .accepted, let entry = result.entryID { line = line + " entry \(entry), \(result.points ?? 0) points" }
+        if let reason = result.reason { line = line + ": \(reason)" }
+        return line.text
     }
 
     /// `{"entry_id":345,"line":12,"order":"A1","points":12,"status":"accepted"}`: keys sorted, absent values left out.
@@ -136,11 +160,12 @@ final class ReportSink: Sendable {
         return line
     }
 
-    /// Appends a JSON string literal: quotes, backslashes and control characters escaped.
+    /// Appends a JSON string literal: quotes and backslashes escaped, and every scalar a terminal
+    /// would act on or hide (`VisibleText.needsEscape`) written as a `\u` escape.
     static func appendJSONString(_ text: String, to out: inout String) {
         out += "\""
         // Most ids need no escape: copied whole.
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
             out += text
             out += "\""
             return
@@ -152,21 +177,27 @@ final class ReportSink: Sendable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            case _ where VisibleText.needsEscape(scalar): Terminal.appendJSONEscape(scalar, to: &out)
             default: out.unicodeScalars.append(scalar)
             }
         }
         out += "\""
     }
 
+    /// Writes out what is left and closes the report.
+    /// - Throws: `.invalidInput(field: "--report")` when a write failed: the import went on, but
+    ///   the report misses lines.
     func close() throws {
-        let rest = buffer.withLock { bytes in
-            defer { bytes.removeAll() }
-            return bytes
+        let failure = state.withLock { state in
+            flush(&state)
+            return state.failure
         }
-        if !rest.isEmpty { handle.write(Data(rest)) }
-        if handle !== FileHandle.standardOutput { try handle.close() }
+        if descriptor != STDOUT_FILENO { Foundation.close(descriptor) }
+        if let failure {
+            throw LedgerError.invalidInput(
+                field: "--report",
+                reason: "\(name) could not be written: \(String(cString: strerror(failure))); the import went on without its report: "
+                    + "make room or choose another --report, and run the import again to get every line's result (it posts nothing twice)")
+        }
     }
 }

@@ -124,12 +124,12 @@ extension JobsCommand {
             }
         }
 
-        static func describe(_ summary: TierEvaluationSummary) -> String {
-            let ended = summary.termsEnded > 0 ? ["\(summary.termsEnded) tier changes recorded for overrides and grants that ended."] : []
+        static func describe(_ summary: TierEvaluationSummary) -> TerminalText {
+            let ended: [TerminalText] = summary.termsEnded > 0 ? ["\(summary.termsEnded) tier changes recorded for overrides and grants that ended."] : []
             guard !summary.periods.isEmpty else {
-                return (["No period has ended since the last evaluation; nothing to evaluate."] + ended).joined(separator: "\n")
+                return TerminalText(joining: ["No period has ended since the last evaluation; nothing to evaluate."] + ended)
             }
-            var lines: [String] = []
+            var lines: [TerminalText] = []
             for period in summary.periods {
                 lines.append(
                     "\(period.period) (ended \(period.endedAt))" + (period.alreadyEvaluated ? ", evaluated before" : "")
@@ -140,7 +140,7 @@ extension JobsCommand {
             }
             lines += ended
             lines.append("\(summary.chunks) chunks committed in \(String(format: "%.1f", summary.seconds)) s.")
-            return lines.joined(separator: "\n")
+            return TerminalText(joining: lines)
         }
     }
 }
@@ -204,8 +204,8 @@ enum JobRunner {
     }
 
     static func run<Summary: Encodable & Sendable>(
-        options: GlobalOptions, job: JobsCommand.JobOptions, progressLine: @escaping @Sendable (Summary) -> String,
-        summaryLine: (Summary) -> String,
+        options: GlobalOptions, job: JobsCommand.JobOptions, progressLine: @escaping @Sendable (Summary) -> TerminalText,
+        summaryLine: (Summary) -> TerminalText,
         _ body: (Ledger, Program, Timestamp, Int?, @escaping @Sendable (Summary) -> Void) async throws -> Summary
     ) async throws {
         let (ledger, program) = try await options.ledgerAndProgram()
@@ -218,7 +218,7 @@ enum JobRunner {
     /// Runs `body`, rewriting a progress line on a terminal as it reports, then prints its summary
     /// (or the summary as JSON).
     static func show<Summary: Encodable & Sendable>(
-        options: GlobalOptions, progressLine: @escaping @Sendable (Summary) -> String, summaryLine: (Summary) -> String,
+        options: GlobalOptions, progressLine: @escaping @Sendable (Summary) -> TerminalText, summaryLine: (Summary) -> TerminalText,
         _ body: (@escaping @Sendable (Summary) -> Void) async throws -> Summary
     ) async throws {
         let live = isatty(STDERR_FILENO) == 1 && !options.json
@@ -230,7 +230,7 @@ enum JobRunner {
         if options.json {
             try Terminal.json(summary)
         } else {
-            print(summaryLine(summary))
+            Terminal.print(summaryLine(summary))
         }
     }
 }

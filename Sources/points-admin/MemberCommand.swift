@@ -32,11 +32,11 @@ struct MemberCommand: AsyncParsableCommand {
                 try Terminal.json(member)
             } else {
                 if case .created = creation {
-                    print("Created member \(id) in program \(program.name).")
+                    Terminal.print("Created member \(id) in program \(program.name).")
                 } else if member != creation.member {
-                    print("Member \(id) already exists in program \(program.name); its birthday is now \(birthday!).")
+                    Terminal.print("Member \(id) already exists in program \(program.name); its birthday is now \(birthday!).")
                 } else {
-                    print("Member \(id) already exists in program \(program.name); nothing changed.")
+                    Terminal.print("Member \(id) already exists in program \(program.name); nothing changed.")
                 }
                 MemberOutput.show(member)
             }
@@ -60,7 +60,7 @@ struct MemberCommand: AsyncParsableCommand {
             if options.json {
                 try Terminal.json(member)
             } else {
-                print("Member \(id): birthday \(birthday.map(\.description) ?? "forgotten").")
+                Terminal.print("Member \(id): birthday \(birthday.map(\.description) ?? "forgotten").")
                 MemberOutput.show(member)
             }
         }
@@ -89,7 +89,7 @@ struct MemberCommand: AsyncParsableCommand {
                 return
             }
             MemberOutput.show(member)
-            print("\ntier, period \(standing.period):")
+            Terminal.print("\ntier, period \(standing.period):")
             var tierFields = [
                 ("earned tier", standing.earnedTier + (standing.reachedThisPeriod ? ", reached this period: kept through the next" : "")),
                 ("effective tier", standing.effectiveTier),
@@ -108,7 +108,7 @@ struct MemberCommand: AsyncParsableCommand {
             Terminal.fields([
                 ("check-in streak", "\(streak.days) days" + (streak.checkedInToday ? ", checked in today" : ", not yet checked in today"))
             ])
-            print("\ntasks, completions that earned (caps: - for none):")
+            Terminal.print("\ntasks, completions that earned (caps: - for none):")
             func use(_ count: Int, _ cap: Int?) -> String { cap.map { "\(count)/\($0)" } ?? "\(count)" }
             Terminal.table(
                 ["task", "points", "today", "this week", "this month", "active"],
@@ -117,13 +117,13 @@ struct MemberCommand: AsyncParsableCommand {
                     $0.active ? "yes" : "no",
                 ] })
             if !lots.isEmpty {
-                print("\nlots, in spending order:")
+                Terminal.print("\nlots, in spending order:")
                 Terminal.table(
                     ["lot", "remaining", "of", "earned", "expires"],
                     lots.map { ["\($0.lot)", "\($0.remaining)", "\($0.amount)", $0.earnedAt.description, $0.expiresAt?.description ?? "never"] })
             }
             if !pending.isEmpty {
-                print("\npending points, by maturity:")
+                Terminal.print("\npending points, by maturity:")
                 Terminal.table(["order", "points", "spendable from"], pending.map { [$0.order, "\($0.points)", $0.maturesAt.description] })
             }
         }
@@ -145,7 +145,7 @@ struct MemberCommand: AsyncParsableCommand {
                 return
             }
             if changes.isEmpty {
-                print("Member \(id) has never changed tier.")
+                Terminal.print("Member \(id) has never changed tier.")
                 return
             }
             Terminal.table(
@@ -246,7 +246,7 @@ extension MemberCommand {
                 try Terminal.json(statement)
                 return
             }
-            print("Statement of member \(id) in \(program.name), from \(from) to \(to)")
+            Terminal.print("Statement of member \(id) in \(program.name), from \(from) to \(to)")
             Terminal.table(
                 ["occurred", "entry", "kind", "source", "available", "pending", "available after", "pending after"],
                 [["", "", "opening balance", "", "", "", String(statement.openingAvailable), String(statement.openingPending)]]

@@ -48,7 +48,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Printed on standard error when `--database-url` holds a password; the command goes on.
-    static let visiblePasswordWarning = """
+    static let visiblePasswordWarning: TerminalText = """
         Warning: --database-url holds a password, which other users of this machine can see with `ps`; \
         pass it with --password-file PATH, the PGPASSWORD environment variable or a ~/.pgpass file instead.
         """

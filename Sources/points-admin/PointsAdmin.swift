@@ -14,7 +14,9 @@ struct PointsAdmin: AsyncParsableCommand {
         discussion: """
             Every command takes --database-url (else the PG* environment variables), --password-file \
             (else PGPASSWORD or ~/.pgpass), --program (default "default") and --json. Exit codes: 0 ok, \
-            1 refused or a check failed, 2 usage error, 3 database unreachable.
+            1 refused or a check failed, 2 usage error, 3 database unreachable. Characters a terminal \
+            would act on or hide (control characters, line separators, bidi and zero-width characters) \
+            in ids, names, reasons and messages are shown escaped, as \\u{1B}; --json escapes them as \\u001b.
             """,
         subcommands: [
             DatabaseCommand.self, ProgramCommand.self, TierCommand.self, TaskCommand.self, MemberCommand.self, PurchaseCommand.self,
@@ -40,17 +42,17 @@ struct PointsAdmin: AsyncParsableCommand {
     static func exit(reporting error: any Error) -> Never {
         switch error {
         case let error as LedgerError:
-            Terminal.error(error.description)
+            Terminal.error(TerminalText(escaping: error.description))
             Foundation.exit(ExitStatus.of(error))
         case let error as ExitCode:
             Foundation.exit(error.rawValue)
         default:
             let code = exitCode(for: error)
             if code == .success {
-                print(fullMessage(for: error))
+                Terminal.print(TerminalText(lines: fullMessage(for: error)))
                 Foundation.exit(0)
             }
-            Terminal.error(fullMessage(for: error))
+            Terminal.error(TerminalText(lines: fullMessage(for: error)))
             Foundation.exit(ExitStatus.usage)
         }
     }

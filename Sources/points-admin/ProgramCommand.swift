@@ -31,9 +31,9 @@ struct ProgramCommand: AsyncParsableCommand {
                 try Terminal.json(ProgramOutput(program, created: { if case .created = creation { true } else { false } }()))
             } else {
                 if case .created = creation {
-                    print("Created program \(program.name).")
+                    Terminal.print("Created program \(program.name).")
                 } else {
-                    print("Program \(program.name) already exists with these settings; nothing changed.")
+                    Terminal.print("Program \(program.name) already exists with these settings; nothing changed.")
                 }
                 ProgramOutput.show(program)
             }
@@ -119,8 +119,8 @@ struct ProgramCommand: AsyncParsableCommand {
                 try Terminal.json(SettingsOutput(changed: outcome.isChanged, settings: settings))
             } else {
                 switch outcome {
-                case .changed(let at): print("Settings of \(program.name) changed from \(at) on.")
-                case .unchanged: print("These settings were already in force; nothing changed.")
+                case .changed(let at): Terminal.print("Settings of \(program.name) changed from \(at) on.")
+                case .unchanged: Terminal.print("These settings were already in force; nothing changed.")
                 }
                 ProgramOutput.show(settings)
             }

@@ -49,11 +49,11 @@ struct PurchaseCommand: AsyncParsableCommand {
             switch result.outcome {
             case .posted:
                 let when = result.maturesAt.map { "pending until \($0)" } ?? "available now"
-                print("Entry \(result.entryID): order \(order) earned \(result.points) points for member \(member), \(when).")
-                if let referral = result.referralEntryID { print("Entry \(referral): the referrer's bonus for this first purchase.") }
-                if let tier = result.upgradedTo { print("Member \(member) moved up to tier \(tier).") }
+                Terminal.print("Entry \(result.entryID): order \(order) earned \(result.points) points for member \(member), \(when).")
+                if let referral = result.referralEntryID { Terminal.print("Entry \(referral): the referrer's bonus for this first purchase.") }
+                if let tier = result.upgradedTo { Terminal.print("Member \(member) moved up to tier \(tier).") }
             case .replayed:
-                print("Entry \(result.entryID): order \(order) was already posted (\(result.points) points); nothing new was posted.")
+                Terminal.print("Entry \(result.entryID): order \(order) was already posted (\(result.points) points); nothing new was posted.")
             }
             Terminal.fields([("available", "\(result.available)"), ("pending", "\(result.pending)")])
         }
@@ -87,14 +87,14 @@ struct PurchaseCommand: AsyncParsableCommand {
             let total = Money(minorUnits: result.orderAmountMinor, exponent: program.currencyExponent)
             switch result.outcome {
             case .posted:
-                print("Entry \(result.entryID): refund \(refund) of order \(order) clawed back \(result.clawedBack ?? 0) points from member \(result.member).")
-                if let tier = result.tierAfter { print("The refund undid an upgrade of its period: member \(result.member) is back in tier \(tier).") }
+                Terminal.print("Entry \(result.entryID): refund \(refund) of order \(order) clawed back \(result.clawedBack ?? 0) points from member \(result.member).")
+                if let tier = result.tierAfter { Terminal.print("The refund undid an upgrade of its period: member \(result.member) is back in tier \(tier).") }
                 Terminal.fields([
                     ("from pending", "\(result.fromPending ?? 0)"), ("from available", "\(result.fromAvailable ?? 0)"),
                     ("written off", "\(result.writtenOff ?? 0)"), ("order refunded", "\(refunded) of \(total)"),
                 ])
             case .replayed:
-                print("Entry \(result.entryID): refund \(refund) was already posted; nothing new was posted (order refunded \(refunded) of \(total)).")
+                Terminal.print("Entry \(result.entryID): refund \(refund) was already posted; nothing new was posted (order refunded \(refunded) of \(total)).")
             }
         }
     }

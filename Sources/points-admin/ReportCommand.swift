@@ -115,10 +115,11 @@ struct ReportCommand: AsyncParsableCommand {
     }
 }
 
-/// Printing a report as a table, JSON or CSV.
+/// Printing a report as a table, JSON or CSV. The table and JSON are escaped for the terminal
+/// (`Terminal`); CSV is data for other tools, written exactly.
 enum Report {
     static func print(
-        _ value: some Encodable, options: GlobalOptions, format: ReportCommand.Format, title: String, header: [String], rows: [[String]]
+        _ value: some Encodable, options: GlobalOptions, format: ReportCommand.Format, title: TerminalText, header: [String], rows: [[String]]
     ) throws {
         if options.json {
             try Terminal.json(value)
@@ -127,7 +128,7 @@ enum Report {
             for row in rows { text += row.map(JournalFormat.csvField).joined(separator: ",") + "\n" }
             FileHandle.standardOutput.write(Data(text.utf8))
         } else {
-            Swift.print(title)
+            Terminal.print(title)
             Terminal.table(header, rows)
         }
     }

@@ -61,7 +61,7 @@ struct RewardCommand: AsyncParsableCommand {
                 try Terminal.json(saved)
                 return
             }
-            print(outcome.isChanged ? "Reward \(code) saved." : "Reward \(code) already had these settings; nothing changed.")
+            Terminal.print(outcome.isChanged ? "Reward \(code) saved." : "Reward \(code) already had these settings; nothing changed.")
             List.table(saved)
         }
     }
@@ -77,7 +77,7 @@ struct RewardCommand: AsyncParsableCommand {
             if options.json {
                 try Terminal.json(rewards)
             } else if rewards.isEmpty {
-                print("No rewards yet; add one with: points-admin reward set CODE --name TEXT --cost N --actor NAME")
+                Terminal.print("No rewards yet; add one with: points-admin reward set CODE --name TEXT --cost N --actor NAME")
             } else {
                 Self.table(rewards)
             }
@@ -145,7 +145,7 @@ struct RedeemCommand: AsyncParsableCommand {
             return
         }
         let what = reward.map { "\(quantity ?? 1) × \($0)" } ?? "\"\(reason ?? "")\""
-        print(
+        Terminal.print(
             result.outcome == .posted
                 ? "Entry \(result.entryID): member \(member) spent \(result.points) points on \(what)."
                 : "Entry \(result.entryID): key \(key) was redeemed before (\(result.points) points); nothing new was posted.")

@@ -67,8 +67,8 @@ struct TaskCommand: AsyncParsableCommand {
                 return
             }
             switch outcome {
-            case .changed(let at): print("Task \(code) changed from \(at) on.")
-            case .unchanged: print("These settings of task \(code) were already in force; nothing changed.")
+            case .changed(let at): Terminal.print("Task \(code) changed from \(at) on.")
+            case .unchanged: Terminal.print("These settings of task \(code) were already in force; nothing changed.")
             }
             TaskOutput.table([task])
         }
@@ -126,13 +126,13 @@ struct TaskCommand: AsyncParsableCommand {
             switch result.outcome {
             case .posted:
                 if let cap = result.cappedBy {
-                    print("Entry \(result.entryID): \(what) is recorded; the \(cap) cap was already reached, so it earned nothing.")
+                    Terminal.print("Entry \(result.entryID): \(what) is recorded; the \(cap) cap was already reached, so it earned nothing.")
                 } else {
-                    print("Entry \(result.entryID): \(what) earned \(result.points) points"
+                    Terminal.print("Entry \(result.entryID): \(what) earned \(result.points) points"
                         + (result.streakBonus > 0 ? " and a streak bonus of \(result.streakBonus)." : "."))
                 }
             case .replayed:
-                print("Entry \(result.entryID): \(what) was already recorded (\(result.points + result.streakBonus) points); nothing new was posted.")
+                Terminal.print("Entry \(result.entryID): \(what) was already recorded (\(result.points + result.streakBonus) points); nothing new was posted.")
             }
             var fields: [(String, String)] = []
             if let streak = result.streak { fields.append(("streak", "\(streak) days")) }

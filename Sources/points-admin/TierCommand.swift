@@ -39,11 +39,11 @@ struct TierCommand: AsyncParsableCommand {
                 try Terminal.json(grant)
                 return
             }
-            print(
+            Terminal.print(
                 grant.outcome == .posted
                     ? "Grant \(grant.grantID): member \(member) holds tier \(tier) from \(grant.startsAt) until \(grant.endsAt)."
                     : "Grant \(grant.grantID) was made before (\(tier) until \(grant.endsAt)); nothing new was granted.")
-            print(
+            Terminal.print(
                 "Effective tier at its start: \(grant.effectiveAfter)"
                     + (grant.effectiveAfter == grant.effectiveBefore ? " (unchanged)." : ", was \(grant.effectiveBefore)."))
         }
@@ -78,10 +78,10 @@ struct TierCommand: AsyncParsableCommand {
                 return
             }
             guard let before else {
-                print("Member \(member) already had this override; nothing changed.")
+                Terminal.print("Member \(member) already had this override; nothing changed.")
                 return
             }
-            print("Member \(member): earned tier \(tier), was \(before)" + (until.map { ", until \($0)." } ?? "."))
+            Terminal.print("Member \(member): earned tier \(tier), was \(before)" + (until.map { ", until \($0)." } ?? "."))
         }
     }
 
@@ -140,8 +140,8 @@ struct TierCommand: AsyncParsableCommand {
                 return
             }
             switch outcome {
-            case .changed(let at): print("Tier \(name) changed from \(at) on.")
-            case .unchanged: print("These settings of tier \(name) were already in force; nothing changed.")
+            case .changed(let at): Terminal.print("Tier \(name) changed from \(at) on.")
+            case .unchanged: Terminal.print("These settings of tier \(name) were already in force; nothing changed.")
             }
             List.table(tiers)
         }

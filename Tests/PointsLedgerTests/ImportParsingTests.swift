@@ -15,7 +15,7 @@ struct ImportParsingTests {
             switch line {
             case .text(let text): out.append(text)
             case .tooLong(let bytes): out.append("<too long: \(bytes)>")
-            case .notUTF8: out.append("<not UTF-8>")
+            case .notUTF8(let offset, let value): out.append("<not UTF-8: byte \(offset) is \(value)>")
             }
         }
         return out
@@ -27,8 +27,50 @@ struct ImportParsingTests {
         #expect(try lines([]) == [])
         #expect(try lines(Array("short\n".utf8) + Array(repeating: UInt8(ascii: "x"), count: 200_000) + Array("\nnext".utf8))
             == ["short", "<too long: 200000>", "next"])
-        #expect(try lines(Array("ok\n".utf8) + [0xFF, 0xFE] + Array("\nfine".utf8)) == ["ok", "<not UTF-8>", "fine"])
+        #expect(try lines(Array("ok\n".utf8) + [0xFF, 0xFE] + Array("\nfine".utf8)) == ["ok", "<not UTF-8: byte 1 is 255>", "fine"])
+        // A truncated sequence, an encoded surrogate, an over-long encoding: each named at its first byte.
+        #expect(try lines(Array("é".utf8) + [0x61, 0xC3]) == ["<not UTF-8: byte 4 is 195>"])
+        #expect(try lines([0x61, 0x62, 0xED, 0xA0, 0x80]) == ["<not UTF-8: byte 3 is 237>"])
+        #expect(try lines([0xC0, 0xAF]) == ["<not UTF-8: byte 1 is 192>"])
         #expect(try lines(Array(repeating: UInt8(ascii: "y"), count: 100_000)) == ["<too long: 100000>"])
+    }
+
+    @Test func aByteOrderMarkIsDroppedAtTheStartOnly() throws {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        #expect(try lines(bom + Array("a\n".utf8) + bom + Array("b".utf8)) == ["a", "\u{FEFF}b"])
+        #expect(try lines(bom) == [""])
+        #expect(try lines(bom + bom + Array("c".utf8)) == ["\u{FEFF}c"])
+    }
+
+    @Test func theFormatComesFromTheNameElseFromTheFirstSignificantByte() throws {
+        #expect(ImportFormat(fileName: "/data/day.jsonl") == .jsonLines)
+        #expect(ImportFormat(fileName: "day.NDJSON") == .jsonLines)
+        #expect(ImportFormat(fileName: "day.json") == .jsonLines)
+        #expect(ImportFormat(fileName: "exports.v2/Day.CSV") == .csv)
+        #expect(ImportFormat(fileName: "day.txt") == nil)
+        #expect(ImportFormat(fileName: "day") == nil)
+        func first(_ bytes: [UInt8]) throws -> (byte: UInt8?, lines: [String]) {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+            try Data(bytes).write(to: url)
+            defer { try? FileManager.default.removeItem(at: url) }
+            var reader = LineReader(handle: try FileHandle(forReadingFrom: url), maximumLength: 16)
+            let byte = try reader.firstSignificantByte()
+            var lines: [String] = []
+            while let line = try reader.next() {
+                if case .text(let text) = line { lines.append(text) } else { lines.append("<\(line)>") }
+            }
+            return (byte, lines)
+        }
+        // One line far longer than the reader keeps is still seen to start with {, and is then read as before.
+        let long = try first(Array("{\"a\": \"".utf8) + Array(repeating: UInt8(ascii: "x"), count: 200_000) + Array("\"}\n{}".utf8))
+        #expect(long.byte == UInt8(ascii: "{"))
+        #expect(long.lines == ["<tooLong(bytes: 200009)>", "{}"])
+        #expect(try first([0xEF, 0xBB, 0xBF] + Array(" \r\n\t{}".utf8)).byte == UInt8(ascii: "{"))
+        #expect(try first(Array("order_id,member".utf8)).byte == UInt8(ascii: "o"))
+        #expect(try first([0xEF, 0xBB]).byte == 0xEF)
+        #expect(try first(Array(repeating: UInt8(ascii: " "), count: 40) + Array("{}".utf8)).byte == nil)
+        #expect(try first(Array(" \n".utf8)) == (nil, [" "]))
+        #expect(try first([]) == (nil, []))
     }
 
     @Test func jsonObjectsKeepNumbersExact() throws {

@@ -74,6 +74,20 @@ struct ImportTests {
         }
     }
 
+    @Test func anInputThatCannotBeReadIsNamedWithWhatToDo() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            let folder = FileManager.default.temporaryDirectory.path
+            // A handle on a folder opens, and fails at its first read.
+            let handle = try #require(FileHandle(forReadingAtPath: folder))
+            await #expect(throws: LedgerError.invalidInput(field: "file", reason: "a folder is a folder, not a file; give the path of a JSON Lines or CSV file")) {
+                _ = try await ledger.importPurchases(from: handle, name: "a folder", into: program, report: { _ in })
+            }
+            #expect(throws: LedgerError.invalidInput(field: "file", reason: "\(folder) is a folder, not a file; give the path of a JSON Lines or CSV file")) {
+                _ = try ImportInput.open(path: folder)
+            }
+        }
+    }
+
     @Test func theSameFileTwicePostsOnce() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             let file = (1...250).map { #"{"order_id": "o\#($0)", "member": "m\#($0 % 7)", "amount": "\#($0).50", "occurred_at": "\#(Self.now)"}"# }

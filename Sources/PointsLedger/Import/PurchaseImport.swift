@@ -7,11 +7,22 @@ public enum ImportFormat: String, Sendable, CaseIterable {
     case jsonLines = "jsonl"
     /// A header line naming the columns, then one purchase a line.
     case csv
+
+    /// The format a file's name gives (in any case): `.jsonl`, `.ndjson` or `.json` is JSON Lines,
+    /// `.csv` is CSV; nil for any other name, whose content then decides.
+    public init?(fileName: String) {
+        switch URL(fileURLWithPath: fileName).pathExtension.lowercased() {
+        case "jsonl", "ndjson", "json": self = .jsonLines
+        case "csv": self = .csv
+        default: return nil
+        }
+    }
 }
 
 /// How an import runs.
 public struct ImportOptions: Sendable {
-    /// The file's form; nil: a first line starting with `{` is JSON Lines, anything else CSV.
+    /// The file's form; nil: decided by the content, JSON Lines when its first byte other than
+    /// blanks and a byte-order mark is `{`, CSV otherwise (one long first line does not change that).
     public var format: ImportFormat?
     /// Create members on their first purchase (with the line's referrer), or refuse their lines.
     public var createMembers: Bool
@@ -145,6 +156,12 @@ enum ImportLines {
         return columns
     }
 
+    /// What is wrong with a line that is not UTF-8, and what to do: `has byte 0xFF at byte 14, …`.
+    static func notUTF8(offset: Int, value: UInt8) -> String {
+        let hex = String(value, radix: 16, uppercase: true)
+        return "has byte 0x\(hex.count < 2 ? "0" + hex : hex) at byte \(offset), which is not UTF-8 text; save the file as UTF-8"
+    }
+
     /// One line as a record ready for staging, or the reason it cannot be one.
     static func record(
         _ line: LineReader.Line, lineNumber: Int, format: ImportFormat, columns: [ImportField]?, program: Program
@@ -152,8 +169,8 @@ enum ImportLines {
         switch line {
         case .tooLong(let bytes):
             return .failure(LineError(reason: "the line is \(bytes) bytes long, more than the 65536 a purchase may take"))
-        case .notUTF8:
-            return .failure(LineError(reason: "the line is not valid UTF-8 text"))
+        case .notUTF8(let offset, let value):
+            return .failure(LineError(reason: "the line " + notUTF8(offset: offset, value: value)))
         case .text(let text):
             guard !text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) else { return .failure(LineError(reason: "the line is empty")) }
             do {
@@ -300,12 +317,5 @@ enum ImportBatch {
                     entryID: try row.decode(at: 2), points: try row.decode(at: 3), reason: try row.decode(at: 4))
             }
         }
-    }
-}
-
-extension LineReader.Line {
-    var startsWithBrace: Bool {
-        if case .text(let text) = self { return text.drop { $0 == " " || $0 == "\u{FEFF}" }.first == "{" }
-        return false
     }
 }

@@ -9,7 +9,8 @@ extension Ledger {
     /// which posts nothing and does not stop the import. Each batch commits on its own: an import
     /// stopped half-way is completed by running it again.
     /// - Parameter name: how messages name the input (its path, or "standard input").
-    /// - Throws: `.invalidInput` for an empty input or a CSV header with unknown or missing columns;
+    /// - Throws: `.invalidInput` for an empty input, an input that cannot be read (a folder, a disk
+    ///   error), or a CSV header with unknown or missing columns;
     ///   `.unreachable` if the database goes away (run the import again to finish it).
     public func importPurchases(
         from input: FileHandle, name: String, into program: Program, options: ImportOptions = ImportOptions(),
@@ -199,26 +200,39 @@ struct ImportReader {
     }
 
     mutating func run() throws -> ImportSummary {
-        guard let first = try reader.next() else {
+        let format = try options.format ?? (reading { try $0.firstSignificantByte() } == UInt8(ascii: "{") ? .jsonLines : .csv)
+        guard let first = try reading({ try $0.next() }) else {
             throw LedgerError.invalidInput(field: "file", reason: "\(name) is empty: there is no purchase to import")
         }
         var columns: [ImportField]?
-        let format = options.format ?? (first.startsWithBrace ? .jsonLines : .csv)
         if format == .csv {
-            guard case .text(let header) = first else {
-                throw LedgerError.invalidInput(field: "header", reason: "line 1 of \(name) is not a readable CSV header")
+            switch first {
+            case .text(let header):
+                columns = try ImportLines.columns(header)
+            case .notUTF8(let offset, let value):
+                throw LedgerError.invalidInput(field: "header", reason: "line 1 of \(name) " + ImportLines.notUTF8(offset: offset, value: value))
+            case .tooLong(let bytes):
+                throw LedgerError.invalidInput(field: "header", reason: "line 1 of \(name) is \(bytes) bytes long, too long for a CSV header")
             }
-            columns = try ImportLines.columns(header)
             collector.start(at: 2)
         } else {
             collector.start(at: 1)
             try handle(first, lineNumber: 1, format: format, columns: nil)
         }
-        while let line = try reader.next() {
+        while let line = try reading({ try $0.next() }) {
             try handle(line, lineNumber: reader.lineNumber, format: format, columns: columns)
         }
         for worker in batches.indices where !batches[worker].isEmpty { try send(worker) }
         return summary
+    }
+
+    /// Runs a read of the input; a failed one becomes an error that names the input and what to do.
+    private mutating func reading<T>(_ read: (inout LineReader) throws -> T) throws -> T {
+        do {
+            return try read(&reader)
+        } catch let error as LineReader.ReadError {
+            throw ImportInput.problem(name, code: error.code, afterLine: reader.lineNumber)
+        }
     }
 
     private mutating func handle(_ line: LineReader.Line, lineNumber: Int, format: ImportFormat, columns: [ImportField]?) throws {

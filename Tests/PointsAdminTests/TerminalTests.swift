@@ -1,0 +1,70 @@
+import Foundation
+@testable import points_admin
+@testable import PointsLedger
+import Testing
+
+@Suite("Terminal output: tables, fields and JSON show no raw control or hidden character")
+struct TerminalTests {
+    /// Every scalar that must not reach a terminal as it is.
+    static func isHidden(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+            || scalar.properties.generalCategory == .format
+    }
+
+    @Test func aTableEscapesItsCellsAndStaysAligned() {
+        let lines = Terminal.tableLines(
+            ["member", "reward", "points"],
+            [
+                ["m1", "red \u{1B}[31mALERT\u{1B}[0m", "5"],
+                ["m2\nm3  forged  row", "cr\rover", "7"],
+                ["m\u{9B}2J", "evil\u{202E}txt.exe", "9"],
+                ["会员", "zero\u{200B}width\u{FEFF}", "11"],
+            ])
+        #expect(lines == [
+            #"member                   reward                        points"#,
+            #"-----------------------  ----------------------------  ------"#,
+            #"m1                       red \u{1B}[31mALERT\u{1B}[0m  5"#,
+            #"m2\u{0A}m3  forged  row  cr\u{0D}over                  7"#,
+            #"m\u{9B}2J                evil\u{202E}txt.exe           9"#,
+            #"会员                       zero\u{200B}width\u{FEFF}     11"#,
+        ])
+        for line in lines { #expect(!line.unicodeScalars.contains(where: Self.isHidden), "\(line)") }
+        // Every cell starts where its header does.
+        let start = lines[0].distance(from: lines[0].startIndex, to: lines[0].range(of: "points")!.lowerBound)
+        for line in lines.dropFirst(2) { #expect(Array(line)[start...].allSatisfy { $0.isNumber }, "\(line)") }
+    }
+
+    @Test func fieldsEscapeNamesAndValues() {
+        #expect(Terminal.fieldLines([("member", "m\u{1B}]0;owned\u{7}"), ("to reach gold\u{2028}", "5 more points")]) == [
+            #"member                 m\u{1B}]0;owned\u{07}"#,
+            #"to reach gold\u{2028}  5 more points"#,
+        ])
+    }
+
+    @Test func interpolatedValuesAreEscapedAndTheProgramsOwnLinesStay() {
+        let id = "m1\n\u{1B}[2Jforged"
+        let text: TerminalText = "\nCreated member \(id) with \(3) points."
+        #expect(text.text == #"\#nCreated member m1\u{0A}\u{1B}[2Jforged with 3 points."#)
+        #expect(TerminalText(escaping: "a\nb").text == #"a\u{0A}b"#)
+        #expect(TerminalText(lines: "Error: x\u{9B}\nUsage: y").text == "Error: x\\u{9B}\nUsage: y")
+    }
+
+    @Test func jsonKeepsItsMeaningAndShowsNoHiddenCharacter() throws {
+        let value = ["name": "a\u{1B}b\u{85}c\u{9B}d\u{2028}e\u{202E}f\u{E0001}g\u{7F}h 会员 🎉"]
+        let encoded = try JSONEncoder().encode(value)
+        let shown = Terminal.visibleJSON(String(decoding: encoded, as: UTF8.self))
+        #expect(!shown.unicodeScalars.contains(where: Self.isHidden))
+        #expect(shown.contains(#"\u009b"#) && shown.contains(#"\u202e"#) && shown.contains(#"\udb40\udc01"#))
+        #expect(try JSONDecoder().decode([String: String].self, from: Data(shown.utf8)) == value)
+        var line = ""
+        ReportSink.appendJSONString(value["name"]!, to: &line)
+        #expect(!line.unicodeScalars.contains(where: Self.isHidden))
+        #expect(try JSONDecoder().decode(String.self, from: Data(line.utf8)) == value["name"]!)
+    }
+
+    @Test func theImportsTextReportEscapesOrdersAndReasons() {
+        let result = ImportLineResult(
+            line: 3, status: .rejected, order: "o\u{1B}[31m1", entryID: nil, points: nil, reason: "member: \"m\n\u{202E}x\" is not a member id")
+        #expect(ReportSink.textLine(result) == #"line 3: rejected order o\u{1B}[31m1: member: "m\u{0A}\u{202E}x" is not a member id"#)
+    }
+}
