@@ -65,7 +65,7 @@ extension Ledger {
         case "unknown_member":
             throw LedgerError.memberNotFound(member: member)
         default:
-            preconditionFailure("points.adjust returned an unknown status \(status)")
+            throw LedgerError.unexpectedAnswer(function: "points.adjust", status: status)
         }
     }
 }

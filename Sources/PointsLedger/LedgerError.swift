@@ -29,6 +29,9 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     case permissionDenied(reason: String)
     /// The server could not be reached, or the connection broke.
     case unreachable(reason: String)
+    /// A ledger function answered with a status this build does not know: the database's schema
+    /// is newer than the library. Never a crash of the caller's process.
+    case unexpectedAnswer(function: String, status: String)
     /// Any other database error.
     case database(PostgresError)
 
@@ -65,6 +68,8 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             // libpq lays its message out on lines of its own (a hint on an indented line): one sentence each here.
             "Cannot reach the database: \(reason.split(whereSeparator: \.isNewline).filter { !$0.allSatisfy(\.isWhitespace) }.map { Self.sentence(String($0)) }.joined(separator: " ")) "
                 + "Check --database-url (or the PG* variables) and that the server is running."
+        case .unexpectedAnswer(let function, let status):
+            "The database's \(function) answered \"\(shown(status))\", which this version of PointsLedger does not know: its schema is newer; update PointsLedger to the version that migrated it."
         case .database(let error):
             "Database error \(error.code?.rawValue ?? ""): \(shown(error.message))."
         }

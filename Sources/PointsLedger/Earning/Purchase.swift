@@ -88,7 +88,7 @@ extension Ledger {
         if status == "in_future" {
             return .invalidInput(field: "occurred at", reason: "\(when) is more than 5 minutes in the future")
         }
-        guard status == "too_old" else { preconditionFailure("unexpected status \(status)") }
+        guard status == "too_old" else { return .unexpectedAnswer(function: "points.purchase", status: status) }
         let window = try await settings(of: program).backdateDays
         return .invalidInput(
             field: "occurred at",

@@ -64,7 +64,7 @@ extension Ledger {
         case "unknown_member":
             throw LedgerError.memberNotFound(member: member)
         default:
-            preconditionFailure("points.create_hold returned an unknown status \(status)")
+            throw LedgerError.unexpectedAnswer(function: "points.create_hold", status: status)
         }
     }
 

@@ -91,7 +91,7 @@ extension Ledger {
             throw LedgerError.refused(
                 reason: "Member \"\(member)\" has reached the limit of \(what): redeemed \(detail ?? ""), \(quantity ?? 0) more asked for")
         default:
-            preconditionFailure("points.redeem returned an unknown status \(status)")
+            throw LedgerError.unexpectedAnswer(function: "points.redeem", status: status)
         }
     }
 }
