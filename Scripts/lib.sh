@@ -31,3 +31,11 @@ postgres_bin() {
 ensure_hledger() {
     command -v hledger >/dev/null 2>&1 || install_packages hledger
 }
+
+# plpgsql_check, the linter the test suite runs over every PL/pgSQL function of the ledger
+# (Debian package postgresql-N-plpgsql-check, for the installed server's major version N).
+ensure_plpgsql_check() {
+    local major
+    major=$(basename "$(dirname "$(postgres_bin)")")
+    [ -e "/usr/share/postgresql/$major/extension/plpgsql_check.control" ] || install_packages "postgresql-$major-plpgsql-check"
+}

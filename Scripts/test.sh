@@ -7,6 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 . Scripts/lib.sh
 ensure_postgres
+ensure_plpgsql_check
 ensure_hledger
 
 started=0
