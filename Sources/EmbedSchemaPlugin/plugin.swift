@@ -9,7 +9,10 @@ import PackagePlugin
 struct EmbedSchemaPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) throws -> [Command] {
         guard let module = target as? SourceModuleTarget else { return [] }
-        let files = module.sourceFiles(withSuffix: "sql").map(\.url).sorted { $0.path < $1.path }
+        // Migrations and function modules only (Schema/shape.sql is a dump for people to read).
+        let files = module.sourceFiles(withSuffix: "sql").map(\.url)
+            .filter { $0.path.contains("/migrations/") || $0.path.contains("/functions/") }
+            .sorted { $0.path < $1.path }
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedSchema.swift")
         let script = #"""
             set -eu
