@@ -47,7 +47,7 @@ CREATE TYPE points.hold_state AS ENUM (
 );
 
 CREATE DOMAIN points.id_text AS text COLLATE pg_catalog."C"
-	CONSTRAINT id_text_format CHECK (((VALUE <> ''::text) AND (VALUE !~ '[\x01-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffd\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]'::text) AND (VALUE !~ '^[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]$'::text) AND (VALUE IS NFC NORMALIZED)));
+	CONSTRAINT id_text_format CHECK (((VALUE <> ''::text) AND (VALUE !~ '[\x01-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffd\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]'::text) AND (VALUE !~ '^[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]$'::text) AND (VALUE IS NFC NORMALIZED)));
 
 CREATE DOMAIN points.idempotency_key AS points.id_text
 	CONSTRAINT idempotency_key_length CHECK ((length((VALUE)::text) <= 200));
@@ -220,7 +220,8 @@ CREATE UNLOGGED TABLE points.import_staging (
     amount_minor bigint NOT NULL,
     points_paid_minor bigint NOT NULL,
     occurred_at points.event_time NOT NULL,
-    referrer points.member_key
+    referrer points.member_key,
+    staged_by xid8 DEFAULT pg_current_xact_id() NOT NULL
 );
 
 CREATE TABLE points.journal_blocks (
@@ -583,7 +584,7 @@ CREATE UNIQUE INDEX holds_by_id ON points.holds USING btree (program_id, hold_id
 
 CREATE INDEX holds_expiring ON points.holds USING btree (program_id, expires_at) WHERE (state = 'open'::points.hold_state);
 
-CREATE INDEX import_staging_batch ON points.import_staging USING btree (batch_id);
+CREATE UNIQUE INDEX import_staging_batch ON points.import_staging USING btree (batch_id, line);
 
 CREATE INDEX journal_entries_by_id ON points.journal_entries USING brin (entry_id) WITH (autosummarize='on');
 

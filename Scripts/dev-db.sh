@@ -84,7 +84,7 @@ case "$action" in
             if is_running; then run_as_owner "$bin/pg_ctl" -D "$data" reload >/dev/null; fi
         fi
         if ! is_running; then
-            options="-c listen_addresses='' -c unix_socket_directories='$data_home' -c max_connections=300"
+            options="-c listen_addresses='' -c unix_socket_directories='$data_home' -c max_connections=300 -c max_prepared_transactions=20"
             options+=" -c shared_buffers=2GB -c max_wal_size=4GB -c checkpoint_timeout=30min"
             if [ "$fast" -eq 1 ]; then
                 options+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"

@@ -6,8 +6,9 @@ import Foundation
 /// No stored text holds what a terminal or a table would act on: C0 and C1 controls, DEL, the
 /// line and paragraph separators, or the bidirectional controls that reorder what is shown. Ids
 /// and keys are stricter, so that two ids that look alike are the same bytes: no invisible format
-/// character (Unicode category Cf), no U+FFFC or U+FFFD (the mark of bytes that were not valid
-/// UTF-8), no space at either end, and Unicode normalization form NFC.
+/// character (Unicode category Cf) or other default-ignorable code point (Hangul fillers,
+/// variation selectors…), no blank braille pattern, no U+FFFC or U+FFFD (the mark of bytes that
+/// were not valid UTF-8), no space at either end, and Unicode normalization form NFC.
 public enum TextRules {
     /// Whether no stored text may hold `scalar`.
     public static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
@@ -20,8 +21,8 @@ public enum TextRules {
 
     /// Whether no id or key may hold `scalar`.
     public static func isUnsafeInID(_ scalar: Unicode.Scalar) -> Bool {
-        isUnsafe(scalar) || scalar.properties.generalCategory == .format
-            || (0xFFF9...0xFFFD).contains(scalar.value) || (0x13430...0x1343F).contains(scalar.value)
+        isUnsafe(scalar) || scalar.properties.generalCategory == .format || scalar.properties.isDefaultIgnorableCodePoint
+            || (0xFFF9...0xFFFD).contains(scalar.value) || (0x13430...0x1343F).contains(scalar.value) || scalar.value == 0x2800
     }
 
     /// Why `value` is not an id of at most `maximumLength` characters, or nil when it is one.
@@ -64,7 +65,7 @@ public enum TextRules {
             case 0x00...0x1F, 0x7F...0x9F: "a control character"
             case 0x2028, 0x2029: "a line or paragraph separator"
             case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: "a bidirectional control"
-            default: "an invisible format character"
+            default: "an invisible character"
             }
         return "\(code) (\(kind))"
     }

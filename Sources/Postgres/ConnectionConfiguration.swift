@@ -90,3 +90,10 @@ public struct ConnectionConfiguration: Sendable, CustomStringConvertible {
         return options
     }
 }
+
+/// `dump()`, `debugPrint` and loggers that reflect values see only what `description` says: the
+/// connection string, the options' values and the password stay out of them.
+extension ConnectionConfiguration: CustomReflectable, CustomDebugStringConvertible {
+    public var customMirror: Mirror { Mirror(self, children: ["description": description], displayStyle: .struct) }
+    public var debugDescription: String { description }
+}

@@ -6,9 +6,12 @@ import Darwin
 #endif
 
 /// One option a connection string sets, as libpq read it (percent-encoding and quotes undone).
-struct ConnectionOption: Sendable, Equatable {
+struct ConnectionOption: Sendable, Equatable, CustomReflectable {
     let keyword: String
     let value: String
+
+    /// Reflection shows the keyword only: the value may be a password.
+    var customMirror: Mirror { Mirror(self, children: ["keyword": keyword], displayStyle: .struct) }
 }
 
 /// What libpq knows of its options: their names and which of them hold secrets.

@@ -52,9 +52,25 @@ struct PointsAdmin: AsyncParsableCommand {
                 Terminal.print(TerminalText(lines: fullMessage(for: error)))
                 Foundation.exit(0)
             }
-            Terminal.error(TerminalText(lines: fullMessage(for: error)))
+            Terminal.error(TerminalText(lines: withoutConnectionStrings(fullMessage(for: error))))
             Foundation.exit(ExitStatus.usage)
         }
+    }
+
+    /// A usage message with every argument that looks like a connection string (or holds a
+    /// password) replaced: the argument parser quotes a misplaced argument back, and `ps` is not
+    /// the only place a password must not show.
+    static func withoutConnectionStrings(_ message: String) -> String {
+        var message = message
+        for argument in CommandLine.arguments.dropFirst() {
+            let lowered = argument.lowercased()
+            guard lowered.contains("://") || lowered.contains("password") || lowered.contains("host=") else { continue }
+            for shown in [argument] + argument.split(separator: "=", maxSplits: 1).dropFirst().map(String.init)
+            where shown.count >= 3 {
+                message = message.replacingOccurrences(of: shown, with: "(a connection string)")
+            }
+        }
+        return message
     }
 }
 

@@ -49,4 +49,12 @@ struct ArgumentBytesCLITests {
             #expect(try cli.entryCount(configuration) == before)
         }
     }
+
+    /// From an outside review: the argument parser quotes a misplaced argument back; a connection
+    /// string there is not shown.
+    @Test func aMisplacedConnectionStringIsNotEchoed() throws {
+        let output = try PointsAdminBinary.run(["jobs", "seal", "postgresql://clerk:Zq7Secr3t@db.example/shop"])
+        #expect(output.status == 2)
+        #expect(!output.stderr.contains("Zq7Secr3t") && !output.stderr.contains("db.example"), "\(output.stderr)")
+    }
 }

@@ -92,6 +92,32 @@ struct MigrationTests {
         }
     }
 
+    /// An upgrade in place: a database at the first release's baseline, holding a program's
+    /// history, takes the later migrations with its data, and audits clean.
+    @Test func aDatabaseAtTheBaselineHoldingDataUpgradesInPlace() async throws {
+        try await TestDatabase.withEmpty { configuration in
+            let ledger = Ledger(configuration: configuration, maximumConnections: 2, logger: TestDatabase.quietLogger)
+            defer { Task { await ledger.pool.closeIdleConnections() } }
+            #expect(try await ledger.migrate(through: 1).map(\.version) == [1])
+            let program = try await ledger.createProgram(name: "default", currency: "CNY", actor: "tests").program
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.grant(points: 100, to: "m1", in: program, reason: "welcome", actor: "ops", key: "g1")
+            _ = try await ledger.purchase(
+                PurchaseRequest(member: "m1", order: "o1", amount: Money(minorUnits: 12_000, exponent: 2)), in: program)
+            _ = try await ledger.seal(program)
+            let upgraded = try await ledger.migrate()
+            #expect(upgraded.map(\.version) == Migration.all.map(\.version).filter { $0 > 1 })
+            #expect(try await ledger.member("m1", in: program).available == 220)
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv")
+            try Data("order_id,member,amount,occurred_at\no2,m1,10.00,\(Timestamp.now)\n".utf8).write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let imported = try await ledger.importPurchases(
+                from: try FileHandle(forReadingFrom: file), name: "after the upgrade", into: program, options: ImportOptions(), report: { _ in })
+            #expect(imported.accepted == 1)
+            #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
     @Test func malformedRoleNamesAreRefusedBeforeAnythingRuns() async throws {
         try await TestDatabase.withEmpty { configuration in
             let ledger = Ledger(configuration: configuration, maximumConnections: 1, logger: TestDatabase.quietLogger)

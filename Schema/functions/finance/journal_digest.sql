@@ -56,6 +56,6 @@ AS $$
     FULL JOIN lines AS l ON l.member_id = e.member_id AND l.entry_id = e.entry_id
 $$;
 
-GRANT EXECUTE ON FUNCTION points.genesis_hash(integer) TO {{writer}}, {{auditor}};
-GRANT EXECUTE ON FUNCTION points.canonical_line(bigint, text, points.entry_kind, points.key_scope, text, timestamptz, timestamptz, jsonb, json) TO {{writer}}, {{auditor}};
-GRANT EXECUTE ON FUNCTION points.journal_digest(integer, bigint, bigint, bytea) TO {{writer}}, {{auditor}};
+GRANT EXECUTE ON FUNCTION points.genesis_hash(integer) TO {{auditor}};
+GRANT EXECUTE ON FUNCTION points.canonical_line(bigint, text, points.entry_kind, points.key_scope, text, timestamptz, timestamptz, jsonb, json) TO {{auditor}};
+GRANT EXECUTE ON FUNCTION points.journal_digest(integer, bigint, bigint, bytea) TO {{auditor}};

@@ -7,12 +7,11 @@
 -- session's login role as who sealed it. The horizon is the highest entry id drawn so far (ids
 -- come from one sequence, CACHE 1, so in order): every id at or below it was drawn by a
 -- transaction open now or already finished, so the call waits (up to p_wait) until every
--- transaction open in this database when the horizon was read, prepared ones included, has
--- finished, and then seals up to it: no entry can appear inside a sealed range later. p_up_to
--- can only lower the horizon (a run keeps to the horizon of its first call). Writers never wait;
--- one sealer runs at a time, and a second is refused at once rather than waited for (it would be
--- one of the open transactions the first waits for). Runs at READ COMMITTED only, so that each
--- statement after the wait sees what those transactions committed.
+-- transaction that had drawn an id when the horizon was read, prepared ones included, has
+-- ended, and then seals up to it: no entry can appear inside a sealed range later. p_up_to can
+-- only lower the horizon (a run keeps to the horizon of its first call). Writers never wait;
+-- one sealer runs at a time, and a second is refused at once. Runs at READ COMMITTED only, so
+-- that each statement after the wait sees what those transactions committed.
 -- Returns what this call sealed, the chain's head after it, and the horizon it sealed to.
 CREATE FUNCTION points.seal_journal(
     p_program integer, p_block_entries integer, p_max_blocks integer, p_up_to bigint, p_wait interval)
@@ -22,7 +21,6 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp 
 DECLARE
     v_horizon bigint;
     v_open text[];
-    v_prepared xid[];
     v_deadline timestamptz;
     v_waiting record;
     v_no integer := 0;
@@ -47,35 +45,36 @@ BEGIN
             USING ERRCODE = 'invalid_transaction_state',
                   HINT = 'Call points.seal_journal outside an explicit REPEATABLE READ or SERIALIZABLE transaction.';
     END IF;
-    IF NOT pg_try_advisory_xact_lock(hashtext('points.seal_journal')) THEN
-        RAISE EXCEPTION 'another seal of this database''s journal is running'
+    -- One sealer at a time, by a lock only the owner's functions can take (the writer and the
+    -- auditor may only read journal_blocks), and that readers never wait for.
+    BEGIN
+        LOCK TABLE points.journal_blocks IN SHARE ROW EXCLUSIVE MODE NOWAIT;
+    EXCEPTION WHEN lock_not_available THEN
+        RAISE EXCEPTION 'another seal of the journal is running'
             USING ERRCODE = 'lock_not_available', HINT = 'Run the seal job again when it has finished.';
-    END IF;
+    END;
     SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END INTO v_horizon
     FROM points.journal_entry_ids AS s;
     v_horizon := least(v_horizon, p_up_to);
-    -- Read after the horizon: every transaction that may still commit an entry at or below it.
-    SELECT coalesce(array_agg(l.virtualxid), '{}') INTO v_open
+    -- Read after the horizon: the transactions that drew entry ids and have not ended, prepared
+    -- ones included. Drawing an id locks the sequence until the transaction ends (a prepared
+    -- transaction keeps the lock), so these are exactly the transactions that may still commit an
+    -- entry at or below the horizon; transactions that write no entries are never waited for.
+    SELECT coalesce(array_agg(l.virtualtransaction), '{}') INTO v_open
     FROM pg_catalog.pg_locks AS l
-    JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
-    WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_backend_pid() AND a.datname = current_database();
-    SELECT coalesce(array_agg(x.transaction), '{}') INTO v_prepared
-    FROM pg_catalog.pg_prepared_xacts AS x WHERE x.database = current_database();
+    WHERE l.locktype = 'relation' AND l.relation = 'points.journal_entry_ids'::regclass
+      AND l.database = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = current_database())
+      AND l.granted AND l.pid IS DISTINCT FROM pg_backend_pid();
     v_deadline := clock_timestamp() + p_wait;
     LOOP
-        SELECT count(*) AS transactions, min(w.pid) AS pid, min(w.since) AS since INTO v_waiting
-        FROM (SELECT l.pid, a.xact_start AS since
-              FROM pg_catalog.pg_locks AS l LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
-              WHERE l.locktype = 'virtualxid' AND l.virtualxid = ANY (v_open)
-              UNION ALL
-              SELECT NULL, x.prepared FROM pg_catalog.pg_prepared_xacts AS x
-              WHERE x.database = current_database() AND x.transaction = ANY (v_prepared)) AS w;
+        SELECT count(*) AS transactions, min(l.pid) AS pid INTO v_waiting
+        FROM pg_catalog.pg_locks AS l
+        WHERE l.locktype = 'relation' AND l.relation = 'points.journal_entry_ids'::regclass AND l.granted
+          AND l.virtualtransaction = ANY (v_open);
         EXIT WHEN v_waiting.transactions = 0;
         IF clock_timestamp() >= v_deadline THEN
-            RAISE EXCEPTION 'sealing waits for % transaction(s) that may still write entries; the oldest (%) has been open since %',
-                    v_waiting.transactions,
-                    coalesce('server process ' || v_waiting.pid, 'a prepared transaction'),
-                    coalesce(v_waiting.since::text, 'an unknown time')
+            RAISE EXCEPTION 'sealing waits for % transaction(s) that may still write entries (%)',
+                    v_waiting.transactions, coalesce('server process ' || v_waiting.pid, 'a prepared transaction')
                 USING ERRCODE = 'lock_not_available', HINT = 'Let it finish (or end it), then run the seal job again.';
         END IF;
         PERFORM pg_sleep(0.01);

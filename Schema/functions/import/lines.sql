@@ -40,16 +40,18 @@ RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_members text[];
+    -- Only the rows this transaction staged are the batch's (migrations/0002).
+    v_me xid8 := pg_current_xact_id();
 BEGIN
     -- Lock every member of the batch, the referrers its lines name and the referrers a first
     -- purchase pays, in id order, before anything is written (creating a member share-locks its
     -- referrer, which must not come before the ordered locks), and copy their rows.
     SELECT array_agg(DISTINCT x.member_id) INTO v_members FROM (
-        SELECT st.member_id FROM points.import_staging AS st WHERE st.batch_id = p_batch
+        SELECT st.member_id FROM points.import_staging AS st WHERE st.batch_id = p_batch AND st.staged_by = v_me
         UNION ALL
-        SELECT st.referrer FROM points.import_staging AS st WHERE st.batch_id = p_batch AND st.referrer IS NOT NULL
+        SELECT st.referrer FROM points.import_staging AS st WHERE st.batch_id = p_batch AND st.staged_by = v_me AND st.referrer IS NOT NULL
         UNION ALL
-        SELECT r.referrer FROM (SELECT DISTINCT st.member_id FROM points.import_staging AS st WHERE st.batch_id = p_batch) AS st
+        SELECT r.referrer FROM (SELECT DISTINCT st.member_id FROM points.import_staging AS st WHERE st.batch_id = p_batch AND st.staged_by = v_me) AS st
         CROSS JOIN LATERAL (
             SELECT m.referrer FROM points.members AS m
             WHERE m.program_id = p_program AND m.member_id = st.member_id AND m.first_purchase_at IS NULL AND m.referrer IS NOT NULL
@@ -98,10 +100,13 @@ BEGIN
               FROM points.program_settings AS ps WHERE ps.program_id = p_program) AS s
           ON st.occurred_at >= s.effective_at AND st.occurred_at < s.until
         LEFT JOIN pg_temp.import_members AS im ON im.member_id = st.member_id
-        WHERE st.batch_id = p_batch
+        WHERE st.batch_id = p_batch AND st.staged_by = v_me
     ) AS x
     ORDER BY x.member_id, x.line;
-    DELETE FROM points.import_staging AS st WHERE st.batch_id = p_batch;
+    -- The batch's rows, and rows whose transactions have all ended (staged under this batch's id
+    -- by another transaction, or left by a crash): nobody will read them.
+    DELETE FROM points.import_staging AS st
+    WHERE st.batch_id = p_batch OR st.staged_by < pg_snapshot_xmin(pg_current_snapshot());
 
     -- Orders the ledger has already, among the lines of new members and the lines out of time
     -- (the others are found when the entries are written): members are created only for lines

@@ -47,7 +47,16 @@ struct Migrator {
     /// Applies every pending migration and re-creates the functions if anything changed; returns
     /// the migrations it applied.
     func migrate(_ connection: PostgresConnection, roles requested: RoleNames?) throws -> [Migration] {
-        try connection.query("SELECT pg_advisory_lock(\(Self.lockKey))")
+        // Any session may take an advisory lock, so the wait for one is bounded and named.
+        do {
+            try connection.execute(script: "SET lock_timeout = '60s'")
+            try connection.query("SELECT pg_advisory_lock(\(Self.lockKey))")
+            try connection.execute(script: "RESET lock_timeout")
+        } catch {
+            guard error.code == .lockNotAvailable else { throw error }
+            throw LedgerError.refused(
+                reason: "another db migrate has held this database's migration lock for a minute (or another session holds it); run db migrate again when it has finished")
+        }
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))") }
 
         try connection.execute(script: """
