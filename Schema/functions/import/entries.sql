@@ -22,9 +22,11 @@ BEGIN
             ON CONFLICT ON CONSTRAINT members_pkey DO NOTHING
             RETURNING m.*)
         INSERT INTO pg_temp.import_members SELECT * FROM created;
-        IF EXISTS (SELECT FROM pg_temp.import_work AS w
-                   WHERE w.status IS NULL AND NOT w.known
-                     AND NOT EXISTS (SELECT FROM pg_temp.import_members AS i WHERE i.member_id = w.member_id)) THEN
+        -- A count, not EXISTS: EXISTS would be planned for its first row, as a loop over the
+        -- members for every line, which scans them all when (as nearly always) there is none.
+        IF (SELECT count(*) FROM pg_temp.import_work AS w
+            LEFT JOIN pg_temp.import_members AS i ON i.member_id = w.member_id
+            WHERE w.status IS NULL AND NOT w.known AND i.member_id IS NULL) > 0 THEN
             RAISE EXCEPTION 'a member of this batch was created by another transaction while the batch was posted'
                 USING ERRCODE = 'serialization_failure', HINT = 'Post the batch again.';
         END IF;

@@ -103,6 +103,9 @@ BEGIN
         WHERE st.batch_id = p_batch AND st.staged_by = v_me
     ) AS x
     ORDER BY x.member_id, x.line;
+    -- Statistics of the work tables, so that the later stages join them by hash, not by loops
+    -- over estimates of a few rows (temporary tables get none otherwise).
+    ANALYZE pg_temp.import_work, pg_temp.import_members;
     -- The batch's rows, and rows whose transactions have all ended (staged under this batch's id
     -- by another transaction, or left by a crash): nobody will read them.
     DELETE FROM points.import_staging AS st

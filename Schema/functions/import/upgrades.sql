@@ -19,6 +19,7 @@ BEGIN
            0::bigint AS settled_line, false AS done
     FROM pg_temp.import_members AS i
     WHERE EXISTS (SELECT FROM pg_temp.import_work AS w WHERE w.member_id = i.member_id AND w.status IS NULL);
+    ANALYZE pg_temp.import_tiers;
     CREATE TEMP TABLE import_crossings (
         member_id text COLLATE "C", line bigint, entry_id bigint, occurred_at timestamptz, period_start date,
         from_tier text, to_tier text, q_points bigint, q_spend bigint) ON COMMIT DROP;
@@ -48,11 +49,14 @@ BEGIN
             CROSS JOIN LATERAL (
                 SELECT CASE WHEN t.override_until <= r.occurred_at THEN t.override_previous ELSE t.tier END AS earned) AS e
             WHERE r.line > t.settled_line AND r.occurred_at >= coalesce(p_row.tiers_closed_until, '-infinity')
-              -- Lines that reach no higher threshold (most) skip the call above.
+              -- From the ladder's time on, may_reach_above is exact, and the call above runs once per
+              -- member, on its first crossing; before it (history older than the tiers' latest
+              -- change), each candidate line asks the versions in force then.
               AND points.may_reach_above(e.earned, r.occurred_at, r.q_points, r.q_spend,
                       p_row.ladder_since, p_row.ladder_tiers, p_row.ladder_points, p_row.ladder_spend)
-              AND points.tier_reached_above(p_program, e.earned, r.occurred_at, r.q_points, r.q_spend, p_row.ladder_since,
-                      p_row.ladder_tiers, p_row.ladder_points, p_row.ladder_spend) IS NOT NULL
+              AND CASE WHEN r.occurred_at >= p_row.ladder_since THEN true
+                       ELSE points.tier_reached_above(p_program, e.earned, r.occurred_at, r.q_points, r.q_spend,
+                                p_row.ladder_since, p_row.ladder_tiers, p_row.ladder_points, p_row.ladder_spend) IS NOT NULL END
             ORDER BY r.member_id, r.line
         ), found AS (
             INSERT INTO pg_temp.import_crossings AS x
