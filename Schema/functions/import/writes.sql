@@ -60,7 +60,6 @@ BEGIN
     -- go onto the row with the balances, those of earlier periods into qualifying_totals.
     CREATE TEMP TABLE import_qualifying ON COMMIT DROP AS
     SELECT w.member_id, w.period_start, sum(w.points) AS points, sum(w.amount_minor - w.points_paid_minor) AS spend,
-           max(w.occurred_at) AS last_at, max(w.entry_id) AS entry_id,
            w.period_start = max(w.period_start) OVER (PARTITION BY w.member_id) AS latest
     FROM pg_temp.import_work AS w WHERE w.status IS NULL
     GROUP BY w.member_id, w.period_start;
@@ -72,7 +71,6 @@ BEGIN
                 WHEN i.q_period = iq.period_start THEN i.q_points + iq.points ELSE iq.points END::bigint AS q_points,
            CASE WHEN i.q_period > iq.period_start THEN i.q_spend
                 WHEN i.q_period = iq.period_start THEN i.q_spend + iq.spend ELSE iq.spend END::bigint AS q_spend,
-           i.tier,
            NULL::text AS to_tier, NULL::date AS reached_period, NULL::text AS before_tier
     FROM (SELECT w.member_id,
                  coalesce(sum(w.points) FILTER (WHERE w.matures_at IS NULL), 0)::bigint AS available,
