@@ -45,27 +45,38 @@ extension Ledger {
         let reason = try Validate.text(reason, field: "reason")
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
         try Validate.key(key)
-        let row = try await callReturningRow("""
-            SELECT status, entry_id, available, pending, held
-            FROM points.adjust(\(program.id), \(member), \(points), \(reason), \(actor), \(key))
+        let answer = try await call(AdjustAnswer.self, """
+            SELECT * FROM points.adjust(\(program.id), \(member), \(points), \(reason), \(actor), \(key))
             """)
-        let status: String = try row.decode(at: 0)
-        switch status {
-        case "posted", "replayed":
-            let balance = MemberBalance(available: try row.decode(at: 2), pending: try row.decode(at: 3), held: try row.decode(at: 4))
-            let result = PostingResult(outcome: status == "posted" ? .posted : .replayed, entryID: try row.decode(at: 1), balance: balance)
-            logger.debug("adjustment", metadata: ["outcome": "\(status)", "entry": "\(result.entryID)", "points": "\(points)"])
+        switch answer.status {
+        case .posted, .replayed:
+            let balance = MemberBalance(
+                available: try answer.required(\.available), pending: try answer.required(\.pending), held: try answer.required(\.held))
+            let result = PostingResult(
+                outcome: answer.status == .posted ? .posted : .replayed, entryID: try answer.required(\.entryID), balance: balance)
+            logger.debug("adjustment", metadata: ["outcome": "\(answer.status.rawValue)", "entry": "\(result.entryID)", "points": "\(points)"])
             return result
-        case "conflict":
-            throw LedgerError.idempotencyConflict(key: key, entryID: try row.decode(at: 1))
-        case "insufficient_points":
-            let available: Int64 = try row.decode(at: 2)
-            let held: Int64 = try row.decode(at: 4)
-            throw LedgerError.insufficientPoints(member: member, spendable: available - held, requested: -points)
-        case "unknown_member":
-            throw LedgerError.memberNotFound(member: member)
-        default:
-            throw LedgerError.unexpectedAnswer(function: "points.adjust", status: status)
+        case .conflict:
+            throw LedgerError.idempotencyConflict(key: key, existing: .entry(try answer.required(\.entryID)))
+        case .insufficientPoints:
+            let spendable = try answer.required(\.available) - answer.required(\.held)
+            throw LedgerError.insufficientPoints(member: member, spendable: spendable, requested: -points)
+        case .unknownMember:
+            throw LedgerError.notFound(.member, id: member)
         }
     }
+}
+
+/// The row `points.adjust` answers with (Schema/functions/adjustment.sql).
+struct AdjustAnswer: Decodable, LedgerAnswer {
+    enum Status: String, LedgerStatus {
+        case posted, replayed, conflict, insufficientPoints = "insufficient_points", unknownMember = "unknown_member"
+        static let function = "adjust"
+    }
+
+    let status: Status
+    let entryID: Int64?
+    let available: Int64?
+    let pending: Int64?
+    let held: Int64?
 }

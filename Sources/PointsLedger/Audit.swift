@@ -133,12 +133,12 @@ extension Ledger {
         // transaction's snapshot, while this connection runs the other checks: each block is one
         // process's work, and the other checks are parallel queries.
         let start = try connection.query("""
-            SELECT pg_catalog.pg_export_snapshot(), encode(points.genesis_hash(\(program.id)), 'hex'),
-                   (SELECT coalesce(max(block_no), 0) FROM points.journal_blocks WHERE program_id = \(program.id))
+            SELECT pg_catalog.pg_export_snapshot() AS snapshot, encode(points.genesis_hash(\(program.id)), 'hex') AS genesis,
+                   (SELECT coalesce(max(block_no), 0) FROM points.journal_blocks WHERE program_id = \(program.id)) AS blocks
             """).single()
-        let snapshot: String = try start.decode(at: 0)
-        let genesis: String = try start.decode(at: 1)
-        let blockCount: Int32 = try start.decode(at: 2)
+        let snapshot: String = try start.decode(column: "snapshot")
+        let genesis: String = try start.decode(column: "genesis")
+        let blockCount: Int32 = try start.decode(column: "blocks")
         let middle = blockCount / 2
         let halves: [ClosedRange<Int32>] = switch blockCount {
         case 0: []
@@ -159,7 +159,7 @@ extension Ledger {
         // the exact comparison below names every member and account.
         let seed = Int64.random(in: .min ... .max)
         let balancesAgree = try fingerprintsAgree("""
-            SELECT coalesce(bool_and(coalesce(p.f, 0) = coalesce(s.f, 0)), true)
+            SELECT coalesce(bool_and(coalesce(p.f, 0) = coalesce(s.f, 0)), true) AS agree
             FROM (
                 SELECT account, sum(\(unsafeSQL: weight("member_id", seed: seed)) * amount) AS f
                 FROM points.postings WHERE program_id = \(program.id) GROUP BY account
@@ -172,7 +172,7 @@ extension Ledger {
                 GROUP BY a.account
             ) AS s USING (account)
             """, connection: connection)
-        let mismatched: [Row] = balancesAgree ? [] : Array(try connection.query("""
+        let mismatched: [ProblemRow] = balancesAgree ? [] : try connection.query("""
             WITH sums AS (
                 SELECT member_id, account, sum(amount) AS total
                 FROM points.postings WHERE program_id = \(program.id)
@@ -183,30 +183,30 @@ extension Ledger {
                 \(unsafeSQL: storedBalances)
                 WHERE m.program_id = \(program.id)
             )
-            SELECT coalesce(st.member_id, s.member_id), coalesce(st.account, s.account)::text,
-                   coalesce(st.balance, 0), coalesce(s.total, 0), count(*) OVER ()
+            SELECT coalesce(st.member_id, s.member_id) AS member, coalesce(st.account, s.account)::text AS account,
+                   coalesce(st.balance, 0) AS stored, coalesce(s.total, 0) AS expected, count(*) OVER () AS total
             FROM stored AS st
             FULL JOIN sums AS s ON s.member_id = st.member_id AND s.account = st.account
             WHERE coalesce(st.balance, 0) <> coalesce(s.total, 0)
             ORDER BY 1, 2
             LIMIT \(limit)
-            """))
+            """).decode(ProblemRow.self)
         for row in mismatched {
             problems.append(AuditProblem(
-                kind: .balanceMismatch, member: try row.decode(at: 0), entryID: nil, account: try row.decode(at: 1),
-                stored: try row.decode(at: 2), expected: try row.decode(at: 3)))
+                kind: .balanceMismatch, member: row.member, entryID: nil, account: row.account, stored: row.stored, expected: row.expected))
         }
-        notListed += try mismatched.first.map { try $0.decode(Int64.self, at: 4) - Int64(mismatched.count) } ?? 0
+        notListed += mismatched.first.map { $0.total - Int64(mismatched.count) } ?? 0
 
         let lotsAgree = try fingerprintsAgree("""
             SELECT (SELECT coalesce(sum(\(unsafeSQL: weight("member_id", seed: seed)) * remaining::bigint), 0)
                     FROM points.lots WHERE program_id = \(program.id))
                  = (SELECT coalesce(sum(\(unsafeSQL: weight("member_id", seed: seed)) * greatest(available, 0)), 0)
-                    FROM points.members WHERE program_id = \(program.id))
+                    FROM points.members WHERE program_id = \(program.id)) AS agree
             """, connection: connection)
         let checks: [(AuditProblem.Kind, PostgresQuery)] = (lotsAgree ? [] : [
             (.lotsNotAvailable, """
-                SELECT m.member_id, NULL::bigint, coalesce(l.remaining, 0), greatest(m.available, 0), count(*) OVER ()
+                SELECT m.member_id AS member, NULL::bigint AS entry_id, coalesce(l.remaining, 0) AS stored,
+                       greatest(m.available, 0) AS expected, count(*) OVER () AS total
                 FROM points.members AS m
                 LEFT JOIN (
                     SELECT member_id, sum(remaining) AS remaining FROM points.lots
@@ -217,7 +217,8 @@ extension Ledger {
                 """),
         ]) + [
             (.lotRemainderMismatch, """
-                SELECT l.member_id, l.lot_id, l.remaining, l.amount - coalesce(a.taken, 0) - l.expired_amount, count(*) OVER ()
+                SELECT l.member_id AS member, l.lot_id AS entry_id, l.remaining AS stored,
+                       l.amount - coalesce(a.taken, 0) - l.expired_amount AS expected, count(*) OVER () AS total
                 FROM points.lots AS l
                 LEFT JOIN (
                     SELECT member_id, lot_id, sum(amount) AS taken FROM points.lot_allocations
@@ -227,7 +228,8 @@ extension Ledger {
                 ORDER BY 2 LIMIT \(limit)
                 """),
             (.pendingNotPurchases, """
-                SELECT m.member_id, NULL::bigint, m.pending, coalesce(p.pending, 0), count(*) OVER ()
+                SELECT m.member_id AS member, NULL::bigint AS entry_id, m.pending AS stored, coalesce(p.pending, 0) AS expected,
+                       count(*) OVER () AS total
                 FROM points.members AS m
                 LEFT JOIN (
                     SELECT member_id, sum(pending_points) AS pending FROM points.purchases
@@ -237,7 +239,8 @@ extension Ledger {
                 ORDER BY 1 LIMIT \(limit)
                 """),
             (.heldNotHolds, """
-                SELECT m.member_id, NULL::bigint, m.held, coalesce(h.held, 0), count(*) OVER ()
+                SELECT m.member_id AS member, NULL::bigint AS entry_id, m.held AS stored, coalesce(h.held, 0) AS expected,
+                       count(*) OVER () AS total
                 FROM points.members AS m
                 LEFT JOIN (
                     SELECT member_id, sum(points) AS held FROM points.holds
@@ -248,7 +251,7 @@ extension Ledger {
                 """),
         ]
         let orphans = try connection.query("""
-            SELECT member_id, entry_id, what, count(*) OVER () FROM (
+            SELECT member_id AS member, entry_id, what AS account, count(*) OVER () AS total FROM (
                 SELECT l.member_id, l.entry_id, 'lot' AS what FROM points.lots AS l
                 WHERE l.program_id = \(program.id) AND NOT EXISTS (
                     SELECT 1 FROM points.journal_entries AS e
@@ -268,23 +271,21 @@ extension Ledger {
                 WHERE e.program_id = \(program.id) AND NOT EXISTS (
                     SELECT 1 FROM points.members AS m WHERE m.program_id = e.program_id AND m.member_id = e.member_id)
             ) AS o ORDER BY 2 LIMIT \(limit)
-            """)
+            """).decode(ProblemRow.self)
         for row in orphans {
-            let what: String = try row.decode(at: 2)
             problems.append(AuditProblem(
-                kind: what == "entry" ? .unknownMember : .missingEntry, member: try row.decode(at: 0), entryID: try row.decode(at: 1),
-                account: what == "entry" ? nil : what, stored: nil, expected: nil))
+                kind: row.account == "entry" ? .unknownMember : .missingEntry, member: row.member, entryID: row.entryID,
+                account: row.account == "entry" ? nil : row.account, stored: nil, expected: nil))
         }
-        notListed += try orphans.first.map { try $0.decode(Int64.self, at: 3) - Int64(orphans.count) } ?? 0
+        notListed += orphans.first.map { $0.total - Int64(orphans.count) } ?? 0
 
         for (kind, query) in checks {
-            let rows = try connection.query(query)
+            let rows = try connection.query(query).decode(ProblemRow.self)
             for row in rows {
                 problems.append(AuditProblem(
-                    kind: kind, member: try row.decode(at: 0), entryID: try row.decode(at: 1), account: nil,
-                    stored: try row.decode(at: 2), expected: try row.decode(at: 3)))
+                    kind: kind, member: row.member, entryID: row.entryID, account: nil, stored: row.stored, expected: row.expected))
             }
-            notListed += try rows.first.map { try $0.decode(Int64.self, at: 4) - Int64(rows.count) } ?? 0
+            notListed += rows.first.map { $0.total - Int64(rows.count) } ?? 0
         }
 
         let recomputed: [BlockCheck]
@@ -318,35 +319,36 @@ extension Ledger {
                 FROM points.journal_entries AS e JOIN ranges AS r ON e.entry_id > r.after AND e.entry_id <= r.last
                 WHERE e.program_id = \(program.id)
             )
-            SELECT p.member_id, p.entry_id, p.total, e.entry_id IS NOT NULL, count(*) OVER ()
+            SELECT p.member_id AS member, p.entry_id, p.total AS stored, e.entry_id IS NOT NULL AS entry_exists,
+                   count(*) OVER () AS total
             FROM p LEFT JOIN e USING (member_id, entry_id)
             WHERE p.total <> 0 OR p.lines < 2 OR e.entry_id IS NULL
             ORDER BY p.entry_id
             LIMIT \(limit)
-            """)
+            """).decode(ProblemRow.self)
         for row in unbalanced {
-            let entryExists: Bool = try row.decode(at: 3)
+            let entryExists = row.entryExists ?? false
             problems.append(AuditProblem(
-                kind: entryExists ? .unbalancedEntry : .missingEntry, member: try row.decode(at: 0), entryID: try row.decode(at: 1),
-                account: entryExists ? nil : "posting", stored: entryExists ? try row.decode(at: 2) : nil,
-                expected: entryExists ? 0 : nil))
+                kind: entryExists ? .unbalancedEntry : .missingEntry, member: row.member, entryID: row.entryID,
+                account: entryExists ? nil : "posting", stored: entryExists ? row.stored : nil, expected: entryExists ? 0 : nil))
         }
-        notListed += try unbalanced.first.map { try $0.decode(Int64.self, at: 4) - Int64(unbalanced.count) } ?? 0
+        notListed += unbalanced.first.map { $0.total - Int64(unbalanced.count) } ?? 0
 
 
         let totals = try connection.query("""
             SELECT
-                (SELECT count(*) FROM points.members WHERE program_id = \(program.id)),
-                (SELECT count(*) FROM points.journal_entries WHERE program_id = \(program.id)),
-                (SELECT count(*) FROM points.postings WHERE program_id = \(program.id)),
+                (SELECT count(*) FROM points.members WHERE program_id = \(program.id)) AS members,
+                (SELECT count(*) FROM points.journal_entries WHERE program_id = \(program.id)) AS entries,
+                (SELECT count(*) FROM points.postings WHERE program_id = \(program.id)) AS postings,
                 (SELECT coalesce(sum(available + pending + issued + redeemed + expired + written_off + adjustments), 0)
-                   FROM points.members WHERE program_id = \(program.id)),
-                (SELECT coalesce(sum(amount), 0) FROM points.postings WHERE program_id = \(program.id)),
+                   FROM points.members WHERE program_id = \(program.id)) AS balance_total,
+                (SELECT coalesce(sum(amount), 0) FROM points.postings WHERE program_id = \(program.id)) AS posting_total,
                 (SELECT count(*) FROM points.journal_entries WHERE program_id = \(program.id)
                    AND entry_id > coalesce((SELECT max(last_entry_id) FROM points.journal_blocks WHERE program_id = \(program.id)), 0))
-            """).single()
-        let balanceTotal: Int64 = try totals.decode(at: 3)
-        let postingTotal: Int64 = try totals.decode(at: 4)
+                    AS unsealed_entries
+            """).single().decode(TotalsRow.self)
+        let balanceTotal = totals.balanceTotal
+        let postingTotal = totals.postingTotal
         if balanceTotal != 0 {
             problems.append(AuditProblem(kind: .programNotZero, member: nil, entryID: nil, account: "balances", stored: balanceTotal, expected: 0))
         }
@@ -354,10 +356,9 @@ extension Ledger {
             problems.append(AuditProblem(kind: .programNotZero, member: nil, entryID: nil, account: "postings", stored: postingTotal, expected: 0))
         }
         return AuditReport(
-            program: program.name, members: try totals.decode(at: 0), entries: try totals.decode(at: 1),
-            postings: try totals.decode(at: 2), balanceTotal: balanceTotal, problems: problems, problemsNotListed: notListed,
-            sealedBlocks: chain.blocks, sealedThroughEntry: chain.lastEntry, headHash: chain.head,
-            unsealedEntries: try totals.decode(at: 5))
+            program: program.name, members: totals.members, entries: totals.entries, postings: totals.postings,
+            balanceTotal: balanceTotal, problems: problems, problemsNotListed: notListed, sealedBlocks: chain.blocks,
+            sealedThroughEntry: chain.lastEntry, headHash: chain.head, unsealedEntries: totals.unsealedEntries)
     }
 
     /// Entry id ranges (after, last] sorted and with overlapping or touching ones joined, so
@@ -393,7 +394,7 @@ extension Ledger {
     private static func fingerprintsAgree(_ query: PostgresQuery, connection: PostgresConnection) throws -> Bool {
         try connection.execute(script: "SAVEPOINT fingerprint")
         do {
-            let agree: Bool = try connection.query(query).single().decode(at: 0)
+            let agree: Bool = try connection.query(query).single().decode(column: "agree")
             try connection.execute(script: "RELEASE SAVEPOINT fingerprint")
             return agree
         } catch let error where error.code == .numericValueOutOfRange {
@@ -403,7 +404,7 @@ extension Ledger {
     }
 
     /// A sealed block as recorded, and as recomputed from what is in its range now.
-    struct BlockCheck: Sendable {
+    struct BlockCheck: Sendable, Decodable {
         var number: Int
         var after: Int64
         var last: Int64
@@ -421,20 +422,14 @@ extension Ledger {
     /// Recomputes the hashes of the program's blocks numbered `numbers`, in order.
     static func recomputeBlocks(_ program: Program, _ numbers: ClosedRange<Int32>, connection: PostgresConnection) throws -> [BlockCheck] {
         try connection.query("""
-            SELECT b.block_no, b.after_entry_id, b.last_entry_id, b.entries, b.postings,
-                   encode(b.previous_hash, 'hex'), encode(b.block_hash, 'hex'),
-                   d.entries, d.postings, encode(d.digest, 'hex'), d.unbalanced_entry
+            SELECT b.block_no AS number, b.after_entry_id AS after, b.last_entry_id AS last, b.entries AS sealed_entries,
+                   b.postings AS sealed_postings, encode(b.previous_hash, 'hex') AS previous_hash, encode(b.block_hash, 'hex') AS hash,
+                   d.entries AS entries_now, d.postings AS postings_now, encode(d.digest, 'hex') AS hash_now, d.unbalanced_entry
             FROM points.journal_blocks AS b
             CROSS JOIN LATERAL points.journal_digest(b.program_id, b.after_entry_id, b.last_entry_id, b.previous_hash) AS d
             WHERE b.program_id = \(program.id) AND b.block_no BETWEEN \(numbers.lowerBound) AND \(numbers.upperBound)
             ORDER BY b.block_no
-            """).map { row in
-            BlockCheck(
-                number: Int(try row.decode(Int32.self, at: 0)), after: try row.decode(at: 1), last: try row.decode(at: 2),
-                sealedEntries: try row.decode(at: 3), sealedPostings: try row.decode(at: 4), previousHash: try row.decode(at: 5),
-                hash: try row.decode(at: 6), entriesNow: try row.decode(at: 7), postingsNow: try row.decode(at: 8),
-                hashNow: try row.decode(at: 9), unbalancedEntry: try row.decode(at: 10))
-        }
+            """).decode(BlockCheck.self)
     }
 
     /// Checks every block's recomputed hash and follows the chain from the first block, which
@@ -525,4 +520,26 @@ final class SnapshotReaders<T: Sendable>: @unchecked Sendable {
         group.wait()
         return try results.withLock { results in try (0..<count).map { try results[$0]!.get() } }
     }
+}
+
+/// A problem as the audit's checks find it: the member, the entry (or lot), what is stored
+/// against what is expected, and how many problems the check found in all.
+private struct ProblemRow: Decodable {
+    let member: String?
+    let entryID: Int64?
+    let account: String?
+    let stored: Int64?
+    let expected: Int64?
+    let entryExists: Bool?
+    let total: Int64
+}
+
+/// The program's counts and totals the audit reports.
+private struct TotalsRow: Decodable {
+    let members: Int64
+    let entries: Int64
+    let postings: Int64
+    let balanceTotal: Int64
+    let postingTotal: Int64
+    let unsealedEntries: Int64
 }

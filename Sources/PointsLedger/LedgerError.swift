@@ -7,17 +7,17 @@ public import Postgres
 public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A caller's value is malformed: `field` names it, `reason` says what is wrong and what to do.
     case invalidInput(field: String, reason: String)
-    case programNotFound(name: String)
-    /// `program create` with a name that exists with another currency or time zone.
+    /// The program, member, order, hold, reward, task or tier named does not exist.
+    case notFound(LedgerEntity, id: String)
+    /// A program created again with another currency or time zone.
     case programConflict(name: String, currency: String, timeZone: String)
-    case memberNotFound(member: String)
     /// A spend larger than spendable points (available − held). State-dependent: a retry may succeed.
     case insufficientPoints(member: String, spendable: Int64, requested: Int64)
     /// The ledger's state does not allow the operation now (a reward out of stock, a hold already
-    /// captured): `reason` says which check failed. Not remembered: a retry may succeed.
-    case refused(reason: String)
-    /// The key was used before for a write with other content.
-    case idempotencyConflict(key: String, entryID: Int64)
+    /// resolved, a refund beyond what is left of its order). Not remembered: a retry may succeed.
+    case refused(Refusal)
+    /// The key was used before, for a write with other content: `existing` is what it names.
+    case idempotencyConflict(key: String, existing: KeyedWrite)
     /// A balance would leave the range of a 64-bit integer.
     case amountOutOfRange(field: String)
     /// The database has no ledger schema yet, or an older one.
@@ -35,39 +35,38 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Any other database error.
     case database(PostgresError)
 
+    /// The problem in the library's words (a caller's own interface adds its own, such as the
+    /// command that creates what was not found).
     public var description: String {
         let shown = VisibleText.escaped
         return switch self {
         case .invalidInput(let field, let reason):
             "Invalid \(shown(field)): \(shown(reason))."
-        case .programNotFound(let name):
-            "Program \"\(shown(name))\" does not exist; create it with `points-admin program create \(shown(name)) --currency CNY`."
+        case .notFound(let entity, let id):
+            "\(entity.name.capitalizedFirst) \"\(shown(id))\" does not exist\(entity == .program ? "" : " in this program")."
         case .programConflict(let name, let currency, let timeZone):
             "Program \"\(shown(name))\" already exists with currency \(shown(currency)) and time zone \(shown(timeZone)); choose another name."
-        case .memberNotFound(let member):
-            "Member \"\(shown(member))\" does not exist in this program; create it with `points-admin member create \(shown(member))`."
         case .insufficientPoints(let member, let spendable, let requested):
             "Member \"\(shown(member))\" has \(spendable) spendable points, fewer than the \(requested) requested."
-        case .refused(let reason):
-            Self.sentence(reason)
-        case .idempotencyConflict(let key, let entryID):
-            "Idempotency conflict: key \"\(shown(key))\" was already used by entry \(entryID) with different content; use a new key for a new operation."
+        case .refused(let refusal):
+            Self.sentence(refusal.description)
+        case .idempotencyConflict(let key, let existing):
+            "Idempotency conflict: key \"\(shown(key))\" was already used by \(existing) with different content; use a new key for a new operation."
         case .amountOutOfRange(let field):
             "The \(shown(field)) would take a balance out of range; use a smaller number."
         case .schemaNotMigrated:
-            "The database has no PointsLedger schema; run `points-admin db migrate` first."
+            "The database has no PointsLedger schema, or an older one; migrate it first."
         case .migrationEdited(let fileName):
             "Migration \(shown(fileName)) was edited after it was applied; restore the file and add a new migration for the change."
         case .migrationUnknown(let fileName):
-            "The database has migration \(shown(fileName)), which this build does not carry; use a newer points-admin."
+            "The database has migration \(shown(fileName)), which this build does not carry; use a newer version of PointsLedger."
         case .migrationFailed(let fileName, let reason):
             "Migration \(shown(fileName)) failed and was rolled back: \(shown(reason))."
         case .permissionDenied(let reason):
             "Permission denied: \(shown(reason)). Connect as a role that may do this (the ledger's owner or writer role)."
         case .unreachable(let reason):
             // libpq lays its message out on lines of its own (a hint on an indented line): one sentence each here.
-            "Cannot reach the database: \(reason.split(whereSeparator: \.isNewline).filter { !$0.allSatisfy(\.isWhitespace) }.map { Self.sentence(String($0)) }.joined(separator: " ")) "
-                + "Check --database-url (or the PG* variables) and that the server is running."
+            "Cannot reach the database: \(reason.split(whereSeparator: \.isNewline).filter { !$0.allSatisfy(\.isWhitespace) }.map { Self.sentence(String($0)) }.joined(separator: " "))"
         case .unexpectedAnswer(let function, let status):
             "The database's \(function) answered \"\(shown(status))\", which this version of PointsLedger does not know: its schema is newer; update PointsLedger to the version that migrated it."
         case .database(let error):

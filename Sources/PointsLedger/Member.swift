@@ -52,8 +52,8 @@ public enum MemberCreation: Sendable, Hashable {
 extension Ledger {
     /// Creates a member in the program's entry tier, optionally referred by an existing member.
     /// Idempotent: an existing member with the same referrer (or none given) is returned.
-    /// - Throws: `.invalidInput` for a malformed id, an unknown referrer, or an existing member
-    ///   with another referrer.
+    /// - Throws: `.invalidInput` for a malformed id or an existing member with another referrer;
+    ///   `.notFound(.referrer, …)` for a referrer who is not a member.
     public func createMember(_ id: String, referrer: String? = nil, in program: Program) async throws -> MemberCreation {
         try Validate.memberID(id)
         if let referrer {
@@ -63,24 +63,24 @@ extension Ledger {
         let (status, member) = try await withConnection { connection in
             let status = try connection.preparedQuery(
                 "SELECT status FROM points.create_member(\(program.id), \(id), \(referrer))"
-            ).single().decode(String.self, at: 0)
-            if status == "unknown_referrer" { return (status, nil as Member?) }
+            ).single().decode(StatusAnswer<CreateMemberStatus>.self).status
+            if status == .unknownReferrer { return (status, nil as Member?) }
             return (status, try Self.loadMember(id, program: program, connection: connection))
         }
-        switch status {
-        case "created": return .created(member!)
-        case "exists": return .existed(member!)
-        case "unknown_referrer":
-            throw LedgerError.invalidInput(field: "referrer", reason: "member \"\(referrer ?? "")\" does not exist in this program")
-        default:
+        switch (status, member) {
+        case (.created, let member?): return .created(member)
+        case (.exists, let member?): return .existed(member)
+        case (.conflict, let member?):
             throw LedgerError.invalidInput(
                 field: "referrer",
-                reason: "member \"\(id)\" exists with referrer \(member!.referrer.map { "\"\($0)\"" } ?? "none"); a referrer cannot change")
+                reason: "member \"\(id)\" exists with referrer \(member.referrer.map { "\"\($0)\"" } ?? "none"); a referrer cannot change")
+        case (.unknownReferrer, _), (_, nil):
+            throw LedgerError.notFound(.referrer, id: referrer ?? "")
         }
     }
 
     /// The member's balances and tier, read in O(1).
-    /// - Throws: `LedgerError.memberNotFound`.
+    /// - Throws: `LedgerError.notFound(.member, …)`.
     public func member(_ id: String, in program: Program) async throws -> Member {
         try Validate.memberID(id)
         return try await withConnection { connection in
@@ -91,19 +91,33 @@ extension Ledger {
     static func loadMember(_ id: String, program: Program, connection: PostgresConnection) throws -> Member {
         let rows = try connection.preparedQuery("""
             SELECT member_id, tier, available, pending, held, created_at, referrer,
-                   extract(month FROM birthday)::smallint, extract(day FROM birthday)::smallint
+                   extract(month FROM birthday)::smallint AS birthday_month, extract(day FROM birthday)::smallint AS birthday_day
             FROM points.members WHERE program_id = \(program.id) AND member_id = \(id)
             """)
-        guard let row = rows.first else { throw LedgerError.memberNotFound(member: id) }
-        let available: Int64 = try row.decode(at: 2)
-        let held: Int64 = try row.decode(at: 4)
-        var birthday: Birthday?
-        if let month = try row.decode(Int16?.self, at: 7), let day = try row.decode(Int16?.self, at: 8) {
-            birthday = Birthday(month: Int(month), day: Int(day))
-        }
+        guard let row = rows.first else { throw LedgerError.notFound(.member, id: id) }
+        let stored = try row.decode(MemberRow.self)
         return Member(
-            member: try row.decode(at: 0), tier: try row.decode(at: 1), referrer: try row.decode(at: 6), available: available,
-            pending: try row.decode(at: 3), held: held, spendable: available - held, createdAt: try row.decode(at: 5),
-            birthday: birthday)
+            member: stored.memberID, tier: stored.tier, referrer: stored.referrer, available: stored.available,
+            pending: stored.pending, held: stored.held, spendable: stored.available - stored.held, createdAt: stored.createdAt,
+            birthday: stored.birthdayMonth.flatMap { month in stored.birthdayDay.map { Birthday(month: Int(month), day: Int($0)) } })
     }
+}
+
+/// A member's row as `loadMember` reads it.
+private struct MemberRow: Decodable {
+    let memberID: String
+    let tier: String
+    let available: Int64
+    let pending: Int64
+    let held: Int64
+    let createdAt: Timestamp
+    let referrer: String?
+    let birthdayMonth: Int16?
+    let birthdayDay: Int16?
+}
+
+/// What `points.create_member` answers (Schema/functions/member.sql).
+enum CreateMemberStatus: String, LedgerStatus {
+    case created, exists, conflict, unknownReferrer = "unknown_referrer"
+    static let function = "create_member"
 }

@@ -56,14 +56,10 @@ extension Ledger {
         try Validate.memberID(member)
         return try await withConnection { connection in
             try connection.preparedQuery("""
-                SELECT lot_id, entry_id, earned_at, expires_at, amount, remaining FROM points.lots
+                SELECT lot_id AS lot, entry_id, earned_at, expires_at, amount, remaining FROM points.lots
                 WHERE program_id = \(program.id) AND member_id = \(member) AND remaining > 0
                 ORDER BY expires_at NULLS LAST, earned_at, lot_id
-                """).map { row in
-                Lot(
-                    lot: try row.decode(at: 0), entryID: try row.decode(at: 1), earnedAt: try row.decode(at: 2),
-                    expiresAt: try row.decode(at: 3), amount: try row.decode(at: 4), remaining: try row.decode(at: 5))
-            }
+                """).decode(Lot.self)
         }
     }
 
@@ -72,53 +68,67 @@ extension Ledger {
         try Validate.memberID(member)
         return try await withConnection { connection in
             try connection.preparedQuery("""
-                SELECT order_id, pending_points, matures_at FROM points.purchases
+                SELECT order_id AS "order", pending_points AS points, matures_at FROM points.purchases
                 WHERE program_id = \(program.id) AND member_id = \(member) AND pending_points > 0
                 ORDER BY matures_at, order_id
-                """).map { row in
-                PendingPoints(order: try row.decode(at: 0), points: try row.decode(at: 1), maturesAt: try row.decode(at: 2))
-            }
+                """).decode(PendingPoints.self)
         }
     }
 
     /// The member's journal entries, oldest first, with their sources and lot movements.
-    /// - Throws: `.memberNotFound`.
+    /// - Throws: `.notFound(.member, …)`.
     public func history(of member: String, in program: Program, limit: Int = 1_000) async throws -> [HistoryEntry] {
         try Validate.memberID(member)
         return try await withConnection { connection in
             _ = try Self.loadMember(member, program: program, connection: connection)
             return try connection.preparedQuery("""
-                SELECT e.entry_id, e.kind, e.idempotency_key, e.occurred_at, e.recorded_at,
+                SELECT e.entry_id, e.kind, e.idempotency_key AS reference, e.occurred_at, e.recorded_at,
                        coalesce((SELECT sum(p.amount) FROM points.postings AS p
                                  WHERE p.program_id = e.program_id AND p.member_id = e.member_id AND p.entry_id = e.entry_id
-                                   AND p.account = 'available'), 0),
+                                   AND p.account = 'available'), 0) AS available,
                        coalesce((SELECT sum(p.amount) FROM points.postings AS p
                                  WHERE p.program_id = e.program_id AND p.member_id = e.member_id AND p.entry_id = e.entry_id
-                                   AND p.account = 'pending'), 0),
-                       e.request::text,
+                                   AND p.account = 'pending'), 0) AS pending,
+                       e.request::text AS request,
                        (SELECT l.lot_id FROM points.lots AS l
-                        WHERE l.program_id = e.program_id AND l.member_id = e.member_id AND l.entry_id = e.entry_id),
+                        WHERE l.program_id = e.program_id AND l.member_id = e.member_id AND l.entry_id = e.entry_id) AS formed_lot,
                        ARRAY(SELECT a.lot_id || ':' || a.amount FROM points.lot_allocations AS a
                              WHERE a.program_id = e.program_id AND a.member_id = e.member_id AND a.entry_id = e.entry_id
                              UNION ALL
                              SELECT l.lot_id || ':' || l.expired_amount FROM points.lots AS l
                              WHERE l.program_id = e.program_id AND l.member_id = e.member_id AND l.expired_entry_id = e.entry_id
-                             ORDER BY 1)
+                             ORDER BY 1) AS allocations
                 FROM points.journal_entries AS e
                 WHERE e.program_id = \(program.id) AND e.member_id = \(member)
                 ORDER BY e.occurred_at, e.entry_id
                 LIMIT \(limit)
-                """).map { row in
-                let allocations: [String] = try row.decode(at: 9)
-                return HistoryEntry(
-                    entryID: try row.decode(at: 0), kind: try row.decode(at: 1), reference: try row.decode(at: 2),
-                    occurredAt: try row.decode(at: 3), recordedAt: try row.decode(at: 4), available: try row.decode(at: 5),
-                    pending: try row.decode(at: 6), request: try row.decode(at: 7), formedLot: try row.decode(at: 8),
-                    spentFromLots: allocations.map { pair in
-                        let parts = pair.split(separator: ":")
-                        return LotAllocation(lot: Int64(parts[0])!, points: Int64(parts[1])!)
+                """).decode(HistoryRow.self).map { row in
+                HistoryEntry(
+                    entryID: row.entryID, kind: row.kind, reference: row.reference, occurredAt: row.occurredAt,
+                    recordedAt: row.recordedAt, available: row.available, pending: row.pending, request: row.request,
+                    formedLot: row.formedLot,
+                    spentFromLots: try row.allocations.map { pair in
+                        let parts = pair.split(separator: ":").map { Int64($0) }
+                        guard parts.count == 2, let lot = parts[0], let points = parts[1] else {
+                            throw LedgerError.unexpectedAnswer(function: "history", status: "lot allocation \(pair)")
+                        }
+                        return LotAllocation(lot: lot, points: points)
                     })
             }
         }
     }
+}
+
+/// A journal entry as `history(of:in:)` reads it; `allocations` are "lot:points" pairs.
+private struct HistoryRow: Decodable {
+    let entryID: Int64
+    let kind: String
+    let reference: String
+    let occurredAt: Timestamp
+    let recordedAt: Timestamp
+    let available: Int64
+    let pending: Int64
+    let request: String
+    let formedLot: Int64?
+    let allocations: [String]
 }

@@ -43,16 +43,16 @@ extension Ledger {
         guard currency.range(of: "^[A-Z]{3}$", options: .regularExpression) != nil else {
             throw LedgerError.invalidInput(field: "currency", reason: "\"\(currency)\" is not an ISO 4217 code such as CNY or USD")
         }
-        let row: (status: String, program: Program) = try await withConnection { connection in
+        let row: (status: CreateProgramStatus, program: Program) = try await withConnection { connection in
             let known = try connection.preparedQuery("SELECT 1 FROM points.currencies WHERE currency = \(currency)")
             guard !known.isEmpty else {
                 throw LedgerError.invalidInput(field: "currency", reason: "\(currency) is not a currency the ledger knows")
             }
-            let status: String
+            let status: CreateProgramStatus
             do {
                 status = try connection.query("""
                     SELECT status FROM points.create_program(\(name), \(currency), \(timeZone), \(actor))
-                    """).single().decode(String.self, at: 0)
+                    """).single().decode(StatusAnswer<CreateProgramStatus>.self).status
             } catch let error as PostgresError where error.code == .invalidParameterValue {
                 throw LedgerError.invalidInput(
                     field: "time zone", reason: "\"\(timeZone)\" is not an IANA time zone name such as Asia/Shanghai")
@@ -60,17 +60,17 @@ extension Ledger {
             return (status, try Self.loadProgram(named: name, connection: connection))
         }
         switch row.status {
-        case "created":
+        case .created:
             logger.info("created program", metadata: ["program": "\(name)"])
             return .created(row.program)
-        case "exists": return .existed(row.program)
-        default:
+        case .exists: return .existed(row.program)
+        case .conflict:
             throw LedgerError.programConflict(name: name, currency: row.program.currency, timeZone: row.program.timeZone)
         }
     }
 
     /// The program of that name.
-    /// - Throws: `LedgerError.programNotFound`.
+    /// - Throws: `LedgerError.notFound(.program, …)`.
     public func program(named name: String) async throws -> Program {
         try await withConnection { connection in
             try Self.loadProgram(named: name, connection: connection)
@@ -79,15 +79,18 @@ extension Ledger {
 
     static func loadProgram(named name: String, connection: PostgresConnection) throws -> Program {
         let rows = try connection.preparedQuery("""
-            SELECT p.program_id, p.name, p.currency, c.exponent, p.time_zone, p.created_at,
-                   ARRAY(SELECT t.tier FROM points.tiers AS t WHERE t.program_id = p.program_id ORDER BY t.rank)
+            SELECT p.program_id AS id, p.name, p.currency, c.exponent AS currency_exponent, p.time_zone, p.created_at,
+                   ARRAY(SELECT t.tier FROM points.tiers AS t WHERE t.program_id = p.program_id ORDER BY t.rank) AS tiers
             FROM points.programs AS p JOIN points.currencies AS c USING (currency)
             WHERE p.name = \(name)
             """)
-        guard let row = rows.first else { throw LedgerError.programNotFound(name: name) }
-        return Program(
-            id: try row.decode(at: 0), name: try row.decode(at: 1), currency: try row.decode(at: 2),
-            currencyExponent: try row.decode(at: 3), timeZone: try row.decode(at: 4), createdAt: try row.decode(at: 5),
-            tiers: try row.decode(at: 6))
+        guard let row = rows.first else { throw LedgerError.notFound(.program, id: name) }
+        return try row.decode(Program.self)
     }
+}
+
+/// What `points.create_program` answers (Schema/functions/program.sql).
+enum CreateProgramStatus: String, LedgerStatus {
+    case created, exists, conflict
+    static let function = "create_program"
 }

@@ -42,7 +42,7 @@ struct PointsAdmin: AsyncParsableCommand {
     static func exit(reporting error: any Error) -> Never {
         switch error {
         case let error as LedgerError:
-            Terminal.error(TerminalText(escaping: error.description))
+            Terminal.error(TerminalText(escaping: ErrorWords.message(for: error)))
             Foundation.exit(ExitStatus.of(error))
         case let error as ExitCode:
             Foundation.exit(error.rawValue)
@@ -79,11 +79,15 @@ enum ExitStatus {
     static let usage: Int32 = 2
     static let unreachable: Int32 = 3
 
+    /// A malformed value is a usage error (2); a refusal, something not found, a conflict or a
+    /// failed check is 1; a database out of reach is 3.
     static func of(_ error: LedgerError) -> Int32 {
         switch error {
         case .invalidInput: usage
         case .unreachable: unreachable
-        default: refused
+        case .notFound, .programConflict, .insufficientPoints, .refused, .idempotencyConflict, .amountOutOfRange, .schemaNotMigrated,
+            .migrationEdited, .migrationUnknown, .migrationFailed, .permissionDenied, .unexpectedAnswer, .database:
+            refused
         }
     }
 }

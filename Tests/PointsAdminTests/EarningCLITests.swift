@@ -27,6 +27,10 @@ struct EarningCLITests {
             let refunded = try run(["purchase", "refund", "--order", "o1", "--refund", "r1", "--amount", "40.00"])
             #expect(refunded.status == 0)
             #expect(refunded.stdout.contains("clawed back 60 points from member m2.\nfrom pending    60\n"))
+            // Beyond what is left of the order: refused (1), not malformed (2).
+            let beyond = try run(["purchase", "refund", "--order", "o1", "--refund", "r2", "--amount", "60.01"])
+            #expect(beyond.status == 1)
+            #expect(beyond.stderr == "A refund of 60.01 is more than what is left of order o1: 60.00 of 100.00 (40.00 refunded).\n")
             let shown = try run(["member", "show", "m2"])
             #expect(shown.stdout.contains("pending points, by maturity:\norder  points  spendable from\n"))
             #expect(shown.stdout.contains("\no1     90     "))
@@ -52,10 +56,11 @@ struct EarningCLITests {
                 (["purchase", "post", "--member", "m1", "--order", "o1", "--amount", "10", "--at", "2026-13-01"], 2,
                  "Invalid --at: \"2026-13-01\" is not a time"),
                 (["purchase", "post", "--member", "m1", "--order", "o1", "--amount", "10", "--at", "2020-01-01"], 2,
-                 "Invalid occurred at: 2019-12-31T16:00:00.000000Z is older than the program's back-dating window of 7 days"),
+                 "Invalid occurred at: 2019-12-31T16:00:00.000000Z is older than the program's back-dating window of 7 days; "
+                    + "loading history needs an explicit back-dating permission (--allow-backdated).\n"),
                 (["purchase", "post", "--member", "ghost", "--order", "o1", "--amount", "10"], 1, "Member \"ghost\" does not exist"),
-                (["purchase", "refund", "--order", "nope", "--refund", "r1", "--amount", "1"], 2,
-                 "Invalid order: no purchase with order id \"nope\" exists in this program.\n"),
+                (["purchase", "refund", "--order", "nope", "--refund", "r1", "--amount", "1"], 1,
+                 "Order \"nope\" does not exist in this program.\n"),
                 (["program", "set", "--earn-rate", "abc"], 2, "Invalid --earn-rate: \"abc\" is not a decimal number such as 1.25.\n"),
                 (["program", "set", "--expiry", "weeks 2"], 2, "Invalid expiry: \"weeks 2\" is not an expiry policy"),
                 (["program", "set", "--rounding", "sideways"], 2, "Invalid --rounding: \"sideways\" is not one of down, up, half_up, half_even.\n"),
@@ -63,7 +68,7 @@ struct EarningCLITests {
                 (["program", "set", "--earn-rate", "2", "--effective-at", "2020-01-01"], 2, "Invalid effective time: settings cannot take effect in the past"),
                 (["program", "set"], 2, "Invalid settings: no setting was given to change.\n"),
                 (["jobs", "expire", "--as-of", "2099-01-01"], 2, "Invalid as-of time:"),
-                (["member", "create", "m9", "--referrer", "ghost"], 2, "Invalid referrer: member \"ghost\" does not exist in this program.\n"),
+                (["member", "create", "m9", "--referrer", "ghost"], 1, "Referrer \"ghost\" does not exist in this program.\n"),
             ]
             for (arguments, status, message) in cases {
                 let output = try run(arguments)

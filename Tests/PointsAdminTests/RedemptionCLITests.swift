@@ -24,7 +24,8 @@ struct RedemptionCLITests {
                 (["redeem", "--member", "m1", "--points", "70", "--reason", "x", "--key", "s2"], 1,
                  "Member \"m1\" has 65 spendable points, fewer than the 70 requested.\n"),
                 (["redeem", "--member", "m1", "--reward", "mug", "--key", "r1", "--quantity", "3"], 1, "Idempotency conflict: key \"r1\""),
-                (["redeem", "--member", "m1", "--reward", "vase", "--key", "r3"], 2, "Invalid reward: \"vase\" is not a reward of this program"),
+                (["redeem", "--member", "m1", "--reward", "vase", "--key", "r3"], 1,
+                 "Reward \"vase\" does not exist in this program; `points-admin reward list` shows them.\n"),
                 (["redeem", "--member", "m1", "--reward", "mug", "--quantity", "0", "--key", "r4"], 2, "Error: --quantity must be 1 or more, not 0."),
                 (["redeem", "--member", "m1", "--points", "5", "--key", "r5"], 2, "Error: A spend without a reward needs --reason."),
                 (["reward", "set", "vase", "--cost", "5", "--actor", "ops"], 2, "Invalid reward: \"vase\" is new: give its --name and --cost.\n"),
@@ -65,7 +66,7 @@ extension RedemptionCLITests {
                  "Invalid --expires-in: \"15 minutes\" is not a duration: write 90s, 15m, 2h or 1d.\n"),
                 (["hold", "create", "--member", "m1", "--points", "5", "--expires-in", "31d", "--key", "cart-5"], 2,
                  "Invalid expires in: a hold lasts between 1 second and 30 days.\n"),
-                (["hold", "capture", "424242"], 2, "Invalid hold: 424242 is not a hold of this program.\n"),
+                (["hold", "capture", "424242"], 1, "Hold \"424242\" does not exist in this program.\n"),
             ]
             for (arguments, status, message) in cases {
                 let output = try run(arguments)

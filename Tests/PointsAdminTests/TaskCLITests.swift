@@ -63,7 +63,8 @@ struct TaskCLITests {
     @Test func taskErrors() async throws {
         try await cli.withProgram { run, _ in
             let cases: [([String], Int32, String)] = [
-                (["task", "complete", "dance", "--member", "m1", "--ref", "d"], 2, "Invalid task: \"dance\" is not a task of this program"),
+                (["task", "complete", "dance", "--member", "m1", "--ref", "d"], 1,
+                 "Task \"dance\" does not exist in this program; `points-admin task list` shows them.\n"),
                 (["task", "complete", "post", "--member", "m1"], 2, "Invalid ref: a post completion needs the app's reference for it (--ref).\n"),
                 (["task", "complete", "checkin", "--member", "ghost"], 1, "Member \"ghost\" does not exist"),
                 (["task", "complete", "checkin", "--member", "m1", "--ref", "2020-01-01"], 2, "Invalid ref: a check-in's ref is its local date"),

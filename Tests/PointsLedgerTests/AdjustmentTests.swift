@@ -24,7 +24,7 @@ struct AdjustmentTests {
             _ = try await ledger.createMember("m1", in: program)
             _ = try await ledger.createMember("m2", in: program)
             let first = try await ledger.grant(points: 100, to: "m1", in: program, reason: "welcome", actor: "ops", key: "g1")
-            let conflict = LedgerError.idempotencyConflict(key: "g1", entryID: first.entryID)
+            let conflict = LedgerError.idempotencyConflict(key: "g1", existing: .entry(first.entryID))
             await #expect(throws: conflict) {
                 try await ledger.grant(points: 101, to: "m1", in: program, reason: "welcome", actor: "ops", key: "g1")
             }
@@ -60,7 +60,7 @@ struct AdjustmentTests {
             await #expect(throws: LedgerError.amountOutOfRange(field: "amount")) {
                 try await ledger.grant(points: 11, to: "m1", in: program, reason: "overflow", actor: "ops", key: "g2")
             }
-            await #expect(throws: LedgerError.memberNotFound(member: "nobody")) {
+            await #expect(throws: LedgerError.notFound(.member, id: "nobody")) {
                 try await ledger.grant(points: 1, to: "nobody", in: program, reason: "x", actor: "ops", key: "g3")
             }
             for points: Int64 in [0, -5] {
@@ -100,7 +100,7 @@ struct AdjustmentTests {
                 try await ledger.createProgram(name: "x", currency: "USD", timeZone: "PST8PDT+", actor: "tests")
             }
             await #expect(throws: LedgerError.self) { try await ledger.createProgram(name: "bad name", currency: "USD", actor: "tests") }
-            await #expect(throws: LedgerError.programNotFound(name: "x")) { try await ledger.program(named: "x") }
+            await #expect(throws: LedgerError.notFound(.program, id: "x")) { try await ledger.program(named: "x") }
 
             let berlin = try await ledger.createProgram(name: "eu-stores", currency: "EUR", timeZone: "Europe/Berlin", actor: "tests")
             #expect(berlin.program.currencyExponent == 2)
@@ -111,7 +111,7 @@ struct AdjustmentTests {
             #expect(created == .created(existing.member))
             #expect(existing.member.tier == "ordinary")
             // Members of one program are not members of another.
-            await #expect(throws: LedgerError.memberNotFound(member: "m1")) { try await ledger.member("m1", in: berlin.program) }
+            await #expect(throws: LedgerError.notFound(.member, id: "m1")) { try await ledger.member("m1", in: berlin.program) }
         }
     }
 }

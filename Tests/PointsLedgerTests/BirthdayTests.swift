@@ -60,7 +60,7 @@ struct BirthdayTests {
         }
         #expect(try Birthday.parse("02-29") == Birthday(month: 2, day: 29))
         try await TestDatabase.withLedger { ledger, program, _ in
-            await #expect(throws: LedgerError.memberNotFound(member: "ghost")) {
+            await #expect(throws: LedgerError.notFound(.member, id: "ghost")) {
                 try await ledger.setBirthday(Birthday(month: 1, day: 1), of: "ghost", in: program)
             }
             await #expect(throws: LedgerError.self) { try await ledger.changeTier("gold", in: program, TierChange(birthdayBonus: 5), actor: "ops") }

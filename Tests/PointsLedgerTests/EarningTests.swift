@@ -51,10 +51,10 @@ struct EarningTests {
             #expect(again.outcome == .replayed)
             #expect(again.entryID == first.entryID)
             #expect(again.points == 50)
-            await #expect(throws: LedgerError.idempotencyConflict(key: "o1", entryID: first.entryID)) {
+            await #expect(throws: LedgerError.idempotencyConflict(key: "o1", existing: .entry(first.entryID))) {
                 try await ledger.buy("m1", "o1", "51.00", in: program)
             }
-            await #expect(throws: LedgerError.idempotencyConflict(key: "o1", entryID: first.entryID)) {
+            await #expect(throws: LedgerError.idempotencyConflict(key: "o1", existing: .entry(first.entryID))) {
                 try await ledger.buy("m2", "o1", "50.00", in: program)
             }
             #expect(try await ledger.member("m1", in: program).available == 50)
@@ -171,7 +171,7 @@ struct EarningTests {
             #expect(replay.outcome == .replayed)
             #expect(replay.entryID == b.entryID)
             await #expect(throws: LedgerError.self) { try await ledger.refundOrder("o1", "r4", "0.01", in: program) }
-            await #expect(throws: LedgerError.idempotencyConflict(key: "r1", entryID: a.entryID)) {
+            await #expect(throws: LedgerError.idempotencyConflict(key: "r1", existing: .entry(a.entryID))) {
                 try await ledger.refundOrder("o1", "r1", "1.00", in: program)
             }
             let member = try await ledger.member("m1", in: program)

@@ -99,8 +99,8 @@ struct FinanceTests {
             do {
                 _ = try await ledger.seal(program)
                 Issue.record("an unbalanced entry was sealed")
-            } catch LedgerError.refused(let reason) {
-                #expect(reason.contains("journal entry \(late.entryID) does not balance"), "\(reason)")
+            } catch LedgerError.refused(.journalUnbalanced(let detail)) {
+                #expect(detail.contains("journal entry \(late.entryID) does not balance"), "\(detail)")
             }
             let blocks = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.journal_blocks").single()
             #expect(try blocks.decode(Int64.self, at: 0) == 2)
@@ -293,9 +293,9 @@ struct FinanceTests {
             let before = Timestamp(microsecondsSinceEpoch: program.createdAt.microsecondsSinceEpoch - 86_400_000_000)
             await #expect { try await ledger.memberBalances(program, asOf: future) } throws: { "\($0)".contains("is in the future") }
             await #expect { try await ledger.liability(program, asOf: before) } throws: { "\($0)".contains("before program default existed") }
-            await #expect { try await ledger.breakage(program, from: .now, to: before) } throws: { "\($0)".contains("is not before --to") }
+            await #expect { try await ledger.breakage(program, from: .now, to: before) } throws: { "\($0)".contains("is not before the period's end") }
             await #expect { try await ledger.statement(of: "nobody", in: program, from: before, to: .now) } throws: {
-                ($0 as? LedgerError) == .memberNotFound(member: "nobody")
+                ($0 as? LedgerError) == .notFound(.member, id: "nobody")
             }
         }
     }

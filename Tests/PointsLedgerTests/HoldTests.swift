@@ -20,16 +20,16 @@ struct HoldTests {
             await #expect(throws: LedgerError.insufficientPoints(member: "m1", spendable: 20, requested: 30)) {
                 try await ledger.deduct(points: 30, from: "m1", in: program, reason: "x", actor: "ops", key: "d1")
             }
-            await #expect(throws: LedgerError.invalidInput(field: "points", reason: "90 is more than the 80 points hold \(hold.holdID) reserves")) {
+            await #expect(throws: LedgerError.refused(.exceedsHold(hold: hold.holdID, requested: 90, reserved: 80))) {
                 try await ledger.captureHold(hold.holdID, points: 90, in: program)
             }
             let capture = try await ledger.captureHold(hold.holdID, points: 50, in: program)
             #expect(capture.state == .captured && capture.captured == 50 && capture.available == 50 && capture.held == 0)
             #expect(try await ledger.captureHold(hold.holdID, points: 50, in: program).outcome == .replayed)
-            await #expect(throws: LedgerError.refused(reason: "Hold \(hold.holdID) was captured (50 points); a hold resolves only once")) {
+            await #expect(throws: LedgerError.refused(.holdResolved(hold: hold.holdID, state: .captured, captured: 50))) {
                 try await ledger.captureHold(hold.holdID, in: program)
             }
-            await #expect(throws: LedgerError.refused(reason: "Hold \(hold.holdID) was captured (50 points); a hold resolves only once")) {
+            await #expect(throws: LedgerError.refused(.holdResolved(hold: hold.holdID, state: .captured, captured: 50))) {
                 try await ledger.voidHold(hold.holdID, in: program)
             }
             #expect(try await ledger.lots(of: "m1", in: program).map(\.remaining) == [50])
@@ -44,7 +44,7 @@ struct HoldTests {
             let voided = try await ledger.createHold(points: 40, member: "m1", expiresIn: .seconds(900), in: program, key: "h1")
             #expect(try await ledger.voidHold(voided.holdID, in: program).held == 0)
             #expect(try await ledger.voidHold(voided.holdID, in: program).outcome == .replayed)
-            await #expect(throws: LedgerError.refused(reason: "Hold \(voided.holdID) was voided; a hold resolves only once")) {
+            await #expect(throws: LedgerError.refused(.holdResolved(hold: voided.holdID, state: .voided, captured: nil))) {
                 try await ledger.captureHold(voided.holdID, in: program)
             }
             let short = try await ledger.createHold(points: 30, member: "m1", expiresIn: .seconds(1), in: program, key: "h2")
@@ -53,7 +53,7 @@ struct HoldTests {
             let job = try await ledger.expireHolds(program, asOf: .now, chunkSize: 1)
             #expect(job.items == 2 && job.points == 50 && job.chunks == 2)
             #expect(try await ledger.expireHolds(program, asOf: .now).items == 0)
-            await #expect(throws: LedgerError.refused(reason: "Hold \(short.holdID) expired; a hold resolves only once")) {
+            await #expect(throws: LedgerError.refused(.holdResolved(hold: short.holdID, state: .expired, captured: nil))) {
                 try await ledger.captureHold(short.holdID, in: program)
             }
             _ = other
@@ -62,7 +62,7 @@ struct HoldTests {
             _ = try TestDatabase.sql(configuration, "UPDATE points.members SET held = held + 5 WHERE member_id = 'm1'")
             #expect(try await ledger.verify(program).problems.map(\.kind) == [.heldNotHolds])
             _ = try TestDatabase.sql(configuration, "UPDATE points.members SET held = held - 5 WHERE member_id = 'm1'")
-            await #expect(throws: LedgerError.invalidInput(field: "hold", reason: "999999 is not a hold of this program")) {
+            await #expect(throws: LedgerError.notFound(.hold, id: "999999")) {
                 try await ledger.voidHold(999_999, in: program)
             }
             #expect(try await ledger.verify(program).isSound)

@@ -166,7 +166,7 @@ struct ImportTests {
             let (refused, results) = try await run(ledger, program, line, options: ImportOptions(createMembers: false))
             #expect(refused.rejected == 1)
             #expect(results[0].reason?.contains("member stranger does not exist") == true)
-            await #expect(throws: LedgerError.memberNotFound(member: "stranger")) { try await ledger.member("stranger", in: program) }
+            await #expect(throws: LedgerError.notFound(.member, id: "stranger")) { try await ledger.member("stranger", in: program) }
             let (created, _) = try await run(ledger, program, line)
             #expect(created.accepted == 1)
             let badReferrer = #"{"order_id": "o2", "member": "another", "amount": "5", "occurred_at": "\#(Self.now)", "referrer": "ghost"}"#
@@ -179,7 +179,7 @@ struct ImportTests {
             let (chained, answers) = try await run(ledger, program, chain)
             #expect(chained.rejected == 2)
             #expect(answers.map(\.reason) == ["referrer ghost does not exist", "referrer n0 does not exist"])
-            await #expect(throws: LedgerError.memberNotFound(member: "n6")) { try await ledger.member("n6", in: program) }
+            await #expect(throws: LedgerError.notFound(.member, id: "n6")) { try await ledger.member("n6", in: program) }
         }
     }
 

@@ -31,7 +31,7 @@ struct PropertyTests {
                     #expect(result.outcome == .replayed)
                     #expect(result.entryID == earlier.entryID)
                 } else if choice < 3, let earlier = sent.randomElement(using: &random) {
-                    await #expect(throws: LedgerError.idempotencyConflict(key: earlier.key, entryID: earlier.entryID)) {
+                    await #expect(throws: LedgerError.idempotencyConflict(key: earlier.key, existing: .entry(earlier.entryID))) {
                         try await ledger.grant(points: abs(earlier.points) + 1, to: member, in: program, reason: "r", actor: "a", key: earlier.key)
                     }
                 } else {

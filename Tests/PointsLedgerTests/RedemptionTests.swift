@@ -19,11 +19,11 @@ struct RedemptionTests {
             #expect(lots.map(\.remaining) == [80])  // the older lot went first, then 20 of the grant's
             let replay = try await ledger.redeem("mug", quantity: 2, member: "m1", in: program, key: "r1")
             #expect(replay.outcome == .replayed && replay.entryID == result.entryID && replay.points == 120)
-            await #expect(throws: LedgerError.idempotencyConflict(key: "r1", entryID: result.entryID)) {
+            await #expect(throws: LedgerError.idempotencyConflict(key: "r1", existing: .entry(result.entryID))) {
                 try await ledger.redeem("mug", quantity: 1, member: "m1", in: program, key: "r1")
             }
             _ = try await ledger.grant(points: 200, to: "m1", in: program, reason: "top-up", actor: "ops", key: "g2")
-            await #expect(throws: LedgerError.refused(reason: "Reward mug is out of stock: 1 left, 2 asked for")) {
+            await #expect(throws: LedgerError.refused(.outOfStock(reward: "mug", left: 1, requested: 2))) {
                 try await ledger.redeem("mug", quantity: 2, member: "m1", in: program, key: "r2")
             }
             let catalog = try await ledger.rewards(of: program)
@@ -46,22 +46,22 @@ struct RedemptionTests {
             try await ledger.setReward("gala", in: program, RewardChange(name: "Gala dinner", cost: 100, minTier: .some("premium")), actor: "ops")
             try await ledger.setReward("cap", in: program, RewardChange(name: "Cap", cost: 10, limitPerMember: .some(2)), actor: "ops")
             try await ledger.setReward("xmas", in: program, RewardChange(name: "Xmas box", cost: 10, activeFrom: .some(later)), actor: "ops")
-            await #expect(throws: LedgerError.refused(reason: "Reward gala is for tier premium and above; member \"m1\" is ordinary")) {
+            await #expect(throws: LedgerError.refused(.tierTooLow(reward: "gala", member: "m1", memberTier: "ordinary", minimumTier: "premium"))) {
                 try await ledger.redeem("gala", member: "m1", in: program, key: "k1")
             }
             do {
                 _ = try await ledger.redeem("xmas", member: "m1", in: program, key: "k2")
                 Issue.record("a reward before its window was redeemed")
-            } catch LedgerError.refused(let reason) {
-                #expect(reason.hasPrefix("Reward xmas is not active now (active from 20"), "\(reason)")
+            } catch LedgerError.refused(let refusal) {
+                #expect(refusal.description.hasPrefix("Reward xmas is not active now (active from 20"), "\(refusal)")
             }
             _ = try await ledger.redeem("cap", quantity: 2, member: "m1", in: program, key: "k3")
-            await #expect(throws: LedgerError.refused(reason: "Member \"m1\" has reached the limit of reward cap: redeemed 2 of 2, 1 more asked for")) {
+            await #expect(throws: LedgerError.refused(.limitReached(reward: "cap", member: "m1", redeemed: 2, limit: 2, requested: 1))) {
                 try await ledger.redeem("cap", member: "m1", in: program, key: "k4")
             }
             await #expect(throws: LedgerError.self) { try await ledger.redeem("nothing", member: "m1", in: program, key: "k5") }
             await #expect(throws: LedgerError.self) { try await ledger.redeem("cap", quantity: 0, member: "m1", in: program, key: "k6") }
-            await #expect(throws: LedgerError.memberNotFound(member: "ghost")) { try await ledger.redeem("cap", member: "ghost", in: program, key: "k7") }
+            await #expect(throws: LedgerError.notFound(.member, id: "ghost")) { try await ledger.redeem("cap", member: "ghost", in: program, key: "k7") }
             #expect(try await ledger.member("m1", in: program).available == 980)
             // A grant of the tier opens the gala.
             _ = try await ledger.grantTier("premium", to: "m1", term: .month, in: program, actor: "ops")

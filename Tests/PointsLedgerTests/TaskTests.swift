@@ -193,10 +193,10 @@ struct TaskTests {
             _ = try await ledger.createMember("m1", in: program)
             _ = try await ledger.createMember("m2", in: program)
             let first = try await ledger.complete("post", "m1", ref: "p1", in: program)
-            await #expect(throws: LedgerError.idempotencyConflict(key: "post p1", entryID: first.entryID)) {
+            await #expect(throws: LedgerError.idempotencyConflict(key: "post p1", existing: .entry(first.entryID))) {
                 try await ledger.complete("post", "m2", ref: "p1", in: program)
             }
-            await #expect(throws: LedgerError.memberNotFound(member: "ghost")) {
+            await #expect(throws: LedgerError.notFound(.member, id: "ghost")) {
                 try await ledger.complete("checkin", "ghost", in: program)
             }
             for (task, ref) in [("dance", "d1"), ("Bad Code", "x"), ("post", nil as String?)] {

@@ -250,7 +250,7 @@ struct TierTests {
                 try await ledger.grantTier("premium", to: "m1", term: .year, in: program, actor: "ops", key: "promo-m1")
             }
             await #expect(throws: LedgerError.self) { try await ledger.grantTier("gold", to: "m1", term: .year, in: program, actor: "ops") }
-            await #expect(throws: LedgerError.memberNotFound(member: "ghost")) {
+            await #expect(throws: LedgerError.notFound(.member, id: "ghost")) {
                 try await ledger.grantTier("premium", to: "ghost", term: .year, in: program, actor: "ops")
             }
         }

@@ -18,21 +18,24 @@ extension Ledger {
     public func settings(of program: Program, at instant: Timestamp? = nil) async throws -> ProgramSettings {
         try await withConnection { connection in
             let row = try connection.preparedQuery("""
-                SELECT nullif(effective_at, '-infinity'), earn_rate, rounding,
+                SELECT nullif(effective_at, '-infinity') AS effective_at, earn_rate, rounding,
                        return_window_days, refund_policy, expiry_kind, expiry_count, referral_bonus, backdate_days,
                        tier_period, downgrade, point_value
                 FROM points.settings_at(\(program.id), coalesce(\(instant)::timestamptz, now()))
-                """).single()
-            let kind: String = try row.decode(at: 5)
-            let count: Int? = try row.decode(at: 6)
+                """).single().decode(SettingsRow.self)
+            func known<Value>(_ value: Value?, _ column: String, _ text: String) throws -> Value {
+                guard let value else { throw LedgerError.unexpectedAnswer(function: "settings_at", status: "\(column) \(text)") }
+                return value
+            }
             return ProgramSettings(
-                effectiveAt: try row.decode(at: 0), earnRate: try row.decode(at: 1),
-                rounding: RoundingMode(rawValue: try row.decode(at: 2))!, returnWindowDays: try row.decode(at: 3),
-                refundPolicy: RefundPolicy(rawValue: try row.decode(at: 4))!,
-                expiry: try ExpiryPolicy.parse(count.map { "\(kind) \($0)" } ?? kind),
-                referralBonus: try row.decode(at: 7), backdateDays: try row.decode(at: 8),
-                tierPeriod: TierPeriod(rawValue: try row.decode(at: 9))!, downgrade: DowngradePolicy(databaseValue: try row.decode(at: 10))!,
-                pointValue: try row.decode(at: 11))
+                effectiveAt: row.effectiveAt, earnRate: row.earnRate,
+                rounding: try known(RoundingMode(rawValue: row.rounding), "rounding", row.rounding), returnWindowDays: row.returnWindowDays,
+                refundPolicy: try known(RefundPolicy(rawValue: row.refundPolicy), "refund_policy", row.refundPolicy),
+                expiry: try ExpiryPolicy.parse(row.expiryCount.map { "\(row.expiryKind) \($0)" } ?? row.expiryKind),
+                referralBonus: row.referralBonus, backdateDays: row.backdateDays,
+                tierPeriod: try known(TierPeriod(rawValue: row.tierPeriod), "tier_period", row.tierPeriod),
+                downgrade: try known(DowngradePolicy(databaseValue: row.downgrade), "downgrade", row.downgrade),
+                pointValue: row.pointValue)
         }
     }
 
@@ -49,32 +52,33 @@ extension Ledger {
         try change.validate()
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
         return try await recordChange(
+            SetProgramSettingsStatus.self,
             """
-            SELECT status, effective_at FROM points.set_program_settings(
+            SELECT status, nullif(effective_at, '-infinity') AS effective_at FROM points.set_program_settings(
                 \(program.id), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
             """,
             inPast: "settings cannot take effect in the past once the program has entries; give a time from now on",
-            refusal: { status in
-                status == "tier_period_mid_year"
+            refusal: { status, _ in
+                status == .tierPeriodMidYear
                     ? .invalidInput(
                         field: "tier period",
-                        reason: "once the program has entries, the tier period changes only at the start of a year in the program's time zone; give --effective-at with a 1 January, 00:00")
+                        reason: "once the program has entries, the tier period changes only at the start of a year in the program's time zone; make it effective at a 1 January, 00:00")
                     : nil
             })
     }
 
     /// Runs a configuration change (program settings, a task, a tier) and reads its outcome:
-    /// 'changed', 'unchanged', a status `refusal` turns into an error (looking up what its message
-    /// needs only then), or else 'in_past', refused with `inPast`.
-    func recordChange(
-        _ query: PostgresQuery, inPast: String, refusal: (String) async throws -> LedgerError? = { _ in nil }
+    /// changed, unchanged, a status `refusal` turns into an error (looking up what its message
+    /// needs only then), or else in the past, refused with `inPast`.
+    func recordChange<Status: SettingsChangeStatus>(
+        _ status: Status.Type, _ query: PostgresQuery, inPast: String,
+        refusal: (Status, _ detail: String?) async throws -> LedgerError? = { _, _ in nil }
     ) async throws -> SettingsChangeOutcome {
-        let row = try await withConnection { connection in try connection.query(query).single() }
-        let status = try row.decode(String.self, at: 0)
-        switch status {
-        case "changed": return .changed(effectiveAt: try row.decode(at: 1))
-        case "unchanged": return .unchanged
-        default: throw try await refusal(status) ?? LedgerError.invalidInput(field: "effective time", reason: inPast)
+        let answer = try await call(SettingsChangeAnswer<Status>.self, query)
+        switch answer.status {
+        case .changed: return .changed(effectiveAt: try answer.required(\.effectiveAt))
+        case .unchanged: return .unchanged
+        default: throw try await refusal(answer.status, answer.detail) ?? LedgerError.invalidInput(field: "effective time", reason: inPast)
         }
     }
 
@@ -92,7 +96,46 @@ extension Ledger {
         return try await withConnection { connection in
             try connection.preparedQuery("""
                 SELECT CASE WHEN \(hasZone) THEN \(normalised)::timestamptz ELSE \(normalised)::timestamp AT TIME ZONE \(program.timeZone) END
-                """).single().decode(Timestamp.self, at: 0)
+                    AS instant
+                """).single().decode(Timestamp.self, column: "instant")
         }
     }
+}
+
+/// The statuses of a configuration change (program settings, a task, a tier): each has these
+/// three, and may have refusals of its own.
+protocol SettingsChangeStatus: LedgerStatus {
+    static var changed: Self { get }
+    static var unchanged: Self { get }
+    static var inPast: Self { get }
+}
+
+/// The row a configuration change answers with: its status, when the change takes effect, and
+/// for some refusals a detail.
+struct SettingsChangeAnswer<Status: SettingsChangeStatus>: Decodable, LedgerAnswer {
+    let status: Status
+    let effectiveAt: Timestamp?
+    let detail: String?
+}
+
+/// What `points.set_program_settings` answers (Schema/functions/earning/settings.sql).
+enum SetProgramSettingsStatus: String, SettingsChangeStatus {
+    case changed, unchanged, inPast = "in_past", tierPeriodMidYear = "tier_period_mid_year"
+    static let function = "set_program_settings"
+}
+
+/// The program's settings as `points.settings_at` reads them.
+private struct SettingsRow: Decodable {
+    let effectiveAt: Timestamp?
+    let earnRate: Decimal
+    let rounding: String
+    let returnWindowDays: Int
+    let refundPolicy: String
+    let expiryKind: String
+    let expiryCount: Int?
+    let referralBonus: Int64
+    let backdateDays: Int
+    let tierPeriod: String
+    let downgrade: String
+    let pointValue: Decimal
 }

@@ -47,7 +47,7 @@ public struct PurchaseResult: Sendable, Hashable, Codable {
 extension Ledger {
     /// Posts a purchase: one round trip. Idempotent by order id: the same order with the same
     /// content returns the original entry; with other content it throws `.idempotencyConflict`.
-    /// - Throws: `.memberNotFound`, `.invalidInput` (amounts, time outside the back-dating
+    /// - Throws: `.notFound(.member, …)`, `.invalidInput` (amounts, time outside the back-dating
     ///   window or in the future), `.idempotencyConflict`.
     public func purchase(_ request: PurchaseRequest, in program: Program) async throws -> PurchaseResult {
         try Validate.memberID(request.member)
@@ -59,40 +59,61 @@ extension Ledger {
                 throw LedgerError.invalidInput(field: "points paid", reason: "\(paid) is more than the order's amount \(request.amount)")
             }
         }
-        let row = try await callReturningRow("""
-            SELECT status, entry_id, points, matures_at, referral_entry_id, available, pending, upgraded_to
-            FROM points.purchase(\(program.id), \(request.member), \(request.order), \(request.amount.minorUnits),
-                             \(request.pointsPaid?.minorUnits ?? 0), \(request.occurredAt), \(request.backdated))
+        let answer = try await call(PurchaseAnswer.self, """
+            SELECT * FROM points.purchase(\(program.id), \(request.member), \(request.order), \(request.amount.minorUnits),
+                                      \(request.pointsPaid?.minorUnits ?? 0), \(request.occurredAt), \(request.backdated))
             """)
-        let status: String = try row.decode(at: 0)
-        switch status {
-        case "posted", "replayed":
+        switch answer.status {
+        case .posted, .replayed:
             return PurchaseResult(
-                outcome: status == "posted" ? .posted : .replayed, entryID: try row.decode(at: 1), points: try row.decode(at: 2),
-                maturesAt: try row.decode(at: 3), referralEntryID: try row.decode(at: 4), available: try row.decode(at: 5),
-                pending: try row.decode(at: 6), upgradedTo: try row.decode(at: 7))
-        case "conflict":
-            throw LedgerError.idempotencyConflict(key: request.order, entryID: try row.decode(at: 1))
-        case "unknown_member":
-            throw LedgerError.memberNotFound(member: request.member)
-        default:
-            throw try await timeError(status, occurredAt: request.occurredAt, program: program)
+                outcome: answer.status == .posted ? .posted : .replayed, entryID: try answer.required(\.entryID),
+                points: try answer.required(\.points), maturesAt: answer.maturesAt, referralEntryID: answer.referralEntryID,
+                available: try answer.required(\.available), pending: try answer.required(\.pending), upgradedTo: answer.upgradedTo)
+        case .conflict:
+            throw LedgerError.idempotencyConflict(key: request.order, existing: .entry(try answer.required(\.entryID)))
+        case .unknownMember:
+            throw LedgerError.notFound(.member, id: request.member)
+        case .inFuture, .tooOld:
+            throw try await timeError(answer.status.timeRefusal, occurredAt: request.occurredAt, program: program)
         }
     }
 
     /// The error for an occurred-at time the database refused ('in_future' or 'too_old').
     /// `backdatable`: whether the operation takes a back-dating permission (purchases, refunds
     /// and imports do; task completions do not).
-    func timeError(_ status: String, occurredAt: Timestamp?, program: Program, backdatable: Bool = true) async throws -> LedgerError {
+    func timeError(_ refusal: TimeRefusal, occurredAt: Timestamp?, program: Program, backdatable: Bool = true) async throws -> LedgerError {
         let when = occurredAt?.description ?? "now"
-        if status == "in_future" {
+        if refusal == .inFuture {
             return .invalidInput(field: "occurred at", reason: "\(when) is more than 5 minutes in the future")
         }
-        guard status == "too_old" else { return .unexpectedAnswer(function: "points.purchase", status: status) }
         let window = try await settings(of: program).backdateDays
         return .invalidInput(
             field: "occurred at",
             reason: "\(when) is older than the program's back-dating window of \(window) days"
-                + (backdatable ? "; loading history needs an explicit back-dating permission (--allow-backdated)" : "; it can no longer be recorded"))
+                + (backdatable ? "; loading history needs an explicit back-dating permission" : "; it can no longer be recorded"))
     }
+}
+
+/// Why a time was refused: the statuses `in_future` and `too_old` of every function that
+/// takes an occurred-at time.
+enum TimeRefusal { case inFuture, tooOld }
+
+/// The row `points.purchase` answers with (Schema/functions/earning/purchase.sql).
+struct PurchaseAnswer: Decodable, LedgerAnswer {
+    enum Status: String, LedgerStatus {
+        case posted, replayed, conflict
+        case unknownMember = "unknown_member", inFuture = "in_future", tooOld = "too_old"
+        static let function = "purchase"
+
+        var timeRefusal: TimeRefusal { self == .inFuture ? .inFuture : .tooOld }
+    }
+
+    let status: Status
+    let entryID: Int64?
+    let points: Int64?
+    let maturesAt: Timestamp?
+    let referralEntryID: Int64?
+    let available: Int64?
+    let pending: Int64?
+    let upgradedTo: String?
 }

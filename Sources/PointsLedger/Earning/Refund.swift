@@ -40,41 +40,59 @@ extension Ledger {
     /// Refunds part or all of an order: one round trip. The order's clawback is cumulative
     /// (`floor(P × R / A)` after refunds totalling R), taken from its pending points first.
     /// Idempotent by refund id.
-    /// - Throws: `.invalidInput` for an unknown order, a refund beyond what is left of the
-    ///   order, a malformed amount or time; `.idempotencyConflict`.
+    /// - Throws: `.notFound(.order, …)`; `.refused(.exceedsOrder)` for a refund beyond what is
+    ///   left of the order; `.invalidInput` for a malformed amount or time; `.idempotencyConflict`.
     public func refund(_ request: RefundRequest, in program: Program) async throws -> RefundResult {
         try Validate.reference(request.order, field: "order")
         try Validate.reference(request.refund, field: "refund")
         try Validate.amount(request.amount, in: program, field: "amount")
-        let row = try await callReturningRow("""
-            SELECT status, entry_id, member_id, clawed_back, from_pending, from_available, written_off,
-                   refunded_minor, order_amount_minor, tier
-            FROM points.refund(\(program.id), \(request.order), \(request.refund), \(request.amount.minorUnits),
-                           \(request.occurredAt), \(request.backdated))
+        let answer = try await call(RefundAnswer.self, """
+            SELECT * FROM points.refund(\(program.id), \(request.order), \(request.refund), \(request.amount.minorUnits),
+                                    \(request.occurredAt), \(request.backdated))
             """)
-        let status: String = try row.decode(at: 0)
-        let exponent = program.currencyExponent
-        switch status {
-        case "refunded", "replayed":
+        switch answer.status {
+        case .refunded, .replayed:
             return RefundResult(
-                outcome: status == "refunded" ? .posted : .replayed, entryID: try row.decode(at: 1), member: try row.decode(at: 2),
-                clawedBack: try row.decode(at: 3), fromPending: try row.decode(at: 4), fromAvailable: try row.decode(at: 5),
-                writtenOff: try row.decode(at: 6), refundedMinor: try row.decode(at: 7), orderAmountMinor: try row.decode(at: 8),
-                tierAfter: try row.decode(at: 9))
-        case "conflict":
-            throw LedgerError.idempotencyConflict(key: request.refund, entryID: try row.decode(at: 1))
-        case "unknown_order":
-            throw LedgerError.invalidInput(field: "order", reason: "no purchase with order id \"\(request.order)\" exists in this program")
-        case "exceeds_order":
-            let refunded = Money(minorUnits: try row.decode(at: 7), exponent: exponent)
-            let amount = Money(minorUnits: try row.decode(at: 8), exponent: exponent)
+                outcome: answer.status == .refunded ? .posted : .replayed, entryID: try answer.required(\.entryID),
+                member: try answer.required(\.memberID), clawedBack: answer.clawedBack, fromPending: answer.fromPending,
+                fromAvailable: answer.fromAvailable, writtenOff: answer.writtenOff, refundedMinor: try answer.required(\.refundedMinor),
+                orderAmountMinor: try answer.required(\.orderAmountMinor), tierAfter: answer.tier)
+        case .conflict:
+            throw LedgerError.idempotencyConflict(key: request.refund, existing: .entry(try answer.required(\.entryID)))
+        case .unknownOrder:
+            throw LedgerError.notFound(.order, id: request.order)
+        case .exceedsOrder:
+            let exponent = program.currencyExponent
+            let refunded = Money(minorUnits: try answer.required(\.refundedMinor), exponent: exponent)
+            let amount = Money(minorUnits: try answer.required(\.orderAmountMinor), exponent: exponent)
             let left = Money(minorUnits: amount.minorUnits - refunded.minorUnits, exponent: exponent)
-            throw LedgerError.invalidInput(
-                field: "amount", reason: "\(request.amount) is more than what is left of order \(request.order): \(left) of \(amount) (\(refunded) refunded)")
-        case "before_purchase":
+            throw LedgerError.refused(
+                .exceedsOrder(order: request.order, requested: request.amount, left: left, amount: amount, refunded: refunded))
+        case .beforePurchase:
             throw LedgerError.invalidInput(field: "occurred at", reason: "a refund cannot happen before its purchase")
-        default:
-            throw try await timeError(status, occurredAt: request.occurredAt, program: program)
+        case .inFuture, .tooOld:
+            throw try await timeError(answer.status == .inFuture ? .inFuture : .tooOld, occurredAt: request.occurredAt, program: program)
         }
     }
+}
+
+/// The row `points.refund` answers with (Schema/functions/earning/refund.sql).
+struct RefundAnswer: Decodable, LedgerAnswer {
+    enum Status: String, LedgerStatus {
+        case refunded, replayed, conflict
+        case unknownOrder = "unknown_order", exceedsOrder = "exceeds_order", beforePurchase = "before_purchase"
+        case inFuture = "in_future", tooOld = "too_old"
+        static let function = "refund"
+    }
+
+    let status: Status
+    let entryID: Int64?
+    let memberID: String?
+    let clawedBack: Int64?
+    let fromPending: Int64?
+    let fromAvailable: Int64?
+    let writtenOff: Int64?
+    let refundedMinor: Int64?
+    let orderAmountMinor: Int64?
+    let tier: String?
 }

@@ -31,13 +31,14 @@ extension Ledger {
             var writer = JournalWriter(format: format, program: program, write: write)
             if format == .hledger {
                 let opening = try connection.query("""
-                    SELECT CASE WHEN account IN ('available', 'pending') THEN member_id END, account::text, sum(amount)::bigint
+                    SELECT CASE WHEN account IN ('available', 'pending') THEN member_id END AS member, account::text,
+                           sum(amount)::bigint AS balance
                     FROM points.postings
                     WHERE program_id = \(program.id) AND occurred_at < \(from)
                     GROUP BY 1, 2 HAVING sum(amount) <> 0 ORDER BY 2, 1
-                    """).map { row in (member: try row.decode(String?.self, at: 0), account: try row.decode(String.self, at: 1), balance: try row.decode(Int64.self, at: 2)) }
-                let day = try connection.query("SELECT to_char(\(from)::timestamptz AT TIME ZONE \(program.timeZone), 'YYYY-MM-DD')").single()
-                try writer.opening(day: try day.decode(at: 0), from: from, balances: opening)
+                    """).decode(OpeningBalance.self).map { (member: $0.member, account: $0.account, balance: $0.balance) }
+                let day = try connection.query("SELECT to_char(\(from)::timestamptz AT TIME ZONE \(program.timeZone), 'YYYY-MM-DD') AS day").single()
+                try writer.opening(day: try day.decode(column: "day"), from: from, balances: opening)
             } else {
                 try writer.header()
             }
@@ -46,9 +47,9 @@ extension Ledger {
                 SELECT e.entry_id, e.member_id, e.kind::text, e.key_scope::text, e.idempotency_key,
                        e.occurred_at, e.recorded_at,
                        points.canonical_line(e.entry_id, e.member_id, e.kind, e.key_scope, e.idempotency_key,
-                                             e.occurred_at, e.recorded_at, e.request, p.postings),
-                       p.postings::text,
-                       to_char(e.occurred_at AT TIME ZONE \(program.timeZone), 'YYYY-MM-DD')
+                                             e.occurred_at, e.recorded_at, e.request, p.postings) AS line,
+                       p.postings::text AS postings,
+                       to_char(e.occurred_at AT TIME ZONE \(program.timeZone), 'YYYY-MM-DD') AS day
                 FROM points.journal_entries AS e
                 LEFT JOIN LATERAL (
                     SELECT json_agg(json_build_array(p.account, p.amount, p.occurred_at) ORDER BY p.account) AS postings
@@ -61,14 +62,12 @@ extension Ledger {
             while true {
                 let rows = try connection.query("FETCH 2000 FROM journal")
                 if rows.isEmpty { break }
-                for row in rows {
-                    let postings = try JournalWriter.postings(try row.decode(String?.self, at: 8))
+                for row in try rows.decode(ExportRow.self) {
                     try writer.entry(
                         JournalWriter.Entry(
-                            id: try row.decode(at: 0), member: try row.decode(at: 1), kind: try row.decode(at: 2), scope: try row.decode(at: 3),
-                            key: try row.decode(at: 4), occurredAt: try row.decode(at: 5), recordedAt: try row.decode(at: 6),
-                            line: try row.decode(at: 7), day: try row.decode(at: 9)),
-                        postings: postings)
+                            id: row.entryID, member: row.memberID, kind: row.kind, scope: row.keyScope, key: row.idempotencyKey,
+                            occurredAt: row.occurredAt, recordedAt: row.recordedAt, line: row.line, day: row.day),
+                        postings: try JournalWriter.postings(row.postings))
                 }
             }
             try writer.finish()
@@ -200,4 +199,26 @@ extension JournalFormat {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
+}
+
+/// A balance carried into an export's period: a member's, or the program's for its own accounts.
+private struct OpeningBalance: Decodable {
+    let member: String?
+    let account: String
+    let balance: Int64
+}
+
+/// An entry as the export reads it: its fields, its canonical line, its postings as JSON and
+/// its day in the program's time zone.
+private struct ExportRow: Decodable {
+    let entryID: Int64
+    let memberID: String
+    let kind: String
+    let keyScope: String
+    let idempotencyKey: String
+    let occurredAt: Timestamp
+    let recordedAt: Timestamp
+    let line: String
+    let postings: String?
+    let day: String
 }

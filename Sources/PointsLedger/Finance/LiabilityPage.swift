@@ -8,8 +8,8 @@ extension Ledger {
         let start = try await withConnection { connection in
             try connection.query("""
                 SELECT (date_trunc('month', \(report.asOf)::timestamptz AT TIME ZONE \(program.timeZone)) - interval '11 months')
-                       AT TIME ZONE \(program.timeZone)
-                """).single().decode(Timestamp.self, at: 0)
+                       AT TIME ZONE \(program.timeZone) AS start
+                """).single().decode(Timestamp.self, column: "start")
         }
         let months = try await breakage(program, from: start, to: Timestamp(microsecondsSinceEpoch: report.asOf.microsecondsSinceEpoch + 1))
         return LiabilityPage.html(report, months: months)

@@ -111,15 +111,15 @@ public struct BreakageReport: Sendable, Hashable, Encodable {
 extension Ledger {
     /// Checks a report's moment: not in the future, and not before the program's history begins
     /// (its creation, or its earliest back-dated entry).
-    func checkAsOf(_ asOf: Timestamp, in program: Program, field: String = "--as-of") async throws {
+    func checkAsOf(_ asOf: Timestamp, in program: Program, field: String = "as of") async throws {
         if asOf > .now {
             throw LedgerError.invalidInput(field: field, reason: "\(asOf) is in the future; reports show what has happened, up to now")
         }
         guard asOf < program.createdAt else { return }
         let history = try await withConnection { connection in
             try connection.query("""
-                SELECT EXISTS (SELECT 1 FROM points.journal_entries WHERE program_id = \(program.id) AND occurred_at <= \(asOf))
-                """).single().decode(Bool.self, at: 0)
+                SELECT EXISTS (SELECT 1 FROM points.journal_entries WHERE program_id = \(program.id) AND occurred_at <= \(asOf)) AS present
+                """).single().decode(Bool.self, column: "present")
         }
         if !history {
             throw LedgerError.invalidInput(
@@ -130,10 +130,10 @@ extension Ledger {
     /// Checks a report's period: `from` before `to`, and `to` not in the future.
     public func checkPeriod(from: Timestamp, to: Timestamp) throws(LedgerError) {
         guard from < to else {
-            throw .invalidInput(field: "--from", reason: "\(from) is not before --to \(to); give the start of the period first")
+            throw .invalidInput(field: "from", reason: "\(from) is not before the period's end \(to); give the start of the period first")
         }
         guard to.microsecondsSinceEpoch <= Timestamp.now.microsecondsSinceEpoch + 1_000_000 else {
-            throw .invalidInput(field: "--to", reason: "\(to) is in the future; reports show what has happened, up to now")
+            throw .invalidInput(field: "to", reason: "\(to) is in the future; reports show what has happened, up to now")
         }
     }
 
@@ -144,20 +144,21 @@ extension Ledger {
         let rows = try await readSnapshot { connection in
             if let asOf {
                 return try connection.query("""
-                    SELECT a.account::text, coalesce(sum(p.amount), 0)::bigint
+                    SELECT a.account::text, coalesce(sum(p.amount), 0)::bigint AS balance
                     FROM unnest(enum_range(NULL::points.account)) AS a(account)
                     LEFT JOIN points.postings AS p ON p.program_id = \(program.id) AND p.account = a.account AND p.occurred_at <= \(asOf)
                     GROUP BY a.account ORDER BY a.account
-                    """).map { row in (try row.decode(String.self, at: 0), try row.decode(Int64.self, at: 1)) }
+                    """).map { row in (try row.decode(String.self, column: "account"), try row.decode(Int64.self, column: "balance")) }
             }
             let row = try connection.query("""
-                SELECT coalesce(sum(available), 0)::bigint, coalesce(sum(pending), 0)::bigint, coalesce(sum(issued), 0)::bigint,
-                       coalesce(sum(redeemed), 0)::bigint, coalesce(sum(expired), 0)::bigint, coalesce(sum(written_off), 0)::bigint,
-                       coalesce(sum(adjustments), 0)::bigint
+                SELECT coalesce(sum(available), 0)::bigint AS available, coalesce(sum(pending), 0)::bigint AS pending,
+                       coalesce(sum(issued), 0)::bigint AS issued, coalesce(sum(redeemed), 0)::bigint AS redeemed,
+                       coalesce(sum(expired), 0)::bigint AS expired, coalesce(sum(written_off), 0)::bigint AS written_off,
+                       coalesce(sum(adjustments), 0)::bigint AS adjustments
                 FROM points.members WHERE program_id = \(program.id)
                 """).single()
-            return try ["available", "pending", "issued", "redeemed", "expired", "written_off", "adjustments"].enumerated().map {
-                ($1, try row.decode(Int64.self, at: $0))
+            return try ["available", "pending", "issued", "redeemed", "expired", "written_off", "adjustments"].map {
+                ($0, try row.decode(Int64.self, column: $0))
             }
         }
         return TrialBalance(
@@ -183,16 +184,14 @@ extension Ledger {
                       AND (resolved_at IS NULL OR resolved_at > \(asOf))
                     GROUP BY member_id
                 )
-                SELECT m.member_id, coalesce(p.available, 0)::bigint, coalesce(p.pending, 0)::bigint, coalesce(h.held, 0)::bigint
+                SELECT m.member_id AS member, coalesce(p.available, 0)::bigint AS available, coalesce(p.pending, 0)::bigint AS pending,
+                       coalesce(h.held, 0)::bigint AS held
                 FROM points.members AS m
                 LEFT JOIN p ON p.member_id = m.member_id
                 LEFT JOIN h ON h.member_id = m.member_id
                 WHERE m.program_id = \(program.id) AND (m.created_at <= \(asOf) OR p.member_id IS NOT NULL)
                 ORDER BY m.member_id
-                """).map { row in
-                BalanceReportLine(
-                    member: try row.decode(at: 0), available: try row.decode(at: 1), pending: try row.decode(at: 2), held: try row.decode(at: 3))
-            }
+                """).decode(BalanceReportLine.self)
         }
     }
 
@@ -205,7 +204,7 @@ extension Ledger {
             let pointValue: Decimal = try connection.query("""
                 SELECT point_value FROM points.program_settings
                 WHERE program_id = \(program.id) AND effective_at <= \(asOf) ORDER BY effective_at DESC LIMIT 1
-                """).single().decode(at: 0)
+                """).single().decode(column: "point_value")
             func value(_ points: Int64) -> Decimal {
                 var exact = Decimal(points) * pointValue
                 var rounded = Decimal()
@@ -222,9 +221,9 @@ extension Ledger {
                     GROUP BY p.member_id
                 )
                 SELECT coalesce(c.to_tier, first.tier) AS tier,
-                       count(*) FILTER (WHERE greatest(l.available, 0) + l.pending > 0),
-                       sum(greatest(l.available, 0) + l.pending)::bigint, sum(greatest(l.available, 0))::bigint,
-                       sum(l.pending)::bigint, (-sum(least(l.available, 0)))::bigint
+                       count(*) FILTER (WHERE greatest(l.available, 0) + l.pending > 0) AS members,
+                       sum(greatest(l.available, 0) + l.pending)::bigint AS points, sum(greatest(l.available, 0))::bigint AS available,
+                       sum(l.pending)::bigint AS pending, (-sum(least(l.available, 0)))::bigint AS owed
                 FROM l
                 CROSS JOIN (SELECT tier FROM points.tiers WHERE program_id = \(program.id) ORDER BY rank LIMIT 1) AS first
                 LEFT JOIN LATERAL (
@@ -234,9 +233,9 @@ extension Ledger {
                 ) AS c ON true
                 JOIN points.tiers AS t ON t.program_id = \(program.id) AND t.tier = coalesce(c.to_tier, first.tier)
                 GROUP BY 1, t.rank ORDER BY t.rank
-                """).map { row in
-                (line: LiabilityLine(group: try row.decode(at: 0), members: try row.decode(at: 1), points: try row.decode(at: 2), value: 0),
-                 available: try row.decode(Int64.self, at: 3), pending: try row.decode(Int64.self, at: 4), owed: try row.decode(Int64.self, at: 5))
+                """).decode(TierLiabilityRow.self).map { row in
+                (line: LiabilityLine(group: row.tier, members: row.members, points: row.points, value: 0),
+                 available: row.available, pending: row.pending, owed: row.owed)
             }
             let available = tiers.reduce(0) { $0 + $1.available }
             let pending = tiers.reduce(0) { $0 + $1.pending }
@@ -246,7 +245,7 @@ extension Ledger {
             }
             // A lot's remainder at asOf: its amount less what spends took and expiry removed by then.
             let byMonth = try connection.query("""
-                SELECT coalesce(to_char(l.expires_at AT TIME ZONE \(program.timeZone), 'YYYY-MM'), 'never'),
+                SELECT coalesce(to_char(l.expires_at AT TIME ZONE \(program.timeZone), 'YYYY-MM'), 'never') AS month,
                        sum(l.amount - coalesce(a.taken, 0)
                            - CASE WHEN x.occurred_at <= \(asOf) THEN l.expired_amount ELSE 0 END)::bigint AS remaining
                 FROM points.lots AS l
@@ -262,8 +261,8 @@ extension Ledger {
                 GROUP BY 1 HAVING sum(l.amount - coalesce(a.taken, 0) - CASE WHEN x.occurred_at <= \(asOf) THEN l.expired_amount ELSE 0 END) > 0
                 ORDER BY 1  -- "never" sorts after every month
                 """).map { row in
-                let points: Int64 = try row.decode(at: 1)
-                return LiabilityLine(group: try row.decode(at: 0), members: nil, points: points, value: value(points))
+                let points: Int64 = try row.decode(column: "remaining")
+                return LiabilityLine(group: try row.decode(column: "month"), members: nil, points: points, value: value(points))
             }
             let pendingLine = pending > 0 ? [LiabilityLine(group: "pending", members: nil, points: pending, value: value(pending))] : []
             return LiabilityReport(
@@ -280,21 +279,32 @@ extension Ledger {
         let months = try await readSnapshot { connection in
             try connection.query("""
                 SELECT to_char(occurred_at AT TIME ZONE \(program.timeZone), 'YYYY-MM') AS month,
-                       coalesce(-sum(amount) FILTER (WHERE account = 'issued'), 0)::bigint,
-                       coalesce(-sum(amount) FILTER (WHERE account = 'adjustments'), 0)::bigint,
-                       coalesce(sum(amount) FILTER (WHERE account = 'redeemed'), 0)::bigint,
-                       coalesce(sum(amount) FILTER (WHERE account = 'expired'), 0)::bigint,
-                       coalesce(sum(amount) FILTER (WHERE account = 'written_off'), 0)::bigint
+                       coalesce(-sum(amount) FILTER (WHERE account = 'issued'), 0)::bigint AS issued,
+                       coalesce(-sum(amount) FILTER (WHERE account = 'adjustments'), 0)::bigint AS adjusted,
+                       coalesce(sum(amount) FILTER (WHERE account = 'redeemed'), 0)::bigint AS redeemed,
+                       coalesce(sum(amount) FILTER (WHERE account = 'expired'), 0)::bigint AS expired,
+                       coalesce(sum(amount) FILTER (WHERE account = 'written_off'), 0)::bigint AS written_off
                 FROM points.postings
                 WHERE program_id = \(program.id) AND occurred_at >= \(from) AND occurred_at < \(to)
                   AND account IN ('issued', 'adjustments', 'redeemed', 'expired', 'written_off')
                 GROUP BY 1 ORDER BY 1
                 """).map { row in
                 BreakageMonth(
-                    month: try row.decode(at: 0), issued: try row.decode(at: 1), adjusted: try row.decode(at: 2),
-                    redeemed: try row.decode(at: 3), expired: try row.decode(at: 4), writtenOff: try row.decode(at: 5))
+                    month: try row.decode(column: "month"), issued: try row.decode(column: "issued"),
+                    adjusted: try row.decode(column: "adjusted"), redeemed: try row.decode(column: "redeemed"),
+                    expired: try row.decode(column: "expired"), writtenOff: try row.decode(column: "written_off"))
             }
         }
         return BreakageReport(program: program.name, from: from, to: to, months: months)
     }
+}
+
+/// A tier's members, points and balances in the liability report.
+private struct TierLiabilityRow: Decodable {
+    let tier: String
+    let members: Int64
+    let points: Int64
+    let available: Int64
+    let pending: Int64
+    let owed: Int64
 }

@@ -42,30 +42,43 @@ extension Ledger {
         let blocksPerCall = max(1, 100_000 / blockEntries)
         var horizon: Int64?
         while true {
-            let row: Row
+            let round: SealRound
             do {
-                row = try await callReturningRow("""
-                    SELECT blocks, entries, postings, head_block, head_entry_id, encode(head_hash, 'hex'), horizon
+                round = try await call(SealRound.self, """
+                    SELECT blocks, entries, postings, head_block, head_entry_id, encode(head_hash, 'hex') AS head_hash, horizon
                     FROM points.seal_journal(\(program.id), \(Int32(blockEntries)), \(Int32(blocksPerCall)), \(horizon),
                                              make_interval(secs => \(waitSeconds)))
                     """)
-            } catch LedgerError.database(let error) where error.constraint == "entry_balances" || error.code == .lockNotAvailable {
+            } catch LedgerError.database(let error) where error.constraint == "entry_balances" {
                 // Blocks committed by earlier rounds stay sealed; nothing unbalanced enters a block.
-                throw LedgerError.refused(reason: "\(error.message); \(error.hint ?? "repair it before sealing")")
+                throw LedgerError.refused(.journalUnbalanced(detail: "\(error.message); \(error.hint ?? "repair it before sealing")"))
+            } catch LedgerError.database(let error) where error.code == .lockNotAvailable {
+                throw LedgerError.refused(.busy(detail: "\(error.message); \(error.hint ?? "seal again when it has finished")"))
             }
-            let blocks = Int(try row.decode(Int32.self, at: 0))
-            summary.blocks += blocks
-            summary.entries += try row.decode(Int64.self, at: 1)
-            summary.postings += try row.decode(Int64.self, at: 2)
-            summary.headBlock = Int(try row.decode(Int32.self, at: 3))
-            summary.headEntryID = try row.decode(at: 4)
-            summary.headHash = try row.decode(at: 5)
-            horizon = try row.decode(Int64.self, at: 6)
+            summary.blocks += round.blocks
+            summary.entries += round.entries
+            summary.postings += round.postings
+            summary.headBlock = round.headBlock
+            summary.headEntryID = round.headEntryID
+            summary.headHash = round.headHash
+            horizon = round.horizon
             summary.seconds = Date().timeIntervalSince(started)
-            if blocks == 0 { break }
+            if round.blocks == 0 { break }
             progress(summary)
         }
         logger.info("journal sealed", metadata: ["blocks": "\(summary.blocks)", "head": "\(summary.headHash)"])
         return summary
     }
+}
+
+/// What one call of `points.seal_journal` sealed, the chain's head after it, and the horizon
+/// the later calls of the run keep to.
+private struct SealRound: Decodable {
+    let blocks: Int
+    let entries: Int64
+    let postings: Int64
+    let headBlock: Int
+    let headEntryID: Int64
+    let headHash: String
+    let horizon: Int64
 }

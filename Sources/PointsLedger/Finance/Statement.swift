@@ -30,37 +30,36 @@ public struct MemberStatement: Sendable, Hashable, Codable {
 
 extension Ledger {
     /// A member's statement over [from, to), in the order entries occurred.
-    /// - Throws: `.memberNotFound`, `.invalidInput` for a period that is empty or in the future.
+    /// - Throws: `.notFound(.member, …)`, `.invalidInput` for a period that is empty or in the future.
     public func statement(of member: String, in program: Program, from: Timestamp, to: Timestamp) async throws -> MemberStatement {
         try Validate.memberID(member)
         try checkPeriod(from: from, to: to)
         let (opening, rows) = try await readSnapshot { connection in
             let exists = try connection.query("""
-                SELECT EXISTS (SELECT 1 FROM points.members WHERE program_id = \(program.id) AND member_id = \(member))
-                """).single().decode(Bool.self, at: 0)
-            guard exists else { throw LedgerError.memberNotFound(member: member) }
+                SELECT EXISTS (SELECT 1 FROM points.members WHERE program_id = \(program.id) AND member_id = \(member)) AS present
+                """).single().decode(Bool.self, column: "present")
+            guard exists else { throw LedgerError.notFound(.member, id: member) }
             let opening = try connection.query("""
-                SELECT coalesce(sum(amount) FILTER (WHERE account = 'available'), 0)::bigint,
-                       coalesce(sum(amount) FILTER (WHERE account = 'pending'), 0)::bigint
+                SELECT coalesce(sum(amount) FILTER (WHERE account = 'available'), 0)::bigint AS available,
+                       coalesce(sum(amount) FILTER (WHERE account = 'pending'), 0)::bigint AS pending
                 FROM points.postings
                 WHERE program_id = \(program.id) AND member_id = \(member) AND occurred_at < \(from)
                 """).single()
             let rows = try connection.query("""
                 SELECT e.occurred_at, e.entry_id, e.kind::text,
-                       e.key_scope::text || ' ' || e.idempotency_key || coalesce(': ' || (e.request ->> 'reason'), ''),
-                       coalesce(sum(p.amount) FILTER (WHERE p.account = 'available'), 0)::bigint,
-                       coalesce(sum(p.amount) FILTER (WHERE p.account = 'pending'), 0)::bigint
+                       e.key_scope::text || ' ' || e.idempotency_key || coalesce(': ' || (e.request ->> 'reason'), '') AS source,
+                       coalesce(sum(p.amount) FILTER (WHERE p.account = 'available'), 0)::bigint AS available,
+                       coalesce(sum(p.amount) FILTER (WHERE p.account = 'pending'), 0)::bigint AS pending
                 FROM points.journal_entries AS e
                 LEFT JOIN points.postings AS p
                   ON p.program_id = e.program_id AND p.member_id = e.member_id AND p.entry_id = e.entry_id
                 WHERE e.program_id = \(program.id) AND e.member_id = \(member) AND e.occurred_at >= \(from) AND e.occurred_at < \(to)
                 GROUP BY e.entry_id, e.occurred_at, e.kind, e.key_scope, e.idempotency_key, e.request
                 ORDER BY e.occurred_at, e.entry_id
-                """).map { row in
-                (at: try row.decode(Timestamp.self, at: 0), entry: try row.decode(Int64.self, at: 1), kind: try row.decode(String.self, at: 2),
-                 source: try row.decode(String.self, at: 3), available: try row.decode(Int64.self, at: 4), pending: try row.decode(Int64.self, at: 5))
+                """).decode(StatementRow.self).map { row in
+                (at: row.occurredAt, entry: row.entryID, kind: row.kind, source: row.source, available: row.available, pending: row.pending)
             }
-            return ((try opening.decode(Int64.self, at: 0), try opening.decode(Int64.self, at: 1)), rows)
+            return ((try opening.decode(Int64.self, column: "available"), try opening.decode(Int64.self, column: "pending")), rows)
         }
         var available = opening.0
         var pending = opening.1
@@ -76,4 +75,14 @@ extension Ledger {
             program: program.name, member: member, from: from, to: to, openingAvailable: opening.0, openingPending: opening.1,
             lines: lines, closingAvailable: available, closingPending: pending)
     }
+}
+
+/// An entry of a member's statement: its movements of available and pending points.
+private struct StatementRow: Decodable {
+    let occurredAt: Timestamp
+    let entryID: Int64
+    let kind: String
+    let source: String
+    let available: Int64
+    let pending: Int64
 }

@@ -295,7 +295,7 @@ enum ImportBatch {
     {
         let orders = Dictionary(records.map { ($0.line, $0.order) }, uniquingKeysWith: { first, _ in first })
         return try connection.withTransaction { connection in
-            let batchID = try connection.preparedQuery("SELECT nextval('points.import_batch_ids')").single().decode(Int64.self, at: 0)
+            let batchID = try connection.preparedQuery("SELECT nextval('points.import_batch_ids')").single().decode(Int64.self, column: "nextval")
             // Times without a zone are the program's local time.
             try connection.preparedQuery("SELECT set_config('TimeZone', \(program.timeZone), true)")
             try connection.copyIn(
@@ -308,14 +308,35 @@ enum ImportBatch {
                 })
             try connection.preparedQuery("SELECT set_config('TimeZone', 'UTC', true)")
             return try connection.preparedQuery("""
-                SELECT line, status, entry_id, points, reason
-                FROM points.import_purchase_batch(\(program.id), \(batchID), \(options.createMembers), \(options.allowBackdated))
-                """).map { row in
-                let line = Int(try row.decode(Int64.self, at: 0))
-                return ImportLineResult(
-                    line: line, status: ImportLineResult.Status(rawValue: try row.decode(at: 1))!, order: orders[line],
-                    entryID: try row.decode(at: 2), points: try row.decode(at: 3), reason: try row.decode(at: 4))
+                SELECT * FROM points.import_purchase_batch(\(program.id), \(batchID), \(options.createMembers), \(options.allowBackdated))
+                """).decode(ImportLineAnswer.self).map { answer in
+                ImportLineResult(
+                    line: answer.line, status: answer.status.result, order: orders[answer.line], entryID: answer.entryID,
+                    points: answer.points, reason: answer.reason)
             }
         }
     }
+}
+
+/// A row `points.import_purchase_batch` answers with: one per line of the batch
+/// (Schema/functions/import/purchase_import.sql).
+struct ImportLineAnswer: Decodable, LedgerAnswer {
+    enum Status: String, LedgerStatus {
+        case accepted, duplicate, rejected
+        static let function = "import_purchase_batch"
+
+        var result: ImportLineResult.Status {
+            switch self {
+            case .accepted: .accepted
+            case .duplicate: .duplicate
+            case .rejected: .rejected
+            }
+        }
+    }
+
+    let line: Int
+    let status: Status
+    let entryID: Int64?
+    let points: Int64?
+    let reason: String?
 }

@@ -44,13 +44,16 @@ extension Ledger {
         let started = Date()
         var summary = JobSummary(job: job, asOf: asOf, chunks: 0, items: 0, points: 0, memberUpdates: 0, seconds: 0)
         while true {
-            let row = try await jobChunk("SELECT * FROM \(unsafeSQL: function)(\(program.id), \(asOf), \(chunkSize))", asOf: asOf)
-            let items = Int64(try row.decode(Int32.self, at: 0))
-            if items == 0 { break }
+            // Each job names what it counts (purchases, lots, holds): read as items.
+            let chunk = try await jobChunk(
+                "SELECT * FROM \(unsafeSQL: function)(\(program.id), \(asOf), \(chunkSize)) AS chunk(items, points, members)",
+                asOf: asOf
+            ).decode(JobChunk.self)
+            if chunk.items == 0 { break }
             summary.chunks += 1
-            summary.items += items
-            summary.points += try row.decode(Int64.self, at: 1)
-            summary.memberUpdates += Int64(try row.decode(Int32.self, at: 2))
+            summary.items += chunk.items
+            summary.points += chunk.points
+            summary.memberUpdates += chunk.members
             summary.seconds = Date().timeIntervalSince(started)
             progress(summary)
         }
@@ -74,4 +77,11 @@ extension Ledger {
             throw LedgerError.wrap(error)
         }
     }
+}
+
+/// What one chunk of a job did.
+private struct JobChunk: Decodable {
+    let items: Int64
+    let points: Int64
+    let members: Int64
 }

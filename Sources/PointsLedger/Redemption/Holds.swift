@@ -33,7 +33,7 @@ public struct HoldResolution: Sendable, Hashable, Codable {
 extension Ledger {
     /// Reserves `points` of a member's spendable points for `expiresIn` (whole seconds, up to 30 days): spendable drops
     /// at once; nothing is spent until the hold is captured. Idempotent by `key`.
-    /// - Throws: `.insufficientPoints`, `.memberNotFound`, `.invalidInput`, `.idempotencyConflict`.
+    /// - Throws: `.insufficientPoints`, `.notFound(.member, …)`, `.invalidInput`, `.idempotencyConflict`.
     public func createHold(
         points: Int64, member: String, expiresIn: Duration, in program: Program, key: String
     ) async throws -> Hold {
@@ -44,77 +44,66 @@ extension Ledger {
         guard seconds >= 1, seconds <= 30 * 86_400 else {
             throw LedgerError.invalidInput(field: "expires in", reason: "a hold lasts between 1 second and 30 days")
         }
-        let row = try await callReturningRow("""
-            SELECT status, hold_id, expires_at, available, held
-            FROM points.create_hold(\(program.id), \(member), \(points), now() + make_interval(secs => \(Double(seconds))), \(key))
+        let answer = try await call(CreateHoldAnswer.self, """
+            SELECT * FROM points.create_hold(\(program.id), \(member), \(points), now() + make_interval(secs => \(Double(seconds))), \(key))
             """)
-        let status: String = try row.decode(at: 0)
-        switch status {
-        case "held", "replayed":
+        switch answer.status {
+        case .held, .replayed:
             return Hold(
-                outcome: status == "held" ? .posted : .replayed, holdID: try row.decode(at: 1), member: member, points: points,
-                expiresAt: try row.decode(at: 2), available: try row.decode(at: 3), held: try row.decode(at: 4))
-        case "conflict":
-            throw LedgerError.invalidInput(
-                field: "key", reason: "\"\(key)\" already names hold \(try row.decode(Int64.self, at: 1)) of other content; use a new key")
-        case "insufficient_points":
-            let available: Int64 = try row.decode(at: 3)
-            let held: Int64 = try row.decode(at: 4)
-            throw LedgerError.insufficientPoints(member: member, spendable: available - held, requested: points)
-        case "unknown_member":
-            throw LedgerError.memberNotFound(member: member)
-        default:
-            throw LedgerError.unexpectedAnswer(function: "points.create_hold", status: status)
+                outcome: answer.status == .held ? .posted : .replayed, holdID: try answer.required(\.holdID), member: member,
+                points: points, expiresAt: try answer.required(\.expiresAt), available: try answer.required(\.available),
+                held: try answer.required(\.held))
+        case .conflict:
+            throw LedgerError.idempotencyConflict(key: key, existing: .hold(try answer.required(\.holdID)))
+        case .insufficientPoints:
+            let spendable = try answer.required(\.available) - answer.required(\.held)
+            throw LedgerError.insufficientPoints(member: member, spendable: spendable, requested: points)
+        case .unknownMember:
+            throw LedgerError.notFound(.member, id: member)
         }
     }
 
     /// Captures `points` of an open hold (default: all of it); the rest is released. The points
     /// are spent from the soonest-expiring lots. Capturing the same amount again answers with the
     /// capture.
-    /// - Throws: `.refused` for a hold voided, expired or captured for another amount;
-    ///   `.invalidInput` for an unknown hold or more points than it holds.
+    /// - Throws: `.refused(.holdResolved)` for a hold voided, expired or captured for another
+    ///   amount; `.refused(.exceedsHold)` for more points than it holds; `.notFound(.hold, …)`.
     public func captureHold(_ hold: Int64, points: Int64? = nil, in program: Program) async throws -> HoldResolution {
         if let points { try Validate.positivePoints(points) }
         return try await resolveHold(hold, void: false, capture: points, in: program)
     }
 
     /// Releases an open hold. Voiding it again answers with the same.
-    /// - Throws: `.refused` for a hold captured or expired; `.invalidInput` for an unknown hold.
+    /// - Throws: `.refused(.holdResolved)` for a hold captured or expired; `.notFound(.hold, …)`.
     public func voidHold(_ hold: Int64, in program: Program) async throws -> HoldResolution {
         try await resolveHold(hold, void: true, capture: nil, in: program)
     }
 
     private func resolveHold(_ hold: Int64, void: Bool, capture: Int64?, in program: Program) async throws -> HoldResolution {
         // A capture of nil points captures all the hold's points.
-        let row = try await callReturningRow("""
-            SELECT status, state, member_id, points, captured, entry_id, available, held
-            FROM points.resolve_hold(\(program.id), \(hold), \(void), \(capture))
+        let answer = try await call(ResolveHoldAnswer.self, """
+            SELECT * FROM points.resolve_hold(\(program.id), \(hold), \(void), \(capture))
             """)
-        let status: String = try row.decode(at: 0)
-        let state: String? = try row.decode(at: 1)
-        let member: String? = try row.decode(at: 2)
-        let points: Int64? = try row.decode(at: 3)
-        let captured: Int64? = try row.decode(at: 4)
-        switch status {
-        case "captured", "voided", "replayed":
-            return HoldResolution(
-                outcome: status == "replayed" ? .replayed : .posted, holdID: hold, member: member ?? "",
-                state: HoldResolution.State(rawValue: state ?? "voided") ?? .voided, points: points ?? 0, captured: captured,
-                entryID: try row.decode(at: 5), available: try row.decode(at: 6), held: try row.decode(at: 7))
-        case "unknown_hold":
-            throw LedgerError.invalidInput(field: "hold", reason: "\(hold) is not a hold of this program")
-        case "exceeds_hold":
-            throw LedgerError.invalidInput(field: "points", reason: "\(capture ?? 0) is more than the \(points ?? 0) points hold \(hold) reserves")
-        case "insufficient_points":
-            let available: Int64 = try row.decode(at: 6)
-            throw LedgerError.insufficientPoints(member: member ?? "", spendable: available, requested: capture ?? 0)
-        default:
-            let how = switch state {
-            case "captured": "was captured (\(captured ?? 0) points)"
-            case "voided": "was voided"
-            default: "expired"
+        switch answer.status {
+        case .captured, .voided, .replayed:
+            let state: HoldResolution.State = switch try answer.required(\.state) {
+            case .captured: .captured
+            case .voided: .voided
+            case let other: throw LedgerError.unexpectedAnswer(function: "resolve_hold", status: "\(answer.status.rawValue)\" of a hold \(other.rawValue)")
             }
-            throw LedgerError.refused(reason: "Hold \(hold) \(how); a hold resolves only once")
+            return HoldResolution(
+                outcome: answer.status == .replayed ? .replayed : .posted, holdID: hold, member: try answer.required(\.memberID),
+                state: state, points: try answer.required(\.points), captured: answer.captured, entryID: answer.entryID,
+                available: try answer.required(\.available), held: try answer.required(\.held))
+        case .unknownHold:
+            throw LedgerError.notFound(.hold, id: String(hold))
+        case .exceedsHold:
+            throw LedgerError.refused(.exceedsHold(hold: hold, requested: capture ?? 0, reserved: try answer.required(\.points)))
+        case .insufficientPoints:
+            throw LedgerError.insufficientPoints(
+                member: try answer.required(\.memberID), spendable: try answer.required(\.available), requested: capture ?? 0)
+        case .resolved:
+            throw LedgerError.refused(.holdResolved(hold: hold, state: try answer.required(\.state), captured: answer.captured))
         }
     }
 
@@ -126,4 +115,48 @@ extension Ledger {
     ) async throws -> JobSummary {
         try await runJob("holds", function: "points.expire_holds", program: program, asOf: asOf, chunkSize: chunkSize, progress: progress)
     }
+}
+
+/// Where a hold stands (the database's `points.hold_state`).
+public enum HoldState: String, Sendable, Codable, CaseIterable, PostgresDecodable {
+    case open, captured, voided, expired
+
+    public init(postgresText text: String) throws(PostgresError) {
+        guard let state = Self(rawValue: text) else {
+            throw PostgresError(kind: .decoding, message: "\"\(text)\" is not a hold state this build knows")
+        }
+        self = state
+    }
+}
+
+/// The row `points.create_hold` answers with (Schema/functions/redemption/holds.sql).
+struct CreateHoldAnswer: Decodable, LedgerAnswer {
+    enum Status: String, LedgerStatus {
+        case held, replayed, conflict, insufficientPoints = "insufficient_points", unknownMember = "unknown_member"
+        static let function = "create_hold"
+    }
+
+    let status: Status
+    let holdID: Int64?
+    let expiresAt: Timestamp?
+    let available: Int64?
+    let held: Int64?
+}
+
+/// The row `points.resolve_hold` answers with (Schema/functions/redemption/holds.sql).
+struct ResolveHoldAnswer: Decodable, LedgerAnswer {
+    enum Status: String, LedgerStatus {
+        case captured, voided, replayed, resolved
+        case unknownHold = "unknown_hold", exceedsHold = "exceeds_hold", insufficientPoints = "insufficient_points"
+        static let function = "resolve_hold"
+    }
+
+    let status: Status
+    let state: HoldState?
+    let memberID: String?
+    let points: Int64?
+    let captured: Int64?
+    let entryID: Int64?
+    let available: Int64?
+    let held: Int64?
 }

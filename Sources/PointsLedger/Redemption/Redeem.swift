@@ -19,7 +19,7 @@ extension Ledger {
     /// and takes points (soonest-expiring lots first) and stock in one atomic step: two
     /// redemptions of the last unit or the last points never both succeed. Idempotent by `key`.
     /// - Throws: `.refused` naming the check that failed (not remembered: a retry may succeed),
-    ///   `.insufficientPoints`, `.memberNotFound`, `.invalidInput` (unknown reward, quantity),
+    ///   `.insufficientPoints`, `.notFound(.member, …)`, `.invalidInput` (unknown reward, quantity),
     ///   `.idempotencyConflict`.
     public func redeem(
         _ reward: String, quantity: Int = 1, member: String, in program: Program, key: String
@@ -32,7 +32,7 @@ extension Ledger {
 
     /// Spends points for a stated reason (a plain redemption, outside the catalog): one round
     /// trip, soonest-expiring lots first. Idempotent by `key`.
-    /// - Throws: `.insufficientPoints`, `.memberNotFound`, `.invalidInput`, `.idempotencyConflict`.
+    /// - Throws: `.insufficientPoints`, `.notFound(.member, …)`, `.invalidInput`, `.idempotencyConflict`.
     public func spend(points: Int64, reason: String, member: String, in program: Program, key: String) async throws -> RedemptionResult {
         try Validate.positivePoints(points)
         let reason = try Validate.text(reason, field: "reason")
@@ -44,11 +44,10 @@ extension Ledger {
     ) async throws -> RedemptionResult {
         try Validate.memberID(member)
         try Validate.key(key)
-        let row: Row
+        let answer: RedeemAnswer
         do {
-            row = try await callReturningRow("""
-                SELECT status, entry_id, points, available, held, stock_left, detail
-                FROM points.redeem(\(program.id), \(member), \(reward), \(quantity.map { Int32($0) })::integer, \(points), \(reason), \(key))
+            answer = try await call(RedeemAnswer.self, """
+                SELECT * FROM points.redeem(\(program.id), \(member), \(reward), \(quantity.map { Int32($0) })::integer, \(points), \(reason), \(key))
                 """)
         } catch LedgerError.database(let error) where error.code == .uniqueViolation {
             // The same key, taken at this moment by another member's redemption.
@@ -56,46 +55,58 @@ extension Ledger {
                 try connection.preparedQuery("""
                     SELECT entry_id FROM points.journal_entries
                     WHERE program_id = \(program.id) AND key_scope = 'redemption' AND idempotency_key = \(key)
-                    """).single().decode(Int64.self, at: 0)
+                    """).single().decode(Int64.self, column: "entry_id")
             }
-            throw LedgerError.idempotencyConflict(key: key, entryID: entry)
+            throw LedgerError.idempotencyConflict(key: key, existing: .entry(entry))
         }
-        let status: String = try row.decode(at: 0)
-        let detail: String? = try row.decode(at: 6)
-        let what = reward.map { "reward \($0)" } ?? "this spend"
-        switch status {
-        case "redeemed", "replayed":
+        let detail = answer.detail ?? ""
+        switch answer.status {
+        case .redeemed, .replayed:
             return RedemptionResult(
-                outcome: status == "redeemed" ? .posted : .replayed, entryID: try row.decode(at: 1), points: try row.decode(at: 2),
-                available: try row.decode(at: 3), held: try row.decode(at: 4), stockLeft: try row.decode(at: 5))
-        case "conflict":
-            throw LedgerError.idempotencyConflict(key: key, entryID: try row.decode(at: 1))
-        case "unknown_member":
-            throw LedgerError.memberNotFound(member: member)
-        case "unknown_reward":
-            throw LedgerError.invalidInput(field: "reward", reason: "\"\(reward ?? "")\" is not a reward of this program; see reward list")
-        case "insufficient_points":
-            let available: Int64 = try row.decode(at: 3)
-            let held: Int64 = try row.decode(at: 4)
-            throw LedgerError.insufficientPoints(member: member, spendable: available - held, requested: try row.decode(at: 2))
-        case "out_of_stock":
-            let left: Int64 = try row.decode(Int64?.self, at: 5) ?? 0
-            throw LedgerError.refused(reason: "\(what.capitalizedFirst) is out of stock: \(left) left, \(quantity ?? 0) asked for")
-        case "inactive":
-            throw LedgerError.refused(reason: "\(what.capitalizedFirst) is not active now (active \(detail ?? ""))")
-        case "tier_too_low":
-            let tiers = (detail ?? ",").split(separator: ",", omittingEmptySubsequences: false)
+                outcome: answer.status == .redeemed ? .posted : .replayed, entryID: try answer.required(\.entryID),
+                points: try answer.required(\.points), available: try answer.required(\.available), held: try answer.required(\.held),
+                stockLeft: answer.stockLeft)
+        case .conflict:
+            throw LedgerError.idempotencyConflict(key: key, existing: .entry(try answer.required(\.entryID)))
+        case .unknownMember:
+            throw LedgerError.notFound(.member, id: member)
+        case .unknownReward:
+            throw LedgerError.notFound(.reward, id: reward ?? "")
+        case .insufficientPoints:
+            let spendable = try answer.required(\.available) - answer.required(\.held)
+            throw LedgerError.insufficientPoints(member: member, spendable: spendable, requested: try answer.required(\.points))
+        case .outOfStock:
+            throw LedgerError.refused(.outOfStock(reward: reward ?? "", left: answer.stockLeft ?? 0, requested: quantity ?? 0))
+        case .inactive:
+            throw LedgerError.refused(.rewardInactive(reward: reward ?? "", window: detail))
+        case .tierTooLow:
+            // detail: the member's tier and the reward's lowest tier, comma-separated.
+            let tiers = detail.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             throw LedgerError.refused(
-                reason: "\(what.capitalizedFirst) is for tier \(tiers.last ?? "") and above; member \"\(member)\" is \(tiers.first ?? "")")
-        case "limit_reached":
+                .tierTooLow(reward: reward ?? "", member: member, memberTier: tiers.first ?? "", minimumTier: tiers.last ?? ""))
+        case .limitReached:
+            // detail: "<redeemed> of <limit>".
+            let figures = detail.split(separator: " of ").map { Int64($0) ?? 0 }
             throw LedgerError.refused(
-                reason: "Member \"\(member)\" has reached the limit of \(what): redeemed \(detail ?? ""), \(quantity ?? 0) more asked for")
-        default:
-            throw LedgerError.unexpectedAnswer(function: "points.redeem", status: status)
+                .limitReached(reward: reward ?? "", member: member, redeemed: figures.first ?? 0, limit: figures.last ?? 0, requested: quantity ?? 0))
         }
     }
 }
 
-extension String {
-    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+/// The row `points.redeem` answers with (Schema/functions/redemption/redeem.sql).
+struct RedeemAnswer: Decodable, LedgerAnswer {
+    enum Status: String, LedgerStatus {
+        case redeemed, replayed, conflict, unknownMember = "unknown_member", unknownReward = "unknown_reward", inactive
+        case tierTooLow = "tier_too_low", limitReached = "limit_reached", insufficientPoints = "insufficient_points"
+        case outOfStock = "out_of_stock"
+        static let function = "redeem"
+    }
+
+    let status: Status
+    let entryID: Int64?
+    let points: Int64?
+    let available: Int64?
+    let held: Int64?
+    let stockLeft: Int64?
+    let detail: String?
 }

@@ -64,14 +64,9 @@ extension Ledger {
             try connection.preparedQuery("""
                 SELECT r.reward, r.name, r.cost, r.stock, r.min_tier, r.limit_per_member, r.active_from, r.active_until,
                        coalesce((SELECT sum(d.quantity) FROM points.redemptions AS d
-                                 WHERE d.program_id = r.program_id AND d.reward = r.reward), 0)::bigint
+                                 WHERE d.program_id = r.program_id AND d.reward = r.reward), 0)::bigint AS redeemed
                 FROM points.rewards AS r WHERE r.program_id = \(program.id) ORDER BY r.reward
-                """).map { row in
-                Reward(
-                    reward: try row.decode(at: 0), name: try row.decode(at: 1), cost: try row.decode(at: 2), stock: try row.decode(at: 3),
-                    minTier: try row.decode(at: 4), limitPerMember: try row.decode(at: 5), activeFrom: try row.decode(at: 6),
-                    activeUntil: try row.decode(at: 7), redeemed: try row.decode(at: 8))
-            }
+                """).decode(Reward.self)
         }
     }
 
@@ -101,13 +96,19 @@ extension Ledger {
         let json = PostgresJSON(text: String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self))
         let status = try await withConnection { connection in
             try connection.preparedQuery("SELECT status FROM points.set_reward(\(program.id), \(code), \(json)::jsonb, \(actor))")
-                .single().decode(String.self, at: 0)
+                .single().decode(StatusAnswer<SetRewardStatus>.self).status
         }
         switch status {
-        case "created", "changed": return .changed(effectiveAt: .now)
-        case "unchanged": return .unchanged
-        case "incomplete": throw LedgerError.invalidInput(field: "reward", reason: "\"\(code)\" is new: give its --name and --cost")
-        default: throw try await unknownTier((change.minTier ?? nil) ?? "", in: program)
+        case .created, .changed: return .changed(effectiveAt: .now)
+        case .unchanged: return .unchanged
+        case .incomplete: throw LedgerError.invalidInput(field: "reward", reason: "\"\(code)\" is new: give its name and cost")
+        case .unknownTier: throw try await unknownTier((change.minTier ?? nil) ?? "", in: program)
         }
     }
+}
+
+/// What `points.set_reward` answers (Schema/functions/redemption/rewards.sql).
+enum SetRewardStatus: String, LedgerStatus {
+    case created, changed, unchanged, incomplete, unknownTier = "unknown_tier"
+    static let function = "set_reward"
 }

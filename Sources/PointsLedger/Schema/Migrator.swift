@@ -54,8 +54,8 @@ struct Migrator {
             try connection.execute(script: "RESET lock_timeout")
         } catch {
             guard error.code == .lockNotAvailable else { throw error }
-            throw LedgerError.refused(
-                reason: "another db migrate has held this database's migration lock for a minute (or another session holds it); run db migrate again when it has finished")
+            throw LedgerError.refused(.busy(
+                detail: "another migration has held this database's migration lock for a minute (or another session holds it); migrate again when it has finished"))
         }
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))") }
 
@@ -101,12 +101,12 @@ struct Migrator {
         let pending = migrations.filter { applied[$0.version] == nil }
         let modulesChecksum = try self.modulesChecksum(connection)
         let recorded = try connection.query("SELECT checksum FROM points_meta.function_modules").first
-        if pending.isEmpty, try recorded?.decode(String.self, at: 0) == modulesChecksum {
+        if pending.isEmpty, try recorded?.decode(String.self, column: "checksum") == modulesChecksum {
             try settleTemporaryObjects(connection, roles: roles)
             return []
         }
         try connection.withTransaction { connection in
-            if try connection.query("SELECT to_regnamespace('points') IS NOT NULL").single().decode(Bool.self, at: 0) {
+            if try connection.query("SELECT to_regnamespace('points') IS NOT NULL AS present").single().decode(Bool.self, column: "present") {
                 try run("dropping the ledger's functions", connection, SchemaFiles.fill(Self.dropFunctions, roles: roles))
             }
             for migration in pending {
@@ -178,9 +178,9 @@ struct Migrator {
     /// SHA-256 over every module's path and text, computed by the server.
     private func modulesChecksum(_ connection: PostgresConnection) throws -> String {
         try connection.query("""
-            SELECT encode(sha256(convert_to(string_agg(path || E'\\n' || sql, E'\\n' ORDER BY path), 'UTF8')), 'hex')
+            SELECT encode(sha256(convert_to(string_agg(path || E'\\n' || sql, E'\\n' ORDER BY path), 'UTF8')), 'hex') AS checksum
             FROM unnest(\(modules.map(\.path))::text[], \(modules.map(\.sql))::text[]) AS m (path, sql)
-            """).single().decode(String.self, at: 0)
+            """).single().decode(String.self, column: "checksum")
     }
 
     /// Takes the right to create temporary objects from PUBLIC (and so from the writer and the
@@ -199,8 +199,8 @@ struct Migrator {
         let rows = try connection.query("SELECT owner_role, writer_role, auditor_role FROM points_meta.roles")
         if let row = rows.first {
             let recorded = RoleNames(
-                owner: try row.decode(String.self, at: 0), writer: try row.decode(String.self, at: 1),
-                auditor: try row.decode(String.self, at: 2))
+                owner: try row.decode(String.self, column: "owner_role"), writer: try row.decode(String.self, column: "writer_role"),
+                auditor: try row.decode(String.self, column: "auditor_role"))
             if let requested, requested != recorded {
                 throw LedgerError.invalidInput(
                     field: "roles",
@@ -225,13 +225,13 @@ struct Migrator {
     }
 
     private func appliedMigrations(_ connection: PostgresConnection) throws -> [Int: AppliedMigration] {
-        let exists = try connection.query("SELECT to_regclass('points_meta.schema_migrations') IS NOT NULL").single()
-        guard try exists.decode(Bool.self, at: 0) else { return [:] }
+        let exists = try connection.query("SELECT to_regclass('points_meta.schema_migrations') IS NOT NULL AS present").single()
+        guard try exists.decode(Bool.self, column: "present") else { return [:] }
         var applied: [Int: AppliedMigration] = [:]
         for row in try connection.query("SELECT version, file_name, checksum, applied_at FROM points_meta.schema_migrations") {
-            applied[try row.decode(Int.self, at: 0)] = AppliedMigration(
-                fileName: try row.decode(String.self, at: 1), checksum: try row.decode(String.self, at: 2),
-                appliedAt: try row.decode(Timestamp.self, at: 3))
+            applied[try row.decode(Int.self, column: "version")] = AppliedMigration(
+                fileName: try row.decode(String.self, column: "file_name"), checksum: try row.decode(String.self, column: "checksum"),
+                appliedAt: try row.decode(Timestamp.self, column: "applied_at"))
         }
         return applied
     }
@@ -239,10 +239,11 @@ struct Migrator {
     /// SHA-256 of each file as carried (before placeholders are filled in), computed by the server.
     private func checksums(_ connection: PostgresConnection) throws -> [Int: String] {
         let result = try connection.query("""
-            SELECT encode(sha256(convert_to(sql, 'UTF8')), 'hex') FROM unnest(\(migrations.map(\.sql))::text[]) AS sql
+            SELECT encode(sha256(convert_to(m.sql, 'UTF8')), 'hex') AS checksum
+            FROM unnest(\(migrations.map(\.sql))::text[]) WITH ORDINALITY AS m (sql, n) ORDER BY m.n
             """)
         var checksums: [Int: String] = [:]
-        for (migration, row) in zip(migrations, result) { checksums[migration.version] = try row.decode(String.self, at: 0) }
+        for (migration, row) in zip(migrations, result) { checksums[migration.version] = try row.decode(String.self, column: "checksum") }
         return checksums
     }
 

@@ -50,16 +50,19 @@ public struct BirthdaySummary: Sendable, Hashable, Codable {
 
 extension Ledger {
     /// Sets a member's birthday, or clears it with nil.
-    /// - Throws: `.memberNotFound`.
+    /// - Throws: `.notFound(.member, …)`.
     public func setBirthday(_ birthday: Birthday?, of member: String, in program: Program) async throws {
         try Validate.memberID(member)
         let status = try await withConnection { connection in
             try connection.preparedQuery("""
                 SELECT points.set_birthday(\(program.id), \(member), \(birthday.map { Int16($0.month) })::smallint,
-                                           \(birthday.map { Int16($0.day) })::smallint)
-                """).single().decode(String.self, at: 0)
+                                           \(birthday.map { Int16($0.day) })::smallint) AS status
+                """).single().decode(StatusAnswer<SetBirthdayStatus>.self).status
         }
-        if status == "unknown_member" { throw LedgerError.memberNotFound(member: member) }
+        switch status {
+        case .set: return
+        case .unknownMember: throw LedgerError.notFound(.member, id: member)
+        }
     }
 
     /// Pays each member's tier birthday bonus once a year: for every member whose latest
@@ -75,15 +78,15 @@ extension Ledger {
         var summary = BirthdaySummary(job: "birthday", asOf: asOf, chunks: 0, members: 0, paid: 0, points: 0, seconds: 0)
         var cursor: String? = nil
         while true {
-            let row = try await jobChunk(
-                "SELECT members, paid, points, cursor FROM points.pay_birthdays(\(program.id), \(asOf), \(cursor), \(chunkSize))",
-                asOf: asOf)
-            cursor = try row.decode(at: 3)
+            let chunk = try await jobChunk(
+                "SELECT * FROM points.pay_birthdays(\(program.id), \(asOf), \(cursor), \(chunkSize))", asOf: asOf
+            ).decode(BirthdayChunk.self)
+            cursor = chunk.cursor
             guard cursor != nil else { break }
             summary.chunks += 1
-            summary.members += Int64(try row.decode(Int32.self, at: 0))
-            summary.paid += Int64(try row.decode(Int32.self, at: 1))
-            summary.points += try row.decode(Int64.self, at: 2)
+            summary.members += chunk.members
+            summary.paid += chunk.paid
+            summary.points += chunk.points
             summary.seconds = Date().timeIntervalSince(started)
             progress(summary)
         }
@@ -91,4 +94,18 @@ extension Ledger {
         logger.info("job finished", metadata: ["job": "birthday", "paid": "\(summary.paid)", "points": "\(summary.points)"])
         return summary
     }
+}
+
+/// What `points.set_birthday` answers (Schema/functions/tasks/birthday.sql).
+enum SetBirthdayStatus: String, LedgerStatus {
+    case set, unknownMember = "unknown_member"
+    static let function = "set_birthday"
+}
+
+/// What one chunk of the birthday job did, and the member id to go on from (nil: done).
+private struct BirthdayChunk: Decodable {
+    let members: Int64
+    let paid: Int64
+    let points: Int64
+    let cursor: String?
 }

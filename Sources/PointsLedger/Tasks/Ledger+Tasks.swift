@@ -72,14 +72,11 @@ extension Ledger {
                 FROM points.task_settings
                 WHERE program_id = \(program.id) AND effective_at <= coalesce(\(instant)::timestamptz, now())
                 ORDER BY task, effective_at DESC
-                """).map { row in
-                let days: [Int] = try row.decode(at: 8)
-                let points: [Int64] = try row.decode(at: 9)
-                return TaskSettings(
-                    task: try row.decode(at: 0), effectiveAt: try row.decode(at: 1), points: try row.decode(at: 2),
-                    capDay: try row.decode(at: 3), capWeek: try row.decode(at: 4), capMonth: try row.decode(at: 5),
-                    qualifying: try row.decode(at: 6), active: try row.decode(at: 7), tierMultiplier: try row.decode(at: 11),
-                    streak: zip(days, points).map { StreakRule(days: $0, points: $1) }, streakCycle: try row.decode(at: 10))
+                """).decode(TaskSettingsRow.self).map { row in
+                TaskSettings(
+                    task: row.task, effectiveAt: row.since, points: row.points, capDay: row.capDay, capWeek: row.capWeek,
+                    capMonth: row.capMonth, qualifying: row.qualifying, active: row.active, tierMultiplier: row.tierMultiplier,
+                    streak: zip(row.streakDays, row.streakPoints).map { StreakRule(days: $0, points: $1) }, streakCycle: row.streakCycle)
             }
         }
     }
@@ -97,14 +94,15 @@ extension Ledger {
         try change.validate(task: task)
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
         return try await recordChange(
+            SetTaskStatus.self,
             """
-            SELECT status, effective_at FROM points.set_task(
+            SELECT status, nullif(effective_at, '-infinity') AS effective_at FROM points.set_task(
                 \(program.id), \(task), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
             """,
             inPast: "a task cannot change in the past once the program has entries; give a time from now on",
-            refusal: { status in
-                status == "unknown_task"
-                    ? .invalidInput(field: "task", reason: "\"\(task)\" does not exist yet; create it by giving its points (--points N)")
+            refusal: { status, _ in
+                status == .unknownTask
+                    ? .invalidInput(field: "task", reason: "\"\(task)\" does not exist yet; create it by giving its points")
                     : nil
             })
     }
@@ -112,49 +110,50 @@ extension Ledger {
     /// Records a task completion: one round trip. Idempotent by (task, ref); a check-in by
     /// (member, local date). A completion beyond a cap is recorded and earns nothing: a normal
     /// result, not an error.
-    /// - Throws: `.memberNotFound`, `.invalidInput` (unknown or inactive task, a check-in ref
+    /// - Throws: `.notFound(.member or .task, …)`, `.invalidInput` (an inactive task, a check-in ref
     ///   that is not its local date, a time outside the back-dating window or in the future),
     ///   `.idempotencyConflict`.
     public func completeTask(_ request: TaskCompletionRequest, in program: Program) async throws -> TaskCompletionResult {
         try TaskCode.validate(request.task)
         try Validate.memberID(request.member)
         if let ref = request.ref { try Validate.reference(ref, field: "ref") }
-        let row = try await callReturningRow("""
-            SELECT status, entry_id, points, streak_bonus, streak, capped_by, cap_reached, available, to_char(local_day, 'YYYY-MM-DD')
+        let answer = try await call(CompleteTaskAnswer.self, """
+            SELECT status, entry_id, points, streak_bonus, streak, capped_by, cap_reached, available,
+                   to_char(local_day, 'YYYY-MM-DD') AS local_day
             FROM points.complete_task(\(program.id), \(request.member), \(request.task), \(request.ref), \(request.occurredAt))
             """)
-        let status: String = try row.decode(at: 0)
-        switch status {
-        case "completed", "replayed":
+        switch answer.status {
+        case .completed, .replayed:
             return TaskCompletionResult(
-                outcome: status == "completed" ? .posted : .replayed, entryID: try row.decode(at: 1), points: try row.decode(at: 2),
-                streakBonus: try row.decode(at: 3), streak: try row.decode(Int32?.self, at: 4).map(Int.init),
-                cappedBy: try row.decode(at: 5), capReached: try row.decode(at: 6), available: try row.decode(at: 7),
-                localDay: try row.decode(at: 8))
-        case "conflict":
-            throw LedgerError.idempotencyConflict(key: "\(request.task) \(request.ref ?? "")", entryID: try row.decode(at: 1))
-        case "unknown_member":
-            throw LedgerError.memberNotFound(member: request.member)
-        case "unknown_task":
+                outcome: answer.status == .completed ? .posted : .replayed, entryID: try answer.required(\.entryID),
+                points: try answer.required(\.points), streakBonus: try answer.required(\.streakBonus), streak: answer.streak,
+                cappedBy: answer.cappedBy, capReached: answer.capReached, available: try answer.required(\.available),
+                localDay: try answer.required(\.localDay))
+        case .conflict:
+            throw LedgerError.idempotencyConflict(
+                key: "\(request.task) \(request.ref ?? "")", existing: .entry(try answer.required(\.entryID)))
+        case .unknownMember:
+            throw LedgerError.notFound(.member, id: request.member)
+        case .unknownTask:
+            throw LedgerError.notFound(.task, id: request.task)
+        case .inactive:
             throw LedgerError.invalidInput(
-                field: "task", reason: "\"\(request.task)\" is not a task of this program at that time; `points-admin task list` shows them")
-        case "inactive":
-            throw LedgerError.invalidInput(
-                field: "task", reason: "\"\(request.task)\" is inactive at that time; an admin can activate it with `task set \(request.task) --active`")
-        case "bad_ref":
+                field: "task", reason: "\"\(request.task)\" is inactive at that time; an admin can make it active again")
+        case .badRef:
             if request.task == "checkin" {
-                let day: String = try row.decode(at: 8)
                 throw LedgerError.invalidInput(
-                    field: "ref", reason: "a check-in's ref is its local date, \(day) for that time, not \"\(request.ref ?? "")\"; leave it out")
+                    field: "ref",
+                    reason: "a check-in's ref is its local date, \(try answer.required(\.localDay)) for that time, not \"\(request.ref ?? "")\"; leave it out")
             }
-            throw LedgerError.invalidInput(field: "ref", reason: "a \(request.task) completion needs the app's reference for it (--ref)")
-        default:
-            throw try await timeError(status, occurredAt: request.occurredAt, program: program, backdatable: false)
+            throw LedgerError.invalidInput(field: "ref", reason: "a \(request.task) completion needs the app's reference for it")
+        case .inFuture, .tooOld:
+            throw try await timeError(
+                answer.status == .inFuture ? .inFuture : .tooOld, occurredAt: request.occurredAt, program: program, backdatable: false)
         }
     }
 
     /// The member's use of each task today, this week and this month, in the program's time zone.
-    /// - Throws: `.memberNotFound`.
+    /// - Throws: `.notFound(.member, …)`.
     public func taskProgress(of member: String, in program: Program) async throws -> [TaskProgress] {
         try Validate.memberID(member)
         return try await withConnection { connection in
@@ -165,9 +164,9 @@ extension Ledger {
                     SELECT DISTINCT ON (task) * FROM points.task_settings
                     WHERE program_id = \(program.id) AND effective_at <= now() ORDER BY task, effective_at DESC)
                 SELECT s.task, s.points,
-                       count(c.entry_id) FILTER (WHERE c.local_day = t.day),
-                       count(c.entry_id) FILTER (WHERE c.local_day >= date_trunc('week', t.day)),
-                       count(c.entry_id),
+                       count(c.entry_id) FILTER (WHERE c.local_day = t.day) AS today,
+                       count(c.entry_id) FILTER (WHERE c.local_day >= date_trunc('week', t.day)) AS this_week,
+                       count(c.entry_id) AS this_month,
                        s.cap_day, s.cap_week, s.cap_month, s.active
                 FROM settings AS s CROSS JOIN today AS t
                 LEFT JOIN points.task_completions AS c
@@ -175,12 +174,7 @@ extension Ledger {
                    AND c.local_day >= date_trunc('month', t.day) AND c.local_day <= t.day
                 GROUP BY s.task, s.points, s.cap_day, s.cap_week, s.cap_month, s.active
                 ORDER BY s.task
-                """).map { row in
-                TaskProgress(
-                    task: try row.decode(at: 0), points: try row.decode(at: 1), today: try row.decode(at: 2),
-                    thisWeek: try row.decode(at: 3), thisMonth: try row.decode(at: 4), capDay: try row.decode(at: 5),
-                    capWeek: try row.decode(at: 6), capMonth: try row.decode(at: 7), active: try row.decode(at: 8))
-            }
+                """).decode(TaskProgress.self)
         }
     }
 
@@ -192,13 +186,55 @@ extension Ledger {
             SELECT coalesce((SELECT c.streak FROM points.task_completions AS c, today AS t
                          WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin'
                                AND c.local_day >= t.day - 1 AND c.local_day <= t.day
-                             ORDER BY c.local_day DESC LIMIT 1), 0),
+                             ORDER BY c.local_day DESC LIMIT 1), 0) AS days,
                    (SELECT to_char(max(c.local_day), 'YYYY-MM-DD') FROM points.task_completions AS c
-                    WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin'),
+                    WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin') AS last_checkin,
                    EXISTS (SELECT 1 FROM points.task_completions AS c, today AS t
                            WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin' AND c.local_day = t.day)
+                       AS checked_in_today
             """)
-        return CheckinStreak(
-            days: Int(try row.decode(Int32.self, at: 0)), lastCheckin: try row.decode(at: 1), checkedInToday: try row.decode(at: 2))
+        return try row.decode(CheckinStreak.self)
     }
+}
+
+/// A version of a task's settings as `tasks(of:at:)` reads it.
+private struct TaskSettingsRow: Decodable {
+    let task: String
+    /// When this version took effect (nil: from the beginning).
+    let since: Timestamp?
+    let points: Int64
+    let capDay: Int?
+    let capWeek: Int?
+    let capMonth: Int?
+    let qualifying: Bool
+    let active: Bool
+    let streakDays: [Int]
+    let streakPoints: [Int64]
+    let streakCycle: Int?
+    let tierMultiplier: Bool
+}
+
+/// What `points.set_task` answers (Schema/functions/tasks/task_settings.sql).
+enum SetTaskStatus: String, SettingsChangeStatus {
+    case changed, unchanged, inPast = "in_past", unknownTask = "unknown_task"
+    static let function = "set_task"
+}
+
+/// The row `points.complete_task` answers with (Schema/functions/tasks/completion.sql).
+struct CompleteTaskAnswer: Decodable, LedgerAnswer {
+    enum Status: String, LedgerStatus {
+        case completed, replayed, conflict, unknownMember = "unknown_member", unknownTask = "unknown_task", inactive
+        case badRef = "bad_ref", inFuture = "in_future", tooOld = "too_old"
+        static let function = "complete_task"
+    }
+
+    let status: Status
+    let entryID: Int64?
+    let points: Int64?
+    let streakBonus: Int64?
+    let streak: Int?
+    let cappedBy: String?
+    let capReached: Bool?
+    let available: Int64?
+    let localDay: String?
 }

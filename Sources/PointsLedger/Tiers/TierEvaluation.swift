@@ -59,7 +59,7 @@ extension Ledger {
 
     /// Records the overrides and grants that ended by `asOf`; returns the tier changes recorded.
     private func endTierTerms(_ program: Program, asOf: Timestamp) async throws -> Int64 {
-        Int64(try await jobChunk("SELECT points.end_tier_terms(\(program.id), \(asOf))", asOf: asOf).decode(Int32.self, at: 0))
+        try await jobChunk("SELECT points.end_tier_terms(\(program.id), \(asOf)) AS changes", asOf: asOf).decode(Int64.self, column: "changes")
     }
 
     /// Evaluates one period, which must have ended, after every earlier period of the program.
@@ -76,14 +76,14 @@ extension Ledger {
         var summary = TierEvaluationSummary(job: "tiers", periods: [], termsEnded: 0, chunks: 0, seconds: 0)
         let (kindInForce, end, finished) = try await withConnection { connection in
             let row = try connection.preparedQuery("""
-                SELECT s.tier_period, points.tier_period_end(\(period.kind.rawValue), \(period.start)::date, p.time_zone),
+                SELECT s.tier_period, points.tier_period_end(\(period.kind.rawValue), \(period.start)::date, p.time_zone) AS period_end,
                        (SELECT e.finished_at IS NOT NULL FROM points.tier_evaluations AS e
-                        WHERE e.program_id = p.program_id AND e.period_start = \(period.start)::date)
+                        WHERE e.program_id = p.program_id AND e.period_start = \(period.start)::date) AS finished
                 FROM points.programs AS p
                 CROSS JOIN LATERAL points.settings_at(p.program_id, \(period.start)::timestamp AT TIME ZONE p.time_zone) AS s
                 WHERE p.program_id = \(program.id)
-                """).single()
-            return (try row.decode(String.self, at: 0), try row.decode(Timestamp.self, at: 1), try row.decode(Bool?.self, at: 2))
+                """).single().decode(PeriodRow.self)
+            return (row.tierPeriod, row.periodEnd, row.finished)
         }
         guard kindInForce == period.kind.rawValue else {
             throw LedgerError.invalidInput(
@@ -101,7 +101,7 @@ extension Ledger {
             if start < period.start {
                 throw LedgerError.invalidInput(
                     field: "period",
-                    reason: "\(next) has not been evaluated yet, and periods are evaluated in order; run jobs tiers --as-of \(end) to catch up")
+                    reason: "\(next) has not been evaluated yet, and periods are evaluated in order; evaluate the periods up to \(end) first")
             }
             throw LedgerError.invalidInput(field: "period", reason: "\(period) is before the program's first period, \(next)")
         }
@@ -116,12 +116,16 @@ extension Ledger {
     private func nextTierPeriod(_ program: Program, asOf: Timestamp) async throws -> (TierPeriod, String, Timestamp)? {
         let row = try await jobChunk(
             """
-            SELECT count(*) OVER (), period_kind, period_start::text, period_end
+            SELECT period_kind, period_start::text AS period_start, period_end
             FROM points.next_tier_period(\(program.id), \(asOf))
-            UNION ALL SELECT 0, NULL, NULL, NULL LIMIT 1
-            """, asOf: asOf)
-        guard try row.decode(Int64.self, at: 0) > 0 else { return nil }
-        return (TierPeriod(rawValue: try row.decode(at: 1))!, try row.decode(at: 2), try row.decode(at: 3))
+            UNION ALL SELECT NULL, NULL, NULL LIMIT 1
+            """, asOf: asOf
+        ).decode(NextPeriodRow.self)
+        guard let kind = row.periodKind, let start = row.periodStart, let end = row.periodEnd else { return nil }
+        guard let period = TierPeriod(rawValue: kind) else {
+            throw LedgerError.unexpectedAnswer(function: "next_tier_period", status: "period_kind \(kind)")
+        }
+        return (period, start, end)
     }
 
     private func evaluatePeriod(
@@ -132,12 +136,13 @@ extension Ledger {
             period: TierPeriodLabel(kind: kind, start: start), endedAt: end, alreadyEvaluated: false, members: 0, changed: 0, moves: []))
         let last = summary.periods.count - 1
         while true {
-            let row = try await jobChunk(
-                "SELECT members, changed, finished FROM points.evaluate_tiers(\(program.id), \(start)::date, \(chunkSize))", asOf: end)
-            if try row.decode(Bool.self, at: 2) { break }
+            let chunk = try await jobChunk(
+                "SELECT * FROM points.evaluate_tiers(\(program.id), \(start)::date, \(chunkSize))", asOf: end
+            ).decode(EvaluationChunk.self)
+            if chunk.finished { break }
             summary.chunks += 1
-            summary.periods[last].members += Int64(try row.decode(Int32.self, at: 0))
-            summary.periods[last].changed += Int64(try row.decode(Int32.self, at: 1))
+            summary.periods[last].members += chunk.members
+            summary.periods[last].changed += chunk.changed
             summary.seconds = Date().timeIntervalSince(started)
             progress(summary)
         }
@@ -154,20 +159,40 @@ extension Ledger {
     {
         let moves = try await withConnection { connection in
             try connection.preparedQuery("""
-                SELECT n.from_tier, n.to_tier, n.members,
-                       CASE WHEN t.rank > f.rank THEN 'upgraded' WHEN t.rank < f.rank THEN 'downgraded' ELSE 'kept' END
+                SELECT n.from_tier AS "from", n.to_tier AS "to", n.members,
+                       CASE WHEN t.rank > f.rank THEN 'upgraded' WHEN t.rank < f.rank THEN 'downgraded' ELSE 'kept' END AS outcome
                 FROM points.tier_evaluation_counts AS n
                 JOIN points.tiers AS f ON f.program_id = n.program_id AND f.tier = n.from_tier
                 JOIN points.tiers AS t ON t.program_id = n.program_id AND t.tier = n.to_tier
                 WHERE n.program_id = \(program.id) AND n.period_start = \(start)::date
                 ORDER BY f.rank, t.rank
-                """).map { row in
-                TierMove(from: try row.decode(at: 0), to: try row.decode(at: 1), members: try row.decode(at: 2), outcome: try row.decode(at: 3))
-            }
+                """).decode(TierMove.self)
         }
         return EvaluatedPeriod(
             period: TierPeriodLabel(kind: kind, start: start), endedAt: end, alreadyEvaluated: already,
             members: moves.reduce(0) { $0 + $1.members }, changed: moves.filter { $0.from != $0.to }.reduce(0) { $0 + $1.members },
             moves: moves)
     }
+}
+
+/// The program's tier period in force at a period's start, the period's end, and whether its
+/// evaluation finished (nil: never started).
+private struct PeriodRow: Decodable {
+    let tierPeriod: String
+    let periodEnd: Timestamp
+    let finished: Bool?
+}
+
+/// The period `points.next_tier_period` names, or a row of NULLs when none has ended.
+private struct NextPeriodRow: Decodable {
+    let periodKind: String?
+    let periodStart: String?
+    let periodEnd: Timestamp?
+}
+
+/// What one chunk of a period's evaluation did.
+private struct EvaluationChunk: Decodable {
+    let members: Int64
+    let changed: Int64
+    let finished: Bool
 }

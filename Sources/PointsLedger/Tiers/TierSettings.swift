@@ -88,18 +88,16 @@ extension Ledger {
     public func tierSettings(of program: Program, at instant: Timestamp? = nil) async throws -> [TierSettings] {
         try await withConnection { connection in
             try connection.preparedQuery("""
-                SELECT tier, rank, nullif(effective_at, '-infinity'), entry_points, entry_spend_minor, retain_points,
+                SELECT tier, rank, nullif(effective_at, '-infinity') AS effective_at, entry_points, entry_spend_minor, retain_points,
                        retain_spend_minor, multiplier, birthday_bonus
                 FROM points.tiers_at(\(program.id), coalesce(\(instant)::timestamptz, now()))
                 ORDER BY rank
-                """).map { row in
-                let spend = { (index: Int) throws -> Money? in
-                    try row.decode(Int64?.self, at: index).map { Money(minorUnits: $0, exponent: program.currencyExponent) }
-                }
+                """).decode(TierRow.self).map { row in
+                let money = { (minor: Int64?) in minor.map { Money(minorUnits: $0, exponent: program.currencyExponent) } }
                 return TierSettings(
-                    tier: try row.decode(at: 0), rank: Int(try row.decode(Int16.self, at: 1)), effectiveAt: try row.decode(at: 2),
-                    entryPoints: try row.decode(at: 3), entrySpend: try spend(4), retainPoints: try row.decode(at: 5),
-                    retainSpend: try spend(6), multiplier: try row.decode(at: 7), birthdayBonus: try row.decode(at: 8))
+                    tier: row.tier, rank: row.rank, effectiveAt: row.effectiveAt, entryPoints: row.entryPoints,
+                    entrySpend: money(row.entrySpendMinor), retainPoints: row.retainPoints, retainSpend: money(row.retainSpendMinor),
+                    multiplier: row.multiplier, birthdayBonus: row.birthdayBonus)
             }
         }
     }
@@ -128,23 +126,24 @@ extension Ledger {
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
         do {
             return try await recordChange(
+                SetTierStatus.self,
                 """
-                SELECT status, effective_at, detail FROM points.set_tier(
+                SELECT status, nullif(effective_at, '-infinity') AS effective_at, detail FROM points.set_tier(
                     \(program.id), \(tier), \(change.rank.map { Int16($0) })::smallint, \(change.json)::jsonb,
                     coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
                 """,
                 inPast: "a tier cannot change in the past once the program has entries; give a time from now on",
-                refusal: { status in
+                refusal: { status, _ in
                     switch status {
-                    case "unknown_tier":
+                    case .unknownTier:
                         let tiers = try await self.tierSettings(of: program, at: effectiveAt).map(\.tier)
                         return .invalidInput(
                             field: "tier",
                             reason: "\"\(tier)\" is not a tier of this program (its tiers are \(tiers.joined(separator: ", "))); "
-                                + "to create it, give --rank and --entry-points")
-                    case "rank_taken": return .invalidInput(field: "rank", reason: "rank \(change.rank ?? 0) belongs to another tier; give a free rank")
-                    case "rank_fixed": return .invalidInput(field: "rank", reason: "the rank of tier \(tier) cannot change")
-                    default: return nil
+                                + "to create it, give its rank and entry points")
+                    case .rankTaken: return .invalidInput(field: "rank", reason: "rank \(change.rank ?? 0) belongs to another tier; give a free rank")
+                    case .rankFixed: return .invalidInput(field: "rank", reason: "the rank of tier \(tier) cannot change")
+                    case .changed, .unchanged, .inPast: return nil
                     }
                 })
         } catch LedgerError.database(let error) where error.code == .checkViolation {
@@ -154,4 +153,23 @@ extension Ledger {
                     + "; thresholds rise with rank")
         }
     }
+}
+
+/// A tier's settings as `points.tiers_at` reads them.
+private struct TierRow: Decodable {
+    let tier: String
+    let rank: Int
+    let effectiveAt: Timestamp?
+    let entryPoints: Int64
+    let entrySpendMinor: Int64?
+    let retainPoints: Int64
+    let retainSpendMinor: Int64?
+    let multiplier: Decimal
+    let birthdayBonus: Int64
+}
+
+/// What `points.set_tier` answers (Schema/functions/tiers/tier_settings.sql).
+enum SetTierStatus: String, SettingsChangeStatus {
+    case changed, unchanged, inPast = "in_past", unknownTier = "unknown_tier", rankTaken = "rank_taken", rankFixed = "rank_fixed"
+    static let function = "set_tier"
 }

@@ -45,21 +45,25 @@ public struct TierChangeRecord: Sendable, Hashable, Codable {
 extension Ledger {
     /// The member's tiers, the current period's qualifying totals, and what the next tier and
     /// keeping this one take.
-    /// - Throws: `.memberNotFound`.
+    /// - Throws: `.notFound(.member, …)`.
     public func tierStanding(of member: String, in program: Program) async throws -> TierStanding {
         try Validate.memberID(member)
         let exponent = program.currencyExponent
         let row = try await withConnection { connection in
             try connection.preparedQuery("""
-                SELECT m.tier, points.tier_at(m.program_id, m.member_id, m.tier, m.override_until, m.override_previous,
-                                              m.granted_until, now()),
-                       s.tier_period, period.start::text, tot.points, tot.spend_minor,
-                       m.tier_reached_period IS NOT DISTINCT FROM period.start, up.tier,
-                       greatest(up.entry_points - tot.points, 0),
-                       CASE WHEN up.entry_spend_minor IS NOT NULL THEN greatest(up.entry_spend_minor - tot.spend_minor, 0) END,
-                       greatest(cur.retain_points - tot.points, 0),
-                       CASE WHEN cur.retain_spend_minor IS NOT NULL THEN greatest(cur.retain_spend_minor - tot.spend_minor, 0) END,
-                       (cur.retain_spend_minor IS NOT NULL AND cur.retain_spend_minor <= tot.spend_minor)
+                SELECT m.tier AS earned_tier,
+                       points.tier_at(m.program_id, m.member_id, m.tier, m.override_until, m.override_previous,
+                                      m.granted_until, now()) AS effective_tier,
+                       s.tier_period, period.start::text AS period_start, tot.points AS qualifying_points,
+                       tot.spend_minor AS qualifying_spend_minor,
+                       m.tier_reached_period IS NOT DISTINCT FROM period.start AS reached_this_period, up.tier AS next_tier,
+                       greatest(up.entry_points - tot.points, 0) AS points_to_next_tier,
+                       CASE WHEN up.entry_spend_minor IS NOT NULL THEN greatest(up.entry_spend_minor - tot.spend_minor, 0) END
+                           AS spend_to_next_tier_minor,
+                       greatest(cur.retain_points - tot.points, 0) AS points_to_keep,
+                       CASE WHEN cur.retain_spend_minor IS NOT NULL THEN greatest(cur.retain_spend_minor - tot.spend_minor, 0) END
+                           AS spend_to_keep_minor,
+                       (cur.retain_spend_minor IS NOT NULL AND cur.retain_spend_minor <= tot.spend_minor) AS kept_by_spend
                 FROM points.members AS m
                 JOIN points.programs AS p ON p.program_id = m.program_id
                 CROSS JOIN LATERAL points.settings_at(p.program_id, now()) AS s
@@ -74,23 +78,24 @@ extension Ledger {
                 LEFT JOIN LATERAL (
                     SELECT * FROM points.tiers_at(p.program_id, now()) AS t WHERE t.rank > cur.rank ORDER BY t.rank LIMIT 1) AS up ON true
                 WHERE m.program_id = \(program.id) AND m.member_id = \(member)
-                """).first
+                """).first?.decode(StandingRow.self)
         }
-        guard let row else { throw LedgerError.memberNotFound(member: member) }
-        let money = { (minor: Int64?) in minor.map { Money(minorUnits: $0, exponent: exponent) } }
-        let keptBySpend: Bool = try row.decode(at: 12)
+        guard let row else { throw LedgerError.notFound(.member, id: member) }
+        let money = { (minor: Int64) in Money(minorUnits: minor, exponent: exponent) }
+        guard let kind = TierPeriod(rawValue: row.tierPeriod) else {
+            throw LedgerError.unexpectedAnswer(function: "settings_at", status: "tier_period \(row.tierPeriod)")
+        }
         return TierStanding(
-            earnedTier: try row.decode(at: 0), effectiveTier: try row.decode(at: 1),
-            period: TierPeriodLabel(kind: TierPeriod(rawValue: try row.decode(at: 2))!, start: try row.decode(at: 3)),
-            qualifyingPoints: try row.decode(at: 4), qualifyingSpend: money(try row.decode(at: 5))!,
-            reachedThisPeriod: try row.decode(at: 6), nextTier: try row.decode(at: 7), pointsToNextTier: try row.decode(at: 8),
-            spendToNextTier: money(try row.decode(at: 9)),
-            pointsToKeep: keptBySpend ? 0 : try row.decode(at: 10), spendToKeep: money(try row.decode(at: 11)))
+            earnedTier: row.earnedTier, effectiveTier: row.effectiveTier, period: TierPeriodLabel(kind: kind, start: row.periodStart),
+            qualifyingPoints: row.qualifyingPoints, qualifyingSpend: money(row.qualifyingSpendMinor),
+            reachedThisPeriod: row.reachedThisPeriod, nextTier: row.nextTier, pointsToNextTier: row.pointsToNextTier,
+            spendToNextTier: row.spendToNextTierMinor.map(money),
+            pointsToKeep: row.keptBySpend ? 0 : row.pointsToKeep, spendToKeep: row.spendToKeepMinor.map(money))
     }
 
     /// Every change of the member's tier, oldest first: from, to, cause, when, and the
     /// qualifying totals behind it.
-    /// - Throws: `.memberNotFound`.
+    /// - Throws: `.notFound(.member, …)`.
     public func tierChanges(of member: String, in program: Program) async throws -> [TierChangeRecord] {
         try Validate.memberID(member)
         let exponent = program.currencyExponent
@@ -104,16 +109,13 @@ extension Ledger {
                 LEFT JOIN LATERAL points.settings_at(p.program_id, c.period_start::timestamp AT TIME ZONE p.time_zone) AS s ON true
                 WHERE c.program_id = \(program.id) AND c.member_id = \(member)
                 ORDER BY c.change_id
-                """).map { row in
-                let start: String? = try row.decode(at: 5)
-                let kind: String? = try row.decode(at: 6)
-                return TierChangeRecord(
-                    from: try row.decode(at: 0), to: try row.decode(at: 1), cause: try row.decode(at: 2), occurredAt: try row.decode(at: 3),
-                    recordedAt: try row.decode(at: 4),
-                    period: start.map { TierPeriodLabel(kind: TierPeriod(rawValue: kind ?? "year")!, start: $0).description },
-                    qualifyingPoints: try row.decode(at: 7),
-                    qualifyingSpend: try row.decode(Int64?.self, at: 8).map { Money(minorUnits: $0, exponent: exponent) },
-                    entryID: try row.decode(at: 9), reason: try row.decode(at: 10), actor: try row.decode(at: 11))
+                """).decode(TierChangeRow.self).map { row in
+                TierChangeRecord(
+                    from: row.fromTier, to: row.toTier, cause: row.cause, occurredAt: row.occurredAt, recordedAt: row.recordedAt,
+                    period: row.periodStart.map { TierPeriodLabel(kind: TierPeriod(rawValue: row.tierPeriod ?? "year") ?? .year, start: $0).description },
+                    qualifyingPoints: row.qualifyingPoints,
+                    qualifyingSpend: row.qualifyingSpendMinor.map { Money(minorUnits: $0, exponent: exponent) },
+                    entryID: row.entryID, reason: row.reason, actor: row.actor)
             }
         }
     }
@@ -141,7 +143,8 @@ extension Ledger {
     /// effective tier is the higher of the earned tier and the active grants; the earned tier does
     /// not change. The same grant again is returned, not repeated: by `key` when given (so a
     /// retried grant without a stated start is one grant), else by member, tier, term and start.
-    /// - Throws: `.memberNotFound`, `.invalidInput` for an unknown tier or a key naming another grant.
+    /// - Throws: `.notFound(.member, …)`, `.invalidInput` for an unknown tier, `.idempotencyConflict`
+    ///   for a key naming another grant.
     public func grantTier(
         _ tier: String, to member: String, term: GrantTerm, from: Timestamp? = nil, in program: Program, actor: String,
         key: String? = nil
@@ -149,30 +152,25 @@ extension Ledger {
         try Validate.memberID(member)
         if let key { try Validate.key(key) }
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
-        let row = try await withConnection { connection in
-            try connection.preparedQuery("""
-                SELECT status, grant_id, starts_at, ends_at, tier_before, tier_after
-                FROM points.grant_tier(\(program.id), \(member), \(tier), \(term.rawValue), \(from)::timestamptz, \(actor), \(key))
-                """).single()
-        }
-        switch try row.decode(String.self, at: 0) {
-        case "unknown_member": throw LedgerError.memberNotFound(member: member)
-        case "unknown_tier": throw try await unknownTier(tier, in: program)
-        case "conflict":
-            throw LedgerError.invalidInput(
-                field: "key", reason: "\"\(key ?? "")\" already names grant \(try row.decode(Int64.self, at: 1)) of other content; use a new key")
-        case let status:
+        let answer = try await call(GrantTierAnswer.self, """
+            SELECT * FROM points.grant_tier(\(program.id), \(member), \(tier), \(term.rawValue), \(from)::timestamptz, \(actor), \(key))
+            """)
+        switch answer.status {
+        case .unknownMember: throw LedgerError.notFound(.member, id: member)
+        case .unknownTier: throw try await unknownTier(tier, in: program)
+        case .conflict: throw LedgerError.idempotencyConflict(key: key ?? "", existing: .tierGrant(try answer.required(\.grantID)))
+        case .granted, .exists:
             return TierGrant(
-                outcome: status == "granted" ? .posted : .replayed, grantID: try row.decode(at: 1), tier: tier,
-                startsAt: try row.decode(at: 2), endsAt: try row.decode(at: 3), effectiveBefore: try row.decode(at: 4),
-                effectiveAfter: try row.decode(at: 5))
+                outcome: answer.status == .granted ? .posted : .replayed, grantID: try answer.required(\.grantID), tier: tier,
+                startsAt: try answer.required(\.startsAt), endsAt: try answer.required(\.endsAt),
+                effectiveBefore: try answer.required(\.tierBefore), effectiveAfter: try answer.required(\.tierAfter))
         }
     }
 
     /// Sets a member's earned tier by hand, with a reason, until `until` (nil: until the next
     /// evaluation or upgrade). Not a floor: evaluations apply normally afterwards. Returns the
     /// earned tier before, or nil when the member already had this override.
-    /// - Throws: `.memberNotFound`, `.invalidInput` for an unknown tier, an empty reason or an
+    /// - Throws: `.notFound(.member, …)`, `.invalidInput` for an unknown tier, an empty reason or an
     ///   end that is not in the future.
     @discardableResult
     public func overrideTier(
@@ -184,16 +182,14 @@ extension Ledger {
         if let until, until <= Timestamp.now {
             throw LedgerError.invalidInput(field: "until", reason: "\(until) is not in the future; an override ends later than now")
         }
-        let row = try await withConnection { connection in
-            try connection.preparedQuery("""
-                SELECT status, tier_before FROM points.override_tier(\(program.id), \(member), \(tier), \(reason), \(until), \(actor))
-                """).single()
-        }
-        switch try row.decode(String.self, at: 0) {
-        case "unknown_member": throw LedgerError.memberNotFound(member: member)
-        case "unknown_tier": throw try await unknownTier(tier, in: program)
-        case "unchanged": return nil
-        default: return try row.decode(at: 1)
+        let answer = try await call(OverrideTierAnswer.self, """
+            SELECT * FROM points.override_tier(\(program.id), \(member), \(tier), \(reason), \(until), \(actor))
+            """)
+        switch answer.status {
+        case .unknownMember: throw LedgerError.notFound(.member, id: member)
+        case .unknownTier: throw try await unknownTier(tier, in: program)
+        case .unchanged: return nil
+        case .overridden: return try answer.required(\.tierBefore)
         }
     }
 
@@ -201,4 +197,63 @@ extension Ledger {
         let tiers = try await tierSettings(of: program).map(\.tier)
         return .invalidInput(field: "tier", reason: "\"\(tier)\" is not a tier of this program; its tiers are \(tiers.joined(separator: ", "))")
     }
+}
+
+/// A member's standing as `tierStanding(of:in:)` reads it.
+private struct StandingRow: Decodable {
+    let earnedTier: String
+    let effectiveTier: String
+    let tierPeriod: String
+    let periodStart: String
+    let qualifyingPoints: Int64
+    let qualifyingSpendMinor: Int64
+    let reachedThisPeriod: Bool
+    let nextTier: String?
+    let pointsToNextTier: Int64?
+    let spendToNextTierMinor: Int64?
+    let pointsToKeep: Int64
+    let spendToKeepMinor: Int64?
+    let keptBySpend: Bool
+}
+
+/// A row of `points.tier_changes`, with the kind of period it names.
+private struct TierChangeRow: Decodable {
+    let fromTier: String
+    let toTier: String
+    let cause: String
+    let occurredAt: Timestamp
+    let recordedAt: Timestamp
+    let periodStart: String?
+    let tierPeriod: String?
+    let qualifyingPoints: Int64?
+    let qualifyingSpendMinor: Int64?
+    let entryID: Int64?
+    let reason: String?
+    let actor: String?
+}
+
+/// The row `points.grant_tier` answers with (Schema/functions/tiers/tier_standing.sql).
+struct GrantTierAnswer: Decodable, LedgerAnswer {
+    enum Status: String, LedgerStatus {
+        case granted, exists, conflict, unknownMember = "unknown_member", unknownTier = "unknown_tier"
+        static let function = "grant_tier"
+    }
+
+    let status: Status
+    let grantID: Int64?
+    let startsAt: Timestamp?
+    let endsAt: Timestamp?
+    let tierBefore: String?
+    let tierAfter: String?
+}
+
+/// The row `points.override_tier` answers with (Schema/functions/tiers/tier_standing.sql).
+struct OverrideTierAnswer: Decodable, LedgerAnswer {
+    enum Status: String, LedgerStatus {
+        case overridden, unchanged, unknownMember = "unknown_member", unknownTier = "unknown_tier"
+        static let function = "override_tier"
+    }
+
+    let status: Status
+    let tierBefore: String?
 }
