@@ -10,6 +10,14 @@ CREATE TYPE points.account AS ENUM (
     'adjustments'
 );
 
+CREATE TYPE points.adjust_status AS ENUM (
+    'posted',
+    'replayed',
+    'conflict',
+    'insufficient_points',
+    'unknown_member'
+);
+
 CREATE DOMAIN points.amount_not_negative AS bigint
 	CONSTRAINT amount_not_negative CHECK ((VALUE >= 0));
 
@@ -21,6 +29,39 @@ CREATE DOMAIN points.amount_positive AS bigint
 
 CREATE DOMAIN points.cap_period AS text
 	CONSTRAINT cap_period_name CHECK ((VALUE = ANY (ARRAY['day'::text, 'week'::text, 'month'::text])));
+
+CREATE TYPE points.complete_task_status AS ENUM (
+    'completed',
+    'replayed',
+    'conflict',
+    'unknown_member',
+    'unknown_task',
+    'inactive',
+    'bad_ref',
+    'in_future',
+    'too_old'
+);
+
+CREATE TYPE points.create_hold_status AS ENUM (
+    'held',
+    'replayed',
+    'conflict',
+    'unknown_member',
+    'insufficient_points'
+);
+
+CREATE TYPE points.create_member_status AS ENUM (
+    'created',
+    'exists',
+    'conflict',
+    'unknown_referrer'
+);
+
+CREATE TYPE points.create_program_status AS ENUM (
+    'created',
+    'exists',
+    'conflict'
+);
 
 CREATE TYPE points.entry_kind AS ENUM (
     'adjustment.grant',
@@ -39,6 +80,14 @@ CREATE TYPE points.entry_kind AS ENUM (
 CREATE DOMAIN points.event_time AS timestamp with time zone
 	CONSTRAINT event_time_range CHECK (((VALUE >= '1899-12-31 00:00:00+00'::timestamp with time zone) AND (VALUE < '10000-01-02 00:00:00+00'::timestamp with time zone)));
 
+CREATE TYPE points.grant_tier_status AS ENUM (
+    'granted',
+    'exists',
+    'conflict',
+    'unknown_member',
+    'unknown_tier'
+);
+
 CREATE TYPE points.hold_state AS ENUM (
     'open',
     'captured',
@@ -51,6 +100,12 @@ CREATE DOMAIN points.id_text AS text COLLATE pg_catalog."C"
 
 CREATE DOMAIN points.idempotency_key AS points.id_text
 	CONSTRAINT idempotency_key_length CHECK ((length((VALUE)::text) <= 200));
+
+CREATE TYPE points.import_purchase_batch_status AS ENUM (
+    'accepted',
+    'duplicate',
+    'rejected'
+);
 
 CREATE TYPE points.key_scope AS ENUM (
     'adjustment',
@@ -73,6 +128,87 @@ CREATE DOMAIN points.member_key AS points.id_text
 
 CREATE DOMAIN points.month_day AS date
 	CONSTRAINT month_day_in_2000 CHECK (((VALUE >= '2000-01-01'::date) AND (VALUE < '2001-01-01'::date)));
+
+CREATE TYPE points.override_tier_status AS ENUM (
+    'overridden',
+    'unchanged',
+    'unknown_member',
+    'unknown_tier'
+);
+
+CREATE TYPE points.purchase_status AS ENUM (
+    'posted',
+    'replayed',
+    'conflict',
+    'unknown_member',
+    'in_future',
+    'too_old'
+);
+
+CREATE TYPE points.redeem_status AS ENUM (
+    'redeemed',
+    'replayed',
+    'conflict',
+    'unknown_member',
+    'unknown_reward',
+    'inactive',
+    'tier_too_low',
+    'limit_reached',
+    'insufficient_points',
+    'out_of_stock'
+);
+
+CREATE TYPE points.refund_status AS ENUM (
+    'refunded',
+    'replayed',
+    'conflict',
+    'unknown_order',
+    'exceeds_order',
+    'before_purchase',
+    'in_future',
+    'too_old'
+);
+
+CREATE TYPE points.resolve_hold_status AS ENUM (
+    'captured',
+    'voided',
+    'replayed',
+    'resolved',
+    'unknown_hold',
+    'exceeds_hold',
+    'insufficient_points'
+);
+
+CREATE TYPE points.set_program_settings_status AS ENUM (
+    'changed',
+    'unchanged',
+    'in_past',
+    'tier_period_mid_year'
+);
+
+CREATE TYPE points.set_reward_status AS ENUM (
+    'created',
+    'changed',
+    'unchanged',
+    'incomplete',
+    'unknown_tier'
+);
+
+CREATE TYPE points.set_task_status AS ENUM (
+    'changed',
+    'unchanged',
+    'in_past',
+    'unknown_task'
+);
+
+CREATE TYPE points.set_tier_status AS ENUM (
+    'changed',
+    'unchanged',
+    'in_past',
+    'unknown_tier',
+    'rank_taken',
+    'rank_fixed'
+);
 
 CREATE TYPE points.tier_change_cause AS ENUM (
     'upgrade',

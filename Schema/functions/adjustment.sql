@@ -8,7 +8,7 @@
 -- remembered, so a retry may succeed) or 'unknown_member', with the balances after.
 CREATE FUNCTION points.adjust(
     p_program integer, p_member points.member_key, p_points bigint, p_reason points.label_text, p_actor points.label_text, p_key points.idempotency_key)
-RETURNS TABLE (status text, entry_id bigint, available bigint, pending bigint, held bigint)
+RETURNS TABLE (status points.adjust_status, entry_id bigint, available bigint, pending bigint, held bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_request jsonb := jsonb_build_object(
@@ -25,7 +25,7 @@ BEGIN
     WHERE m.program_id = p_program AND m.member_id = p_member
     FOR UPDATE;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN QUERY SELECT 'unknown_member'::points.adjust_status, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
     -- Holds past their time no longer reserve anything (redemption/holds.sql).
@@ -48,10 +48,12 @@ BEGIN
         FROM points.journal_entries AS e
         WHERE e.program_id = p_program AND e.key_scope = 'adjustment' AND e.idempotency_key = p_key;
         IF FOUND THEN
-            RETURN QUERY SELECT CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END,
+            RETURN QUERY SELECT
+                CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END::points.adjust_status,
                 v_existing.entry_id, v_member.available, v_member.pending::bigint, v_member.held::bigint;
         ELSE
-            RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_member.available, v_member.pending::bigint, v_member.held::bigint;
+            RETURN QUERY SELECT 'insufficient_points'::points.adjust_status, NULL::bigint, v_member.available,
+                v_member.pending::bigint, v_member.held::bigint;
         END IF;
         RETURN;
     END IF;
@@ -69,7 +71,8 @@ BEGIN
     UPDATE points.members AS m
     SET available = m.available + p_points, adjustments = m.adjustments - p_points
     WHERE m.program_id = p_program AND m.member_id = p_member;
-    RETURN QUERY SELECT 'posted', v_entry, v_member.available + p_points, v_member.pending::bigint, v_member.held::bigint;
+    RETURN QUERY SELECT 'posted'::points.adjust_status, v_entry, v_member.available + p_points,
+        v_member.pending::bigint, v_member.held::bigint;
 END
 $$;
 

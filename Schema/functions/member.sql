@@ -4,7 +4,7 @@
 -- returns the member; the same id with another referrer is a conflict.
 -- Returns status 'created', 'exists', 'conflict' or 'unknown_referrer'.
 CREATE FUNCTION points.create_member(p_program integer, p_member points.member_key, p_referrer points.member_key)
-RETURNS TABLE (status text, tier text, created_at timestamptz)
+RETURNS TABLE (status points.create_member_status, tier text, created_at timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_tier text;
@@ -15,7 +15,7 @@ BEGIN
     END IF;
     IF p_referrer IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_referrer) THEN
-        RETURN QUERY SELECT 'unknown_referrer', NULL::text, NULL::timestamptz;
+        RETURN QUERY SELECT 'unknown_referrer'::points.create_member_status, NULL::text, NULL::timestamptz;
         RETURN;
     END IF;
     SELECT t.tier INTO v_tier FROM points.tiers AS t WHERE t.program_id = p_program ORDER BY t.rank LIMIT 1;
@@ -24,9 +24,11 @@ BEGIN
     ON CONFLICT ON CONSTRAINT members_pkey DO NOTHING
     RETURNING m.created_at INTO v_created;
     IF v_created IS NOT NULL THEN
-        RETURN QUERY SELECT 'created', v_tier, v_created;
+        RETURN QUERY SELECT 'created'::points.create_member_status, v_tier, v_created;
     ELSE
-        RETURN QUERY SELECT CASE WHEN m.referrer IS NOT DISTINCT FROM p_referrer OR p_referrer IS NULL THEN 'exists' ELSE 'conflict' END,
+        RETURN QUERY SELECT
+                CASE WHEN m.referrer IS NOT DISTINCT FROM p_referrer OR p_referrer IS NULL THEN 'exists' ELSE 'conflict' END
+                    ::points.create_member_status,
                 m.tier, m.created_at
             FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member;
     END IF;

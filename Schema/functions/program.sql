@@ -20,7 +20,7 @@ CREATE TRIGGER programs_time_zone BEFORE INSERT OR UPDATE OF time_zone ON points
 -- Creates a program with the default tiers; replaying the same content returns it unchanged.
 -- Returns status 'created', 'exists' or 'conflict' (same name, other currency or time zone).
 CREATE FUNCTION points.create_program(p_name text, p_currency text, p_time_zone text, p_actor points.label_text)
-RETURNS TABLE (status text, program_id integer, currency text, time_zone text, created_at timestamptz)
+RETURNS TABLE (status points.create_program_status, program_id integer, currency text, time_zone text, created_at timestamptz)
 LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_program points.programs%ROWTYPE;
@@ -33,7 +33,7 @@ BEGIN
         SELECT p.* INTO v_program FROM points.programs AS p WHERE p.name = p_name;
         RETURN QUERY SELECT
             CASE WHEN v_program.currency = upper(p_currency) AND v_program.time_zone = p_time_zone
-                 THEN 'exists' ELSE 'conflict' END,
+                 THEN 'exists' ELSE 'conflict' END::points.create_program_status,
             v_program.program_id, v_program.currency::text, v_program.time_zone, v_program.created_at;
         RETURN;
     END IF;
@@ -45,8 +45,8 @@ BEGIN
     VALUES (v_program.program_id, 'program', p_actor, v_program.created_at,
             jsonb_build_object('name', p_name, 'currency', v_program.currency, 'time_zone', p_time_zone,
                                'tiers', jsonb_build_array('ordinary', 'advanced', 'premium')));
-    RETURN QUERY SELECT 'created', v_program.program_id, v_program.currency::text, v_program.time_zone,
-        v_program.created_at;
+    RETURN QUERY SELECT 'created'::points.create_program_status, v_program.program_id, v_program.currency::text,
+        v_program.time_zone, v_program.created_at;
 END
 $$;
 

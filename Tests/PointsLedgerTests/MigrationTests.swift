@@ -1,5 +1,5 @@
 import Foundation
-import PointsLedger
+@testable import PointsLedger
 import Postgres
 import TestSupport
 import Testing
@@ -98,7 +98,13 @@ struct MigrationTests {
         try await TestDatabase.withEmpty { configuration in
             let ledger = Ledger(configuration: configuration, maximumConnections: 2, logger: TestDatabase.quietLogger)
             defer { Task { await ledger.pool.closeIdleConnections() } }
-            #expect(try await ledger.migrate(through: 1).map(\.version) == [1])
+            // This build's modules name the status types that migration 0003 creates: at the
+            // baseline they are created with those statuses as text, as they were before it.
+            let baselineModules = FunctionModule.all.map {
+                FunctionModule(path: $0.path, sql: $0.sql.replacing(/points\.[a-z_]+_status\b/, with: "text"))
+            }
+            let baseline = Migrator(migrations: Migration.all.filter { $0.version == 1 }, modules: baselineModules)
+            #expect(try await ledger.withConnection { try baseline.migrate($0, roles: nil) }.map(\.version) == [1])
             let program = try await ledger.createProgram(name: "default", currency: "CNY", actor: "tests").program
             _ = try await ledger.createMember("m1", in: program)
             _ = try await ledger.grant(points: 100, to: "m1", in: program, reason: "welcome", actor: "ops", key: "g1")

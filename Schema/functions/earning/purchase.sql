@@ -8,7 +8,7 @@
 CREATE FUNCTION points.purchase(
     p_program integer, p_member points.member_key, p_order points.idempotency_key, p_amount_minor bigint, p_points_paid_minor bigint,
     p_occurred_at points.event_time, p_backdated boolean)
-RETURNS TABLE (status text, entry_id bigint, points bigint, matures_at timestamptz, referral_entry_id bigint,
+RETURNS TABLE (status points.purchase_status, entry_id bigint, points bigint, matures_at timestamptz, referral_entry_id bigint,
                available bigint, pending bigint, upgraded_to text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
@@ -66,7 +66,8 @@ BEGIN
         WHERE locked.member_id = p_member) AS m
     WHERE p.program_id = p_program;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
+        RETURN QUERY SELECT 'unknown_member'::points.purchase_status, NULL::bigint, NULL::bigint, NULL::timestamptz,
+            NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
         RETURN;
     END IF;
     -- The settings in force when the purchase happened, the back-dating window in force now, and
@@ -107,18 +108,18 @@ BEGIN
         FROM points.journal_entries AS e
         WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
         IF NOT FOUND THEN
-            RETURN QUERY SELECT CASE WHEN v_at > v_now THEN 'in_future' ELSE 'too_old' END,
+            RETURN QUERY SELECT CASE WHEN v_at > v_now THEN 'in_future' ELSE 'too_old' END::points.purchase_status,
                 NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
             RETURN;
         END IF;
         IF points.same_request(v_existing.request, v_request) THEN
-            RETURN QUERY SELECT 'replayed', v_existing.entry_id, pu.points::bigint, pu.matures_at, NULL::bigint,
-                    v_row.available, v_row.pending::bigint, NULL::text
+            RETURN QUERY SELECT 'replayed'::points.purchase_status, v_existing.entry_id, pu.points::bigint, pu.matures_at,
+                    NULL::bigint, v_row.available, v_row.pending::bigint, NULL::text
                 FROM points.purchases AS pu
                 WHERE pu.program_id = p_program AND pu.member_id = v_existing.member_id AND pu.order_id = p_order;
         ELSE
-            RETURN QUERY SELECT 'conflict', v_existing.entry_id, NULL::bigint, NULL::timestamptz, NULL::bigint,
-                v_row.available, v_row.pending::bigint, NULL::text;
+            RETURN QUERY SELECT 'conflict'::points.purchase_status, v_existing.entry_id, NULL::bigint, NULL::timestamptz,
+                NULL::bigint, v_row.available, v_row.pending::bigint, NULL::text;
         END IF;
         RETURN;
     END IF;

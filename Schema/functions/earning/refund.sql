@@ -11,7 +11,7 @@
 -- 'before_purchase', 'in_future' or 'too_old'.
 CREATE FUNCTION points.refund(
     p_program integer, p_order points.idempotency_key, p_refund points.idempotency_key, p_amount_minor bigint, p_occurred_at points.event_time, p_backdated boolean)
-RETURNS TABLE (status text, entry_id bigint, member_id text, clawed_back bigint, from_pending bigint,
+RETURNS TABLE (status points.refund_status, entry_id bigint, member_id text, clawed_back bigint, from_pending bigint,
                from_available bigint, written_off bigint, refunded_minor bigint, order_amount_minor bigint, tier text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
@@ -38,7 +38,8 @@ BEGIN
     SELECT e.member_id INTO v_member FROM points.journal_entries AS e
     WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT 'unknown_order', NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
+        RETURN QUERY SELECT 'unknown_order'::points.refund_status, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint,
+            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
         RETURN;
     END IF;
     SELECT m.available INTO v_available FROM points.members AS m
@@ -49,7 +50,8 @@ BEGIN
     SELECT e.entry_id, e.request INTO v_existing FROM points.journal_entries AS e
     WHERE e.program_id = p_program AND e.key_scope = 'refund' AND e.idempotency_key = p_refund;
     IF FOUND THEN
-        RETURN QUERY SELECT CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END,
+        RETURN QUERY SELECT
+            CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END::points.refund_status,
             v_existing.entry_id, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
             v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text;
         RETURN;
@@ -57,17 +59,18 @@ BEGIN
     -- A time outside the window is refused only now: a replay is answered however late it comes.
     v_time_problem := points.check_occurred_at(p_program, v_at, p_backdated);
     IF v_time_problem IS NOT NULL THEN
-        RETURN QUERY SELECT v_time_problem, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
+        RETURN QUERY SELECT v_time_problem::points.refund_status, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint,
+            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
         RETURN;
     END IF;
     IF v_purchase.refunded_minor + p_amount_minor > v_purchase.amount_minor THEN
-        RETURN QUERY SELECT 'exceeds_order', NULL::bigint, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text;
+        RETURN QUERY SELECT 'exceeds_order'::points.refund_status, NULL::bigint, v_member, NULL::bigint, NULL::bigint,
+            NULL::bigint, NULL::bigint, v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text;
         RETURN;
     END IF;
     IF v_at < v_purchase.occurred_at THEN
-        RETURN QUERY SELECT 'before_purchase', NULL::bigint, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text;
+        RETURN QUERY SELECT 'before_purchase'::points.refund_status, NULL::bigint, v_member, NULL::bigint, NULL::bigint,
+            NULL::bigint, NULL::bigint, v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text;
         RETURN;
     END IF;
 
@@ -95,8 +98,8 @@ BEGIN
     RETURNING e.entry_id INTO v_entry;
     IF v_entry IS NULL THEN
         -- The same refund id, taken at this moment by a refund of another member's order.
-        RETURN QUERY SELECT 'conflict', e.entry_id, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-                v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text
+        RETURN QUERY SELECT 'conflict'::points.refund_status, e.entry_id, v_member, NULL::bigint, NULL::bigint,
+                NULL::bigint, NULL::bigint, v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text
             FROM points.journal_entries AS e
             WHERE e.program_id = p_program AND e.key_scope = 'refund' AND e.idempotency_key = p_refund;
         RETURN;
@@ -121,7 +124,7 @@ BEGIN
     -- The purchase's period loses the points and spend (tiers/qualification.sql), which may undo an
     -- upgrade of that period.
     v_tier := points.disqualify(p_program, v_member, v_purchase.occurred_at, v_delta, v_spend, v_at, v_entry);
-    RETURN QUERY SELECT 'refunded', v_entry, v_member, v_delta, v_from_pending, v_take, v_write,
+    RETURN QUERY SELECT 'refunded'::points.refund_status, v_entry, v_member, v_delta, v_from_pending, v_take, v_write,
         v_purchase.refunded_minor + p_amount_minor, v_purchase.amount_minor::bigint, v_tier;
 END
 $$;

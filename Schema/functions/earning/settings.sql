@@ -49,25 +49,26 @@ $$;
 
 -- Changes some of a program's settings from p_effective_at on; the other settings keep the
 -- values in force then. Records who changed what, before and after. Returns status 'changed',
--- 'unchanged' (the same values were already in force), or 'in_past' (p_effective_at is more
--- than five minutes ago while the program has entries: posted entries never change meaning).
+-- 'unchanged' (the same values were already in force), 'in_past' (p_effective_at is more than
+-- five minutes ago while the program has entries: posted entries never change meaning) or
+-- 'tier_period_mid_year' (the tier period would change other than at the start of a year).
 CREATE FUNCTION points.set_program_settings(
     p_program integer, p_changes jsonb, p_effective_at points.event_time, p_actor points.label_text)
-RETURNS TABLE (status text, effective_at timestamptz)
+RETURNS TABLE (status points.set_program_settings_status, effective_at timestamptz)
 LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_before points.program_settings;
     v_after points.program_settings;
 BEGIN
     IF NOT points.begin_configuration_change(p_program, p_effective_at) THEN
-        RETURN QUERY SELECT 'in_past', p_effective_at::timestamptz;
+        RETURN QUERY SELECT 'in_past'::points.set_program_settings_status, p_effective_at::timestamptz;
         RETURN;
     END IF;
     v_before := points.settings_at(p_program, p_effective_at);
     v_after := jsonb_populate_record(v_before, p_changes);
     v_after.effective_at := p_effective_at;
     IF to_jsonb(v_after) - 'effective_at' = to_jsonb(v_before) - 'effective_at' THEN
-        RETURN QUERY SELECT 'unchanged', v_before.effective_at;
+        RETURN QUERY SELECT 'unchanged'::points.set_program_settings_status, v_before.effective_at;
         RETURN;
     END IF;
     -- The tier period (tiers/periods.sql) changes only where every kind of period starts, at the
@@ -76,7 +77,7 @@ BEGIN
        AND p_effective_at <> (SELECT date_trunc('year', p_effective_at AT TIME ZONE p.time_zone) AT TIME ZONE p.time_zone
                               FROM points.programs AS p WHERE p.program_id = p_program)
        AND EXISTS (SELECT 1 FROM points.journal_entries AS e WHERE e.program_id = p_program) THEN
-        RETURN QUERY SELECT 'tier_period_mid_year', p_effective_at::timestamptz;
+        RETURN QUERY SELECT 'tier_period_mid_year'::points.set_program_settings_status, p_effective_at::timestamptz;
         RETURN;
     END IF;
     -- A second change at the same instant replaces the first.
@@ -85,6 +86,6 @@ BEGIN
     INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
     VALUES (p_program, 'settings', p_actor, p_effective_at,
             to_jsonb(v_before) - 'program_id' - 'effective_at', to_jsonb(v_after) - 'program_id' - 'effective_at');
-    RETURN QUERY SELECT 'changed', p_effective_at::timestamptz;
+    RETURN QUERY SELECT 'changed'::points.set_program_settings_status, p_effective_at::timestamptz;
 END
 $$;

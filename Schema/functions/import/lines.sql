@@ -11,7 +11,7 @@ DECLARE
     v_answered bigint;
 BEGIN
     UPDATE pg_temp.import_work AS w SET
-        status = CASE WHEN f.same THEN 'duplicate' ELSE 'rejected' END,
+        status = CASE WHEN f.same THEN 'duplicate' ELSE 'rejected' END::points.import_purchase_batch_status,
         reason = format('order %s was posted as entry %s%s', w.order_id, f.entry_id,
                         CASE WHEN f.same THEN '' ELSE ' with different content (idempotency conflict)' END),
         ledger_entry_id = f.entry_id
@@ -67,7 +67,8 @@ BEGIN
     SELECT x.*,
            -- Amount problems reject a line at once; time problems only once the ledger is known
            -- not to hold its order (a re-run of an old file is answered with duplicates).
-           CASE WHEN x.reason IS NOT NULL AND NOT x.time_problem THEN 'rejected' END AS status,
+           CASE WHEN x.reason IS NOT NULL AND NOT x.time_problem THEN 'rejected'::points.import_purchase_batch_status END
+               AS status,
            NULL::bigint AS ledger_entry_id,
            points.purchase_matures_at(x.points, x.occurred_at, x.return_window_days, p_row.time_zone) AS matures_at,
            points.lot_expiry(x.expiry_kind, x.expiry_count, x.occurred_at, p_row.time_zone) AS expires_at,
@@ -142,7 +143,7 @@ BEGIN
     IF EXISTS (SELECT FROM pg_temp.import_work AS w WHERE w.status IS NULL GROUP BY w.order_id HAVING count(*) > 1) THEN
         PERFORM points.import_answer_from_journal(p_program, true);
         UPDATE pg_temp.import_work AS w SET
-            status = CASE WHEN w.request = f.request THEN 'duplicate' ELSE 'rejected' END,
+            status = CASE WHEN w.request = f.request THEN 'duplicate' ELSE 'rejected' END::points.import_purchase_batch_status,
             reason = CASE WHEN w.request = f.request THEN format('order %s repeats line %s', w.order_id, f.line)
                           ELSE format('order %s is on line %s with different content', w.order_id, f.line) END
         FROM (SELECT DISTINCT ON (w2.order_id) w2.order_id, w2.line, w2.request

@@ -17,7 +17,7 @@
 -- is posted only when its member is new or its time is out of bounds; the others find a posted
 -- order through the entries' unique key.
 CREATE FUNCTION points.import_purchase_batch(p_program integer, p_batch bigint, p_create_members boolean, p_backdated boolean)
-RETURNS TABLE (line bigint, status text, entry_id bigint, points bigint, reason text)
+RETURNS TABLE (line bigint, status points.import_purchase_batch_status, entry_id bigint, points bigint, reason text)
 -- A batch's sorts (the lines in member order, with their requests) stay in memory; no statement
 -- of a batch runs long enough to repay JIT compilation, which its estimates would otherwise ask
 -- for (a third of a second for each pass over the upgrades).

@@ -25,7 +25,7 @@ $$;
 -- same member and points: the original hold). Returns status 'held', 'replayed', 'conflict',
 -- 'unknown_member' or 'insufficient_points', with the hold and the member's balances.
 CREATE FUNCTION points.create_hold(p_program integer, p_member points.member_key, p_points bigint, p_expires_at points.event_time, p_key points.idempotency_key)
-RETURNS TABLE (status text, hold_id bigint, expires_at timestamptz, available bigint, held bigint)
+RETURNS TABLE (status points.create_hold_status, hold_id bigint, expires_at timestamptz, available bigint, held bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_member points.members;
@@ -39,7 +39,8 @@ BEGIN
     END IF;
     SELECT m.* INTO v_member FROM points.members AS m WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint;
+        RETURN QUERY SELECT 'unknown_member'::points.create_hold_status, NULL::bigint, NULL::timestamptz,
+            NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
     IF v_member.held > 0 THEN
@@ -47,19 +48,23 @@ BEGIN
     END IF;
     SELECT h.* INTO v_existing FROM points.holds AS h WHERE h.program_id = p_program AND h.hold_key = p_key;
     IF FOUND THEN
-        RETURN QUERY SELECT CASE WHEN v_existing.member_id = p_member AND v_existing.points = p_points THEN 'replayed' ELSE 'conflict' END,
+        RETURN QUERY SELECT
+            CASE WHEN v_existing.member_id = p_member AND v_existing.points = p_points THEN 'replayed' ELSE 'conflict' END
+                ::points.create_hold_status,
             v_existing.hold_id, v_existing.expires_at::timestamptz, v_member.available, v_member.held::bigint;
         RETURN;
     END IF;
     IF v_member.available - v_member.held < p_points THEN
-        RETURN QUERY SELECT 'insufficient_points', NULL::bigint, NULL::timestamptz, v_member.available, v_member.held::bigint;
+        RETURN QUERY SELECT 'insufficient_points'::points.create_hold_status, NULL::bigint, NULL::timestamptz,
+            v_member.available, v_member.held::bigint;
         RETURN;
     END IF;
     INSERT INTO points.holds AS h (program_id, member_id, hold_key, points, expires_at)
     VALUES (p_program, p_member, p_key, p_points, p_expires_at)
     RETURNING h.hold_id INTO v_hold;
     UPDATE points.members AS m SET held = m.held + p_points WHERE m.program_id = p_program AND m.member_id = p_member;
-    RETURN QUERY SELECT 'held', v_hold, p_expires_at::timestamptz, v_member.available, v_member.held + p_points;
+    RETURN QUERY SELECT 'held'::points.create_hold_status, v_hold, p_expires_at::timestamptz, v_member.available,
+        v_member.held + p_points;
 END
 $$;
 
@@ -70,8 +75,8 @@ $$;
 -- 'insufficient_points' or 'resolved' (resolved otherwise before: state says how), with the
 -- hold's state, points, captured points, entry, and the member's balances.
 CREATE FUNCTION points.resolve_hold(p_program integer, p_hold bigint, p_void boolean, p_capture bigint)
-RETURNS TABLE (status text, state text, member_id text, points bigint, captured bigint, entry_id bigint,
-               available bigint, held bigint)
+RETURNS TABLE (status points.resolve_hold_status, state points.hold_state, member_id text, points bigint, captured bigint,
+               entry_id bigint, available bigint, held bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_member_id text;
@@ -85,7 +90,8 @@ BEGIN
     END IF;
     SELECT h.member_id INTO v_member_id FROM points.holds AS h WHERE h.program_id = p_program AND h.hold_id = p_hold;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT 'unknown_hold', NULL::text, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
+        RETURN QUERY SELECT 'unknown_hold'::points.resolve_hold_status, NULL::points.hold_state, NULL::text, NULL::bigint,
+            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
     -- The member first, then the hold: the order every writer locks in.
@@ -103,8 +109,8 @@ BEGIN
         RETURN QUERY SELECT
             CASE WHEN (v_hold.state = 'voided' AND p_void)
                    OR (v_hold.state = 'captured' AND NOT p_void AND v_hold.captured = coalesce(p_capture, v_hold.points))
-                 THEN 'replayed' ELSE 'resolved' END,
-            v_hold.state::text, v_member_id, v_hold.points::bigint, v_hold.captured::bigint, v_hold.entry_id, v_member.available,
+                 THEN 'replayed' ELSE 'resolved' END::points.resolve_hold_status,
+            v_hold.state, v_member_id, v_hold.points::bigint, v_hold.captured::bigint, v_hold.entry_id, v_member.available,
             v_member.held::bigint;
         RETURN;
     END IF;
@@ -112,20 +118,20 @@ BEGIN
         UPDATE points.holds AS h SET state = 'voided', resolved_at = now()
         WHERE h.program_id = p_program AND h.member_id = v_member_id AND h.hold_id = p_hold;
         UPDATE points.members AS m SET held = m.held - v_hold.points WHERE m.program_id = p_program AND m.member_id = v_member_id;
-        RETURN QUERY SELECT 'voided', 'voided', v_member_id, v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available,
-            v_member.held - v_hold.points;
+        RETURN QUERY SELECT 'voided'::points.resolve_hold_status, 'voided'::points.hold_state, v_member_id,
+            v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available, v_member.held - v_hold.points;
         RETURN;
     END IF;
     v_capture := coalesce(p_capture, v_hold.points);
     IF v_capture > v_hold.points THEN
-        RETURN QUERY SELECT 'exceeds_hold', 'open', v_member_id, v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available,
-            v_member.held::bigint;
+        RETURN QUERY SELECT 'exceeds_hold'::points.resolve_hold_status, 'open'::points.hold_state, v_member_id,
+            v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint;
         RETURN;
     END IF;
     IF v_member.available < v_capture THEN
         -- Clawbacks since the hold took the points it reserved.
-        RETURN QUERY SELECT 'insufficient_points', 'open', v_member_id, v_hold.points::bigint, NULL::bigint, NULL::bigint,
-            v_member.available, v_member.held::bigint;
+        RETURN QUERY SELECT 'insufficient_points'::points.resolve_hold_status, 'open'::points.hold_state, v_member_id,
+            v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint;
         RETURN;
     END IF;
     INSERT INTO points.journal_entries AS e (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
@@ -144,8 +150,8 @@ BEGIN
     UPDATE points.members AS m SET available = m.available - v_capture, redeemed = m.redeemed + v_capture,
         held = m.held - v_hold.points
     WHERE m.program_id = p_program AND m.member_id = v_member_id;
-    RETURN QUERY SELECT 'captured', 'captured', v_member_id, v_hold.points::bigint, v_capture, v_entry,
-        v_member.available - v_capture, v_member.held - v_hold.points;
+    RETURN QUERY SELECT 'captured'::points.resolve_hold_status, 'captured'::points.hold_state, v_member_id,
+        v_hold.points::bigint, v_capture, v_entry, v_member.available - v_capture, v_member.held - v_hold.points;
 END
 $$;
 

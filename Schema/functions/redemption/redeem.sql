@@ -11,7 +11,8 @@
 -- member's balances after, the stock left, and for a refusal a detail.
 CREATE FUNCTION points.redeem(
     p_program integer, p_member points.member_key, p_reward text, p_quantity integer, p_points bigint, p_reason points.label_text, p_key points.idempotency_key)
-RETURNS TABLE (status text, entry_id bigint, points bigint, available bigint, held bigint, stock_left bigint, detail text)
+RETURNS TABLE (status points.redeem_status, entry_id bigint, points bigint, available bigint, held bigint, stock_left bigint,
+               detail text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
@@ -33,7 +34,8 @@ BEGIN
     SELECT m.* INTO v_member FROM points.members AS m
     WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
+        RETURN QUERY SELECT 'unknown_member'::points.redeem_status, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+            NULL::bigint, NULL::text;
         RETURN;
     END IF;
     -- A replay is answered with the original, whatever the state now.
@@ -42,7 +44,7 @@ BEGIN
     LEFT JOIN points.redemptions AS r ON r.program_id = e.program_id AND r.member_id = e.member_id AND r.entry_id = e.entry_id
     WHERE e.program_id = p_program AND e.key_scope = 'redemption' AND e.idempotency_key = p_key;
     IF FOUND THEN
-        RETURN QUERY SELECT CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END,
+        RETURN QUERY SELECT CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END::points.redeem_status,
             v_existing.entry_id, v_existing.points::bigint, v_member.available, v_member.held::bigint, NULL::bigint, NULL::text;
         RETURN;
     END IF;
@@ -50,11 +52,13 @@ BEGIN
     IF p_reward IS NOT NULL THEN
         SELECT r.* INTO v_reward FROM points.rewards AS r WHERE r.program_id = p_program AND r.reward = p_reward;
         IF NOT FOUND THEN
-            RETURN QUERY SELECT 'unknown_reward', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint, NULL::bigint, NULL::text;
+            RETURN QUERY SELECT 'unknown_reward'::points.redeem_status, NULL::bigint, NULL::bigint, v_member.available,
+                v_member.held::bigint, NULL::bigint, NULL::text;
             RETURN;
         END IF;
         IF now() < v_reward.active_from OR now() >= v_reward.active_until THEN
-            RETURN QUERY SELECT 'inactive', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint, v_reward.stock::bigint,
+            RETURN QUERY SELECT 'inactive'::points.redeem_status, NULL::bigint, NULL::bigint, v_member.available,
+                v_member.held::bigint, v_reward.stock::bigint,
                 CASE WHEN now() < v_reward.active_from THEN 'from ' || v_reward.active_from ELSE 'until ' || v_reward.active_until END;
             RETURN;
         END IF;
@@ -63,8 +67,8 @@ BEGIN
                                      v_member.granted_until, now());
             IF (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = v_tier)
                < (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = v_reward.min_tier) THEN
-                RETURN QUERY SELECT 'tier_too_low', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint,
-                    v_reward.stock::bigint, v_tier || ',' || v_reward.min_tier;
+                RETURN QUERY SELECT 'tier_too_low'::points.redeem_status, NULL::bigint, NULL::bigint, v_member.available,
+                    v_member.held::bigint, v_reward.stock::bigint, v_tier || ',' || v_reward.min_tier;
                 RETURN;
             END IF;
         END IF;
@@ -72,8 +76,8 @@ BEGIN
             SELECT coalesce(sum(r.quantity), 0) INTO v_taken FROM points.redemptions AS r
             WHERE r.program_id = p_program AND r.member_id = p_member AND r.reward = p_reward;
             IF v_taken + p_quantity > v_reward.limit_per_member THEN
-                RETURN QUERY SELECT 'limit_reached', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint,
-                    v_reward.stock::bigint, v_taken || ' of ' || v_reward.limit_per_member;
+                RETURN QUERY SELECT 'limit_reached'::points.redeem_status, NULL::bigint, NULL::bigint, v_member.available,
+                    v_member.held::bigint, v_reward.stock::bigint, v_taken || ' of ' || v_reward.limit_per_member;
                 RETURN;
             END IF;
         END IF;
@@ -83,8 +87,8 @@ BEGIN
         v_member.held := v_member.held - points.release_expired_holds(p_program, p_member);
     END IF;
     IF v_member.available - v_member.held < v_cost THEN
-        RETURN QUERY SELECT 'insufficient_points', NULL::bigint, v_cost, v_member.available, v_member.held::bigint,
-            v_reward.stock::bigint, NULL::text;
+        RETURN QUERY SELECT 'insufficient_points'::points.redeem_status, NULL::bigint, v_cost, v_member.available,
+            v_member.held::bigint, v_reward.stock::bigint, NULL::text;
         RETURN;
     END IF;
     IF v_reward.stock IS NOT NULL THEN
@@ -93,7 +97,8 @@ BEGIN
         WHERE r.program_id = p_program AND r.reward = p_reward AND r.stock >= p_quantity
         RETURNING r.stock INTO v_stock;
         IF NOT FOUND THEN
-            RETURN QUERY SELECT 'out_of_stock', NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint,
+            RETURN QUERY SELECT 'out_of_stock'::points.redeem_status, NULL::bigint, NULL::bigint, v_member.available,
+                v_member.held::bigint,
                 (SELECT r.stock FROM points.rewards AS r WHERE r.program_id = p_program AND r.reward = p_reward)::bigint, NULL::text;
             RETURN;
         END IF;

@@ -4,7 +4,7 @@
 -- needs a name and a cost). Recorded with who, when, before and after. Returns 'created',
 -- 'changed', 'unchanged', 'incomplete' (a new reward without name or cost) or 'unknown_tier'.
 CREATE FUNCTION points.set_reward(p_program integer, p_reward text, p_changes jsonb, p_actor points.label_text)
-RETURNS TABLE (status text)
+RETURNS TABLE (status points.set_reward_status)
 LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_before points.rewards;
@@ -12,13 +12,13 @@ DECLARE
 BEGIN
     IF p_changes ? 'min_tier' AND p_changes->>'min_tier' IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_changes->>'min_tier') THEN
-        RETURN QUERY SELECT 'unknown_tier';
+        RETURN QUERY SELECT 'unknown_tier'::points.set_reward_status;
         RETURN;
     END IF;
     SELECT r.* INTO v_before FROM points.rewards AS r WHERE r.program_id = p_program AND r.reward = p_reward FOR UPDATE;
     IF NOT FOUND THEN
         IF NOT (p_changes ? 'name' AND p_changes ? 'cost') THEN
-            RETURN QUERY SELECT 'incomplete';
+            RETURN QUERY SELECT 'incomplete'::points.set_reward_status;
             RETURN;
         END IF;
         v_after := jsonb_populate_record(
@@ -27,7 +27,7 @@ BEGIN
     ELSE
         v_after := jsonb_populate_record(v_before, p_changes);
         IF to_jsonb(v_after) = to_jsonb(v_before) THEN
-            RETURN QUERY SELECT 'unchanged';
+            RETURN QUERY SELECT 'unchanged'::points.set_reward_status;
             RETURN;
         END IF;
         UPDATE points.rewards AS r SET name = v_after.name, cost = v_after.cost, stock = v_after.stock,
@@ -38,6 +38,6 @@ BEGIN
     INSERT INTO points.configuration_changes (program_id, subject, actor, effective_at, before, after)
     VALUES (p_program, 'reward ' || p_reward, p_actor, now(),
             to_jsonb(v_before) - 'program_id' - 'reward', to_jsonb(v_after) - 'program_id' - 'reward');
-    RETURN QUERY SELECT CASE WHEN v_before.reward IS NULL THEN 'created' ELSE 'changed' END;
+    RETURN QUERY SELECT CASE WHEN v_before.reward IS NULL THEN 'created' ELSE 'changed' END::points.set_reward_status;
 END
 $$;

@@ -12,8 +12,8 @@
 -- cap is now full, and the member's available balance.
 CREATE FUNCTION points.complete_task(
     p_program integer, p_member points.member_key, p_task text, p_ref points.idempotency_key, p_occurred_at points.event_time)
-RETURNS TABLE (status text, entry_id bigint, points bigint, streak_bonus bigint, streak integer, capped_by text,
-               cap_reached boolean, available bigint, local_day date)
+RETURNS TABLE (status points.complete_task_status, entry_id bigint, points bigint, streak_bonus bigint, streak integer,
+               capped_by text, cap_reached boolean, available bigint, local_day date)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_now timestamptz := now();
@@ -36,7 +36,7 @@ DECLARE
     v_entry bigint;
     v_existing record;
     v_position integer;
-    v_problem text;
+    v_problem points.complete_task_status;
     v_settings points.program_settings;
     v_backdate_days integer;
     v_multiplier numeric;
@@ -61,13 +61,13 @@ BEGIN
         WHERE mm.program_id = p.program_id AND mm.member_id = p_member FOR UPDATE) AS m ON true
     WHERE p.program_id = p_program;
     IF v_row.available IS NULL THEN
-        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
-            NULL::boolean, NULL::bigint, NULL::date;
+        RETURN QUERY SELECT 'unknown_member'::points.complete_task_status, NULL::bigint, NULL::bigint, NULL::bigint,
+            NULL::integer, NULL::text, NULL::boolean, NULL::bigint, NULL::date;
         RETURN;
     END IF;
     IF v_row.task_points IS NULL THEN
-        RETURN QUERY SELECT 'unknown_task', NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
-            NULL::boolean, NULL::bigint, NULL::date;
+        RETURN QUERY SELECT 'unknown_task'::points.complete_task_status, NULL::bigint, NULL::bigint, NULL::bigint,
+            NULL::integer, NULL::text, NULL::boolean, NULL::bigint, NULL::date;
         RETURN;
     END IF;
     -- The settings in force at the completion and the back-dating window in force now, as for
@@ -84,14 +84,14 @@ BEGIN
         IF v_ref IS NULL THEN
             v_ref := to_char(v_day, 'YYYY-MM-DD');
         ELSIF v_ref <> to_char(v_day, 'YYYY-MM-DD') THEN
-            RETURN QUERY SELECT 'bad_ref', NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
-                NULL::boolean, NULL::bigint, v_day;
+            RETURN QUERY SELECT 'bad_ref'::points.complete_task_status, NULL::bigint, NULL::bigint, NULL::bigint,
+                NULL::integer, NULL::text, NULL::boolean, NULL::bigint, v_day;
             RETURN;
         END IF;
         v_key := 'checkin:' || p_member || ':' || v_ref;
     ELSIF v_ref IS NULL THEN
-        RETURN QUERY SELECT 'bad_ref', NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
-            NULL::boolean, NULL::bigint, v_day;
+        RETURN QUERY SELECT 'bad_ref'::points.complete_task_status, NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer,
+            NULL::text, NULL::boolean, NULL::bigint, v_day;
         RETURN;
     ELSE
         v_key := p_task || ':' || v_ref;
@@ -105,7 +105,7 @@ BEGIN
     v_problem := CASE
         WHEN v_at > v_now + interval '5 minutes' THEN 'in_future'
         WHEN v_at < v_now - make_interval(days => v_backdate_days) THEN 'too_old'
-        WHEN NOT v_row.active THEN 'inactive' END;
+        WHEN NOT v_row.active THEN 'inactive' END::points.complete_task_status;
     IF v_problem IS NULL THEN
         -- Caps: the earning completions of this task in the completion's local day, week (from
         -- Monday) and month (not counted when the task has no cap).
@@ -160,7 +160,9 @@ BEGIN
             ON c.program_id = e.program_id AND c.member_id = e.member_id AND c.task = p_task AND c.entry_id = e.entry_id
         WHERE e.program_id = p_program AND e.key_scope = 'task' AND e.idempotency_key = v_key;
         IF FOUND THEN
-            RETURN QUERY SELECT CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END,
+            RETURN QUERY SELECT
+                CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END
+                    ::points.complete_task_status,
                 v_existing.entry_id, v_existing.points::bigint, v_existing.streak_bonus::bigint, v_existing.streak::integer,
                 v_existing.capped_by::text, NULL::boolean, v_row.available, v_existing.local_day;
         ELSE

@@ -21,12 +21,12 @@ $$;
 -- p_effective_at on; the other settings keep the values in force then. The settings in force
 -- at every moment from then on must keep thresholds that rise with rank. Recorded with who,
 -- when, before and after. Returns status 'changed', 'unchanged', 'in_past', 'unknown_tier' (a
--- new tier without a rank and entry points), 'rank_taken' (another tier has the rank),
--- 'rank_fixed' (an existing tier's rank cannot change) or 'not_rising' (with the offending
--- pair of tiers in detail).
+-- new tier without a rank and entry points), 'rank_taken' (another tier has the rank) or
+-- 'rank_fixed' (an existing tier's rank cannot change); thresholds that would not rise raise a
+-- check_violation (constraint tier_thresholds_rise) naming the offending pair of tiers.
 CREATE FUNCTION points.set_tier(
     p_program integer, p_tier text, p_rank smallint, p_changes jsonb, p_effective_at points.event_time, p_actor points.label_text)
-RETURNS TABLE (status text, effective_at timestamptz, detail text)
+RETURNS TABLE (status points.set_tier_status, effective_at timestamptz, detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_rank smallint;
@@ -35,17 +35,17 @@ DECLARE
     v_bad record;
 BEGIN
     IF NOT points.begin_configuration_change(p_program, p_effective_at) THEN
-        RETURN QUERY SELECT 'in_past', p_effective_at::timestamptz, NULL::text;
+        RETURN QUERY SELECT 'in_past'::points.set_tier_status, p_effective_at::timestamptz, NULL::text;
         RETURN;
     END IF;
     SELECT t.rank INTO v_rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_tier;
     IF NOT FOUND THEN
         IF p_rank IS NULL OR NOT p_changes ? 'entry_points' THEN
-            RETURN QUERY SELECT 'unknown_tier', p_effective_at::timestamptz, NULL::text;
+            RETURN QUERY SELECT 'unknown_tier'::points.set_tier_status, p_effective_at::timestamptz, NULL::text;
             RETURN;
         END IF;
         IF EXISTS (SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.rank = p_rank) THEN
-            RETURN QUERY SELECT 'rank_taken', p_effective_at::timestamptz, t.tier FROM points.tiers AS t
+            RETURN QUERY SELECT 'rank_taken'::points.set_tier_status, p_effective_at::timestamptz, t.tier FROM points.tiers AS t
                 WHERE t.program_id = p_program AND t.rank = p_rank;
             RETURN;
         END IF;
@@ -57,20 +57,20 @@ BEGIN
             ROW(p_program, p_tier, p_effective_at, 0, 0, NULL, NULL, NULL, 1)::points.tier_settings, p_changes);
     ELSE
         IF p_rank IS NOT NULL AND p_rank <> v_rank THEN
-            RETURN QUERY SELECT 'rank_fixed', p_effective_at::timestamptz, v_rank::text;
+            RETURN QUERY SELECT 'rank_fixed'::points.set_tier_status, p_effective_at::timestamptz, v_rank::text;
             RETURN;
         END IF;
         SELECT ts.* INTO v_before FROM points.tier_settings AS ts
         WHERE ts.program_id = p_program AND ts.tier = p_tier AND ts.effective_at <= p_effective_at
         ORDER BY ts.effective_at DESC LIMIT 1;
         IF NOT FOUND THEN
-            RETURN QUERY SELECT 'unknown_tier', p_effective_at::timestamptz, NULL::text;
+            RETURN QUERY SELECT 'unknown_tier'::points.set_tier_status, p_effective_at::timestamptz, NULL::text;
             RETURN;
         END IF;
         v_after := jsonb_populate_record(v_before, p_changes);
         v_after.effective_at := p_effective_at;
         IF to_jsonb(v_after) - 'effective_at' = to_jsonb(v_before) - 'effective_at' THEN
-            RETURN QUERY SELECT 'unchanged', v_before.effective_at, NULL::text;
+            RETURN QUERY SELECT 'unchanged'::points.set_tier_status, v_before.effective_at, NULL::text;
             RETURN;
         END IF;
     END IF;
@@ -113,6 +113,6 @@ BEGIN
     VALUES (p_program, 'tier ' || p_tier, p_actor, p_effective_at,
             to_jsonb(v_before) - 'program_id' - 'tier' - 'effective_at',
             to_jsonb(v_after) - 'program_id' - 'tier' - 'effective_at' || jsonb_build_object('rank', coalesce(v_rank, p_rank)));
-    RETURN QUERY SELECT 'changed', p_effective_at::timestamptz, NULL::text;
+    RETURN QUERY SELECT 'changed'::points.set_tier_status, p_effective_at::timestamptz, NULL::text;
 END
 $$;

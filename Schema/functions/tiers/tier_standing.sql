@@ -37,7 +37,8 @@ $$;
 -- 'unknown_tier', with the grant and the member's effective tier at its start before and after.
 CREATE FUNCTION points.grant_tier(
     p_program integer, p_member points.member_key, p_tier text, p_term text, p_from points.event_time, p_actor points.label_text, p_key points.idempotency_key)
-RETURNS TABLE (status text, grant_id bigint, starts_at timestamptz, ends_at timestamptz, tier_before text, tier_after text)
+RETURNS TABLE (status points.grant_tier_status, grant_id bigint, starts_at timestamptz, ends_at timestamptz, tier_before text,
+               tier_after text)
 LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_member points.members;
@@ -51,14 +52,16 @@ BEGIN
     SELECT m.* INTO v_member FROM points.members AS m
     WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT 'unknown_member', NULL::bigint, NULL::timestamptz, NULL::timestamptz, NULL::text, NULL::text;
+        RETURN QUERY SELECT 'unknown_member'::points.grant_tier_status, NULL::bigint, NULL::timestamptz, NULL::timestamptz,
+            NULL::text, NULL::text;
         RETURN;
     END IF;
     SELECT g.* INTO v_existing FROM points.tier_grants AS g WHERE g.program_id = p_program AND g.grant_key = p_key;
     IF FOUND THEN
         RETURN QUERY SELECT
             CASE WHEN v_existing.member_id = p_member AND v_existing.tier = p_tier AND v_existing.term = p_term
-                      AND v_existing.starts_at = coalesce(p_from::timestamptz, v_existing.starts_at) THEN 'exists' ELSE 'conflict' END,
+                      AND v_existing.starts_at = coalesce(p_from::timestamptz, v_existing.starts_at) THEN 'exists' ELSE 'conflict' END
+                ::points.grant_tier_status,
             v_existing.grant_id, v_existing.starts_at, v_existing.ends_at,
             points.tier_at(p_program, p_member, v_member.tier, v_member.override_until, v_member.override_previous,
                            v_member.granted_until, v_existing.starts_at),
@@ -68,7 +71,8 @@ BEGIN
     END IF;
     p_from := coalesce(p_from, now());
     IF NOT EXISTS (SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_tier) THEN
-        RETURN QUERY SELECT 'unknown_tier', NULL::bigint, NULL::timestamptz, NULL::timestamptz, NULL::text, NULL::text;
+        RETURN QUERY SELECT 'unknown_tier'::points.grant_tier_status, NULL::bigint, NULL::timestamptz, NULL::timestamptz,
+            NULL::text, NULL::text;
         RETURN;
     END IF;
     SELECT p.time_zone INTO v_time_zone FROM points.programs AS p WHERE p.program_id = p_program;
@@ -80,7 +84,8 @@ BEGIN
     ON CONFLICT ON CONSTRAINT grant_once DO NOTHING
     RETURNING g.grant_id INTO v_grant;
     IF v_grant IS NULL THEN
-        RETURN QUERY SELECT 'exists', g.grant_id, g.starts_at, g.ends_at, v_before, v_before FROM points.tier_grants AS g
+        RETURN QUERY SELECT 'exists'::points.grant_tier_status, g.grant_id, g.starts_at, g.ends_at, v_before, v_before
+            FROM points.tier_grants AS g
             WHERE g.program_id = p_program AND g.member_id = p_member AND g.tier = p_tier AND g.term = p_term AND g.starts_at = p_from::timestamptz;
         RETURN;
     END IF;
@@ -92,7 +97,7 @@ BEGIN
         INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, reason, actor)
         VALUES (p_program, p_member, p_from, v_before, v_after, 'grant', format('%s grant until %s', p_term, v_ends), p_actor);
     END IF;
-    RETURN QUERY SELECT 'granted', v_grant, p_from::timestamptz, v_ends, v_before, v_after;
+    RETURN QUERY SELECT 'granted'::points.grant_tier_status, v_grant, p_from::timestamptz, v_ends, v_before, v_after;
 END
 $$;
 
@@ -101,7 +106,7 @@ $$;
 -- 'unknown_member' or 'unknown_tier', with the earned tier before.
 CREATE FUNCTION points.override_tier(
     p_program integer, p_member points.member_key, p_tier text, p_reason points.label_text, p_until points.event_time, p_actor points.label_text)
-RETURNS TABLE (status text, tier_before text)
+RETURNS TABLE (status points.override_tier_status, tier_before text)
 LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_member points.members;
@@ -110,11 +115,11 @@ BEGIN
     SELECT m.* INTO v_member FROM points.members AS m
     WHERE m.program_id = p_program AND m.member_id = p_member FOR UPDATE;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT 'unknown_member', NULL::text;
+        RETURN QUERY SELECT 'unknown_member'::points.override_tier_status, NULL::text;
         RETURN;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_tier) THEN
-        RETURN QUERY SELECT 'unknown_tier', NULL::text;
+        RETURN QUERY SELECT 'unknown_tier'::points.override_tier_status, NULL::text;
         RETURN;
     END IF;
     -- The earned tier now: the one before an override that has ended (jobs tiers may not have
@@ -124,7 +129,7 @@ BEGIN
         v_member.tier := v_member.override_previous;
         v_member.override_until := NULL;
     ELSIF v_member.tier = p_tier AND v_member.override_until IS NOT DISTINCT FROM p_until THEN
-        RETURN QUERY SELECT 'unchanged', v_member.tier;
+        RETURN QUERY SELECT 'unchanged'::points.override_tier_status, v_member.tier;
         RETURN;
     END IF;
     IF v_ended THEN
@@ -145,6 +150,6 @@ BEGIN
     INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, reason, actor)
     VALUES (p_program, p_member, now(), v_member.tier, p_tier, 'override',
             p_reason || CASE WHEN p_until IS NOT NULL THEN format(' (until %s)', p_until) ELSE '' END, p_actor);
-    RETURN QUERY SELECT 'overridden', v_member.tier;
+    RETURN QUERY SELECT 'overridden'::points.override_tier_status, v_member.tier;
 END
 $$;
