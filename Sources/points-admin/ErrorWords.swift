@@ -1,6 +1,6 @@
 import PointsLedger
 
-/// A ledger error in points-admin's words: the library's sentence, with the flags and commands
+/// A ledger error (or an import line's reason) in points-admin's words: the library's sentence, with the flags and commands
 /// a user of this CLI types in place of the library's names for them (the library speaks to
 /// every caller, and does not know this CLI's flags).
 enum ErrorWords {
@@ -42,6 +42,7 @@ enum ErrorWords {
         ("completion needs the app's reference for it", "completion needs the app's reference for it (--ref)"),
         ("an admin can make it active again", "an admin can make it active again with `points-admin task set … --active`"),
         ("is not before the period's end", "is not before --to"),
+        ("(an import that creates members would create it)", "(import without --no-create-members to create members)"),
         ("migrate again when it has finished", "run `points-admin db migrate` again when it has finished"),
     ]
 

@@ -143,7 +143,7 @@ final class ReportSink: Sendable {
         var line: TerminalText = "line \(result.line): \(result.status.rawValue)"
         if let order = result.order { line = line + " order \(order)" }
         if result.status == .accepted, let entry = result.entryID { line = line + " entry \(entry), \(result.points ?? 0) points" }
-        if let reason = result.reason { line = line + ": \(reason)" }
+        if let reason = result.reason { line = line + ": \(ErrorWords.withFlags(reason))" }
         return line.text
     }
 
@@ -155,7 +155,7 @@ final class ReportSink: Sendable {
         line += "\"line\":\(result.line)"
         if let order = result.order { line += ",\"order\":"; appendJSONString(order, to: &line) }
         if let points = result.points { line += ",\"points\":\(points)" }
-        if let reason = result.reason { line += ",\"reason\":"; appendJSONString(reason, to: &line) }
+        if let reason = result.reason { line += ",\"reason\":"; appendJSONString(ErrorWords.withFlags(reason), to: &line) }
         line += ",\"status\":\"\(result.status.rawValue)\"}"
         return line
     }

@@ -41,6 +41,23 @@ struct ImportCLITests {
         }
     }
 
+    /// The library's reasons speak of permissions; the CLI's report names the flags that give them.
+    @Test func rejectedLinesNameTheFlagThatWouldAcceptThem() async throws {
+        try await cli.withProgram { run, _ in
+            let lines = #"{"order_id": "old1", "member": "m1", "amount": "1.00", "occurred_at": "2020-01-01T00:00:00Z"}"# + "\n"
+                + #"{"order_id": "new1", "member": "newcomer", "amount": "1.00", "occurred_at": "\#(Self.now)"}"# + "\n"
+            try withFile("day.jsonl", Array(lines.utf8)) { path in
+                let output = try run(["import", "purchases", path, "--no-create-members"])
+                #expect(output.status == 1, "\(output.stderr)")
+                #expect(output.stdout.hasPrefix(
+                    "line 1: rejected order old1: occurred_at is older than the back-dating window of 7 days; "
+                        + "loading history needs an explicit back-dating permission (--allow-backdated)\n"
+                        + "line 2: rejected order new1: member newcomer does not exist (import without --no-create-members to create members)\n"),
+                    "\(output.stdout)")
+            }
+        }
+    }
+
     @Test func aJSONLinesFileWhoseFirstLineIsLongIsStillReadAsJSONLines() async throws {
         try await cli.withProgram { run, _ in
             // Longer than the longest line a purchase may take: refused on its own, and the file read as JSON Lines.

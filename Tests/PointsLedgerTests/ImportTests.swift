@@ -212,7 +212,7 @@ struct ImportTests {
             let line = #"{"order_id": "old", "member": "m1", "amount": "5", "occurred_at": "2025-01-15 10:00"}"#
             let (refused, results) = try await run(ledger, program, line)
             #expect(refused.rejected == 1)
-            #expect(results[0].reason?.contains("--allow-backdated") == true)
+            #expect(results[0].reason?.contains("loading history needs an explicit back-dating permission") == true)
             let (allowed, _) = try await run(ledger, program, line, options: ImportOptions(allowBackdated: true))
             #expect(allowed.accepted == 1)
             let row = try TestDatabase.sql(configuration, """

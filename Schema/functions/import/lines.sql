@@ -92,7 +92,7 @@ BEGIN
                    WHEN st.points_paid_minor < 0 OR st.points_paid_minor > st.amount_minor THEN 'points_paid must be between 0 and the amount'
                    WHEN st.occurred_at > now() + interval '5 minutes' THEN 'occurred_at is more than 5 minutes in the future'
                    WHEN NOT p_backdated AND st.occurred_at < now() - make_interval(days => p_backdate_days) THEN
-                       format('occurred_at is older than the back-dating window of %s days; import history with --allow-backdated', p_backdate_days)
+                       format('occurred_at is older than the back-dating window of %s days; loading history needs an explicit back-dating permission', p_backdate_days)
                END AS reason,
                st.occurred_at > now() + interval '5 minutes'
                    OR (NOT p_backdated AND st.occurred_at < now() - make_interval(days => p_backdate_days)) AS time_problem
@@ -133,7 +133,7 @@ BEGIN
         END LOOP;
     ELSE
         UPDATE pg_temp.import_work AS w SET status = 'rejected',
-            reason = format('member %s does not exist (import without --no-create-members to create members)', w.member_id)
+            reason = format('member %s does not exist (an import that creates members would create it)', w.member_id)
         WHERE w.status IS NULL AND NOT w.known;
     END IF;
 
