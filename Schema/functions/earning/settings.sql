@@ -1,4 +1,4 @@
--- A program's settings: versions in force at an instant, changes, rounding (Ledger+Settings.swift).
+-- A program's settings: versions in force at an instant, changes, rounding (Settings.swift).
 
 -- The settings in force at an instant. (plpgsql, like the other helpers that read tables, so its
 -- plan is cached: a LANGUAGE sql function that cannot be inlined is planned again on every call.)

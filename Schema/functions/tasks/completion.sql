@@ -1,4 +1,4 @@
--- Task completions: check-ins with streaks, posts, shares, custom tasks, caps (Ledger+Tasks.swift).
+-- Task completions: check-ins with streaks, posts, shares, custom tasks, caps (Completion.swift).
 
 -- A task completion, idempotent by (task, ref); a check-in's ref is its local date (default),
 -- and its key also names the member, since every member checks in on the same dates. Caps,

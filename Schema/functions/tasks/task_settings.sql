@@ -1,4 +1,4 @@
--- Task settings: changes from their effective time (TaskSettings.swift, Ledger+Tasks.swift).
+-- Task settings: changes from their effective time (TaskSettings.swift).
 
 -- Changes a task from p_effective_at on (creating it when p_changes names its points); the
 -- other settings keep the values in force then. Recorded with who, when, before and after.

@@ -135,3 +135,73 @@ enum TaskCode {
         }
     }
 }
+
+extension Ledger {
+    /// The tasks in force at `instant` (default: now), by code.
+    public func tasks(of program: Program, at instant: Timestamp? = nil) async throws -> [TaskSettings] {
+        try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT DISTINCT ON (task) task, nullif(effective_at, '-infinity') AS since,
+                       points, cap_day, cap_week, cap_month, qualifying, active, streak_days, streak_points, streak_cycle,
+                       tier_multiplier
+                FROM points.task_settings
+                WHERE program_id = \(program.id) AND effective_at <= coalesce(\(instant)::timestamptz, now())
+                ORDER BY task, effective_at DESC
+                """).decode(TaskSettingsRow.self).map { row in
+                TaskSettings(
+                    task: row.task, effectiveAt: row.since, points: row.points, capDay: row.capDay, capWeek: row.capWeek,
+                    capMonth: row.capMonth, qualifying: row.qualifying, active: row.active, tierMultiplier: row.tierMultiplier,
+                    streak: zip(row.streakDays, row.streakPoints).map { StreakRule(days: $0, points: $1) }, streakCycle: row.streakCycle)
+            }
+        }
+    }
+
+    /// Changes a task (or creates a custom one, given its points) from `effectiveAt` (default:
+    /// now) on, recording who changed what, before and after. Completions at or after that time
+    /// use the new values.
+    /// - Throws: `.invalidInput` for a malformed code or value, an unknown task without points,
+    ///   or an effective time in the past once the program has entries.
+    public func changeTask(
+        _ task: String, in program: Program, _ change: TaskChange, effectiveAt: Timestamp? = nil, actor: String
+    ) async throws -> SettingsChangeOutcome {
+        try TaskCode.validate(task)
+        guard !change.isEmpty else { throw LedgerError.invalidInput(field: "task settings", reason: "no setting was given to change") }
+        try change.validate(task: task)
+        let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
+        return try await recordChange(
+            SetTaskStatus.self,
+            """
+            SELECT status, nullif(effective_at, '-infinity') AS effective_at FROM points.set_task(
+                \(program.id), \(task), \(change.json)::jsonb, coalesce(\(effectiveAt)::timestamptz, now()), \(actor))
+            """,
+            inPast: "a task cannot change in the past once the program has entries; give a time from now on",
+            refusal: { status, _ in
+                status == .unknownTask
+                    ? .invalidInput(field: "task", reason: "\"\(task)\" does not exist yet; create it by giving its points")
+                    : nil
+            })
+    }
+}
+
+/// A version of a task's settings as `tasks(of:at:)` reads it.
+private struct TaskSettingsRow: Decodable {
+    let task: String
+    /// When this version took effect (nil: from the beginning).
+    let since: Timestamp?
+    let points: Int64
+    let capDay: Int?
+    let capWeek: Int?
+    let capMonth: Int?
+    let qualifying: Bool
+    let active: Bool
+    let streakDays: [Int]
+    let streakPoints: [Int64]
+    let streakCycle: Int?
+    let tierMultiplier: Bool
+}
+
+/// What `points.set_task` answers (Schema/functions/tasks/task_settings.sql).
+enum SetTaskStatus: String, SettingsChangeStatus {
+    case changed, unchanged, inPast = "in_past", unknownTask = "unknown_task"
+    static let function = "set_task"
+}
