@@ -12,9 +12,10 @@ struct StatusContractTests {
     static let roles = RoleNames.standard
 
     /// Every function of the `points` schema with an OUT or TABLE column named `status` declares
-    /// it as `points.<function>_status`, an enum: a new function that answers with text fails
-    /// here. The functions the writer and the auditor may call must be among those checked.
-    @Test func everyStatusColumnIsTheFunctionsOwnEnum() async throws {
+    /// it as an enum of that schema, and each the writer or the auditor may call as its own,
+    /// `points.<function>_status` (a helper that answers for one, such as
+    /// `purchase_not_posted`, uses that one's): a new function that answers with text fails here.
+    @Test func everyStatusColumnIsAnEnumOfTheLedger() async throws {
         try await TestDatabase.withMigrated { configuration in
             let rows = try TestDatabase.sql(configuration, """
                 SELECT p.proname, tn.nspname || '.' || t.typname, t.typtype::text,
@@ -36,8 +37,11 @@ struct StatusContractTests {
             #expect(Set(["purchase", "refund", "adjust", "complete_task", "redeem", "create_hold", "resolve_hold",
                          "create_member", "import_purchase_batch"]).isSubset(of: callable), "\(callable)")
             for column in columns {
-                #expect(column.type == "points.\(column.function)_status" && column.kind == "e",
+                #expect(column.kind == "e" && column.type.hasPrefix("points."),
                         "points.\(column.function) returns status as \(column.type) (typtype \(column.kind))")
+                if column.callable {
+                    #expect(column.type == "points.\(column.function)_status", "points.\(column.function) returns \(column.type)")
+                }
             }
         }
     }

@@ -22,13 +22,12 @@ DECLARE
     v_row record;
     v_points bigint;
     v_entry bigint;
-    v_existing record;
     v_matures timestamptz;
     v_referral bigint;
     v_upgraded text;
     v_period date;
     v_spend bigint := p_amount_minor - p_points_paid_minor;
-    v_q_period date;
+    v_step record;
     v_q_points bigint;
     v_q_spend bigint;
     v_settings points.program_settings;
@@ -82,18 +81,10 @@ BEGIN
     IF v_at <= v_now + interval '5 minutes' AND (p_backdated OR v_at >= v_now - make_interval(days => v_backdate_days)) THEN
         v_points := points.purchase_points(v_spend, v_row.exponent, v_settings.earn_rate, v_multiplier, v_settings.rounding);
         v_matures := points.purchase_matures_at(v_points, v_at, v_settings.return_window_days, v_row.time_zone);
-        -- Qualifying totals (tiers/qualification.sql): the member's row holds those of the member's
-        -- latest period; an event of an earlier period goes to qualifying_totals below.
+        -- Qualifying totals (tiers/qualifying_totals.sql): the row's part is written with the
+        -- balances below, in the one update of the member's row.
         v_period := points.tier_period_start(v_settings.tier_period, v_at, v_row.time_zone);
-        IF v_row.q_period IS NULL OR v_period >= v_row.q_period THEN
-            v_q_period := v_period;
-            v_q_points := CASE WHEN v_period = v_row.q_period THEN v_row.q_points ELSE 0 END + v_points;
-            v_q_spend := CASE WHEN v_period = v_row.q_period THEN v_row.q_spend ELSE 0 END + v_spend;
-        ELSE
-            v_q_period := v_row.q_period;
-            v_q_points := v_row.q_points;
-            v_q_spend := v_row.q_spend;
-        END IF;
+        v_step := points.qualifying_step(v_row.q_period, v_row.q_points, v_row.q_spend, v_period, v_points, v_spend);
         -- The entry, unless the order was posted before. Then its postings, the lot, the purchase
         -- and the member's balances, each a plain statement: cheaper on the server than one
         -- statement of data-modifying CTEs, which materialises the entry for each of them.
@@ -104,23 +95,8 @@ BEGIN
         RETURNING e.entry_id INTO v_entry;
     END IF;
     IF v_entry IS NULL THEN
-        SELECT e.entry_id, e.request, e.member_id INTO v_existing
-        FROM points.journal_entries AS e
-        WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
-        IF NOT FOUND THEN
-            RETURN QUERY SELECT CASE WHEN v_at > v_now THEN 'in_future' ELSE 'too_old' END::points.purchase_status,
-                NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
-            RETURN;
-        END IF;
-        IF points.same_request(v_existing.request, v_request) THEN
-            RETURN QUERY SELECT 'replayed'::points.purchase_status, v_existing.entry_id, pu.points::bigint, pu.matures_at,
-                    NULL::bigint, v_row.available, v_row.pending::bigint, NULL::text
-                FROM points.purchases AS pu
-                WHERE pu.program_id = p_program AND pu.member_id = v_existing.member_id AND pu.order_id = p_order;
-        ELSE
-            RETURN QUERY SELECT 'conflict'::points.purchase_status, v_existing.entry_id, NULL::bigint, NULL::timestamptz,
-                NULL::bigint, v_row.available, v_row.pending::bigint, NULL::text;
-        END IF;
+        RETURN QUERY SELECT * FROM points.purchase_not_posted(p_program, p_order, v_request, v_at > v_now, v_row.available,
+            v_row.pending);
         RETURN;
     END IF;
     IF v_points > 0 THEN
@@ -144,42 +120,30 @@ BEGIN
         pending = m.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END,
         issued = m.issued - v_points,
         first_purchase_at = coalesce(m.first_purchase_at, v_at),
-        q_period = v_q_period, q_points = v_q_points, q_spend = v_q_spend
+        q_period = v_step.q_period, q_points = v_step.q_points, q_spend = v_step.q_spend
     WHERE m.program_id = p_program AND m.member_id = p_member;
 
-    -- The period's totals: a new period moves the row's previous totals to qualifying_totals; an
-    -- earlier period's are there already. In an open period, reaching a higher tier's entry
-    -- threshold moves the member up at once (this purchase earned at the old multiplier).
-    IF v_period > v_row.q_period THEN
-        INSERT INTO points.qualifying_totals (program_id, member_id, period_start, points, spend_minor)
-        VALUES (p_program, p_member, v_row.q_period, v_row.q_points, v_row.q_spend);
-    ELSIF v_period < v_row.q_period THEN
-        SELECT a.total_points, a.total_spend INTO v_q_points, v_q_spend
-        FROM points.add_qualifying(p_program, p_member, v_period, v_points, v_spend) AS a;
+    -- The period's totals, and an upgrade at once if they reach a higher tier (this purchase earned
+    -- at the old multiplier). Most purchases carry nothing and reach no tier: they call neither.
+    v_q_points := v_step.q_points;
+    v_q_spend := v_step.q_spend;
+    IF v_step.carried_period IS NOT NULL THEN
+        SELECT c.total_points, c.total_spend INTO v_q_points, v_q_spend
+        FROM points.carry_qualifying(p_program, p_member, v_row.q_period, v_row.q_points, v_row.q_spend, v_period, v_points,
+                                     v_spend) AS c;
     END IF;
-    IF v_at >= coalesce(v_row.tiers_closed_until, '-infinity')
-       AND points.may_reach_above(v_row.earned, v_at, v_q_points, v_q_spend,
-               v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points, v_row.ladder_spend) THEN
-        v_upgraded := points.tier_reached_above(p_program, v_row.earned, v_at, v_q_points, v_q_spend,
-            v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points, v_row.ladder_spend);
-        IF v_upgraded IS NOT NULL THEN
-            PERFORM points.apply_upgrade(p_program, p_member, v_row.earned, v_upgraded, v_at, v_period, v_q_points, v_q_spend, v_entry);
-        END IF;
+    IF points.may_reach_above(v_row.earned, v_at, v_q_points, v_q_spend,
+           v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points, v_row.ladder_spend) THEN
+        v_upgraded := points.upgrade_if_reached(p_program, p_member, v_row.earned, v_at, v_period, v_q_points, v_q_spend,
+            v_entry, v_row.tiers_closed_until, v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points, v_row.ladder_spend);
     END IF;
-    -- A member's first purchase pays the referrer.
     IF v_row.first_purchase_at IS NULL AND v_row.referrer IS NOT NULL AND v_settings.referral_bonus > 0 THEN
         v_referral := points.pay_referral(
             p_program, p_member, v_row.referrer, p_order, v_settings.referral_bonus, v_at, p_backdated);
     END IF;
-    status := 'posted';
-    entry_id := v_entry;
-    points := v_points;
-    matures_at := v_matures;
-    referral_entry_id := v_referral;
-    available := v_row.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END;
-    pending := v_row.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END;
-    upgraded_to := v_upgraded;
-    RETURN NEXT;
+    RETURN QUERY SELECT 'posted'::points.purchase_status, v_entry, v_points, v_matures, v_referral,
+        v_row.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
+        v_row.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END, v_upgraded;
 END
 $$;
 

@@ -54,7 +54,7 @@ BEGIN
           WHERE w.status IS NULL AND w.matures_at IS NULL AND w.points > 0) AS x
     WHERE x.lot_amount > 0;
 
-    -- What the batch changes on each member. Qualifying totals (tiers/qualification.sql), per member and
+    -- What the batch changes on each member. Qualifying totals (tiers/qualifying_totals.sql), per member and
     -- period: a member's latest period in the batch, when later than the one on the member's row,
     -- takes the row's place (the row's totals move to qualifying_totals); the sums of that period
     -- go onto the row with the balances, those of earlier periods into qualifying_totals.
@@ -93,7 +93,7 @@ BEGIN
         SET points = q.points + EXCLUDED.points, spend_minor = q.spend_minor + EXCLUDED.spend_minor;
 
     -- The upgrades the passes found, each recorded at its line; the member's row gets the last,
-    -- and the tier held before the first upgrade of that one's period (as apply_upgrade keeps it).
+    -- and the tier held before the first upgrade of that one's period (as upgrade_if_reached keeps it).
     UPDATE pg_temp.import_changes AS c SET to_tier = u.to_tier, reached_period = u.period_start,
         before_tier = CASE WHEN NOT u.earlier AND i.tier_reached_period = u.period_start THEN i.tier_before_upgrade
                            ELSE u.first_from END

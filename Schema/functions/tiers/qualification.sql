@@ -1,93 +1,63 @@
--- Qualification: qualifying totals, upgrades at once, and what refunds undo.
+-- Qualification: upgrades at once when an event's totals reach a tier, and what refunds undo.
 
--- Adds qualifying points and spend to a member's totals of the period starting p_period and
--- returns that period's totals: on the member's row when it is the member's latest period (a
--- later period moves the row's totals to qualifying_totals first), else in qualifying_totals.
--- The caller holds the member's row lock. (Purchases do the same inline: see points.purchase.)
-CREATE FUNCTION points.add_qualifying(
-    p_program integer, p_member text, p_period date, p_points bigint, p_spend_minor bigint,
-    OUT total_points bigint, OUT total_spend bigint)
+-- In an open period (one not evaluated yet: p_at is not before p_tiers_closed_until), moves a
+-- member up at once from p_earned to the highest tier whose entry threshold the totals of the
+-- period starting p_period reach (by the program's ladder, tiers/ladder.sql), and records it: the
+-- event p_entry crossed the threshold. Returns the new tier, or NULL. The caller holds the
+-- member's row lock.
+CREATE FUNCTION points.upgrade_if_reached(
+    p_program integer, p_member text, p_earned text, p_at timestamptz, p_period date, p_points bigint, p_spend_minor bigint,
+    p_entry bigint, p_tiers_closed_until timestamptz, p_ladder_since timestamptz, p_ladder_tiers text[],
+    p_ladder_points bigint[], p_ladder_spend bigint[])
+RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_member record;
+    v_to text;
 BEGIN
-    SELECT m.q_period, m.q_points, m.q_spend INTO v_member FROM points.members AS m
-    WHERE m.program_id = p_program AND m.member_id = p_member;
-    IF v_member.q_period IS NULL OR p_period >= v_member.q_period THEN
-        IF p_period > v_member.q_period THEN
-            INSERT INTO points.qualifying_totals (program_id, member_id, period_start, points, spend_minor)
-            VALUES (p_program, p_member, v_member.q_period, v_member.q_points, v_member.q_spend);
-            v_member.q_points := 0;
-            v_member.q_spend := 0;
-        END IF;
-        total_points := v_member.q_points + p_points;
-        total_spend := v_member.q_spend + p_spend_minor;
-        UPDATE points.members AS m SET q_period = p_period, q_points = total_points, q_spend = total_spend
-        WHERE m.program_id = p_program AND m.member_id = p_member;
-    ELSE
-        INSERT INTO points.qualifying_totals AS q (program_id, member_id, period_start, points, spend_minor)
-        VALUES (p_program, p_member, p_period, p_points, p_spend_minor)
-        ON CONFLICT ON CONSTRAINT qualifying_totals_pkey DO UPDATE
-            SET points = q.points + EXCLUDED.points, spend_minor = q.spend_minor + EXCLUDED.spend_minor
-        RETURNING q.points, q.spend_minor INTO total_points, total_spend;
+    IF p_at < coalesce(p_tiers_closed_until, '-infinity') THEN
+        RETURN NULL;
     END IF;
+    v_to := points.tier_reached_above(p_program, p_earned, p_at, p_points, p_spend_minor, p_ladder_since, p_ladder_tiers,
+        p_ladder_points, p_ladder_spend);
+    IF v_to IS NOT NULL THEN
+        UPDATE points.members AS m SET
+            tier = v_to,
+            tier_before_upgrade = CASE WHEN m.tier_reached_period = p_period THEN m.tier_before_upgrade ELSE p_earned END,
+            tier_reached_period = p_period,
+            override_until = NULL,
+            override_previous = NULL
+        WHERE m.program_id = p_program AND m.member_id = p_member;
+        INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
+                                         qualifying_points, qualifying_spend_minor, entry_id)
+        VALUES (p_program, p_member, p_at, p_earned, v_to, 'upgrade', p_period, p_points, p_spend_minor, p_entry);
+    END IF;
+    RETURN v_to;
 END
 $$;
 
--- Moves a member up from p_from to p_to, reached in the period starting p_period by the totals
--- given (upgrade: at once; the event p_entry crossed the threshold), and records it. The caller
--- holds the member's row lock.
-CREATE FUNCTION points.apply_upgrade(
-    p_program integer, p_member text, p_from text, p_to text, p_at timestamptz, p_period date, p_points bigint,
-    p_spend_minor bigint, p_entry bigint)
-RETURNS void
--- plpgsql, so its statements' plans are cached: a LANGUAGE sql function of two statements is
--- parsed and planned again on every call (see settings_at).
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE points.members AS m SET
-        tier = p_to,
-        tier_before_upgrade = CASE WHEN m.tier_reached_period = p_period THEN m.tier_before_upgrade ELSE p_from END,
-        tier_reached_period = p_period,
-        override_until = NULL,
-        override_previous = NULL
-    WHERE m.program_id = p_program AND m.member_id = p_member;
-    INSERT INTO points.tier_changes (program_id, member_id, occurred_at, from_tier, to_tier, cause, period_start,
-                                     qualifying_points, qualifying_spend_minor, entry_id)
-    VALUES (p_program, p_member, p_at, p_from, p_to, 'upgrade', p_period, p_points, p_spend_minor, p_entry);
-END
-$$;
-
--- Adds an event's qualifying points and spend to the totals of its period and, when that period
--- is still open, moves the member up at once to the highest tier whose entry threshold the
--- totals now reach. The caller holds the member's row lock and has already posted the event (at
+-- Adds an event's qualifying points and spend to the totals of its period
+-- (tiers/qualifying_totals.sql) and moves the member up at once if they reach a higher tier in
+-- an open period. The caller holds the member's row lock and has already posted the event (at
 -- the multiplier of the tier before it). Returns the new tier, or NULL. (Task completions and
--- the like; purchases do it inline.)
+-- the like; a purchase takes the same two steps with the member's row it has read.)
 CREATE FUNCTION points.qualify(
     p_program integer, p_member text, p_at timestamptz, p_points bigint, p_spend_minor bigint, p_entry bigint)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_period record := points.tier_period_at(p_program, p_at);
+    v_period date := (points.tier_period_at(p_program, p_at)).period_start;
     v_totals record;
-    v_earned text;
-    v_to text;
+    v_row record;
 BEGIN
-    SELECT * INTO v_totals FROM points.add_qualifying(p_program, p_member, v_period.period_start, p_points, p_spend_minor);
-    IF v_period.closed THEN
-        RETURN NULL;
-    END IF;
-    SELECT CASE WHEN m.override_until <= p_at THEN m.override_previous ELSE m.tier END,
-           points.tier_reached_above(p_program, CASE WHEN m.override_until <= p_at THEN m.override_previous ELSE m.tier END,
-               p_at, v_totals.total_points, v_totals.total_spend, p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend)
-    INTO v_earned, v_to
+    SELECT * INTO v_totals FROM points.add_qualifying(p_program, p_member, v_period, p_points, p_spend_minor);
+    SELECT CASE WHEN m.override_until <= p_at THEN m.override_previous ELSE m.tier END AS earned, p.tiers_closed_until,
+           p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend
+    INTO v_row
     FROM points.members AS m JOIN points.programs AS p ON p.program_id = m.program_id
     WHERE m.program_id = p_program AND m.member_id = p_member;
-    IF v_to IS NOT NULL THEN
-        PERFORM points.apply_upgrade(p_program, p_member, v_earned, v_to, p_at, v_period.period_start, v_totals.total_points,
-            v_totals.total_spend, p_entry);
-    END IF;
-    RETURN v_to;
+    RETURN points.upgrade_if_reached(p_program, p_member, v_row.earned, p_at, v_period, v_totals.total_points,
+        v_totals.total_spend, p_entry, v_row.tiers_closed_until, v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points,
+        v_row.ladder_spend);
 END
 $$;
 
