@@ -20,22 +20,15 @@ DECLARE
     v_at timestamptz := coalesce(p_occurred_at, now());
     v_row record;
     v_day date;
-    v_week date;
-    v_month date;
-    v_ref text := p_ref;
+    v_ref text;
     v_key text;
     v_request jsonb;
-    v_day_count bigint := 0;
-    v_week_count bigint := 0;
-    v_month_count bigint := 0;
-    v_capped_by text;
+    v_cap record;
     v_points bigint := 0;
     v_bonus bigint := 0;
     v_streak integer;
     v_total bigint;
     v_entry bigint;
-    v_existing record;
-    v_position integer;
     v_problem points.complete_task_status;
     v_settings points.program_settings;
     v_backdate_days integer;
@@ -80,22 +73,13 @@ BEGIN
             p_program, v_row.effective, v_at, v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_multipliers);
     END IF;
     v_day := (v_at AT TIME ZONE v_row.time_zone)::date;
-    IF p_task = 'checkin' THEN
-        IF v_ref IS NULL THEN
-            v_ref := to_char(v_day, 'YYYY-MM-DD');
-        ELSIF v_ref <> to_char(v_day, 'YYYY-MM-DD') THEN
-            RETURN QUERY SELECT 'bad_ref'::points.complete_task_status, NULL::bigint, NULL::bigint, NULL::bigint,
-                NULL::integer, NULL::text, NULL::boolean, NULL::bigint, v_day;
-            RETURN;
-        END IF;
-        v_key := 'checkin:' || p_member || ':' || v_ref;
-    ELSIF v_ref IS NULL THEN
+    v_ref := coalesce(p_ref, CASE WHEN p_task = 'checkin' THEN to_char(v_day, 'YYYY-MM-DD') END);
+    IF v_ref IS NULL OR (p_task = 'checkin' AND v_ref <> to_char(v_day, 'YYYY-MM-DD')) THEN
         RETURN QUERY SELECT 'bad_ref'::points.complete_task_status, NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer,
             NULL::text, NULL::boolean, NULL::bigint, v_day;
         RETURN;
-    ELSE
-        v_key := p_task || ':' || v_ref;
     END IF;
+    v_key := CASE WHEN p_task = 'checkin' THEN 'checkin:' || p_member ELSE p_task END || ':' || v_ref;
     -- What a replay must match. A check-in's date is its identity: a second check-in on the same
     -- day, at another time, replays the first.
     v_request := jsonb_strip_nulls(jsonb_build_object(
@@ -107,36 +91,16 @@ BEGIN
         WHEN v_at < v_now - make_interval(days => v_backdate_days) THEN 'too_old'
         WHEN NOT v_row.active THEN 'inactive' END::points.complete_task_status;
     IF v_problem IS NULL THEN
-        -- Caps: the earning completions of this task in the completion's local day, week (from
-        -- Monday) and month (not counted when the task has no cap).
-        v_week := date_trunc('week', v_day)::date;
-        v_month := date_trunc('month', v_day)::date;
-        IF coalesce(v_row.cap_day, v_row.cap_week, v_row.cap_month) IS NOT NULL THEN
-            SELECT count(*) FILTER (WHERE c.local_day = v_day) AS day,
-                   count(*) FILTER (WHERE c.local_day >= v_week AND c.local_day < v_week + 7) AS week,
-                   count(*) FILTER (WHERE c.local_day >= v_month AND c.local_day < (v_month + interval '1 month')::date) AS month
-            INTO v_day_count, v_week_count, v_month_count
-            FROM points.task_completions AS c
-            WHERE c.program_id = p_program AND c.member_id = p_member AND c.task = p_task
-              AND c.local_day >= least(v_week, v_month) AND c.local_day < greatest(v_week + 7, (v_month + interval '1 month')::date)
-              AND c.capped_by IS NULL;
-        END IF;
-        v_capped_by := CASE
-            WHEN v_day_count >= v_row.cap_day THEN 'day'
-            WHEN v_week_count >= v_row.cap_week THEN 'week'
-            WHEN v_month_count >= v_row.cap_month THEN 'month' END;
-        IF v_capped_by IS NULL THEN
+        -- Caps (tasks/caps.sql) and a check-in's streak (tasks/streaks.sql).
+        SELECT c.capped_by, c.cap_reached INTO v_cap
+        FROM points.task_cap(p_program, p_member, p_task, v_day, v_row.cap_day, v_row.cap_week, v_row.cap_month) AS c;
+        IF v_cap.capped_by IS NULL THEN
             v_points := v_row.task_points;
         END IF;
         IF p_task = 'checkin' THEN
-            SELECT c.streak INTO v_streak FROM points.task_completions AS c
-            WHERE c.program_id = p_program AND c.member_id = p_member AND c.task = 'checkin' AND c.local_day = v_day - 1;
-            v_streak := coalesce(v_streak, 0) + 1;
-            v_position := CASE WHEN v_row.streak_cycle IS NULL THEN v_streak ELSE (v_streak - 1) % v_row.streak_cycle + 1 END;
-            IF v_capped_by IS NULL AND v_position = ANY (v_row.streak_days) THEN
-                SELECT coalesce(sum(r.pts), 0) INTO v_bonus
-                FROM unnest(v_row.streak_days, v_row.streak_points) AS r(days, pts) WHERE r.days = v_position;
-            END IF;
+            SELECT s.streak, s.bonus INTO v_streak, v_bonus
+            FROM points.checkin_streak(p_program, p_member, v_day, v_row.streak_days, v_row.streak_points, v_row.streak_cycle,
+                                       v_cap.capped_by IS NULL) AS s;
         END IF;
         IF v_multiplier IS DISTINCT FROM 1 AND v_multiplier IS NOT NULL THEN
             v_points := points.round_points(v_points * v_multiplier, v_settings.rounding);
@@ -151,27 +115,11 @@ BEGIN
         ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
         RETURNING e.entry_id INTO v_entry;
     END IF;
-    -- Nothing posted: a replay is answered with the original result, however late it comes and
-    -- whatever the task's state now; otherwise the problem.
     IF v_entry IS NULL THEN
-        SELECT e.entry_id, e.request, c.points, c.streak_bonus, c.streak, c.capped_by, c.local_day INTO v_existing
-        FROM points.journal_entries AS e
-        LEFT JOIN points.task_completions AS c
-            ON c.program_id = e.program_id AND c.member_id = e.member_id AND c.task = p_task AND c.entry_id = e.entry_id
-        WHERE e.program_id = p_program AND e.key_scope = 'task' AND e.idempotency_key = v_key;
-        IF FOUND THEN
-            RETURN QUERY SELECT
-                CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END
-                    ::points.complete_task_status,
-                v_existing.entry_id, v_existing.points::bigint, v_existing.streak_bonus::bigint, v_existing.streak::integer,
-                v_existing.capped_by::text, NULL::boolean, v_row.available, v_existing.local_day;
-        ELSE
-            RETURN QUERY SELECT v_problem, NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
-                NULL::boolean, NULL::bigint, v_day;
-        END IF;
+        RETURN QUERY SELECT * FROM points.completion_not_posted(p_program, p_task, v_key, v_request, v_problem, v_row.available,
+            v_day);
         RETURN;
     END IF;
-
     IF v_total > 0 THEN
         INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
             (p_program, p_member, v_entry, 'available', v_total, v_at),
@@ -183,23 +131,15 @@ BEGIN
     END IF;
     INSERT INTO points.task_completions
         (program_id, member_id, task, local_day, entry_id, points, streak_bonus, streak, capped_by)
-    VALUES (p_program, p_member, p_task, v_day, v_entry, v_points, v_bonus, v_streak, v_capped_by);
+    VALUES (p_program, p_member, p_task, v_day, v_entry, v_points, v_bonus, v_streak, v_cap.capped_by);
 
     -- A qualifying task's points count toward the member's tier.
     IF v_row.qualifying AND v_total > 0 THEN
         PERFORM points.qualify(p_program, p_member, v_at, v_total, 0, v_entry);
     END IF;
-    status := 'completed';
-    entry_id := v_entry;
-    points := v_points;
-    streak_bonus := v_bonus;
-    streak := v_streak;
-    capped_by := v_capped_by;
-    cap_reached := v_capped_by IS NOT NULL OR p_task = 'checkin' OR coalesce(v_day_count + 1 >= v_row.cap_day, false)
-        OR coalesce(v_week_count + 1 >= v_row.cap_week, false) OR coalesce(v_month_count + 1 >= v_row.cap_month, false);
-    available := v_row.available + v_total;
-    local_day := v_day;
-    RETURN NEXT;
+    -- A check-in's cap is always reached: its key allows one a day.
+    RETURN QUERY SELECT 'completed'::points.complete_task_status, v_entry, v_points, v_bonus, v_streak, v_cap.capped_by,
+        v_cap.cap_reached OR p_task = 'checkin', v_row.available + v_total, v_day;
 END
 $$;
 
