@@ -59,15 +59,15 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// Applies pending migrations; `roles` names the database roles at the first migration.
+    /// Applies every pending migration and re-creates this build's functions, in one
+    /// transaction; `roles` names the database roles at the first migration. (Never part of the
+    /// history: this build's functions need the schema all of its migrations leave.)
     /// - Returns: the migrations applied now (empty when the database was up to date).
     @discardableResult
-    /// `version` stops after that migration (a staged upgrade); the functions are those of this build.
-    public func migrate(roles: RoleNames? = nil, through version: Int? = nil) async throws -> [Migration] {
+    public func migrate(roles: RoleNames? = nil) async throws -> [Migration] {
         try roles?.validate()
-        let migrations = Migration.all.filter { $0.version <= version ?? .max }
         let applied = try await withConnection { connection in
-            try Migrator(migrations: migrations, modules: FunctionModule.all).migrate(connection, roles: roles)
+            try Migrator(migrations: Migration.all, modules: FunctionModule.all).migrate(connection, roles: roles)
         }
         for migration in applied {
             logger.info("applied migration", metadata: ["migration": "\(migration.fileName)"])
