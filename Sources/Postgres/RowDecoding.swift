@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Reading a row into a `Decodable` type by column name: each stored property is the column of
 /// the same name in snake case (`entryID` reads `entry_id`, `maturesAt` reads `matures_at`), so
 /// the order of a query's columns never matters and a missing column is an error that names it.
@@ -21,8 +23,18 @@ extension QueryResult {
 
 /// The column name of a Swift property name: words split at each capital that starts a word,
 /// joined by underscores, in lower case; a run of capitals is one word (`entryID` → `entry_id`,
-/// `referralEntryID` → `referral_entry_id`, `heldPoints2` → `held_points2`).
+/// `referralEntryID` → `referral_entry_id`, `heldPoints2` → `held_points2`). Worked out once per
+/// name: every call of the hot paths reads the same few.
 public func snakeCaseColumnName(_ name: String) -> String {
+    if let known = columnNames.withLock({ $0[name] }) { return known }
+    let column = spelledSnakeCase(name)
+    columnNames.withLock { $0[name] = column }
+    return column
+}
+
+private let columnNames = Mutex<[String: String]>([:])
+
+private func spelledSnakeCase(_ name: String) -> String {
     let characters = Array(name)
     var out = ""
     for (index, character) in characters.enumerated() {
