@@ -42,16 +42,6 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// Runs one call of a server-side function that answers with one row: one round trip (the
-    /// hot paths: purchases, refunds, grants, task completions).
-    func callReturningRow(_ query: PostgresQuery) async throws -> Row {
-        do {
-            return try await pool.query(query).single()
-        } catch {
-            throw LedgerError.wrap(error)
-        }
-    }
-
     /// The migrations this build carries and whether each is applied.
     public func migrationStatus() async throws -> [MigrationStatus] {
         try await withConnection { connection in

@@ -24,9 +24,8 @@ extension Ledger {
     /// One call of a ledger function whose one row answers the operation, read by column name
     /// as `Answer`: one round trip (the hot paths: purchases, refunds, grants, task completions).
     func call<Answer: Decodable>(_ answer: Answer.Type, _ query: PostgresQuery) async throws -> Answer {
-        let row = try await callReturningRow(query)
         do {
-            return try row.decode(answer)
+            return try await pool.query(query).single().decode(answer)
         } catch {
             throw LedgerError.wrap(error)
         }

@@ -1,6 +1,7 @@
-/// What a `LedgerError.notFound` names.
+/// What a `LedgerError.notFound` names. (An unknown tier is a malformed value: its message lists
+/// the program's tiers.)
 public enum LedgerEntity: String, Sendable, Equatable, CaseIterable {
-    case program, member, referrer, order, hold, reward, task, tier
+    case program, member, referrer, order, hold, reward, task
 
     /// The word for it in a sentence.
     public var name: String { rawValue }

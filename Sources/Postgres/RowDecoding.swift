@@ -81,16 +81,21 @@ private struct ColumnContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let index = try index(of: key)
-        if let decodable = type as? any PostgresDecodable.Type {
-            // Optional properties reach here only with a value (`decodeIfPresent` asks `decodeNil` first).
-            guard let text = row[index] else {
-                throw PostgresError(kind: .decoding, message: "column \(row.result.columns[index]) is NULL, expected \(T.self)")
-            }
-            return try decodable.init(postgresText: text) as! T
-        }
         guard let text = row[index] else {
             throw PostgresError(kind: .decoding, message: "column \(row.result.columns[index]) is NULL, expected \(T.self)")
         }
+        return try Self.value(type, from: text)
+    }
+
+    /// An optional property: its column found once (the default asks `contains`, `decodeNil`
+    /// and `decode` in turn, each finding it again); a missing column or NULL is nil.
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let index = try? index(of: key), let text = row[index] else { return nil }
+        return try Self.value(type, from: text)
+    }
+
+    private static func value<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        if let decodable = type as? any PostgresDecodable.Type { return try decodable.init(postgresText: text) as! T }
         return try T(from: TextDecoder(text: text))
     }
 

@@ -11,9 +11,9 @@ enum ErrorWords {
             if let flag = flags[field] { text = text.replacing("Invalid \(field): ", with: "Invalid \(flag): ", maxReplacements: 1) }
             return withFlags(text)
         case .notFound(.program, let name):
-            return "Program \"\(name)\" does not exist; create it with `points-admin program create \(name) --currency CNY`."
+            return error.description.dropLast() + "; create it with `points-admin program create \(name) --currency CNY`."
         case .notFound(.member, let id):
-            return "Member \"\(id)\" does not exist in this program; create it with `points-admin member create \(id)`."
+            return error.description.dropLast() + "; create it with `points-admin member create \(id)`."
         case .notFound(.task, _):
             return error.description.dropLast() + "; `points-admin task list` shows them."
         case .notFound(.reward, _):

@@ -129,8 +129,8 @@ BEGIN
     v_q_spend := v_step.q_spend;
     IF v_step.carried_period IS NOT NULL THEN
         SELECT c.total_points, c.total_spend INTO v_q_points, v_q_spend
-        FROM points.carry_qualifying(p_program, p_member, v_row.q_period, v_row.q_points, v_row.q_spend, v_period, v_points,
-                                     v_spend) AS c;
+        FROM points.carry_qualifying(p_program, p_member, v_step.q_period = v_period, v_step.q_points, v_step.q_spend,
+                                     v_step.carried_period, v_step.carried_points, v_step.carried_spend) AS c;
     END IF;
     IF points.may_reach_above(v_row.earned, v_at, v_q_points, v_q_spend,
            v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points, v_row.ladder_spend) THEN

@@ -45,17 +45,25 @@ CREATE FUNCTION points.qualify(
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_period date := (points.tier_period_at(p_program, p_at)).period_start;
+    v_period record := points.tier_period_at(p_program, p_at);
     v_totals record;
     v_row record;
 BEGIN
-    SELECT * INTO v_totals FROM points.add_qualifying(p_program, p_member, v_period, p_points, p_spend_minor);
+    SELECT * INTO v_totals FROM points.add_qualifying(p_program, p_member, v_period.period_start, p_points, p_spend_minor);
+    -- A closed period moves nobody up; nor do totals below every higher tier's threshold.
+    IF v_period.closed THEN
+        RETURN NULL;
+    END IF;
     SELECT CASE WHEN m.override_until <= p_at THEN m.override_previous ELSE m.tier END AS earned, p.tiers_closed_until,
            p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend
     INTO v_row
     FROM points.members AS m JOIN points.programs AS p ON p.program_id = m.program_id
     WHERE m.program_id = p_program AND m.member_id = p_member;
-    RETURN points.upgrade_if_reached(p_program, p_member, v_row.earned, p_at, v_period, v_totals.total_points,
+    IF NOT points.may_reach_above(v_row.earned, p_at, v_totals.total_points, v_totals.total_spend,
+           v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points, v_row.ladder_spend) THEN
+        RETURN NULL;
+    END IF;
+    RETURN points.upgrade_if_reached(p_program, p_member, v_row.earned, p_at, v_period.period_start, v_totals.total_points,
         v_totals.total_spend, p_entry, v_row.tiers_closed_until, v_row.ladder_since, v_row.ladder_tiers, v_row.ladder_points,
         v_row.ladder_spend);
 END

@@ -37,28 +37,26 @@ BEGIN
 END
 $$;
 
--- Writes to qualifying_totals what an event carries there (points.qualifying_step), given the
--- member row's period and totals as read before the event, and returns the totals of the
--- event's period: on the row when the row now holds that period (a past period the row held is
--- new to qualifying_totals), else in qualifying_totals (an earlier period, which the event adds
--- to). The caller holds the member's row lock and writes the row's part.
+-- Writes to qualifying_totals what an event carries there, as points.qualifying_step worked it
+-- out (called only when it carries something: p_carried_*), and returns the totals of the
+-- event's period: the row's new totals (p_q_*) when the row now holds that period (a past period
+-- the row held is new to qualifying_totals), else those in qualifying_totals (an earlier period,
+-- which the event adds to). The caller holds the member's row lock and writes the row's part.
 CREATE FUNCTION points.carry_qualifying(
-    p_program integer, p_member text, p_row_period date, p_row_points bigint, p_row_spend bigint, p_period date,
-    p_points bigint, p_spend_minor bigint, OUT total_points bigint, OUT total_spend bigint)
+    p_program integer, p_member text, p_row_holds_period boolean, p_q_points bigint, p_q_spend bigint,
+    p_carried_period date, p_carried_points bigint, p_carried_spend bigint, OUT total_points bigint, OUT total_spend bigint)
 LANGUAGE plpgsql AS $$
-DECLARE
-    v_step record := points.qualifying_step(p_row_period, p_row_points, p_row_spend, p_period, p_points, p_spend_minor);
 BEGIN
-    IF v_step.q_period = p_period THEN
-        IF v_step.carried_period IS NOT NULL THEN
+    IF p_row_holds_period THEN
+        IF p_carried_period IS NOT NULL THEN
             INSERT INTO points.qualifying_totals (program_id, member_id, period_start, points, spend_minor)
-            VALUES (p_program, p_member, v_step.carried_period, v_step.carried_points, v_step.carried_spend);
+            VALUES (p_program, p_member, p_carried_period, p_carried_points, p_carried_spend);
         END IF;
-        total_points := v_step.q_points;
-        total_spend := v_step.q_spend;
+        total_points := p_q_points;
+        total_spend := p_q_spend;
     ELSE
         INSERT INTO points.qualifying_totals AS q (program_id, member_id, period_start, points, spend_minor)
-        VALUES (p_program, p_member, v_step.carried_period, v_step.carried_points, v_step.carried_spend)
+        VALUES (p_program, p_member, p_carried_period, p_carried_points, p_carried_spend)
         ON CONFLICT ON CONSTRAINT qualifying_totals_pkey DO UPDATE
             SET points = q.points + EXCLUDED.points, spend_minor = q.spend_minor + EXCLUDED.spend_minor
         RETURNING q.points, q.spend_minor INTO total_points, total_spend;
@@ -83,8 +81,13 @@ BEGIN
         UPDATE points.members AS m SET q_period = v_step.q_period, q_points = v_step.q_points, q_spend = v_step.q_spend
         WHERE m.program_id = p_program AND m.member_id = p_member;
     END IF;
-    SELECT c.total_points, c.total_spend INTO total_points, total_spend
-    FROM points.carry_qualifying(p_program, p_member, v_row.q_period, v_row.q_points, v_row.q_spend, p_period, p_points,
-                                 p_spend_minor) AS c;
+    IF v_step.carried_period IS NULL THEN
+        total_points := v_step.q_points;
+        total_spend := v_step.q_spend;
+    ELSE
+        SELECT c.total_points, c.total_spend INTO total_points, total_spend
+        FROM points.carry_qualifying(p_program, p_member, v_step.q_period = p_period, v_step.q_points, v_step.q_spend,
+                                     v_step.carried_period, v_step.carried_points, v_step.carried_spend) AS c;
+    END IF;
 END
 $$;

@@ -74,16 +74,16 @@ extension Ledger {
         case .unknownMember:
             throw LedgerError.notFound(.member, id: request.member)
         case .inFuture, .tooOld:
-            throw try await timeError(answer.status.timeRefusal, occurredAt: request.occurredAt, program: program)
+            throw try await timeError(inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, program: program)
         }
     }
 
     /// The error for an occurred-at time the database refused ('in_future' or 'too_old').
     /// `backdatable`: whether the operation takes a back-dating permission (purchases, refunds
     /// and imports do; task completions do not).
-    func timeError(_ refusal: TimeRefusal, occurredAt: Timestamp?, program: Program, backdatable: Bool = true) async throws -> LedgerError {
+    func timeError(inFuture: Bool, occurredAt: Timestamp?, program: Program, backdatable: Bool = true) async throws -> LedgerError {
         let when = occurredAt?.description ?? "now"
-        if refusal == .inFuture {
+        if inFuture {
             return .invalidInput(field: "occurred at", reason: "\(when) is more than 5 minutes in the future")
         }
         let window = try await settings(of: program).backdateDays
@@ -94,10 +94,6 @@ extension Ledger {
     }
 }
 
-/// Why a time was refused: the statuses `in_future` and `too_old` of every function that
-/// takes an occurred-at time.
-enum TimeRefusal { case inFuture, tooOld }
-
 /// The row `points.purchase` answers with (Schema/functions/earning/purchase.sql).
 struct PurchaseAnswer: Decodable, LedgerAnswer {
     enum Status: String, LedgerStatus {
@@ -105,7 +101,6 @@ struct PurchaseAnswer: Decodable, LedgerAnswer {
         case unknownMember = "unknown_member", inFuture = "in_future", tooOld = "too_old"
         static let function = "purchase"
 
-        var timeRefusal: TimeRefusal { self == .inFuture ? .inFuture : .tooOld }
     }
 
     let status: Status

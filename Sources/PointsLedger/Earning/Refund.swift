@@ -71,7 +71,7 @@ extension Ledger {
         case .beforePurchase:
             throw LedgerError.invalidInput(field: "occurred at", reason: "a refund cannot happen before its purchase")
         case .inFuture, .tooOld:
-            throw try await timeError(answer.status == .inFuture ? .inFuture : .tooOld, occurredAt: request.occurredAt, program: program)
+            throw try await timeError(inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, program: program)
         }
     }
 }

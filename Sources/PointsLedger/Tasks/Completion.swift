@@ -103,7 +103,7 @@ extension Ledger {
             throw LedgerError.invalidInput(field: "ref", reason: "a \(request.task) completion needs the app's reference for it")
         case .inFuture, .tooOld:
             throw try await timeError(
-                answer.status == .inFuture ? .inFuture : .tooOld, occurredAt: request.occurredAt, program: program, backdatable: false)
+                inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, program: program, backdatable: false)
         }
     }
 
@@ -136,7 +136,7 @@ extension Ledger {
     /// The member's current check-in streak.
     public func checkinStreak(of member: String, in program: Program) async throws -> CheckinStreak {
         try Validate.memberID(member)
-        let row = try await callReturningRow("""
+        return try await call(CheckinStreak.self, """
             WITH today AS (SELECT (now() AT TIME ZONE \(program.timeZone))::date AS day)
             SELECT coalesce((SELECT c.streak FROM points.task_completions AS c, today AS t
                          WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin'
@@ -148,7 +148,6 @@ extension Ledger {
                            WHERE c.program_id = \(program.id) AND c.member_id = \(member) AND c.task = 'checkin' AND c.local_day = t.day)
                        AS checked_in_today
             """)
-        return try row.decode(CheckinStreak.self)
     }
 }
 
