@@ -429,14 +429,44 @@ CREATE TABLE points.lots (
 )
 WITH (fillfactor='90');
 
-CREATE TABLE points.postings (
+CREATE TABLE points.movements (
     program_id integer NOT NULL,
     member_id text NOT NULL COLLATE pg_catalog."C",
     entry_id bigint NOT NULL,
-    account points.account NOT NULL,
-    amount points.amount_not_zero NOT NULL,
-    occurred_at timestamp with time zone NOT NULL
+    leg smallint NOT NULL,
+    from_account points.account NOT NULL,
+    to_account points.account NOT NULL,
+    amount bigint NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    CONSTRAINT movement_amount_positive CHECK ((amount > 0)),
+    CONSTRAINT movement_between_two_accounts CHECK ((from_account <> to_account)),
+    CONSTRAINT movement_leg_positive CHECK ((leg >= 1))
 );
+
+CREATE VIEW points.postings AS
+ SELECT m.program_id,
+    m.member_id,
+    m.entry_id,
+    m.account,
+    (sum(m.amount))::bigint AS amount,
+    m.occurred_at
+   FROM ( SELECT movements.program_id,
+            movements.member_id,
+            movements.entry_id,
+            movements.from_account AS account,
+            (- movements.amount) AS amount,
+            movements.occurred_at
+           FROM points.movements
+        UNION ALL
+         SELECT movements.program_id,
+            movements.member_id,
+            movements.entry_id,
+            movements.to_account,
+            movements.amount,
+            movements.occurred_at
+           FROM points.movements) m
+  GROUP BY m.program_id, m.member_id, m.entry_id, m.account, m.occurred_at
+ HAVING (sum(m.amount) <> (0)::numeric);
 
 ALTER TABLE points.programs ALTER COLUMN program_id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME points.programs_program_id_seq
@@ -665,8 +695,8 @@ ALTER TABLE ONLY points.lots
 ALTER TABLE ONLY points.members
     ADD CONSTRAINT members_pkey PRIMARY KEY (program_id, member_id);
 
-ALTER TABLE ONLY points.postings
-    ADD CONSTRAINT postings_pkey PRIMARY KEY (program_id, member_id, entry_id, account);
+ALTER TABLE ONLY points.movements
+    ADD CONSTRAINT movements_pkey PRIMARY KEY (program_id, member_id, entry_id, leg);
 
 ALTER TABLE ONLY points.program_settings
     ADD CONSTRAINT program_settings_pkey PRIMARY KEY (program_id, effective_at);
@@ -728,9 +758,9 @@ CREATE INDEX lots_expiring ON points.lots USING btree (program_id, expires_at) W
 
 CREATE INDEX lots_spending_order ON points.lots USING btree (program_id, member_id, expires_at, earned_at, lot_id) WHERE ((remaining)::bigint > 0);
 
-CREATE INDEX postings_by_entry ON points.postings USING brin (entry_id) WITH (autosummarize='on');
+CREATE INDEX movements_by_entry ON points.movements USING brin (entry_id) WITH (autosummarize='on');
 
-CREATE INDEX postings_by_time ON points.postings USING brin (occurred_at) WITH (autosummarize='on');
+CREATE INDEX movements_by_time ON points.movements USING brin (occurred_at) WITH (autosummarize='on');
 
 CREATE INDEX purchases_maturing ON points.purchases USING btree (program_id, matures_at) WHERE ((pending_points)::bigint > 0);
 

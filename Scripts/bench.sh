@@ -96,7 +96,7 @@ if want single; then
             results+=("$workload $n $line")
         done
     done
-    # The floor: the five writes every purchase makes (its entry, two postings, a lot, the purchase,
+    # The floor: the five writes every purchase makes (its entry, its movement, a lot, the purchase,
     # the member's balances), as plain statements with no look-up, no check and no result, in a
     # program of its own, called as the library calls a purchase (a prepared statement), from
     # pgbench at 8 clients. No purchase function beats it on this server: it shows how much of a
@@ -118,8 +118,8 @@ BEGIN
     VALUES (p_program, p_member, 'purchase', 'purchase', p_order, '{}', now())
     ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
     RETURNING entry_id INTO v_entry;
-    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
-    VALUES (p_program, p_member, v_entry, 'available', v_points, now()), (p_program, p_member, v_entry, 'issued', -v_points, now());
+    INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+    VALUES (p_program, p_member, v_entry, 1, 'issued', 'available', v_points, now());
     INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
     VALUES (p_program, p_member, v_entry, now(), NULL, v_points, v_points);
     INSERT INTO points.purchases (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor,
@@ -222,9 +222,8 @@ BEGIN
            jsonb_build_object('member', l.member_id, 'order', 'floor-' || l.entry_id, 'amount_minor', l.amount_minor,
                               'points_paid_minor', 0, 'occurred_at', l.occurred_at AT TIME ZONE 'UTC'), l.occurred_at, true
     FROM pg_temp.lines AS l;
-    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
-    SELECT p_program, l.member_id, l.entry_id, p.account, p.amount, l.occurred_at
-    FROM pg_temp.lines AS l CROSS JOIN LATERAL (VALUES ('available'::points.account, l.points), ('issued', -l.points)) AS p(account, amount);
+    INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+    SELECT p_program, l.member_id, l.entry_id, 1, 'issued', 'available', l.points, l.occurred_at FROM pg_temp.lines AS l;
     INSERT INTO points.purchases (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor,
                                   points, pending_points, matures_at)
     SELECT p_program, l.member_id, 'floor-' || l.entry_id, l.entry_id, l.occurred_at, l.amount_minor, 0, l.points, 0, NULL
@@ -307,13 +306,9 @@ INSERT INTO points.journal_entries (program_id, member_id, entry_id, kind, key_s
 SELECT p.program_id, l.member_id, l.entry_id, 'adjustment.grant', 'adjustment', 'grant-' || l.entry_id,
        jsonb_build_object('member', l.member_id, 'points', l.points, 'reason', 'bench', 'actor', 'bench'), l.at, l.at
 FROM load AS l CROSS JOIN points.programs AS p WHERE p.name = 'finance';
-ALTER TABLE points.postings DISABLE TRIGGER postings_balance;
-INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
-SELECT p.program_id, l.member_id, l.entry_id, a.account, a.amount, l.at
-FROM load AS l CROSS JOIN points.programs AS p
-CROSS JOIN LATERAL (VALUES ('available'::points.account, l.points), ('adjustments', -l.points)) AS a (account, amount)
-WHERE p.name = 'finance';
-ALTER TABLE points.postings ENABLE TRIGGER postings_balance;
+INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+SELECT p.program_id, l.member_id, l.entry_id, 1, 'adjustments', 'available', l.points, l.at
+FROM load AS l CROSS JOIN points.programs AS p WHERE p.name = 'finance';
 INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, amount, remaining)
 SELECT p.program_id, l.member_id, l.entry_id, l.at, l.points, l.points
 FROM load AS l CROSS JOIN points.programs AS p WHERE p.name = 'finance';
@@ -338,10 +333,10 @@ SQL
         printf '%s' "$best"
     }
     echo "Timing sum(amount), audit verify and report balances --as-of..." >&2
-    sum_seconds=$(best_of_three psql -X -h "$socket_dir" -U postgres -d ledger_finance -Atc "SELECT sum(amount) FROM points.postings")
+    sum_seconds=$(best_of_three psql -X -h "$socket_dir" -U postgres -d ledger_finance -Atc "SELECT sum(amount) FROM points.movements")
     verify_seconds=$(best_of_three "$bin/points-admin" audit verify --program finance --database-url "$finance_url")
     halfway=$(psql_ -d ledger_finance -Atc "SELECT to_char((min(occurred_at) + (max(occurred_at) - min(occurred_at)) / 2) AT TIME ZONE 'UTC',
-        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM points.postings")
+        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM points.movements")
     balances_seconds=$(best_of_three "$bin/points-admin" report balances --program finance --as-of "$halfway" --csv \
         --database-url "$finance_url")
     balances_lines=$("$bin/points-admin" report balances --program finance --as-of "$halfway" --csv --database-url "$finance_url" | wc -l)
@@ -369,13 +364,13 @@ if want import; then
     import_floor_ratio=$(awk -v a="$import_floor_rate" -v b="${pgbench_tps[8]}" 'BEGIN { printf "%.2f", a / b }')
     printf '%-28s %8s %12s %8s\n' "import writes alone" "2" "$import_floor_rate" "${import_floor_ratio}x"
     echo "import: $import_lines purchases over $import_members members in ${import_seconds} s, CLI peak memory $(( import_kb / 1024 )) MB"
-    echo "import writes alone: the floor of any import on this server (entries, postings, purchases, lots, one balance update per member a batch; no parsing, COPY, checks or tiers)"
+    echo "import writes alone: the floor of any import on this server (entries, movements, purchases, lots, one balance update per member a batch; no parsing, COPY, checks or tiers)"
     echo "expiry job: $expired lots expired in ${expire_seconds} s"
 fi
 if want single; then
     floor_ratio=$(awk -v a="$floor_tps" -v b="${pgbench_tps[8]}" 'BEGIN { printf "%.2f", a / b }')
     printf '%-28s %8s %12s %8s\n' "purchase writes alone" "8" "$floor_tps" "${floor_ratio}x"
-    echo "purchase writes alone: the floor of any purchase function on this server (entry, postings, lot, purchase, balances; no logic)"
+    echo "purchase writes alone: the floor of any purchase function on this server (entry, movement, lot, purchase, balances; no logic)"
     echo "purchase-tiers: $tier_line members above the entry tier at the end of the runs"
 fi
 if want tiers; then

@@ -65,9 +65,9 @@ BEGIN
     ELSE
         PERFORM points.consume_lots(p_program, p_member, v_entry, -p_points);
     END IF;
-    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
-        (p_program, p_member, v_entry, 'available', p_points, now()),
-        (p_program, p_member, v_entry, 'adjustments', -p_points, now());
+    INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+    VALUES (p_program, p_member, v_entry, 1, CASE WHEN p_points > 0 THEN 'adjustments' ELSE 'available' END::points.account,
+            CASE WHEN p_points > 0 THEN 'available' ELSE 'adjustments' END::points.account, abs(p_points), now());
     UPDATE points.members AS m
     SET available = m.available + p_points, adjustments = m.adjustments - p_points
     WHERE m.program_id = p_program AND m.member_id = p_member;

@@ -1,41 +1,6 @@
--- Guards of the tables: the journal balances and is append-only, members are never deleted,
--- nobody refers themselves. Each trigger is created here with its function.
-
--- Every INSERT into postings must leave the journal balanced: for each entry it touches, the
--- entry exists, and the statement's new postings of that entry sum to zero over at least two
--- lines. Since every statement adds only zero-sum sets, every entry's postings sum to zero and
--- no entry ever has a single posting. Checked once per statement, on the new rows alone.
-CREATE FUNCTION points.check_entries_balance() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    unbalanced record;
-BEGIN
-    SELECT n.entry_id, n.total, n.lines, e.entry_id IS NOT NULL AS entry_exists INTO unbalanced
-    -- In key order, so that the probes of a large statement (an import batch) walk the index in
-    -- order rather than jump about it (half the cost).
-    FROM (SELECT program_id, member_id, entry_id, sum(amount) AS total, count(*) AS lines
-          FROM new_postings GROUP BY program_id, member_id, entry_id ORDER BY program_id, member_id, entry_id) AS n
-    LEFT JOIN LATERAL (
-        SELECT e.entry_id FROM points.journal_entries AS e
-        WHERE e.program_id = n.program_id AND e.member_id = n.member_id AND e.entry_id = n.entry_id
-        LIMIT 1) AS e ON true
-    WHERE n.total <> 0 OR n.lines < 2 OR e.entry_id IS NULL
-    LIMIT 1;
-    IF FOUND AND NOT unbalanced.entry_exists THEN
-        RAISE EXCEPTION 'postings name journal entry %, which does not exist', unbalanced.entry_id
-            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'posting_entry_exists';
-    ELSIF FOUND THEN
-        RAISE EXCEPTION 'journal entry % does not balance: its % new postings sum to %',
-                unbalanced.entry_id, unbalanced.lines, unbalanced.total
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'entry_balances';
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER postings_balance AFTER INSERT ON points.postings
-    REFERENCING NEW TABLE AS new_postings
-    FOR EACH STATEMENT EXECUTE FUNCTION points.check_entries_balance();
+-- Guards of the tables: the journal is append-only, members are never deleted, nobody refers
+-- themselves. Each trigger is created here with its function. (The journal balances by its
+-- shape: a movement names two accounts and a positive amount, migrations/0004.)
 
 -- The journal is append-only: a mistake is corrected by a reversing entry. Only the owner role
 -- (for repairs under audit) may rewrite it; privileges already keep the writer and auditor out.
@@ -57,10 +22,10 @@ CREATE TRIGGER journal_entries_append_only BEFORE UPDATE OR DELETE ON points.jou
 CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON points.journal_entries
     FOR EACH STATEMENT EXECUTE FUNCTION points.forbid_journal_rewrite();
 
-CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE ON points.postings
+CREATE TRIGGER movements_append_only BEFORE UPDATE OR DELETE ON points.movements
     FOR EACH ROW EXECUTE FUNCTION points.forbid_journal_rewrite();
 
-CREATE TRIGGER postings_no_truncate BEFORE TRUNCATE ON points.postings
+CREATE TRIGGER movements_no_truncate BEFORE TRUNCATE ON points.movements
     FOR EACH STATEMENT EXECUTE FUNCTION points.forbid_journal_rewrite();
 
 CREATE TRIGGER lot_allocations_append_only BEFORE UPDATE OR DELETE ON points.lot_allocations

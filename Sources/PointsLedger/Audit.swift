@@ -5,12 +5,9 @@ import Synchronization
 /// One thing `verify` found wrong, named precisely enough to investigate.
 public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible {
     public enum Kind: String, Sendable, Codable {
-        /// A journal entry whose postings do not sum to zero, or that has just one. (An entry with
-        /// no postings records an event worth 0 points, such as a refund too small to claw back.)
-        case unbalancedEntry = "unbalanced_entry"
-        /// A stored balance that differs from the sum of its postings.
+        /// A stored balance that differs from what the journal's movements gave and took.
         case balanceMismatch = "balance_mismatch"
-        /// The program's balances, or its postings, do not sum to zero.
+        /// The program's balances do not sum to zero.
         case programNotZero = "program_not_zero"
         /// A member's lots do not sum to available (or to 0 while available is negative).
         case lotsNotAvailable = "lots_not_available"
@@ -20,12 +17,12 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
         case pendingNotPurchases = "pending_not_purchases"
         /// A member's held balance differs from the points of their open holds.
         case heldNotHolds = "held_not_holds"
-        /// A lot or a purchase names a journal entry that does not exist.
+        /// A lot, a purchase, a task completion or a movement names a journal entry that does not exist.
         case missingEntry = "missing_entry"
         /// A journal entry names a member who does not exist.
         case unknownMember = "unknown_member"
         /// A sealed block's entries and postings no longer hash to the block's hash: an entry or
-        /// posting in its range was altered, inserted or deleted after sealing.
+        /// movement in its range was altered, inserted or deleted after sealing.
         case blockAltered = "block_altered"
         /// A block does not follow the one before it: its previous hash or its first entry differ.
         case chainBroken = "chain_broken"
@@ -40,7 +37,7 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
     public let account: String?
     /// What is stored (a balance) or found (an entry's total).
     public let stored: Int64?
-    /// What the postings say it should be.
+    /// What the movements say it should be.
     public let expected: Int64?
     /// For the chain's problems: the block, and what differs.
     public var block: Int? = nil
@@ -48,12 +45,10 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
 
     public var description: String {
         switch kind {
-        case .unbalancedEntry:
-            "entry \(entryID ?? 0) of member \(member ?? "?") does not balance: its postings sum to \(stored ?? 0)"
         case .balanceMismatch:
-            "member \(member ?? "?") account \(account ?? "?") stores \(stored ?? 0) but its postings sum to \(expected ?? 0)"
+            "member \(member ?? "?") account \(account ?? "?") stores \(stored ?? 0) but its movements sum to \(expected ?? 0)"
         case .programNotZero:
-            "the program's \(account ?? "balances") sum to \(stored ?? 0), not 0"
+            "the program's balances sum to \(stored ?? 0), not 0"
         case .lotsNotAvailable:
             "member \(member ?? "?") has lots remaining \(stored ?? 0) but \(expected ?? 0) should remain (available, or 0 when negative)"
         case .lotRemainderMismatch:
@@ -67,7 +62,7 @@ public struct AuditProblem: Sendable, Hashable, Codable, CustomStringConvertible
         case .unknownMember:
             "entry \(entryID ?? 0) names member \(member ?? "?"), who does not exist"
         case .blockAltered:
-            "sealed block \(block ?? 0) \(detail ?? "") no longer matches its hash: an entry or posting in it was changed, added or removed"
+            "sealed block \(block ?? 0) \(detail ?? "") no longer matches its hash: an entry or movement in it was changed, added or removed"
         case .chainBroken:
             "sealed block \(block ?? 0) does not follow the block before it: \(detail ?? "")"
         case .headNotFound:
@@ -81,7 +76,7 @@ public struct AuditReport: Sendable, Hashable, Codable {
     public let program: String
     public let members: Int64
     public let entries: Int64
-    public let postings: Int64
+    public let movements: Int64
     /// The sum of every balance of the program (0 when the ledger is sound).
     public let balanceTotal: Int64
     public let problems: [AuditProblem]
@@ -100,13 +95,14 @@ public struct AuditReport: Sendable, Hashable, Codable {
 }
 
 extension Ledger {
-    /// Checks that every entry balances (entry by entry where that can still be wrong: after the
-    /// sealed blocks, which never take an unbalanced entry, and inside any block whose hash no
-    /// longer matches), every stored balance equals the sum of its postings,
-    /// the program's balances and postings each sum to zero, every member's lots sum to their
+    /// Checks what can still go wrong in a journal that balances by its shape (a movement takes a
+    /// positive amount from one account and gives it to another): every stored balance equals
+    /// what the movements gave and took, the program's balances sum to zero, every member's lots sum to their
     /// available points (0 while negative), every lot's remainder matches what was spent from it
     /// and what expired, every pending balance matches the purchases still pending, and every lot
-    /// and purchase names an entry that exists, and every entry a member who does. Reads
+    /// and purchase (and every movement, where that can still be wrong: after the sealed blocks,
+    /// which never take a movement without its entry, and inside any block whose hash no longer
+    /// matches) names an entry that exists, and every entry a member who does. Reads
     /// only: it runs as the auditor role too.
     ///
     /// It also recomputes the hash of every sealed block from the entries and postings now in
@@ -152,7 +148,7 @@ extension Ledger {
         defer { recomputing.finish() }
 
 
-        // Fingerprints first: per account, the sum over postings of w(member) × amount against
+        // Fingerprints first: per account, the sum over movements of w(member) × amount against
         // the same over the stored balances, w a 30-bit hash of the member id under a seed drawn
         // for this run (so the weights are not known in advance). Where they agree, the
         // balances agree, but with a chance of about 1 in 2^30; where they differ (or overflow),
@@ -162,7 +158,7 @@ extension Ledger {
             SELECT coalesce(bool_and(coalesce(p.f, 0) = coalesce(s.f, 0)), true) AS agree
             FROM (
                 SELECT account, sum(\(unsafeSQL: weight("member_id", seed: seed)) * amount) AS f
-                FROM points.postings WHERE program_id = \(program.id) GROUP BY account
+                FROM \(unsafeSQL: signedMovements(program)) GROUP BY account
             ) AS p
             FULL JOIN (
                 SELECT a.account, sum(\(unsafeSQL: weight("m.member_id", seed: seed)) * a.balance) AS f
@@ -175,7 +171,7 @@ extension Ledger {
         let mismatched: [ProblemRow] = balancesAgree ? [] : try connection.query("""
             WITH sums AS (
                 SELECT member_id, account, sum(amount) AS total
-                FROM points.postings WHERE program_id = \(program.id)
+                FROM \(unsafeSQL: signedMovements(program))
                 GROUP BY member_id, account
             ), stored AS (
                 SELECT m.member_id, a.account, a.balance
@@ -298,65 +294,50 @@ extension Ledger {
         let chain = followChain(recomputed, genesis: genesis, expectedHead: expectedHead)
         problems += chain.problems
 
-        // Entry by entry, only where it can still be wrong: after the sealed blocks (the seal job
-        // refuses an entry that does not balance), inside the blocks whose hash no longer matches
-        // or whose recomputation finds an unbalanced entry (a block rehashed by hand, or sealed
-        // before the seal job checked), and everywhere when the chain itself is broken. A posting
-        // whose entry is missing is named too.
+        // Movements without their entry, only where they can still be: after the sealed blocks
+        // (the seal job refuses them), inside the blocks whose hash no longer matches or whose
+        // recomputation finds one (a block rehashed by hand), and everywhere when the chain itself
+        // is broken.
         let suspect = chain.broken
             ? [(after: Int64.min, last: Int64.max)]
             : Self.merged([(after: chain.lastEntry, last: Int64.max)] + chain.suspect)
-        let unbalanced = try connection.query("""
+        let unowned = try connection.query("""
             WITH ranges AS (
                 SELECT * FROM unnest(\(suspect.map(\.after))::bigint[], \(suspect.map(\.last))::bigint[]) AS r(after, last)
-            ), p AS (
-                SELECT p.member_id, p.entry_id, sum(p.amount) AS total, count(*) AS lines
-                FROM points.postings AS p JOIN ranges AS r ON p.entry_id > r.after AND p.entry_id <= r.last
-                WHERE p.program_id = \(program.id)
-                GROUP BY p.member_id, p.entry_id
-            ), e AS (
-                SELECT e.member_id, e.entry_id
-                FROM points.journal_entries AS e JOIN ranges AS r ON e.entry_id > r.after AND e.entry_id <= r.last
-                WHERE e.program_id = \(program.id)
             )
-            SELECT p.member_id AS member, p.entry_id, p.total AS stored, e.entry_id IS NOT NULL AS entry_exists,
-                   count(*) OVER () AS total
-            FROM p LEFT JOIN e USING (member_id, entry_id)
-            WHERE p.total <> 0 OR p.lines < 2 OR e.entry_id IS NULL
-            ORDER BY p.entry_id
+            SELECT m.member_id AS member, m.entry_id, 'movement' AS account, count(*) OVER () AS total
+            FROM (SELECT DISTINCT m.member_id, m.entry_id
+                  FROM points.movements AS m JOIN ranges AS r ON m.entry_id > r.after AND m.entry_id <= r.last
+                  WHERE m.program_id = \(program.id)) AS m
+            WHERE NOT EXISTS (
+                SELECT 1 FROM points.journal_entries AS e
+                WHERE e.program_id = \(program.id) AND e.member_id = m.member_id AND e.entry_id = m.entry_id)
+            ORDER BY m.entry_id
             LIMIT \(limit)
             """).decode(ProblemRow.self)
-        for row in unbalanced {
-            let entryExists = row.entryExists ?? false
+        for row in unowned {
             problems.append(AuditProblem(
-                kind: entryExists ? .unbalancedEntry : .missingEntry, member: row.member, entryID: row.entryID,
-                account: entryExists ? nil : "posting", stored: entryExists ? row.stored : nil, expected: entryExists ? 0 : nil))
+                kind: .missingEntry, member: row.member, entryID: row.entryID, account: row.account, stored: nil, expected: nil))
         }
-        notListed += unbalanced.first.map { $0.total - Int64(unbalanced.count) } ?? 0
-
+        notListed += unowned.first.map { $0.total - Int64(unowned.count) } ?? 0
 
         let totals = try connection.query("""
             SELECT
                 (SELECT count(*) FROM points.members WHERE program_id = \(program.id)) AS members,
                 (SELECT count(*) FROM points.journal_entries WHERE program_id = \(program.id)) AS entries,
-                (SELECT count(*) FROM points.postings WHERE program_id = \(program.id)) AS postings,
+                (SELECT count(*) FROM points.movements WHERE program_id = \(program.id)) AS movements,
                 (SELECT coalesce(sum(available + pending + issued + redeemed + expired + written_off + adjustments), 0)
                    FROM points.members WHERE program_id = \(program.id)) AS balance_total,
-                (SELECT coalesce(sum(amount), 0) FROM points.postings WHERE program_id = \(program.id)) AS posting_total,
                 (SELECT count(*) FROM points.journal_entries WHERE program_id = \(program.id)
                    AND entry_id > coalesce((SELECT max(last_entry_id) FROM points.journal_blocks WHERE program_id = \(program.id)), 0))
                     AS unsealed_entries
             """).single().decode(TotalsRow.self)
         let balanceTotal = totals.balanceTotal
-        let postingTotal = totals.postingTotal
         if balanceTotal != 0 {
             problems.append(AuditProblem(kind: .programNotZero, member: nil, entryID: nil, account: "balances", stored: balanceTotal, expected: 0))
         }
-        if postingTotal != 0 {
-            problems.append(AuditProblem(kind: .programNotZero, member: nil, entryID: nil, account: "postings", stored: postingTotal, expected: 0))
-        }
         return AuditReport(
-            program: program.name, members: totals.members, entries: totals.entries, postings: totals.postings,
+            program: program.name, members: totals.members, entries: totals.entries, movements: totals.movements,
             balanceTotal: balanceTotal, problems: problems, problemsNotListed: notListed, sealedBlocks: chain.blocks,
             sealedThroughEntry: chain.lastEntry, headHash: chain.head, unsealedEntries: totals.unsealedEntries)
     }
@@ -383,6 +364,16 @@ extension Ledger {
             ('adjustments', m.adjustments)
         ) AS a(account, balance)
         """
+
+    /// The program's movements as what each did to an account: (member_id, account, amount), the
+    /// amount positive where points arrived and negative where they left; for a FROM clause.
+    private static func signedMovements(_ program: Program) -> String {
+        """
+            (SELECT member_id, to_account AS account, amount FROM points.movements WHERE program_id = \(program.id)
+             UNION ALL
+             SELECT member_id, from_account, -amount FROM points.movements WHERE program_id = \(program.id)) AS signed
+            """
+    }
 
     /// A member's weight in the fingerprints: 30 bits of a hash of `column` (a member id) under `seed`.
     private static func weight(_ column: String, seed: Int64) -> String {
@@ -415,8 +406,8 @@ extension Ledger {
         var entriesNow: Int64
         var postingsNow: Int64
         var hashNow: String
-        /// The first entry in the block's range that does not balance, or whose postings have no entry.
-        var unbalancedEntry: Int64?
+        /// The first entry in the block's range that is missing while its movements are there.
+        var missingEntry: Int64?
     }
 
     /// Recomputes the hashes of the program's blocks numbered `numbers`, in order.
@@ -424,7 +415,7 @@ extension Ledger {
         try connection.query("""
             SELECT b.block_no AS number, b.after_entry_id AS after, b.last_entry_id AS last, b.entries AS sealed_entries,
                    b.postings AS sealed_postings, encode(b.previous_hash, 'hex') AS previous_hash, encode(b.block_hash, 'hex') AS hash,
-                   d.entries AS entries_now, d.postings AS postings_now, encode(d.digest, 'hex') AS hash_now, d.unbalanced_entry
+                   d.entries AS entries_now, d.postings AS postings_now, encode(d.digest, 'hex') AS hash_now, d.missing_entry
             FROM points.journal_blocks AS b
             CROSS JOIN LATERAL points.journal_digest(b.program_id, b.after_entry_id, b.last_entry_id, b.previous_hash) AS d
             WHERE b.program_id = \(program.id) AND b.block_no BETWEEN \(numbers.lowerBound) AND \(numbers.upperBound)
@@ -466,7 +457,7 @@ extension Ledger {
                 let now = "\(block.entriesNow) entries and \(block.postingsNow) postings"
                 problem(.blockAltered, range + (sealed == now ? " (\(now), as sealed)" : " (sealed with \(sealed), now \(now))"))
                 suspect.append((after, last))
-            } else if block.unbalancedEntry != nil {
+            } else if block.missingEntry != nil {
                 suspect.append((after, last))
             }
             if hash == expectedHead { headFound = true }
@@ -530,7 +521,6 @@ private struct ProblemRow: Decodable {
     let account: String?
     let stored: Int64?
     let expected: Int64?
-    let entryExists: Bool?
     let total: Int64
 }
 
@@ -538,8 +528,7 @@ private struct ProblemRow: Decodable {
 private struct TotalsRow: Decodable {
     let members: Int64
     let entries: Int64
-    let postings: Int64
+    let movements: Int64
     let balanceTotal: Int64
-    let postingTotal: Int64
     let unsealedEntries: Int64
 }

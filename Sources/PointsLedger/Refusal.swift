@@ -41,8 +41,8 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
     case exceedsHold(hold: Int64, requested: Int64, reserved: Int64)
     /// A refund of more than what is left of its order.
     case exceedsOrder(order: String, requested: Money, left: Money, amount: Money, refunded: Money)
-    /// The journal holds an entry whose postings do not balance (sealing stops before it).
-    case journalUnbalanced(detail: String)
+    /// The journal holds movements whose entry is missing (sealing stops before them).
+    case journalIncomplete(detail: String)
     /// Another session holds what this one needs (a migration, a sealing); `detail` says which.
     case busy(detail: String)
 
@@ -67,7 +67,7 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
             "Hold \(hold) reserves \(reserved) points, fewer than the \(requested) to capture"
         case .exceedsOrder(let order, let requested, let left, let amount, let refunded):
             "A refund of \(requested) is more than what is left of order \(shown(order)): \(left) of \(amount) (\(refunded) refunded)"
-        case .journalUnbalanced(let detail), .busy(let detail):
+        case .journalIncomplete(let detail), .busy(let detail):
             shown(detail)
         }
     }

@@ -9,7 +9,9 @@ struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Prove the ledger adds up and the sealed journal is as sealed.",
             discussion: """
-                Checks that every entry balances, every balance equals its postings, the program sums to zero, \
+                Every entry balances by its shape (a movement takes points from one account and gives them \
+                to another). This checks what can still go wrong: every balance equals its movements, the \
+                program sums to zero, \
                 lots add up to available balances, held points to open holds, pending points to pending \
                 purchases, and that every sealed block still hashes to its seal and follows the one before. \
                 Exits 1 with a report naming every entry, account or block that is wrong.
@@ -27,12 +29,12 @@ struct AuditCommand: AsyncParsableCommand {
             } else {
                 Terminal.fields([
                     ("program", report.program), ("members", "\(report.members)"), ("entries", "\(report.entries)"),
-                    ("postings", "\(report.postings)"), ("sum of balances", "\(report.balanceTotal)"),
+                    ("movements", "\(report.movements)"), ("sum of balances", "\(report.balanceTotal)"),
                     ("sealed", report.headHash.map { "\(report.sealedBlocks) blocks through entry \(report.sealedThroughEntry), head \($0)" } ?? "nothing yet (run jobs seal)"),
                     ("unsealed entries", "\(report.unsealedEntries)"),
                 ])
                 if report.isSound {
-                    Terminal.print("Verified: every entry balances, every balance equals its postings, the program sums to zero, "
+                    Terminal.print("Verified: every balance equals its movements, the program sums to zero, "
                         + "lots, pending and held points agree, and every sealed block matches its hash.")
                 } else {
                     Terminal.print("FAILED: \(report.problems.count + Int(report.problemsNotListed)) problem(s):")

@@ -34,18 +34,16 @@ struct FinanceTests {
             }
             // Each tampering, as the owner role, then undone; the audit names the block each time.
             let tamperings: [(String, String, AuditProblem.Kind)] = [
-                ("UPDATE points.postings SET amount = amount + 1 WHERE entry_id = \(entries[1]) AND account = 'available'",
-                 "UPDATE points.postings SET amount = amount - 1 WHERE entry_id = \(entries[1]) AND account = 'available'", .blockAltered),
-                ("UPDATE points.postings SET amount = 45 WHERE entry_id = \(entries[1]) AND account = 'available';"
-                    + "UPDATE points.postings SET amount = -45 WHERE entry_id = \(entries[1]) AND account = 'adjustments'",
-                 "UPDATE points.postings SET amount = 40 WHERE entry_id = \(entries[1]) AND account = 'available';"
-                    + "UPDATE points.postings SET amount = -40 WHERE entry_id = \(entries[1]) AND account = 'adjustments'", .blockAltered),
-                ("INSERT INTO points.postings SELECT program_id, member_id, entry_id, a, n, occurred_at FROM points.postings, "
-                    + "(VALUES ('expired'::points.account, 1), ('written_off', -1)) AS x(a, n) WHERE entry_id = \(entries[2]) AND account = 'available'",
-                 "DELETE FROM points.postings WHERE entry_id = \(entries[2]) AND account IN ('expired', 'written_off')", .blockAltered),
-                ("CREATE TEMP TABLE gone AS SELECT * FROM points.postings WHERE entry_id = \(entries[3]);"
-                    + "DELETE FROM points.postings WHERE entry_id = \(entries[3])",
-                 "INSERT INTO points.postings SELECT * FROM gone", .blockAltered),
+                ("UPDATE points.movements SET amount = amount + 1 WHERE entry_id = \(entries[1])",
+                 "UPDATE points.movements SET amount = amount - 1 WHERE entry_id = \(entries[1])", .blockAltered),
+                ("UPDATE points.movements SET to_account = 'expired' WHERE entry_id = \(entries[1])",
+                 "UPDATE points.movements SET to_account = 'available' WHERE entry_id = \(entries[1])", .blockAltered),
+                ("INSERT INTO points.movements SELECT program_id, member_id, entry_id, 2, to_account, 'written_off', 1, occurred_at "
+                    + "FROM points.movements WHERE entry_id = \(entries[2])",
+                 "DELETE FROM points.movements WHERE entry_id = \(entries[2]) AND leg = 2", .blockAltered),
+                ("CREATE TEMP TABLE gone AS SELECT * FROM points.movements WHERE entry_id = \(entries[3]);"
+                    + "DELETE FROM points.movements WHERE entry_id = \(entries[3])",
+                 "INSERT INTO points.movements SELECT * FROM gone", .blockAltered),
                 ("UPDATE points.journal_entries SET request = request || '{\"reason\": \"other\"}' WHERE entry_id = \(entries[0])",
                  "UPDATE points.journal_entries SET request = request || '{\"reason\": \"welcome\"}' WHERE entry_id = \(entries[0])", .blockAltered),
                 ("UPDATE points.journal_blocks SET previous_hash = sha256('forged') WHERE block_no = 2",
@@ -73,9 +71,9 @@ struct FinanceTests {
         }
     }
 
-    /// Entry-by-entry balance is checked after the sealed blocks and inside altered ones; the
-    /// seal job refuses to seal an entry that does not balance.
-    @Test func unbalancedEntriesAreNamedInsideAlteredBlocksAndNeverSealed() async throws {
+    /// A movement rewritten inside a sealed block is named twice: by the block and by the
+    /// balances it no longer matches. Movements whose entry was removed are named, and never sealed.
+    @Test func rewrittenMovementsAreNamedAndMovementsWithoutTheirEntryAreNeverSealed() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             try await history(ledger, program)
             let entries = try TestDatabase.sql(configuration, "SELECT entry_id FROM points.journal_entries ORDER BY entry_id").map {
@@ -83,58 +81,64 @@ struct FinanceTests {
             }
             _ = try await ledger.seal(program, blockEntries: 2)
             try TestDatabase.sql(
-                configuration, as: Self.owner,
-                "UPDATE points.postings SET amount = amount + 3 WHERE entry_id = \(entries[2]) AND account = 'available'")
+                configuration, as: Self.owner, "UPDATE points.movements SET amount = amount + 3 WHERE entry_id = \(entries[1])")
             let report = try await ledger.verify(program)
-            #expect(report.problems.contains { $0.kind == .blockAltered && $0.block == 2 }, "\(report.problems)")
-            #expect(report.problems.contains { $0.kind == .unbalancedEntry && $0.entryID == entries[2] && $0.stored == 3 })
-            #expect(!report.problems.contains { $0.kind == .unbalancedEntry && $0.entryID != entries[2] })
-
-            // Unsealed: a new entry rewritten so that it no longer balances is named, and not sealed.
-            let late = try await ledger.grant(points: 5, to: "m2", in: program, reason: "late", actor: "ops", key: "g3")
+            #expect(report.problems.contains { $0.kind == .blockAltered && $0.block == 1 }, "\(report.problems)")
+            #expect(report.problems.contains {
+                $0.kind == .balanceMismatch && $0.member == "m2" && $0.account == "available" && $0.stored == 40 && $0.expected == 43
+            }, "\(report.problems)")
+            #expect(!report.problems.contains { $0.block == 2 }, "\(report.problems)")
             try TestDatabase.sql(
-                configuration, as: Self.owner,
-                "UPDATE points.postings SET amount = 6 WHERE entry_id = \(late.entryID) AND account = 'available'")
-            #expect(try await ledger.verify(program).problems.contains { $0.kind == .unbalancedEntry && $0.entryID == late.entryID })
+                configuration, as: Self.owner, "UPDATE points.movements SET amount = amount - 3 WHERE entry_id = \(entries[1])")
+            #expect(try await ledger.verify(program).isSound)
+
+            // Unsealed: movements whose entry was deleted are named, and not sealed.
+            let late = try await ledger.grant(points: 5, to: "m2", in: program, reason: "late", actor: "ops", key: "g3")
+            try TestDatabase.sql(configuration, as: Self.owner, "DELETE FROM points.journal_entries WHERE entry_id = \(late.entryID)")
+            #expect(try await ledger.verify(program).problems.contains {
+                $0.kind == .missingEntry && $0.entryID == late.entryID && $0.account == "movement" && $0.member == "m2"
+            })
+            // Nothing after them: nothing to seal. Once a later entry is written, the block that
+            // would take it is refused.
+            #expect(try await ledger.seal(program).blocks == 0)
+            _ = try await ledger.grant(points: 1, to: "m1", in: program, reason: "later", actor: "ops", key: "g4")
             do {
                 _ = try await ledger.seal(program)
-                Issue.record("an unbalanced entry was sealed")
-            } catch LedgerError.refused(.journalUnbalanced(let detail)) {
-                #expect(detail.contains("journal entry \(late.entryID) does not balance"), "\(detail)")
+                Issue.record("movements without their entry were sealed")
+            } catch LedgerError.refused(.journalIncomplete(let detail)) {
+                #expect(detail.contains("journal entry \(late.entryID) is missing while its movements are there"), "\(detail)")
             }
             let blocks = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.journal_blocks").single()
             #expect(try blocks.decode(Int64.self, at: 0) == 2)
         }
     }
 
-    /// The owner can rewrite the blocks too: an unbalanced entry in a block whose hash was
-    /// recomputed by hand is still named (only a recorded head shows the rehash itself), and so
-    /// is a posting whose entry was deleted.
-    @Test func rehashedBlocksAndPostingsWithoutEntriesAreStillNamed() async throws {
+    /// The owner can rewrite the blocks too: a movement rewritten in a block whose hash was
+    /// recomputed by hand still shows in the balances (only a recorded head shows the rehash
+    /// itself), and movements whose entry was deleted inside it are still named.
+    @Test func rehashedBlocksAndMovementsWithoutEntriesAreStillNamed() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             try await history(ledger, program)
             let entries = try TestDatabase.sql(configuration, "SELECT entry_id FROM points.journal_entries ORDER BY entry_id").map {
                 try $0.decode(Int64.self, at: 0)
             }
-            _ = try await ledger.seal(program)
+            let sealed = try await ledger.seal(program)
             try TestDatabase.sql(
-                configuration, as: Self.owner,
-                "UPDATE points.postings SET amount = amount + 2 WHERE entry_id = \(entries[1]) AND account = 'available'")
+                configuration, as: Self.owner, "UPDATE points.movements SET amount = amount + 2 WHERE entry_id = \(entries[1])")
+            try TestDatabase.sql(configuration, as: Self.owner, "DELETE FROM points.journal_entries WHERE entry_id = \(entries[0])")
             try TestDatabase.sql(configuration, as: Self.owner, """
                 UPDATE points.journal_blocks AS b SET block_hash = d.digest
                 FROM points.journal_digest(\(program.id), 0, \(entries[3]), (SELECT previous_hash FROM points.journal_blocks)) AS d
                 """)
             let rehashed = try await ledger.verify(program)
             #expect(!rehashed.problems.contains { $0.kind == .blockAltered }, "\(rehashed.problems)")
-            #expect(rehashed.problems.contains { $0.kind == .unbalancedEntry && $0.entryID == entries[1] && $0.stored == 2 },
-                    "\(rehashed.problems)")
-
-            let late = try await ledger.grant(points: 5, to: "m2", in: program, reason: "late", actor: "ops", key: "g3")
-            try TestDatabase.sql(configuration, as: Self.owner, "DELETE FROM points.journal_entries WHERE entry_id = \(late.entryID)")
-            let orphaned = try await ledger.verify(program)
-            #expect(orphaned.problems.contains {
-                $0.kind == .missingEntry && $0.entryID == late.entryID && $0.account == "posting" && $0.member == "m2"
-            }, "\(orphaned.problems)")
+            #expect(rehashed.problems.contains {
+                $0.kind == .balanceMismatch && $0.member == "m2" && $0.account == "available" && $0.stored == 40 && $0.expected == 42
+            }, "\(rehashed.problems)")
+            #expect(rehashed.problems.contains {
+                $0.kind == .missingEntry && $0.entryID == entries[0] && $0.account == "movement" && $0.member == "m1"
+            }, "\(rehashed.problems)")
+            #expect(try await ledger.verify(program, expectedHead: sealed.headHash).problems.contains { $0.kind == .headNotFound })
         }
     }
 

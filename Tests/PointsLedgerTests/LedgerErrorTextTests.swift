@@ -17,7 +17,7 @@ struct LedgerErrorTextTests {
             == "Cannot reach the database: connection failed: No such file. Is the server running?")
         let errors: [LedgerError] = [
             .invalidInput(field: "f\n", reason: "r\u{1B}"), .notFound(.program, id: "p\n"), .programConflict(name: "p\n", currency: "c\n", timeZone: "t\n"),
-            .notFound(.member, id: "m\n"), .insufficientPoints(member: "m\n", spendable: 1, requested: 2), .refused(.busy(detail: "a\nb")), .refused(.journalUnbalanced(detail: "a\nb")), .notFound(.order, id: "o\n"),
+            .notFound(.member, id: "m\n"), .insufficientPoints(member: "m\n", spendable: 1, requested: 2), .refused(.busy(detail: "a\nb")), .refused(.journalIncomplete(detail: "a\nb")), .notFound(.order, id: "o\n"),
             .idempotencyConflict(key: "k\n", existing: .entry(1)), .amountOutOfRange(field: "f\n"), .migrationEdited(fileName: "f\n"),
             .migrationUnknown(fileName: "f\n"), .migrationFailed(fileName: "f\n", reason: "r\n"), .permissionDenied(reason: "r\n"),
             .unreachable(reason: "r\u{1B}\nIs it?"),

@@ -46,7 +46,7 @@ struct MigrationTests {
         try await TestDatabase.withEmpty { configuration in
             let ledger = Ledger(configuration: configuration, maximumConnections: 1, logger: TestDatabase.quietLogger)
             try await ledger.migrate(roles: roles)
-            let owner = try TestDatabase.sql(configuration, "SELECT tableowner FROM pg_tables WHERE tablename = 'postings'").single()
+            let owner = try TestDatabase.sql(configuration, "SELECT tableowner FROM pg_tables WHERE tablename = 'movements'").single()
             #expect(try owner.decode(String.self, at: 0) == roles.owner)
             let writerMayPost = try TestDatabase.sql(
                 configuration, "SELECT has_function_privilege(\(roles.writer), 'points.adjust(integer, points.member_key, bigint, points.label_text, points.label_text, points.idempotency_key)', 'EXECUTE')"
@@ -79,7 +79,7 @@ struct MigrationTests {
                 return try (0..<3).map { try row.decode(Int64.self, at: $0) }
             }
             let before = try counts()
-            try TestDatabase.sql(configuration, "DROP TRIGGER postings_append_only ON points.postings")
+            try TestDatabase.sql(configuration, "DROP TRIGGER movements_append_only ON points.movements")
             try TestDatabase.sql(configuration, "DROP FUNCTION points.genesis_hash(integer)")
             try TestDatabase.sql(configuration, "UPDATE points_meta.function_modules SET checksum = 'an older build'")
             #expect(try counts() != before)
@@ -92,35 +92,61 @@ struct MigrationTests {
         }
     }
 
-    /// An upgrade in place: a database at the first release's baseline, holding a program's
-    /// history, takes the later migrations with its data, and audits clean.
-    @Test func aDatabaseAtTheBaselineHoldingDataUpgradesInPlace() async throws {
+    /// An upgrade in place: a database as the release before the journal of movements left it
+    /// (Fixtures/release-database.sql, made by the script beside it with that release's
+    /// points-admin), holding a program's history of every kind of entry and a sealed block,
+    /// takes this build's migrations with its data. Finance reads the same postings and balances
+    /// after as before, the block sealed before still verifies (its hash covers every posting),
+    /// and writing, importing and sealing go on.
+    @Test func aDatabaseOfTheLastReleaseHoldingHistoryUpgradesInPlace() async throws {
         try await TestDatabase.withEmpty { configuration in
+            let fixture = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "Fixtures/release-database.sql")
+            let dump = try String(contentsOf: fixture, encoding: .utf8)
+            try PostgresConnection(configuration: configuration).execute(script: dump)
+            func postings() throws -> [String] {
+                try TestDatabase.sql(configuration, """
+                    SELECT member_id || ' ' || entry_id || ' ' || account || ' ' || amount || ' ' || occurred_at
+                    FROM points.postings ORDER BY entry_id, account
+                    """).map { try $0.decode(String.self, at: 0) }
+            }
+            func balances() throws -> [String] {
+                try TestDatabase.sql(configuration, """
+                    SELECT concat_ws(' ', member_id, available, pending, held, issued, redeemed, expired, written_off, adjustments,
+                                     tier, q_points, q_spend)
+                    FROM points.members ORDER BY member_id
+                    """).map { try $0.decode(String.self, at: 0) }
+            }
+            let postingsBefore = try postings()
+            let balancesBefore = try balances()
+            let head = try TestDatabase.sql(configuration, "SELECT encode(block_hash, 'hex') FROM points.journal_blocks").single()
+                .decode(String.self, at: 0)
+            #expect(postingsBefore.count == 31)
+
             let ledger = Ledger(configuration: configuration, maximumConnections: 2, logger: TestDatabase.quietLogger)
             defer { Task { await ledger.pool.closeIdleConnections() } }
-            // This build's modules name the status types that migration 0003 creates: at the
-            // baseline they are created with those statuses as text, as they were before it.
-            let baselineModules = FunctionModule.all.map {
-                FunctionModule(path: $0.path, sql: $0.sql.replacing(/points\.[a-z_]+_status\b/, with: "text"))
-            }
-            let baseline = Migrator(migrations: Migration.all.filter { $0.version == 1 }, modules: baselineModules)
-            #expect(try await ledger.withConnection { try baseline.migrate($0, roles: nil) }.map(\.version) == [1])
-            let program = try await ledger.createProgram(name: "default", currency: "CNY", actor: "tests").program
-            _ = try await ledger.createMember("m1", in: program)
-            _ = try await ledger.grant(points: 100, to: "m1", in: program, reason: "welcome", actor: "ops", key: "g1")
-            _ = try await ledger.purchase(
-                PurchaseRequest(member: "m1", order: "o1", amount: Money(minorUnits: 12_000, exponent: 2)), in: program)
-            _ = try await ledger.seal(program)
             let upgraded = try await ledger.migrate()
-            #expect(upgraded.map(\.version) == Migration.all.map(\.version).filter { $0 > 1 })
-            #expect(try await ledger.member("m1", in: program).available == 220)
+            #expect(upgraded.map(\.version) == Migration.all.map(\.version).filter { $0 > 3 })
+            let program = try await ledger.program(named: "default")
+            #expect(try postings() == postingsBefore)
+            #expect(try balances() == balancesBefore)
+            let after = try await ledger.verify(program, expectedHead: head)
+            #expect(after.isSound, "\(after.problems)")
+            #expect(after.sealedBlocks == 1 && after.headHash == head && after.unsealedEntries == 1, "\(after)")
+            let refund = try TestDatabase.sql(configuration, """
+                SELECT string_agg(from_account || '>' || to_account || ' ' || amount, ', ' ORDER BY leg)
+                FROM points.movements WHERE entry_id = 6
+                """).single()
+            #expect(try refund.decode(String.self, at: 0) == "available>issued 50, written_off>issued 250")
+
+            _ = try await ledger.grant(points: 5, to: "carol", in: program, reason: "after", actor: "ops", key: "after-1")
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv")
-            try Data("order_id,member,amount,occurred_at\no2,m1,10.00,\(Timestamp.now)\n".utf8).write(to: file)
+            try Data("order_id,member,amount,occurred_at\nC-2,carol,10.00,\(Timestamp.now)\n".utf8).write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
             let imported = try await ledger.importPurchases(
                 from: try FileHandle(forReadingFrom: file), name: "after the upgrade", into: program, options: ImportOptions(), report: { _ in })
             #expect(imported.accepted == 1)
-            #expect(try await ledger.verify(program).isSound)
+            #expect(try await ledger.seal(program).entries == 3)
+            #expect(try await ledger.verify(program, expectedHead: head).isSound)
         }
     }
 

@@ -100,10 +100,9 @@ BEGIN
         RETURN;
     END IF;
     IF v_points > 0 THEN
-        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
-            (p_program, p_member, v_entry, CASE WHEN v_matures IS NULL THEN 'available' ELSE 'pending' END::points.account,
-             v_points, v_at),
-            (p_program, p_member, v_entry, 'issued', -v_points, v_at);
+        INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+        VALUES (p_program, p_member, v_entry, 1, 'issued',
+                CASE WHEN v_matures IS NULL THEN 'available' ELSE 'pending' END::points.account, v_points, v_at);
     END IF;
     IF v_points > 0 AND v_matures IS NULL THEN
         -- Points available at once repay a debt first; the rest forms a lot.

@@ -26,9 +26,8 @@ BEGIN
     IF v_entry IS NULL THEN
         RETURN NULL;
     END IF;
-    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
-        (p_program, p_referrer, v_entry, 'available', p_bonus, p_at),
-        (p_program, p_referrer, v_entry, 'issued', -p_bonus, p_at);
+    INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+    VALUES (p_program, p_referrer, v_entry, 1, 'issued', 'available', p_bonus, p_at);
     PERFORM points.form_lot(p_program, p_referrer, v_entry, p_bonus, v_available, p_at, points.expiry_for(p_program, p_at));
     UPDATE points.members AS m SET available = m.available + p_bonus, issued = m.issued - p_bonus
     WHERE m.program_id = p_program AND m.member_id = p_referrer;

@@ -104,11 +104,12 @@ BEGIN
             WHERE e.program_id = p_program AND e.key_scope = 'refund' AND e.idempotency_key = p_refund;
         RETURN;
     END IF;
-    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
-    SELECT p_program, v_member, v_entry, line.account, line.amount, v_at
-    FROM (VALUES ('pending'::points.account, -v_from_pending), ('available', -v_take),
-                 ('written_off', -v_write), ('issued', v_delta)) AS line(account, amount)
-    WHERE line.amount <> 0;
+    -- Up to three legs, each back to issued: from pending first, then available, and what the
+    -- write-off policy forgives from written_off.
+    INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+    SELECT p_program, v_member, v_entry, row_number() OVER (ORDER BY leg.source), leg.source, 'issued', leg.amount, v_at
+    FROM (VALUES ('pending'::points.account, v_from_pending), ('available', v_take), ('written_off', v_write)) AS leg(source, amount)
+    WHERE leg.amount > 0;
     PERFORM points.consume_lots(p_program, v_member, v_entry, least(v_take, greatest(v_available, 0)));
     UPDATE points.purchases AS pu SET
         refunded_minor = pu.refunded_minor + p_amount_minor,

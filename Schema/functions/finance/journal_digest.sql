@@ -27,16 +27,16 @@ $$;
 -- order, each ending in a newline), times in UTC. A posting whose entry is missing still makes
 -- a line (with nulls for the entry), so a posting added or removed anywhere in the range changes
 -- the hash. `points-admin export journal --format jsonl` prints these same lines, so an auditor
--- can recompute any block's hash with their own tools. unbalanced_entry names the first entry
--- in the range whose postings do not sum to zero over at least two lines, or that is missing
--- while its postings are there (NULL: none).
+-- can recompute any block's hash with their own tools. missing_entry names the first entry in
+-- the range that is missing while its movements are there (NULL: none). Every entry balances by
+-- its shape (migrations/0004), so nothing here sums an entry.
 CREATE FUNCTION points.journal_digest(p_program integer, p_after bigint, p_last bigint, p_previous bytea)
-RETURNS TABLE (entries bigint, postings bigint, digest bytea, unbalanced_entry bigint)
+RETURNS TABLE (entries bigint, postings bigint, digest bytea, missing_entry bigint)
 LANGUAGE sql STABLE
 SET "TimeZone" = 'UTC' SET "DateStyle" = 'ISO, YMD' SET enable_seqscan = off
 AS $$
     WITH lines AS (
-        SELECT p.entry_id, p.member_id, count(*) AS n, sum(p.amount) AS total,
+        SELECT p.entry_id, p.member_id, count(*) AS n,
                json_agg(json_build_array(p.account, p.amount, p.occurred_at) ORDER BY p.account) AS postings
         FROM points.postings AS p
         WHERE p.program_id = p_program AND p.entry_id > p_after AND p.entry_id <= p_last
@@ -51,7 +51,7 @@ AS $$
                points.canonical_line(coalesce(e.entry_id, l.entry_id), coalesce(e.member_id, l.member_id), e.kind, e.key_scope,
                                      e.idempotency_key, e.occurred_at, e.recorded_at, e.request, l.postings) || E'\n',
                '' ORDER BY coalesce(e.entry_id, l.entry_id), coalesce(e.member_id, l.member_id)), ''), 'UTF8')),
-           min(coalesce(e.entry_id, l.entry_id)) FILTER (WHERE l.total <> 0 OR l.n < 2 OR e.entry_id IS NULL)
+           min(l.entry_id) FILTER (WHERE e.entry_id IS NULL)
     FROM entries AS e
     FULL JOIN lines AS l ON l.member_id = e.member_id AND l.entry_id = e.entry_id
 $$;

@@ -97,13 +97,14 @@ BEGIN
     WHERE n.rn % p_block_entries = 0 OR n.rn = n.total;
     FOREACH v_last IN ARRAY coalesce(v_bounds, '{}') LOOP
         SELECT * INTO v_digest FROM points.journal_digest(p_program, v_after, v_last, v_previous);
-        -- What is sealed balances: `audit verify` checks entry by entry only what is not sealed
-        -- (and the blocks whose hash no longer matches), so nothing unbalanced may enter a block.
-        IF v_digest.unbalanced_entry IS NOT NULL THEN
-            RAISE EXCEPTION 'journal entry % does not balance (or its postings have no entry); it cannot be sealed',
-                    v_digest.unbalanced_entry
-                USING ERRCODE = 'check_violation', CONSTRAINT = 'entry_balances',
-                      HINT = 'run points-admin audit verify to see it: only a rewrite by the owner role unbalances an entry, and only the owner can repair it (under audit) before the journal is sealed further';
+        -- Every movement sealed belongs to an entry: `audit verify` looks for movements without
+        -- one only where they can still be (after the sealed blocks, and in blocks whose hash no
+        -- longer matches), so none may enter a block.
+        IF v_digest.missing_entry IS NOT NULL THEN
+            RAISE EXCEPTION 'journal entry % is missing while its movements are there; it cannot be sealed',
+                    v_digest.missing_entry
+                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'movement_has_entry',
+                      HINT = 'run points-admin audit verify to see it: only a rewrite by the owner role removes an entry, and only the owner can repair it (under audit) before the journal is sealed further';
         END IF;
         v_no := v_no + 1;
         INSERT INTO points.journal_blocks

@@ -30,12 +30,10 @@ LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_referral record;
 BEGIN
-    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
-    SELECT p_program, w.member_id, w.entry_id, posting.account, posting.amount, w.occurred_at
+    INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+    SELECT p_program, w.member_id, w.entry_id, 1, 'issued',
+           CASE WHEN w.matures_at IS NULL THEN 'available' ELSE 'pending' END::points.account, w.points, w.occurred_at
     FROM pg_temp.import_work AS w
-    CROSS JOIN LATERAL (VALUES
-        (CASE WHEN w.matures_at IS NULL THEN 'available' ELSE 'pending' END::points.account, w.points),
-        ('issued', -w.points)) AS posting(account, amount)
     WHERE w.status IS NULL AND w.points > 0;
 
     INSERT INTO points.purchases

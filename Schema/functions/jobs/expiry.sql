@@ -38,10 +38,8 @@ BEGIN
                jsonb_build_object('points', n.pts, 'expires_at', n.expires_at), n.expires_at
         FROM numbered AS n
     ), lines AS (
-        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
-        SELECT p_program, n.member_id, n.entry_id, line.account, line.amount, n.expires_at
-        FROM numbered AS n
-        CROSS JOIN LATERAL (VALUES ('available'::points.account, -n.pts), ('expired', n.pts)) AS line(account, amount)
+        INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+        SELECT p_program, n.member_id, n.entry_id, 1, 'available', 'expired', n.pts, n.expires_at FROM numbered AS n
     ), spent AS (
         UPDATE points.lots AS l SET expired_amount = l.expired_amount + d.remaining, remaining = 0, expired_entry_id = n.entry_id
         FROM due AS d JOIN numbered AS n ON n.member_id = d.member_id AND n.expires_at = d.expires_at

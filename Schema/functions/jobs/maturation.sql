@@ -43,10 +43,8 @@ BEGIN
                jsonb_build_object('order', n.order_id, 'points', n.pts), n.matures_at
         FROM numbered AS n
     ), lines AS (
-        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
-        SELECT p_program, n.member_id, n.entry_id, line.account, line.amount, n.matures_at
-        FROM numbered AS n
-        CROSS JOIN LATERAL (VALUES ('pending'::points.account, -n.pts), ('available', n.pts)) AS line(account, amount)
+        INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+        SELECT p_program, n.member_id, n.entry_id, 1, 'pending', 'available', n.pts, n.matures_at FROM numbered AS n
     ), formed AS (
         INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
         SELECT p_program, n.member_id, n.entry_id, n.matures_at, points.expiry_for(p_program, n.matures_at),

@@ -140,9 +140,8 @@ BEGIN
     RETURNING e.entry_id INTO v_entry;
     PERFORM points.consume_lots(p_program, v_member_id, v_entry, v_capture);
     WITH lines AS (
-        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
-            (p_program, v_member_id, v_entry, 'available', -v_capture, now()),
-            (p_program, v_member_id, v_entry, 'redeemed', v_capture, now())
+        INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+        VALUES (p_program, v_member_id, v_entry, 1, 'available', 'redeemed', v_capture, now())
     ), resolved AS (
         UPDATE points.holds AS h SET state = 'captured', captured = v_capture, resolved_at = now(), entry_id = v_entry
         WHERE h.program_id = p_program AND h.member_id = v_member_id AND h.hold_id = p_hold

@@ -111,9 +111,8 @@ BEGIN
     RETURNING e.entry_id INTO v_entry;
     PERFORM points.consume_lots(p_program, p_member, v_entry, v_cost);
     -- Plain statements: cheaper on the server than data-modifying CTEs (see points.purchase).
-    INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
-        (p_program, p_member, v_entry, 'available', -v_cost, now()),
-        (p_program, p_member, v_entry, 'redeemed', v_cost, now());
+    INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+    VALUES (p_program, p_member, v_entry, 1, 'available', 'redeemed', v_cost, now());
     INSERT INTO points.redemptions (program_id, member_id, entry_id, reward, quantity, points, reason)
     VALUES (p_program, p_member, v_entry, p_reward, p_quantity, v_cost, p_reason);
     UPDATE points.members AS m SET available = m.available - v_cost, redeemed = m.redeemed + v_cost

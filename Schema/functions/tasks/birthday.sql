@@ -88,9 +88,8 @@ BEGIN
         SELECT d.*, e.entry_id, points.lot_amount(d.bonus, d.available) AS lot_amount
         FROM entries AS e JOIN due AS d USING (member_id)
     ), lines AS (
-        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at)
-        SELECT p_program, d.member_id, d.entry_id, line.account, line.amount, d.at
-        FROM paid AS d CROSS JOIN LATERAL (VALUES ('available'::points.account, d.bonus), ('issued', -d.bonus)) AS line(account, amount)
+        INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+        SELECT p_program, d.member_id, d.entry_id, 1, 'issued', 'available', d.bonus, d.at FROM paid AS d
     ), formed AS (
         INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
         SELECT p_program, d.member_id, d.entry_id, d.at, points.expiry_for(p_program, d.at), d.lot_amount, d.lot_amount

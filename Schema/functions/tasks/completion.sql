@@ -121,9 +121,8 @@ BEGIN
         RETURN;
     END IF;
     IF v_total > 0 THEN
-        INSERT INTO points.postings (program_id, member_id, entry_id, account, amount, occurred_at) VALUES
-            (p_program, p_member, v_entry, 'available', v_total, v_at),
-            (p_program, p_member, v_entry, 'issued', -v_total, v_at);
+        INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
+        VALUES (p_program, p_member, v_entry, 1, 'issued', 'available', v_total, v_at);
         PERFORM points.form_lot(p_program, p_member, v_entry, v_total, v_row.available, v_at,
             points.lot_expiry(v_settings.expiry_kind, v_settings.expiry_count, v_at, v_row.time_zone));
         UPDATE points.members AS m SET available = m.available + v_total, issued = m.issued - v_total

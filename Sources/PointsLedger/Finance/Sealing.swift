@@ -49,9 +49,9 @@ extension Ledger {
                     FROM points.seal_journal(\(program.id), \(Int32(blockEntries)), \(Int32(blocksPerCall)), \(horizon),
                                              make_interval(secs => \(waitSeconds)))
                     """)
-            } catch LedgerError.database(let error) where error.constraint == "entry_balances" {
-                // Blocks committed by earlier rounds stay sealed; nothing unbalanced enters a block.
-                throw LedgerError.refused(.journalUnbalanced(detail: "\(error.message); \(error.hint ?? "repair it before sealing")"))
+            } catch LedgerError.database(let error) where error.constraint == "movement_has_entry" {
+                // Blocks committed by earlier rounds stay sealed; no movement without its entry enters a block.
+                throw LedgerError.refused(.journalIncomplete(detail: "\(error.message); \(error.hint ?? "repair it before sealing")"))
             } catch LedgerError.database(let error) where error.code == .lockNotAvailable {
                 throw LedgerError.refused(.busy(detail: "\(error.message); \(error.hint ?? "seal again when it has finished")"))
             }
