@@ -371,6 +371,7 @@ CREATE TABLE points.journal_blocks (
     block_hash bytea NOT NULL,
     sealed_at timestamp with time zone DEFAULT now() NOT NULL,
     sealed_by points.label_text NOT NULL,
+    fingerprint bigint,
     CONSTRAINT block_hash_size CHECK ((length(block_hash) = 32)),
     CONSTRAINT block_no_positive CHECK ((block_no >= 1)),
     CONSTRAINT block_not_empty CHECK ((entries > 0)),

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Postgres
 import Synchronization
 
@@ -88,6 +89,9 @@ public struct AuditReport: Sendable, Hashable, Codable {
     public let sealedThroughEntry: Int64
     public let headHash: String?
     public let unsealedEntries: Int64
+    /// The sealed blocks whose SHA-256 hash was recomputed: every one with `deep`, otherwise
+    /// those sealed before blocks kept a fingerprint (the others were checked by fingerprint).
+    public let blocksHashed: Int
 
     public var isSound: Bool { problems.isEmpty }
 
@@ -97,110 +101,107 @@ public struct AuditReport: Sendable, Hashable, Codable {
 extension Ledger {
     /// Checks what can still go wrong in a journal that balances by its shape (a movement takes a
     /// positive amount from one account and gives it to another): every stored balance equals
-    /// what the movements gave and took, the program's balances sum to zero, every member's lots sum to their
-    /// available points (0 while negative), every lot's remainder matches what was spent from it
-    /// and what expired, every pending balance matches the purchases still pending, and every lot
-    /// and purchase (and every movement, where that can still be wrong: after the sealed blocks,
-    /// which never take a movement without its entry, and inside any block whose hash no longer
-    /// matches) names an entry that exists, and every entry a member who does. Reads
-    /// only: it runs as the auditor role too.
+    /// what the movements gave and took, the program's balances sum to zero, every member's lots
+    /// sum to their available points (0 while negative), every lot's remainder matches what was
+    /// spent from it and what expired, every pending and held balance matches the purchases still
+    /// pending and the open holds, every entry names a member who exists, and every movement, lot,
+    /// purchase and task completion names an entry that exists where that can still be wrong
+    /// (after the sealed blocks, which never take a movement without its entry, and inside any
+    /// block that no longer matches its seal). Each check compares fingerprints first (sums of
+    /// a hash of each row's member, weighted by what it holds, under a seed drawn for the run) and
+    /// names every member, entry or lot only where they disagree. Reads only: it runs as the
+    /// auditor role too.
     ///
-    /// It also recomputes the hash of every sealed block from the entries and postings now in
-    /// its range and checks that each block follows the one before; `expectedHead`, a head hash
-    /// the auditor recorded earlier (from `seal` or a previous verify), must be in the chain.
-    public func verify(_ program: Program, expectedHead: String? = nil) async throws -> AuditReport {
+    /// It follows the chain of sealed blocks (each block names the hash of the one before;
+    /// `expectedHead`, a head hash the auditor recorded earlier, must be in it), and checks every
+    /// row of every block once against the block's fingerprint, in one pass over the journal.
+    /// A fingerprint (the sum of 64-bit row hashes, finance/journal_digest.sql) catches any
+    /// entry or movement changed, added or removed by mistake or by hand, but not a forger who
+    /// rewrote the block's stored fingerprint too or crafted rows to match it: `deep`
+    /// recomputes every block's SHA-256 hash instead, which no one can match without
+    /// breaking the chain up to a recorded head. Blocks sealed before blocks kept fingerprints are
+    /// always hashed again.
+    public func verify(_ program: Program, expectedHead: String? = nil, deep: Bool = false) async throws -> AuditReport {
         if let expectedHead, expectedHead.count != 64 || !expectedHead.allSatisfy(\.isHexDigit) {
             throw LedgerError.invalidInput(field: "head", reason: "\"\(expectedHead)\" is not a SHA-256 hash: 64 hexadecimal digits")
         }
         let configuration = pool.configuration
         return try await readSnapshot { connection in
-            try Self.audit(program, expectedHead: expectedHead?.lowercased(), connection: connection, configuration: configuration)
+            try Self.audit(
+                program, expectedHead: expectedHead?.lowercased(), deep: deep, connection: connection, configuration: configuration)
         }
     }
 
     private static func audit(
-        _ program: Program, expectedHead: String?, connection: PostgresConnection, configuration: ConnectionConfiguration
+        _ program: Program, expectedHead: String?, deep: Bool, connection: PostgresConnection, configuration: ConnectionConfiguration
     ) throws -> AuditReport {
         let limit = AuditReport.problemLimit
         var problems: [AuditProblem] = []
         var notListed: Int64 = 0
+        let seed = Int64.random(in: .min ... .max)
 
-        // The sealed blocks are recomputed in two halves on two connections of their own, in this
-        // transaction's snapshot, while this connection runs the other checks: each block is one
-        // process's work, and the other checks are parallel queries.
+        // The chain as stored, and its links, from this connection; then, on connections of their
+        // own in this transaction's snapshot, one pass over the entries and one over the movements
+        // (each a parallel query), and the blocks whose hashes are recomputed, in two halves, while
+        // this connection runs the other checks.
         let start = try connection.query("""
-            SELECT pg_catalog.pg_export_snapshot() AS snapshot, encode(points.genesis_hash(\(program.id)), 'hex') AS genesis,
-                   (SELECT coalesce(max(block_no), 0) FROM points.journal_blocks WHERE program_id = \(program.id)) AS blocks
+            SELECT pg_catalog.pg_export_snapshot() AS snapshot, encode(points.genesis_hash(\(program.id)), 'hex') AS genesis
             """).single()
         let snapshot: String = try start.decode(column: "snapshot")
         let genesis: String = try start.decode(column: "genesis")
-        let blockCount: Int32 = try start.decode(column: "blocks")
-        let middle = blockCount / 2
-        let halves: [ClosedRange<Int32>] = switch blockCount {
-        case 0: []
-        case 1: [1...1]
-        default: [1...middle, middle + 1...blockCount]
-        }
-        let recomputing = SnapshotReaders(configuration: configuration, snapshot: snapshot, jobs: halves.map { half in
-            { @Sendable connection in try recomputeBlocks(program, half, connection: connection) }
+        let blocks = try connection.query("""
+            SELECT block_no AS number, after_entry_id AS after, last_entry_id AS last, entries AS sealed_entries,
+                   postings AS sealed_postings, encode(previous_hash, 'hex') AS previous_hash, encode(block_hash, 'hex') AS hash,
+                   fingerprint
+            FROM points.journal_blocks WHERE program_id = \(program.id) ORDER BY block_no
+            """).decode(SealedBlock.self)
+        let chain = followChain(blocks, genesis: genesis, expectedHead: expectedHead)
+        problems += chain.problems
+        let rehash = deep || chain.broken ? blocks.map(\.number) : blocks.filter { $0.fingerprint == nil }.map(\.number)
+        let halves = rehash.count < 2 ? [rehash].filter { !$0.isEmpty } : [Array(rehash[..<(rehash.count / 2)]), Array(rehash[(rehash.count / 2)...])]
+        let recomputing = SnapshotReaders(configuration: configuration, snapshot: snapshot, jobs: halves.map { numbers in
+            { @Sendable connection in try recomputeBlocks(program, numbers, connection: connection) }
         })
-        // Should a check below throw, the recomputations still end before this transaction does.
+        // Should a check below throw, the other connections' work still ends before this transaction does.
         defer { recomputing.finish() }
+        // Rows are put in their block by width_bucket over the blocks' first entries; a broken
+        // chain has no such order, and then every block is hashed again instead.
+        let fingerprinted = chain.broken ? [] : blocks
+        let passes = SnapshotReaders(configuration: configuration, snapshot: snapshot, jobs: [
+            { @Sendable connection in try entriesPass(program, fingerprinted, sealedThrough: chain.lastEntry, connection: connection) },
+            { @Sendable connection in try movementsPass(program, fingerprinted, seed: seed, connection: connection) },
+        ])
+        defer { passes.finish() }
 
-
-        // Fingerprints first: per account, the sum over movements of w(member) × amount against
-        // the same over the stored balances, w a 30-bit hash of the member id under a seed drawn
-        // for this run (so the weights are not known in advance). Where they agree, the
-        // balances agree, but with a chance of about 1 in 2^30; where they differ (or overflow),
-        // the exact comparison below names every member and account.
-        let seed = Int64.random(in: .min ... .max)
-        let balancesAgree = try fingerprintsAgree("""
-            SELECT coalesce(bool_and(coalesce(p.f, 0) = coalesce(s.f, 0)), true) AS agree
-            FROM (
-                SELECT account, sum(\(unsafeSQL: weight("member_id", seed: seed)) * amount) AS f
-                FROM \(unsafeSQL: signedMovements(program)) GROUP BY account
-            ) AS p
-            FULL JOIN (
-                SELECT a.account, sum(\(unsafeSQL: weight("m.member_id", seed: seed)) * a.balance) AS f
-                FROM points.members AS m
-                \(unsafeSQL: storedBalances)
-                WHERE m.program_id = \(program.id)
-                GROUP BY a.account
-            ) AS s USING (account)
+        // The members' side of every fingerprint, then the lots', allocations', purchases' and holds'.
+        let totals = try connection.query("""
+            SELECT count(*) AS members,
+                   coalesce(sum(available + pending + issued + redeemed + expired + written_off + adjustments), 0)::bigint AS balance_total
+            FROM points.members WHERE program_id = \(program.id)
+            """).single().decode(TotalsRow.self)
+        let w = weight("member_id", seed: seed)
+        let lotWeight = "(hashtextextended(member_id, lot_id # \(seed)) & 1073741823)"
+        let sides = try fingerprintRow("""
+            SELECT
+                \(unsafeSQL: Self.accounts.map { "coalesce(sum(\(w) * \($0)), 0)::text AS \($0)" }.joined(separator: ", ")),
+                coalesce(sum(\(unsafeSQL: w) * greatest(available, 0)), 0)::text AS lots_expected,
+                coalesce(sum(\(unsafeSQL: w) * held), 0)::text AS held,
+                (SELECT coalesce(sum(\(unsafeSQL: w) * remaining::bigint), 0)::text FROM points.lots WHERE program_id = \(program.id))
+                    AS lots_remaining,
+                (SELECT coalesce(sum(\(unsafeSQL: lotWeight) * (amount - remaining - expired_amount)), 0)::text
+                 FROM points.lots WHERE program_id = \(program.id)) AS lots_taken,
+                (SELECT coalesce(sum(\(unsafeSQL: lotWeight) * amount), 0)::text FROM points.lot_allocations
+                 WHERE program_id = \(program.id)) AS allocated,
+                (SELECT coalesce(sum(\(unsafeSQL: w) * pending_points::bigint), 0)::text FROM points.purchases
+                 WHERE program_id = \(program.id)) AS purchases_pending,
+                (SELECT coalesce(sum(\(unsafeSQL: w) * points), 0)::text FROM points.holds
+                 WHERE program_id = \(program.id) AND state = 'open') AS holds_open
+            FROM points.members WHERE program_id = \(program.id)
             """, connection: connection)
-        let mismatched: [ProblemRow] = balancesAgree ? [] : try connection.query("""
-            WITH sums AS (
-                SELECT member_id, account, sum(amount) AS total
-                FROM \(unsafeSQL: signedMovements(program))
-                GROUP BY member_id, account
-            ), stored AS (
-                SELECT m.member_id, a.account, a.balance
-                FROM points.members AS m
-                \(unsafeSQL: storedBalances)
-                WHERE m.program_id = \(program.id)
-            )
-            SELECT coalesce(st.member_id, s.member_id) AS member, coalesce(st.account, s.account)::text AS account,
-                   coalesce(st.balance, 0) AS stored, coalesce(s.total, 0) AS expected, count(*) OVER () AS total
-            FROM stored AS st
-            FULL JOIN sums AS s ON s.member_id = st.member_id AND s.account = st.account
-            WHERE coalesce(st.balance, 0) <> coalesce(s.total, 0)
-            ORDER BY 1, 2
-            LIMIT \(limit)
-            """).decode(ProblemRow.self)
-        for row in mismatched {
-            problems.append(AuditProblem(
-                kind: .balanceMismatch, member: row.member, entryID: nil, account: row.account, stored: row.stored, expected: row.expected))
-        }
-        notListed += mismatched.first.map { $0.total - Int64(mismatched.count) } ?? 0
+        func agree(_ a: String, _ b: String) -> Bool { sides.map { $0[a] == $0[b] } ?? false }
 
-        let lotsAgree = try fingerprintsAgree("""
-            SELECT (SELECT coalesce(sum(\(unsafeSQL: weight("member_id", seed: seed)) * remaining::bigint), 0)
-                    FROM points.lots WHERE program_id = \(program.id))
-                 = (SELECT coalesce(sum(\(unsafeSQL: weight("member_id", seed: seed)) * greatest(available, 0)), 0)
-                    FROM points.members WHERE program_id = \(program.id)) AS agree
-            """, connection: connection)
-        let checks: [(AuditProblem.Kind, PostgresQuery)] = (lotsAgree ? [] : [
-            (.lotsNotAvailable, """
+        let exactChecks: [(AuditProblem.Kind, Bool, PostgresQuery)] = [
+            (.lotsNotAvailable, agree("lots_remaining", "lots_expected"), """
                 SELECT m.member_id AS member, NULL::bigint AS entry_id, coalesce(l.remaining, 0) AS stored,
                        greatest(m.available, 0) AS expected, count(*) OVER () AS total
                 FROM points.members AS m
@@ -211,8 +212,7 @@ extension Ledger {
                 WHERE m.program_id = \(program.id) AND coalesce(l.remaining, 0) <> greatest(m.available, 0)
                 ORDER BY 1 LIMIT \(limit)
                 """),
-        ]) + [
-            (.lotRemainderMismatch, """
+            (.lotRemainderMismatch, agree("lots_taken", "allocated"), """
                 SELECT l.member_id AS member, l.lot_id AS entry_id, l.remaining AS stored,
                        l.amount - coalesce(a.taken, 0) - l.expired_amount AS expected, count(*) OVER () AS total
                 FROM points.lots AS l
@@ -223,7 +223,7 @@ extension Ledger {
                 WHERE l.program_id = \(program.id) AND l.remaining <> l.amount - coalesce(a.taken, 0) - l.expired_amount
                 ORDER BY 2 LIMIT \(limit)
                 """),
-            (.pendingNotPurchases, """
+            (.pendingNotPurchases, agree("purchases_pending", "pending"), """
                 SELECT m.member_id AS member, NULL::bigint AS entry_id, m.pending AS stored, coalesce(p.pending, 0) AS expected,
                        count(*) OVER () AS total
                 FROM points.members AS m
@@ -234,7 +234,7 @@ extension Ledger {
                 WHERE m.program_id = \(program.id) AND m.pending <> coalesce(p.pending, 0)
                 ORDER BY 1 LIMIT \(limit)
                 """),
-            (.heldNotHolds, """
+            (.heldNotHolds, agree("holds_open", "held"), """
                 SELECT m.member_id AS member, NULL::bigint AS entry_id, m.held AS stored, coalesce(h.held, 0) AS expected,
                        count(*) OVER () AS total
                 FROM points.members AS m
@@ -246,36 +246,7 @@ extension Ledger {
                 ORDER BY 1 LIMIT \(limit)
                 """),
         ]
-        let orphans = try connection.query("""
-            SELECT member_id AS member, entry_id, what AS account, count(*) OVER () AS total FROM (
-                SELECT l.member_id, l.entry_id, 'lot' AS what FROM points.lots AS l
-                WHERE l.program_id = \(program.id) AND NOT EXISTS (
-                    SELECT 1 FROM points.journal_entries AS e
-                    WHERE e.program_id = l.program_id AND e.member_id = l.member_id AND e.entry_id = l.entry_id)
-                UNION ALL
-                SELECT p.member_id, p.entry_id, 'purchase' FROM points.purchases AS p
-                WHERE p.program_id = \(program.id) AND NOT EXISTS (
-                    SELECT 1 FROM points.journal_entries AS e
-                    WHERE e.program_id = p.program_id AND e.member_id = p.member_id AND e.entry_id = p.entry_id)
-                UNION ALL
-                SELECT c.member_id, c.entry_id, 'task completion' FROM points.task_completions AS c
-                WHERE c.program_id = \(program.id) AND NOT EXISTS (
-                    SELECT 1 FROM points.journal_entries AS e
-                    WHERE e.program_id = c.program_id AND e.member_id = c.member_id AND e.entry_id = c.entry_id)
-                UNION ALL
-                SELECT e.member_id, e.entry_id, 'entry' FROM points.journal_entries AS e
-                WHERE e.program_id = \(program.id) AND NOT EXISTS (
-                    SELECT 1 FROM points.members AS m WHERE m.program_id = e.program_id AND m.member_id = e.member_id)
-            ) AS o ORDER BY 2 LIMIT \(limit)
-            """).decode(ProblemRow.self)
-        for row in orphans {
-            problems.append(AuditProblem(
-                kind: row.account == "entry" ? .unknownMember : .missingEntry, member: row.member, entryID: row.entryID,
-                account: row.account == "entry" ? nil : row.account, stored: nil, expected: nil))
-        }
-        notListed += orphans.first.map { $0.total - Int64(orphans.count) } ?? 0
-
-        for (kind, query) in checks {
+        for (kind, agreed, query) in exactChecks where !agreed {
             let rows = try connection.query(query).decode(ProblemRow.self)
             for row in rows {
                 problems.append(AuditProblem(
@@ -284,62 +255,213 @@ extension Ledger {
             notListed += rows.first.map { $0.total - Int64(rows.count) } ?? 0
         }
 
+        // The passes: every sealed block's fingerprint, the balances' side of the movements, the counts.
+        let passRows: [[PassRow]]
+        do {
+            passRows = try passes.wait()
+        } catch let error as PostgresError where error.isConnectionError || error.code == SQLState("53300") {
+            // No connection to spare (a connection limit): the passes run here, one after the other.
+            passRows = [
+                try entriesPass(program, fingerprinted, sealedThrough: chain.lastEntry, connection: connection),
+                try movementsPass(program, fingerprinted, seed: seed, connection: connection),
+            ]
+        }
+        let (entryRows, movementRows) = (passRows[0], passRows[1])
+        var altered: [(after: Int64, last: Int64)] = []
+        var now: [Int: (entries: Int64, fingerprint: Int64)] = [:]
+        for row in entryRows + movementRows where row.bucket > 0 {
+            let before = now[row.bucket] ?? (0, 0)
+            now[row.bucket] = (before.entries + (row.kind == "entry" ? row.rows : 0), before.fingerprint &+ row.fingerprint)
+        }
+        for (index, block) in fingerprinted.enumerated() {
+            guard let sealed = block.fingerprint else { continue }
+            let found = now[index + 1] ?? (0, 0)
+            guard found.fingerprint != sealed else { continue }
+            altered.append((block.after, block.last))
+            let counts = found.entries == block.sealedEntries ? "" : " (sealed with \(block.sealedEntries) entries, now \(found.entries))"
+            appendLimited(&problems, AuditProblem(
+                kind: .blockAltered, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, block: Int(block.number),
+                detail: "(entries \(block.after + 1) to \(block.last)), by its fingerprint\(counts)"))
+        }
+
+        // The balances: per account, what the movements gave and took, weighted, against the stored balances.
+        var fromMovements: [String: Decimal] = [:]
+        var movementsExact = true
+        for row in movementRows {
+            guard let weighted = row.weighted.flatMap({ Decimal(string: $0) }), let from = row.fromAccount, let to = row.toAccount else {
+                movementsExact = false
+                continue
+            }
+            fromMovements[to, default: 0] += weighted
+            fromMovements[from, default: 0] -= weighted
+        }
+        let balancesAgree = movementsExact && sides.map { sides in
+            Self.accounts.allSatisfy { (Decimal(string: sides[$0] ?? "") ?? -1) == (fromMovements[$0] ?? 0) }
+        } ?? false
+        if !balancesAgree {
+            let mismatched = try connection.query("""
+                WITH sums AS (
+                    SELECT member_id, account, sum(amount) AS total
+                    FROM \(unsafeSQL: signedMovements(program))
+                    GROUP BY member_id, account
+                ), stored AS (
+                    SELECT m.member_id, a.account, a.balance
+                    FROM points.members AS m
+                    \(unsafeSQL: storedBalances)
+                    WHERE m.program_id = \(program.id)
+                )
+                SELECT coalesce(st.member_id, s.member_id) AS member, coalesce(st.account, s.account)::text AS account,
+                       coalesce(st.balance, 0) AS stored, coalesce(s.total, 0) AS expected, count(*) OVER () AS total
+                FROM stored AS st
+                FULL JOIN sums AS s ON s.member_id = st.member_id AND s.account = st.account
+                WHERE coalesce(st.balance, 0) <> coalesce(s.total, 0)
+                ORDER BY 1, 2
+                LIMIT \(limit)
+                """).decode(ProblemRow.self)
+            for row in mismatched {
+                problems.append(AuditProblem(
+                    kind: .balanceMismatch, member: row.member, entryID: nil, account: row.account, stored: row.stored, expected: row.expected))
+            }
+            notListed += mismatched.first.map { $0.total - Int64(mismatched.count) } ?? 0
+        }
+
+        // The blocks hashed again.
         let recomputed: [BlockCheck]
         do {
             recomputed = try recomputing.wait().flatMap { $0 }
         } catch let error as PostgresError where error.isConnectionError || error.code == SQLState("53300") {
-            // No connection to spare (a connection limit): recompute here, one block after another.
-            recomputed = blockCount == 0 ? [] : try recomputeBlocks(program, 1...blockCount, connection: connection)
+            recomputed = rehash.isEmpty ? [] : try recomputeBlocks(program, rehash, connection: connection)
         }
-        let chain = followChain(recomputed, genesis: genesis, expectedHead: expectedHead)
-        problems += chain.problems
+        for block in recomputed {
+            if block.hashNow != block.hash {
+                let sealed = "\(block.sealedEntries) entries and \(block.sealedPostings) postings"
+                let now = "\(block.entriesNow) entries and \(block.postingsNow) postings"
+                appendLimited(&problems, AuditProblem(
+                    kind: .blockAltered, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, block: block.number,
+                    detail: "(entries \(block.after + 1) to \(block.last))" + (sealed == now ? " (\(now), as sealed)" : " (sealed with \(sealed), now \(now))")))
+                altered.append((block.after, block.last))
+            } else if block.missingEntry != nil {
+                altered.append((block.after, block.last))
+            }
+        }
 
-        // Movements without their entry, only where they can still be: after the sealed blocks
-        // (the seal job refuses them), inside the blocks whose hash no longer matches or whose
-        // recomputation finds one (a block rehashed by hand), and everywhere when the chain itself
-        // is broken.
+        // What names an entry (a movement, a lot, a purchase, a task completion), only where the
+        // entry can be missing: after the sealed blocks (the seal job refuses movements without
+        // their entry, and a sealed entry cannot go without its block showing it), inside the
+        // blocks that no longer match their seal, and everywhere when the chain itself is broken.
+        // Entries that name no member, from the entries' pass.
         let suspect = chain.broken
             ? [(after: Int64.min, last: Int64.max)]
-            : Self.merged([(after: chain.lastEntry, last: Int64.max)] + chain.suspect)
-        let unowned = try connection.query("""
+            : Self.merged([(after: chain.lastEntry, last: Int64.max)] + altered)
+        let unknownMembers = entryRows.reduce(0) { $0 + ($1.unknownMembers ?? 0) }
+        let orphans = try connection.query("""
             WITH ranges AS (
                 SELECT * FROM unnest(\(suspect.map(\.after))::bigint[], \(suspect.map(\.last))::bigint[]) AS r(after, last)
             )
-            SELECT m.member_id AS member, m.entry_id, 'movement' AS account, count(*) OVER () AS total
-            FROM (SELECT DISTINCT m.member_id, m.entry_id
-                  FROM points.movements AS m JOIN ranges AS r ON m.entry_id > r.after AND m.entry_id <= r.last
-                  WHERE m.program_id = \(program.id)) AS m
-            WHERE NOT EXISTS (
-                SELECT 1 FROM points.journal_entries AS e
-                WHERE e.program_id = \(program.id) AND e.member_id = m.member_id AND e.entry_id = m.entry_id)
-            ORDER BY m.entry_id
-            LIMIT \(limit)
+            SELECT member_id AS member, entry_id, what AS account, count(*) OVER () AS total FROM (
+                SELECT DISTINCT m.member_id, m.entry_id, 'movement' AS what
+                FROM points.movements AS m JOIN ranges AS r ON m.entry_id > r.after AND m.entry_id <= r.last
+                WHERE m.program_id = \(program.id) AND NOT EXISTS (
+                    SELECT 1 FROM points.journal_entries AS e
+                    WHERE e.program_id = m.program_id AND e.member_id = m.member_id AND e.entry_id = m.entry_id)
+                UNION ALL
+                SELECT l.member_id, l.entry_id, 'lot' FROM points.lots AS l JOIN ranges AS r ON l.entry_id > r.after AND l.entry_id <= r.last
+                WHERE l.program_id = \(program.id) AND NOT EXISTS (
+                    SELECT 1 FROM points.journal_entries AS e
+                    WHERE e.program_id = l.program_id AND e.member_id = l.member_id AND e.entry_id = l.entry_id)
+                UNION ALL
+                SELECT p.member_id, p.entry_id, 'purchase' FROM points.purchases AS p
+                JOIN ranges AS r ON p.entry_id > r.after AND p.entry_id <= r.last
+                WHERE p.program_id = \(program.id) AND NOT EXISTS (
+                    SELECT 1 FROM points.journal_entries AS e
+                    WHERE e.program_id = p.program_id AND e.member_id = p.member_id AND e.entry_id = p.entry_id)
+                UNION ALL
+                SELECT c.member_id, c.entry_id, 'task completion' FROM points.task_completions AS c
+                JOIN ranges AS r ON c.entry_id > r.after AND c.entry_id <= r.last
+                WHERE c.program_id = \(program.id) AND NOT EXISTS (
+                    SELECT 1 FROM points.journal_entries AS e
+                    WHERE e.program_id = c.program_id AND e.member_id = c.member_id AND e.entry_id = c.entry_id)
+                UNION ALL
+                SELECT e.member_id, e.entry_id, 'entry' FROM points.journal_entries AS e
+                WHERE \(unknownMembers > 0) AND e.program_id = \(program.id) AND NOT EXISTS (
+                    SELECT 1 FROM points.members AS m WHERE m.program_id = e.program_id AND m.member_id = e.member_id)
+            ) AS o ORDER BY 2, 3 LIMIT \(limit)
             """).decode(ProblemRow.self)
-        for row in unowned {
+        for row in orphans {
             problems.append(AuditProblem(
-                kind: .missingEntry, member: row.member, entryID: row.entryID, account: row.account, stored: nil, expected: nil))
+                kind: row.account == "entry" ? .unknownMember : .missingEntry, member: row.member, entryID: row.entryID,
+                account: row.account == "entry" ? nil : row.account, stored: nil, expected: nil))
         }
-        notListed += unowned.first.map { $0.total - Int64(unowned.count) } ?? 0
+        notListed += orphans.first.map { $0.total - Int64(orphans.count) } ?? 0
 
-        let totals = try connection.query("""
-            SELECT
-                (SELECT count(*) FROM points.members WHERE program_id = \(program.id)) AS members,
-                (SELECT count(*) FROM points.journal_entries WHERE program_id = \(program.id)) AS entries,
-                (SELECT count(*) FROM points.movements WHERE program_id = \(program.id)) AS movements,
-                (SELECT coalesce(sum(available + pending + issued + redeemed + expired + written_off + adjustments), 0)
-                   FROM points.members WHERE program_id = \(program.id)) AS balance_total,
-                (SELECT count(*) FROM points.journal_entries WHERE program_id = \(program.id)
-                   AND entry_id > coalesce((SELECT max(last_entry_id) FROM points.journal_blocks WHERE program_id = \(program.id)), 0))
-                    AS unsealed_entries
-            """).single().decode(TotalsRow.self)
-        let balanceTotal = totals.balanceTotal
-        if balanceTotal != 0 {
-            problems.append(AuditProblem(kind: .programNotZero, member: nil, entryID: nil, account: "balances", stored: balanceTotal, expected: 0))
+        if totals.balanceTotal != 0 {
+            problems.append(AuditProblem(
+                kind: .programNotZero, member: nil, entryID: nil, account: "balances", stored: totals.balanceTotal, expected: 0))
         }
         return AuditReport(
-            program: program.name, members: totals.members, entries: totals.entries, movements: totals.movements,
-            balanceTotal: balanceTotal, problems: problems, problemsNotListed: notListed, sealedBlocks: chain.blocks,
-            sealedThroughEntry: chain.lastEntry, headHash: chain.head, unsealedEntries: totals.unsealedEntries)
+            program: program.name, members: totals.members, entries: entryRows.reduce(0) { $0 + $1.rows },
+            movements: movementRows.reduce(0) { $0 + $1.rows }, balanceTotal: totals.balanceTotal, problems: problems,
+            problemsNotListed: notListed, sealedBlocks: chain.blocks, sealedThroughEntry: chain.lastEntry, headHash: chain.head,
+            unsealedEntries: entryRows.reduce(0) { $0 + ($1.unsealed ?? 0) }, blocksHashed: rehash.count)
+    }
+
+    /// The stored balances, by account, in the order of the members' columns.
+    private static let accounts = ["available", "pending", "issued", "redeemed", "expired", "written_off", "adjustments"]
+
+    /// One pass over the program's entries: per sealed block (its place in `blocks`, from 1; 0
+    /// for entries after them), the entries and their fingerprint; and the entries that name no
+    /// member, and those after `sealedThrough`.
+    static func entriesPass(_ program: Program, _ blocks: [SealedBlock], sealedThrough: Int64, connection: PostgresConnection) throws -> [PassRow] {
+        try connection.query("""
+            SELECT 'entry' AS kind, \(unsafeSQL: bucket(blocks, column: "e.entry_id")) AS bucket, count(*) AS rows,
+                   points.fingerprint(sum(points.entry_row_hash(e.member_id, e.entry_id, e.kind, e.key_scope, e.idempotency_key,
+                                                                e.occurred_at, e.recorded_at, e.request))) AS fingerprint,
+                   count(*) FILTER (WHERE m.member_id IS NULL) AS unknown_members,
+                   count(*) FILTER (WHERE e.entry_id > \(sealedThrough)) AS unsealed
+            FROM points.journal_entries AS e
+            LEFT JOIN points.members AS m ON m.program_id = e.program_id AND m.member_id = e.member_id
+            WHERE e.program_id = \(program.id)
+            GROUP BY 2
+            """).decode(PassRow.self)
+    }
+
+    /// One pass over the program's movements: per sealed block (as `entriesPass`) and pair of
+    /// accounts, the movements, their fingerprint, and the sum of their amounts weighted by
+    /// their member (as the stored balances' are). Weighted amounts too large for bigint are
+    /// summed again as numeric.
+    static func movementsPass(_ program: Program, _ blocks: [SealedBlock], seed: Int64, connection: PostgresConnection) throws -> [PassRow] {
+        func pass(_ weighted: String) throws -> [PassRow] {
+            try connection.query("""
+                SELECT 'movement' AS kind, \(unsafeSQL: bucket(blocks, column: "entry_id")) AS bucket,
+                       from_account::text AS from_account, to_account::text AS to_account, count(*) AS rows,
+                       points.fingerprint(sum(points.movement_row_hash(member_id, entry_id, leg, from_account, to_account, amount,
+                                                                       occurred_at))) AS fingerprint,
+                       sum(\(unsafeSQL: weighted))::text AS weighted
+                FROM points.movements
+                WHERE program_id = \(program.id)
+                GROUP BY 2, 3, 4
+                """).decode(PassRow.self)
+        }
+        try connection.execute(script: "SAVEPOINT weights")
+        let attempt = Result { () throws -> [PassRow] in try pass("\(weight("member_id", seed: seed)) * amount") }
+        if case .failure(let error as PostgresError) = attempt, error.code == .numericValueOutOfRange {
+            try connection.execute(script: "ROLLBACK TO SAVEPOINT weights")
+            return try pass("\(weight("member_id", seed: seed))::numeric * amount")
+        }
+        let rows = try attempt.get()
+        try connection.execute(script: "RELEASE SAVEPOINT weights")
+        return rows
+    }
+
+    /// The place of `column` (an entry id) among the blocks, from 1, or 0 after them (or with no blocks).
+    private static func bucket(_ blocks: [SealedBlock], column: String) -> String {
+        guard let first = blocks.first, let last = blocks.last else { return "0" }
+        return "CASE WHEN \(column) > \(first.after) AND \(column) <= \(last.last) "
+            + "THEN width_bucket(\(column), '{\(blocks.map { String($0.after + 1) }.joined(separator: ","))}'::bigint[]) ELSE 0 END"
+    }
+
+    private static func appendLimited(_ problems: inout [AuditProblem], _ problem: AuditProblem) {
+        if problems.count < AuditReport.problemLimit { problems.append(problem) }
     }
 
     /// Entry id ranges (after, last] sorted and with overlapping or touching ones joined, so
@@ -369,9 +491,8 @@ extension Ledger {
     /// amount positive where points arrived and negative where they left; for a FROM clause.
     private static func signedMovements(_ program: Program) -> String {
         """
-            (SELECT member_id, to_account AS account, amount FROM points.movements WHERE program_id = \(program.id)
-             UNION ALL
-             SELECT member_id, from_account, -amount FROM points.movements WHERE program_id = \(program.id)) AS signed
+            (SELECT m.member_id, s.account, s.amount FROM points.movements AS m \(movementSides)
+             WHERE m.program_id = \(program.id)) AS signed
             """
     }
 
@@ -380,18 +501,48 @@ extension Ledger {
         "(hashtextextended(\(column), \(seed)) & 1073741823)"
     }
 
-    /// Whether a fingerprint query answers true: false when it answers false, or when its
-    /// arithmetic overflows (amounts beyond 2^33 points), so that the exact check runs instead.
-    private static func fingerprintsAgree(_ query: PostgresQuery, connection: PostgresConnection) throws -> Bool {
+    /// A row of weighted sums, each as text (exact, however large), by column name; nil when
+    /// its arithmetic overflows (amounts beyond 2^33 points), so that the exact checks run instead.
+    private static func fingerprintRow(_ query: PostgresQuery, connection: PostgresConnection) throws -> [String: String]? {
         try connection.execute(script: "SAVEPOINT fingerprint")
-        do {
-            let agree: Bool = try connection.query(query).single().decode(column: "agree")
-            try connection.execute(script: "RELEASE SAVEPOINT fingerprint")
-            return agree
-        } catch let error where error.code == .numericValueOutOfRange {
+        let attempt = Result { () throws(PostgresError) -> QueryResult in try connection.query(query) }
+        if case .failure(let error) = attempt, error.code == .numericValueOutOfRange {
             try connection.execute(script: "ROLLBACK TO SAVEPOINT fingerprint")
-            return false
+            return nil
         }
+        let result = try attempt.get()
+        try connection.execute(script: "RELEASE SAVEPOINT fingerprint")
+        let row = try result.single()
+        var values: [String: String] = [:]
+        for (index, name) in result.columns.enumerated() { values[name] = try row.decode(String?.self, at: index) ?? "" }
+        return values
+    }
+
+    /// A sealed block as stored.
+    struct SealedBlock: Sendable, Decodable {
+        var number: Int32
+        var after: Int64
+        var last: Int64
+        var sealedEntries: Int64
+        var sealedPostings: Int64
+        var previousHash: String
+        var hash: String
+        var fingerprint: Int64?
+    }
+
+    /// A group of a pass over the journal: its kind ("entry" or "movement"), its block's place
+    /// (0: after the blocks), its rows and their fingerprint; for movements their accounts and
+    /// weighted amounts; for entries those naming no member and those not sealed.
+    struct PassRow: Sendable, Decodable {
+        var kind: String
+        var bucket: Int
+        var rows: Int64
+        var fingerprint: Int64
+        var fromAccount: String?
+        var toAccount: String?
+        var weighted: String?
+        var unknownMembers: Int64?
+        var unsealed: Int64?
     }
 
     /// A sealed block as recorded, and as recomputed from what is in its range now.
@@ -411,63 +562,52 @@ extension Ledger {
     }
 
     /// Recomputes the hashes of the program's blocks numbered `numbers`, in order.
-    static func recomputeBlocks(_ program: Program, _ numbers: ClosedRange<Int32>, connection: PostgresConnection) throws -> [BlockCheck] {
+    static func recomputeBlocks(_ program: Program, _ numbers: [Int32], connection: PostgresConnection) throws -> [BlockCheck] {
         try connection.query("""
             SELECT b.block_no AS number, b.after_entry_id AS after, b.last_entry_id AS last, b.entries AS sealed_entries,
                    b.postings AS sealed_postings, encode(b.previous_hash, 'hex') AS previous_hash, encode(b.block_hash, 'hex') AS hash,
                    d.entries AS entries_now, d.postings AS postings_now, encode(d.digest, 'hex') AS hash_now, d.missing_entry
             FROM points.journal_blocks AS b
             CROSS JOIN LATERAL points.journal_digest(b.program_id, b.after_entry_id, b.last_entry_id, b.previous_hash) AS d
-            WHERE b.program_id = \(program.id) AND b.block_no BETWEEN \(numbers.lowerBound) AND \(numbers.upperBound)
+            WHERE b.program_id = \(program.id) AND b.block_no = ANY (\(numbers))
             ORDER BY b.block_no
             """).decode(BlockCheck.self)
     }
 
-    /// Checks every block's recomputed hash and follows the chain from the first block, which
-    /// follows `genesis`.
+    /// Follows the chain as stored from the first block, which follows `genesis`: each block
+    /// numbered after the one before, starting where it ended, and naming its hash.
     private static func followChain(
-        _ blocks: [BlockCheck], genesis: String, expectedHead: String?
-    ) -> (problems: [AuditProblem], blocks: Int, lastEntry: Int64, head: String?, suspect: [(after: Int64, last: Int64)], broken: Bool) {
+        _ blocks: [SealedBlock], genesis: String, expectedHead: String?
+    ) -> (problems: [AuditProblem], blocks: Int, lastEntry: Int64, head: String?, broken: Bool) {
         var problems: [AuditProblem] = []
-        var previous: (number: Int, lastEntry: Int64, hash: String)?
+        var previous: (number: Int32, lastEntry: Int64, hash: String)?
         var headFound = expectedHead == nil
-        var suspect: [(after: Int64, last: Int64)] = []
         var broken = false
         for block in blocks {
-            let (number, after, last, previousHash, hash) = (block.number, block.after, block.last, block.previousHash, block.hash)
-            let range = "(entries \(after + 1) to \(last))"
-            func problem(_ kind: AuditProblem.Kind, _ detail: String) {
-                guard problems.count < AuditReport.problemLimit else { return }
-                problems.append(AuditProblem(
-                    kind: kind, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, block: number, detail: detail))
+            func problem(_ detail: String) {
+                broken = true
+                appendLimited(&problems, AuditProblem(
+                    kind: .chainBroken, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, block: Int(block.number),
+                    detail: detail))
             }
             let expectedPrevious = previous?.hash ?? genesis
-            if number != (previous?.number ?? 0) + 1 || after != previous?.lastEntry ?? 0 || previousHash != expectedPrevious {
-                broken = true
+            if block.number != (previous?.number ?? 0) + 1 {
+                problem("it is numbered \(block.number), after block \(previous?.number ?? 0)")
+            } else if block.after != previous?.lastEntry ?? 0 {
+                problem("it starts after entry \(block.after), but block \(previous?.number ?? 0) ends at entry \(previous?.lastEntry ?? 0)")
+            } else if block.previousHash != expectedPrevious {
+                problem("it names previous hash \(block.previousHash), but the block before hashes to \(expectedPrevious)")
+            } else if block.last <= block.after {
+                problem("it ends at entry \(block.last), not after entry \(block.after) where it starts")
             }
-            if number != (previous?.number ?? 0) + 1 {
-                problem(.chainBroken, "it is numbered \(number), after block \(previous?.number ?? 0)")
-            } else if after != previous?.lastEntry ?? 0 {
-                problem(.chainBroken, "it starts after entry \(after), but block \(previous?.number ?? 0) ends at entry \(previous?.lastEntry ?? 0)")
-            } else if previousHash != expectedPrevious {
-                problem(.chainBroken, "it names previous hash \(previousHash), but the block before hashes to \(expectedPrevious)")
-            }
-            if block.hashNow != hash {
-                let sealed = "\(block.sealedEntries) entries and \(block.sealedPostings) postings"
-                let now = "\(block.entriesNow) entries and \(block.postingsNow) postings"
-                problem(.blockAltered, range + (sealed == now ? " (\(now), as sealed)" : " (sealed with \(sealed), now \(now))"))
-                suspect.append((after, last))
-            } else if block.missingEntry != nil {
-                suspect.append((after, last))
-            }
-            if hash == expectedHead { headFound = true }
-            previous = (number, last, hash)
+            if block.hash == expectedHead { headFound = true }
+            previous = (block.number, block.last, block.hash)
         }
         if !headFound, let expectedHead {
             problems.append(AuditProblem(
                 kind: .headNotFound, member: nil, entryID: nil, account: nil, stored: nil, expected: nil, detail: expectedHead))
         }
-        return (problems, previous?.number ?? 0, previous?.lastEntry ?? 0, previous?.hash, suspect, broken)
+        return (problems, Int(previous?.number ?? 0), previous?.lastEntry ?? 0, previous?.hash, broken)
     }
 }
 
@@ -524,11 +664,8 @@ private struct ProblemRow: Decodable {
     let total: Int64
 }
 
-/// The program's counts and totals the audit reports.
+/// The program's members and the sum of their balances.
 private struct TotalsRow: Decodable {
     let members: Int64
-    let entries: Int64
-    let movements: Int64
     let balanceTotal: Int64
-    let unsealedEntries: Int64
 }

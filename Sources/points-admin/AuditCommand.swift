@@ -13,17 +13,23 @@ struct AuditCommand: AsyncParsableCommand {
                 to another). This checks what can still go wrong: every balance equals its movements, the \
                 program sums to zero, \
                 lots add up to available balances, held points to open holds, pending points to pending \
-                purchases, and that every sealed block still hashes to its seal and follows the one before. \
-                Exits 1 with a report naming every entry, account or block that is wrong.
+                purchases, and that every sealed block follows the one before and still holds what was sealed. \
+                By default each block's rows are checked against the block's fingerprint, in one pass over \
+                the journal: it catches any entry or movement changed, added or removed, by mistake or by \
+                hand, but not a forger who also rewrote the fingerprint. --deep recomputes every block's \
+                SHA-256 hash instead (slower), which nobody can match without breaking the chain up to a \
+                head recorded with --head. Exits 1 with a report naming every entry, account or block that is wrong.
                 """)
 
         @OptionGroup var options: GlobalOptions
         @Option(help: ArgumentHelp("A head hash recorded earlier (from jobs seal); the chain must still hold it.", valueName: "hash"))
         var head: String?
+        @Flag(help: "Recompute every sealed block's SHA-256 hash, not only its fingerprint.")
+        var deep = false
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            let report = try await ledger.verify(program, expectedHead: head)
+            let report = try await ledger.verify(program, expectedHead: head, deep: deep)
             if options.json {
                 try Terminal.json(report)
             } else {
@@ -32,7 +38,12 @@ struct AuditCommand: AsyncParsableCommand {
                     ("movements", "\(report.movements)"), ("sum of balances", "\(report.balanceTotal)"),
                     ("sealed", report.headHash.map { "\(report.sealedBlocks) blocks through entry \(report.sealedThroughEntry), head \($0)" } ?? "nothing yet (run jobs seal)"),
                     ("unsealed entries", "\(report.unsealedEntries)"),
-                ])
+                ] + (report.sealedBlocks == 0 ? [] : [(
+                    "blocks checked",
+                    report.blocksHashed == report.sealedBlocks ? "every one by its SHA-256 hash"
+                        : report.blocksHashed == 0 ? "every one by its fingerprint"
+                        : "\(report.blocksHashed) by SHA-256 hash (sealed without a fingerprint), the rest by fingerprint"
+                )]))
                 if report.isSound {
                     Terminal.print("Verified: every balance equals its movements, the program sums to zero, "
                         + "lots, pending and held points agree, and every sealed block matches its hash.")

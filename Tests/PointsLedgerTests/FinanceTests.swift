@@ -53,9 +53,12 @@ struct FinanceTests {
             for (tamper, undo, kind) in tamperings {
                 let connection = try PostgresConnection(configuration: configuration)
                 try connection.execute(script: "SET ROLE \(Self.owner); " + tamper)
-                let report = try await ledger.verify(program)
-                #expect(!report.isSound, "\(tamper)")
-                #expect(report.problems.contains { $0.kind == kind && $0.block != nil }, "\(tamper): \(report.problems)")
+                // By fingerprint, and by hash.
+                for deep in [false, true] {
+                    let report = try await ledger.verify(program, deep: deep)
+                    #expect(!report.isSound, "\(tamper)")
+                    #expect(report.problems.contains { $0.kind == kind && $0.block != nil }, "\(tamper), deep \(deep): \(report.problems)")
+                }
                 try connection.execute(script: undo)
                 #expect(try await ledger.verify(program).isSound, "after undoing \(tamper)")
             }
@@ -113,9 +116,10 @@ struct FinanceTests {
         }
     }
 
-    /// The owner can rewrite the blocks too: a movement rewritten in a block whose hash was
-    /// recomputed by hand still shows in the balances (only a recorded head shows the rehash
-    /// itself), and movements whose entry was deleted inside it are still named.
+    /// The owner can rewrite the blocks too. A block whose hash was recomputed by hand still
+    /// fails its fingerprint; one whose fingerprint was rewritten too passes the default check,
+    /// but a movement rewritten in it still shows in the balances, `deep` still finds movements
+    /// whose entry was deleted in it, and only a recorded head shows the rehash itself.
     @Test func rehashedBlocksAndMovementsWithoutEntriesAreStillNamed() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             try await history(ledger, program)
@@ -126,18 +130,27 @@ struct FinanceTests {
             try TestDatabase.sql(
                 configuration, as: Self.owner, "UPDATE points.movements SET amount = amount + 2 WHERE entry_id = \(entries[1])")
             try TestDatabase.sql(configuration, as: Self.owner, "DELETE FROM points.journal_entries WHERE entry_id = \(entries[0])")
-            try TestDatabase.sql(configuration, as: Self.owner, """
+            let rehash = """
                 UPDATE points.journal_blocks AS b SET block_hash = d.digest
                 FROM points.journal_digest(\(program.id), 0, \(entries[3]), (SELECT previous_hash FROM points.journal_blocks)) AS d
-                """)
+                """
+            try TestDatabase.sql(configuration, as: Self.owner, PostgresQuery(unsafeSQL: rehash))
             let rehashed = try await ledger.verify(program)
-            #expect(!rehashed.problems.contains { $0.kind == .blockAltered }, "\(rehashed.problems)")
-            #expect(rehashed.problems.contains {
+            #expect(rehashed.problems.contains { $0.kind == .blockAltered && $0.block == 1 }, "\(rehashed.problems)")
+            // Its hash matches now; its fingerprint does not, with or without --deep.
+            #expect(try await ledger.verify(program, deep: true).problems.map(\.kind).filter { $0 == .blockAltered }.count == 1)
+
+            try TestDatabase.sql(configuration, as: Self.owner, PostgresQuery(unsafeSQL: rehash.replacing("block_hash = d.digest", with: "fingerprint = d.fingerprint")))
+            let forged = try await ledger.verify(program)
+            #expect(!forged.problems.contains { $0.kind == .blockAltered }, "\(forged.problems)")
+            #expect(forged.problems.contains {
                 $0.kind == .balanceMismatch && $0.member == "m2" && $0.account == "available" && $0.stored == 40 && $0.expected == 42
-            }, "\(rehashed.problems)")
-            #expect(rehashed.problems.contains {
+            }, "\(forged.problems)")
+            let deep = try await ledger.verify(program, deep: true)
+            #expect(deep.blocksHashed == 1 && !deep.problems.contains { $0.kind == .blockAltered }, "\(deep.problems)")
+            #expect(deep.problems.contains {
                 $0.kind == .missingEntry && $0.entryID == entries[0] && $0.account == "movement" && $0.member == "m1"
-            }, "\(rehashed.problems)")
+            }, "\(deep.problems)")
             #expect(try await ledger.verify(program, expectedHead: sealed.headHash).problems.contains { $0.kind == .headNotFound })
         }
     }

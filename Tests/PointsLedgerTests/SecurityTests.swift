@@ -41,7 +41,7 @@ struct SecurityTests {
                     ORDER BY 1
                     """).map { try $0.decode(String.self, at: 0) }
             }
-            let readable = ["canonical_line", "genesis_hash", "journal_digest"]
+            let readable = ["canonical_line", "entry_row_hash", "fingerprint", "genesis_hash", "journal_digest", "movement_row_hash"]
             let writer = try callable(by: Self.roles.writer)
             let auditor = try callable(by: Self.roles.auditor)
             #expect(writer == [

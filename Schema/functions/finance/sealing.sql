@@ -108,8 +108,10 @@ BEGIN
         END IF;
         v_no := v_no + 1;
         INSERT INTO points.journal_blocks
-            (program_id, block_no, after_entry_id, last_entry_id, entries, postings, previous_hash, block_hash, sealed_by)
-        VALUES (p_program, v_no, v_after, v_last, v_digest.entries, v_digest.postings, v_previous, v_digest.digest, session_user);
+            (program_id, block_no, after_entry_id, last_entry_id, entries, postings, previous_hash, block_hash, sealed_by,
+             fingerprint)
+        VALUES (p_program, v_no, v_after, v_last, v_digest.entries, v_digest.postings, v_previous, v_digest.digest, session_user,
+                v_digest.fingerprint);
         v_blocks := v_blocks + 1;
         v_entries := v_entries + v_digest.entries;
         v_postings := v_postings + v_digest.postings;

@@ -144,10 +144,15 @@ extension Ledger {
         let rows = try await readSnapshot { connection in
             if let asOf {
                 return try connection.query("""
-                    SELECT a.account::text, coalesce(sum(p.amount), 0)::bigint AS balance
+                    SELECT a.account::text, coalesce(p.balance, 0)::bigint AS balance
                     FROM unnest(enum_range(NULL::points.account)) AS a(account)
-                    LEFT JOIN points.postings AS p ON p.program_id = \(program.id) AND p.account = a.account AND p.occurred_at <= \(asOf)
-                    GROUP BY a.account ORDER BY a.account
+                    LEFT JOIN (
+                        SELECT s.account, sum(s.amount) AS balance
+                        FROM points.movements AS m \(unsafeSQL: Self.movementSides)
+                        WHERE m.program_id = \(program.id) AND m.occurred_at <= \(asOf)
+                        GROUP BY s.account
+                    ) AS p USING (account)
+                    ORDER BY a.account
                     """).map { row in (try row.decode(String.self, column: "account"), try row.decode(Int64.self, column: "balance")) }
             }
             let row = try connection.query("""
@@ -173,10 +178,10 @@ extension Ledger {
         return try await readSnapshot { connection in
             try connection.query("""
                 WITH p AS (
-                    SELECT member_id, sum(amount) FILTER (WHERE account = 'available') AS available,
-                           sum(amount) FILTER (WHERE account = 'pending') AS pending
-                    FROM points.postings
-                    WHERE program_id = \(program.id) AND account IN ('available', 'pending') AND occurred_at <= \(asOf)
+                    SELECT member_id, \(unsafeSQL: Self.availableAndPending)
+                    FROM points.movements
+                    WHERE program_id = \(program.id) AND occurred_at <= \(asOf)
+                      AND (from_account IN ('available', 'pending') OR to_account IN ('available', 'pending'))
                     GROUP BY member_id
                 ), h AS (
                     SELECT member_id, sum(points) AS held FROM points.holds
@@ -214,11 +219,11 @@ extension Ledger {
             // Every member's balances at asOf, grouped by the tier they held then: one pass, on the server.
             let tiers = try connection.query("""
                 WITH l AS (
-                    SELECT p.member_id, coalesce(sum(p.amount) FILTER (WHERE p.account = 'available'), 0) AS available,
-                           coalesce(sum(p.amount) FILTER (WHERE p.account = 'pending'), 0) AS pending
-                    FROM points.postings AS p
-                    WHERE p.program_id = \(program.id) AND p.account IN ('available', 'pending') AND p.occurred_at <= \(asOf)
-                    GROUP BY p.member_id
+                    SELECT member_id, \(unsafeSQL: Self.availableAndPending)
+                    FROM points.movements
+                    WHERE program_id = \(program.id) AND occurred_at <= \(asOf)
+                      AND (from_account IN ('available', 'pending') OR to_account IN ('available', 'pending'))
+                    GROUP BY member_id
                 )
                 SELECT coalesce(c.to_tier, first.tier) AS tier,
                        count(*) FILTER (WHERE greatest(l.available, 0) + l.pending > 0) AS members,
@@ -278,15 +283,16 @@ extension Ledger {
         try checkPeriod(from: from, to: to)
         let months = try await readSnapshot { connection in
             try connection.query("""
-                SELECT to_char(occurred_at AT TIME ZONE \(program.timeZone), 'YYYY-MM') AS month,
-                       coalesce(-sum(amount) FILTER (WHERE account = 'issued'), 0)::bigint AS issued,
-                       coalesce(-sum(amount) FILTER (WHERE account = 'adjustments'), 0)::bigint AS adjusted,
-                       coalesce(sum(amount) FILTER (WHERE account = 'redeemed'), 0)::bigint AS redeemed,
-                       coalesce(sum(amount) FILTER (WHERE account = 'expired'), 0)::bigint AS expired,
-                       coalesce(sum(amount) FILTER (WHERE account = 'written_off'), 0)::bigint AS written_off
-                FROM points.postings
-                WHERE program_id = \(program.id) AND occurred_at >= \(from) AND occurred_at < \(to)
-                  AND account IN ('issued', 'adjustments', 'redeemed', 'expired', 'written_off')
+                SELECT to_char(m.occurred_at AT TIME ZONE \(program.timeZone), 'YYYY-MM') AS month,
+                       coalesce(-sum(s.amount) FILTER (WHERE s.account = 'issued'), 0)::bigint AS issued,
+                       coalesce(-sum(s.amount) FILTER (WHERE s.account = 'adjustments'), 0)::bigint AS adjusted,
+                       coalesce(sum(s.amount) FILTER (WHERE s.account = 'redeemed'), 0)::bigint AS redeemed,
+                       coalesce(sum(s.amount) FILTER (WHERE s.account = 'expired'), 0)::bigint AS expired,
+                       coalesce(sum(s.amount) FILTER (WHERE s.account = 'written_off'), 0)::bigint AS written_off
+                FROM points.movements AS m \(unsafeSQL: Self.movementSides)
+                WHERE m.program_id = \(program.id) AND m.occurred_at >= \(from) AND m.occurred_at < \(to)
+                  AND (m.from_account IN ('issued', 'adjustments', 'redeemed', 'expired', 'written_off')
+                       OR m.to_account IN ('issued', 'adjustments', 'redeemed', 'expired', 'written_off'))
                 GROUP BY 1 ORDER BY 1
                 """).map { row in
                 BreakageMonth(
@@ -297,6 +303,18 @@ extension Ledger {
         }
         return BreakageReport(program: program.name, from: from, to: to, months: months)
     }
+
+    /// The two sides of a movement `m` as rows (account, amount): the points it gave to one
+    /// account (positive) and took from the other (negative); for a FROM clause after the movements.
+    static let movementSides = """
+        CROSS JOIN LATERAL (VALUES (m.to_account, m.amount), (m.from_account, -m.amount)) AS s(account, amount)
+        """
+
+    /// A member's available and pending points from their movements, for a SELECT list grouped by member.
+    static let availableAndPending = """
+        coalesce(sum(CASE WHEN to_account = 'available' THEN amount WHEN from_account = 'available' THEN -amount END), 0) AS available,
+        coalesce(sum(CASE WHEN to_account = 'pending' THEN amount WHEN from_account = 'pending' THEN -amount END), 0) AS pending
+        """
 }
 
 /// A tier's members, points and balances in the liability report.
