@@ -16,8 +16,8 @@
 # pgbench); the expiry job over the lots that import formed; period-end
 # tier evaluation of BENCH_TIER_MEMBERS members (default 1,000,000, loaded with SQL); finance over
 # BENCH_FINANCE_POSTINGS postings (default 10,000,000, loaded with SQL): sealing the journal, then
-# `audit verify` and `report balances --as-of` (halfway through the history) beside `SELECT
-# sum(amount)` over the postings, in the same run.
+# `audit verify`, `audit verify --deep` and `report balances --as-of` (halfway through the history)
+# beside `SELECT sum(amount)` over the movements, in the same run.
 # Runs on a durable cluster of its own (Scripts/dev-db.sh --dir .pg-bench: fsync on, commits
 # synchronous), so figures mean what they would in production.
 set -euo pipefail
@@ -282,12 +282,12 @@ SQL
     [ "$evaluated" = "$tier_members" ] || { echo "bench: tier evaluation covered $evaluated of $tier_members members" >&2; cat "$time_file.json" >&2; exit 1; }
 fi
 
-# Finance: a program with BENCH_FINANCE_POSTINGS postings (an entry of two postings each, members
-# with twenty postings each, one entry every 12 seconds up to a day ago), loaded with SQL as the
-# owner, with the per-statement balance check off during the load (`audit verify` checks it below).
-# The journal is sealed with `jobs seal`; then `SELECT sum(amount)` over the postings, `audit
-# verify` and `report balances --as-of` halfway through the history each run three times, warm,
-# and the best of each counts.
+# Finance: a program with BENCH_FINANCE_POSTINGS postings (an entry of two postings each, that is
+# one movement, members with twenty postings each, one entry every 12 seconds up to a day ago),
+# loaded with SQL as the owner. The journal is sealed with `jobs seal`; then `SELECT sum(amount)`
+# over the movements, `audit verify` (by fingerprint), `audit verify --deep` (every hash) and
+# `report balances --as-of` halfway through the history each run three times, warm, and the best
+# of each counts.
 if want finance; then
     finance_entries=$(( finance_postings / 2 ))
     finance_members=$(( finance_postings / 20 > 0 ? finance_postings / 20 : 1 ))
@@ -335,6 +335,7 @@ SQL
     echo "Timing sum(amount), audit verify and report balances --as-of..." >&2
     sum_seconds=$(best_of_three psql -X -h "$socket_dir" -U postgres -d ledger_finance -Atc "SELECT sum(amount) FROM points.movements")
     verify_seconds=$(best_of_three "$bin/points-admin" audit verify --program finance --database-url "$finance_url")
+    deep_seconds=$(best_of_three "$bin/points-admin" audit verify --deep --program finance --database-url "$finance_url")
     halfway=$(psql_ -d ledger_finance -Atc "SELECT to_char((min(occurred_at) + (max(occurred_at) - min(occurred_at)) / 2) AT TIME ZONE 'UTC',
         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM points.movements")
     balances_seconds=$(best_of_three "$bin/points-admin" report balances --program finance --as-of "$halfway" --csv \
@@ -388,7 +389,7 @@ if want finance; then
     echo
     echo "finance over $finance_postings postings ($finance_entries entries, $finance_members members; best of 3 warm runs):"
     printf '%-52s %10s %8s\n' "" seconds ratio
-    for row in "SELECT sum(amount) FROM postings:$sum_seconds" "audit verify:$verify_seconds" \
+    for row in "SELECT sum(amount) FROM movements:$sum_seconds" "audit verify:$verify_seconds" "audit verify --deep:$deep_seconds" \
                "report balances --as-of $halfway --csv:$balances_seconds"; do
         printf '%-52s %10s %8s\n' "${row%:*}" "${row##*:}" "$(awk -v a="${row##*:}" -v b="$sum_seconds" 'BEGIN { printf "%.1fx", a / b }')"
     done

@@ -104,10 +104,10 @@ extension Ledger {
     /// what the movements gave and took, the program's balances sum to zero, every member's lots
     /// sum to their available points (0 while negative), every lot's remainder matches what was
     /// spent from it and what expired, every pending and held balance matches the purchases still
-    /// pending and the open holds, every entry names a member who exists, and every movement, lot,
-    /// purchase and task completion names an entry that exists where that can still be wrong
-    /// (after the sealed blocks, which never take a movement without its entry, and inside any
-    /// block that no longer matches its seal). Each check compares fingerprints first (sums of
+    /// pending and the open holds, and, where that can still be wrong (after the sealed blocks,
+    /// which never take a movement without its entry, and inside any block that no longer
+    /// matches its seal), every entry names a member who exists and every movement, lot, purchase
+    /// and task completion an entry that exists. Each check compares fingerprints first (sums of
     /// a hash of each row's member, weighted by what it holds, under a seed drawn for the run) and
     /// names every member, entry or lot only where they disagree. Reads only: it runs as the
     /// auditor role too.
@@ -140,10 +140,10 @@ extension Ledger {
         var notListed: Int64 = 0
         let seed = Int64.random(in: .min ... .max)
 
-        // The chain as stored, and its links, from this connection; then, on connections of their
-        // own in this transaction's snapshot, one pass over the entries and one over the movements
-        // (each a parallel query), and the blocks whose hashes are recomputed, in two halves, while
-        // this connection runs the other checks.
+        // The chain as stored, and its links; then the blocks whose hashes are recomputed, in two
+        // halves on connections of their own in this transaction's snapshot, while this connection
+        // runs the other checks one after the other: each is a parallel query, and on two cores
+        // running them side by side measured slower than in turn.
         let start = try connection.query("""
             SELECT pg_catalog.pg_export_snapshot() AS snapshot, encode(points.genesis_hash(\(program.id)), 'hex') AS genesis
             """).single()
@@ -164,14 +164,11 @@ extension Ledger {
         })
         // Should a check below throw, the other connections' work still ends before this transaction does.
         defer { recomputing.finish() }
-        // Rows are put in their block by width_bucket over the blocks' first entries; a broken
-        // chain has no such order, and then every block is hashed again instead.
+        // The passes sum the fingerprints of every row in a block that has one, which must add up
+        // to the blocks' (with wrap-around); only where they do not are the rows put in their
+        // blocks, to name them. A broken chain has no such order, and then every block is hashed
+        // again instead.
         let fingerprinted = chain.broken ? [] : blocks
-        let passes = SnapshotReaders(configuration: configuration, snapshot: snapshot, jobs: [
-            { @Sendable connection in try entriesPass(program, fingerprinted, sealedThrough: chain.lastEntry, connection: connection) },
-            { @Sendable connection in try movementsPass(program, fingerprinted, seed: seed, connection: connection) },
-        ])
-        defer { passes.finish() }
 
         // The members' side of every fingerprint, then the lots', allocations', purchases' and holds'.
         let totals = try connection.query("""
@@ -181,15 +178,17 @@ extension Ledger {
             """).single().decode(TotalsRow.self)
         let w = weight("member_id", seed: seed)
         let lotWeight = "(hashtextextended(member_id, lot_id # \(seed)) & 1073741823)"
-        let sides = try fingerprintRow("""
+        // The lots' side on a connection of its own, a parallel query like the members' side here.
+        let lotsQuery: PostgresQuery = """
+            SELECT coalesce(sum(\(unsafeSQL: w) * remaining::bigint), 0)::text AS lots_remaining,
+                   coalesce(sum(\(unsafeSQL: lotWeight) * (amount - remaining - expired_amount)), 0)::text AS lots_taken
+            FROM points.lots WHERE program_id = \(program.id)
+            """
+        let memberSide = try fingerprintRow("""
             SELECT
                 \(unsafeSQL: Self.accounts.map { "coalesce(sum(\(w) * \($0)), 0)::text AS \($0)" }.joined(separator: ", ")),
                 coalesce(sum(\(unsafeSQL: w) * greatest(available, 0)), 0)::text AS lots_expected,
                 coalesce(sum(\(unsafeSQL: w) * held), 0)::text AS held,
-                (SELECT coalesce(sum(\(unsafeSQL: w) * remaining::bigint), 0)::text FROM points.lots WHERE program_id = \(program.id))
-                    AS lots_remaining,
-                (SELECT coalesce(sum(\(unsafeSQL: lotWeight) * (amount - remaining - expired_amount)), 0)::text
-                 FROM points.lots WHERE program_id = \(program.id)) AS lots_taken,
                 (SELECT coalesce(sum(\(unsafeSQL: lotWeight) * amount), 0)::text FROM points.lot_allocations
                  WHERE program_id = \(program.id)) AS allocated,
                 (SELECT coalesce(sum(\(unsafeSQL: w) * pending_points::bigint), 0)::text FROM points.purchases
@@ -198,6 +197,8 @@ extension Ledger {
                  WHERE program_id = \(program.id) AND state = 'open') AS holds_open
             FROM points.members WHERE program_id = \(program.id)
             """, connection: connection)
+        let lotsSide = try fingerprintRow(lotsQuery, connection: connection)
+        let sides = memberSide.flatMap { members in lotsSide.map { members.merging($0) { first, _ in first } } }
         func agree(_ a: String, _ b: String) -> Bool { sides.map { $0[a] == $0[b] } ?? false }
 
         let exactChecks: [(AuditProblem.Kind, Bool, PostgresQuery)] = [
@@ -256,24 +257,21 @@ extension Ledger {
         }
 
         // The passes: every sealed block's fingerprint, the balances' side of the movements, the counts.
-        let passRows: [[PassRow]]
-        do {
-            passRows = try passes.wait()
-        } catch let error as PostgresError where error.isConnectionError || error.code == SQLState("53300") {
-            // No connection to spare (a connection limit): the passes run here, one after the other.
-            passRows = [
-                try entriesPass(program, fingerprinted, sealedThrough: chain.lastEntry, connection: connection),
-                try movementsPass(program, fingerprinted, seed: seed, connection: connection),
-            ]
-        }
-        let (entryRows, movementRows) = (passRows[0], passRows[1])
+        let entryRows = try entriesPass(program, fingerprinted, byBlock: false, sealedThrough: chain.lastEntry, connection: connection)
+        let movementRows = try movementsPass(program, fingerprinted, byBlock: false, seed: seed, connection: connection)
         var altered: [(after: Int64, last: Int64)] = []
+        let sealedSum = fingerprinted.reduce(Int64(0)) { $0 &+ ($1.fingerprint ?? 0) }
+        let foundSum = (entryRows + movementRows).reduce(Int64(0)) { $0 &+ $1.fingerprint }
         var now: [Int: (entries: Int64, fingerprint: Int64)] = [:]
-        for row in entryRows + movementRows where row.bucket > 0 {
-            let before = now[row.bucket] ?? (0, 0)
-            now[row.bucket] = (before.entries + (row.kind == "entry" ? row.rows : 0), before.fingerprint &+ row.fingerprint)
+        if foundSum != sealedSum {
+            let byBlock = try entriesPass(program, fingerprinted, byBlock: true, sealedThrough: chain.lastEntry, connection: connection)
+                + movementsPass(program, fingerprinted, byBlock: true, seed: seed, connection: connection)
+            for row in byBlock where row.bucket > 0 {
+                let before = now[row.bucket] ?? (0, 0)
+                now[row.bucket] = (before.entries + (row.kind == "entry" ? row.rows : 0), before.fingerprint &+ row.fingerprint)
+            }
         }
-        for (index, block) in fingerprinted.enumerated() {
+        for (index, block) in fingerprinted.enumerated() where foundSum != sealedSum {
             guard let sealed = block.fingerprint else { continue }
             let found = now[index + 1] ?? (0, 0)
             guard found.fingerprint != sealed else { continue }
@@ -349,41 +347,39 @@ extension Ledger {
         // entry can be missing: after the sealed blocks (the seal job refuses movements without
         // their entry, and a sealed entry cannot go without its block showing it), inside the
         // blocks that no longer match their seal, and everywhere when the chain itself is broken.
-        // Entries that name no member, from the entries' pass.
+        // Entries that name no member, likewise: a member deleted after their entries were sealed
+        // takes their balances along, which the balances' check names.
         let suspect = chain.broken
             ? [(after: Int64.min, last: Int64.max)]
             : Self.merged([(after: chain.lastEntry, last: Int64.max)] + altered)
-        let unknownMembers = entryRows.reduce(0) { $0 + ($1.unknownMembers ?? 0) }
+        func inSuspect(_ column: String) -> String {
+            "(" + suspect.map { "(\(column) > \($0.after) AND \(column) <= \($0.last))" }.joined(separator: " OR ") + ")"
+        }
         let orphans = try connection.query("""
-            WITH ranges AS (
-                SELECT * FROM unnest(\(suspect.map(\.after))::bigint[], \(suspect.map(\.last))::bigint[]) AS r(after, last)
-            )
             SELECT member_id AS member, entry_id, what AS account, count(*) OVER () AS total FROM (
                 SELECT DISTINCT m.member_id, m.entry_id, 'movement' AS what
-                FROM points.movements AS m JOIN ranges AS r ON m.entry_id > r.after AND m.entry_id <= r.last
-                WHERE m.program_id = \(program.id) AND NOT EXISTS (
+                FROM points.movements AS m
+                WHERE m.program_id = \(program.id) AND \(unsafeSQL: inSuspect("m.entry_id")) AND NOT EXISTS (
                     SELECT 1 FROM points.journal_entries AS e
                     WHERE e.program_id = m.program_id AND e.member_id = m.member_id AND e.entry_id = m.entry_id)
                 UNION ALL
-                SELECT l.member_id, l.entry_id, 'lot' FROM points.lots AS l JOIN ranges AS r ON l.entry_id > r.after AND l.entry_id <= r.last
-                WHERE l.program_id = \(program.id) AND NOT EXISTS (
+                SELECT l.member_id, l.entry_id, 'lot' FROM points.lots AS l
+                WHERE l.program_id = \(program.id) AND \(unsafeSQL: inSuspect("l.entry_id")) AND NOT EXISTS (
                     SELECT 1 FROM points.journal_entries AS e
                     WHERE e.program_id = l.program_id AND e.member_id = l.member_id AND e.entry_id = l.entry_id)
                 UNION ALL
                 SELECT p.member_id, p.entry_id, 'purchase' FROM points.purchases AS p
-                JOIN ranges AS r ON p.entry_id > r.after AND p.entry_id <= r.last
-                WHERE p.program_id = \(program.id) AND NOT EXISTS (
+                WHERE p.program_id = \(program.id) AND \(unsafeSQL: inSuspect("p.entry_id")) AND NOT EXISTS (
                     SELECT 1 FROM points.journal_entries AS e
                     WHERE e.program_id = p.program_id AND e.member_id = p.member_id AND e.entry_id = p.entry_id)
                 UNION ALL
                 SELECT c.member_id, c.entry_id, 'task completion' FROM points.task_completions AS c
-                JOIN ranges AS r ON c.entry_id > r.after AND c.entry_id <= r.last
-                WHERE c.program_id = \(program.id) AND NOT EXISTS (
+                WHERE c.program_id = \(program.id) AND \(unsafeSQL: inSuspect("c.entry_id")) AND NOT EXISTS (
                     SELECT 1 FROM points.journal_entries AS e
                     WHERE e.program_id = c.program_id AND e.member_id = c.member_id AND e.entry_id = c.entry_id)
                 UNION ALL
                 SELECT e.member_id, e.entry_id, 'entry' FROM points.journal_entries AS e
-                WHERE \(unknownMembers > 0) AND e.program_id = \(program.id) AND NOT EXISTS (
+                WHERE e.program_id = \(program.id) AND \(unsafeSQL: inSuspect("e.entry_id")) AND NOT EXISTS (
                     SELECT 1 FROM points.members AS m WHERE m.program_id = e.program_id AND m.member_id = e.member_id)
             ) AS o ORDER BY 2, 3 LIMIT \(limit)
             """).decode(ProblemRow.self)
@@ -408,56 +404,80 @@ extension Ledger {
     /// The stored balances, by account, in the order of the members' columns.
     private static let accounts = ["available", "pending", "issued", "redeemed", "expired", "written_off", "adjustments"]
 
-    /// One pass over the program's entries: per sealed block (its place in `blocks`, from 1; 0
-    /// for entries after them), the entries and their fingerprint; and the entries that name no
-    /// member, and those after `sealedThrough`.
-    static func entriesPass(_ program: Program, _ blocks: [SealedBlock], sealedThrough: Int64, connection: PostgresConnection) throws -> [PassRow] {
-        try connection.query("""
-            SELECT 'entry' AS kind, \(unsafeSQL: bucket(blocks, column: "e.entry_id")) AS bucket, count(*) AS rows,
+    /// One pass over the program's entries. By block: per sealed block (its place in `blocks`,
+    /// from 1; 0 for entries after them) the entries and their fingerprint. Otherwise one row:
+    /// every entry, and the fingerprint of those in a block with a fingerprint. Both count the
+    /// entries after `sealedThrough`.
+    static func entriesPass(
+        _ program: Program, _ blocks: [SealedBlock], byBlock: Bool, sealedThrough: Int64, connection: PostgresConnection
+    ) throws -> [PassRow] {
+        let (bucket, join, filter) = passShape(blocks, byBlock: byBlock, column: "e.entry_id")
+        return try hashingGroups(connection) { connection in try connection.query("""
+            SELECT 'entry' AS kind, \(unsafeSQL: bucket) AS bucket, count(*) AS rows,
                    points.fingerprint(sum(points.entry_row_hash(e.member_id, e.entry_id, e.kind, e.key_scope, e.idempotency_key,
-                                                                e.occurred_at, e.recorded_at, e.request))) AS fingerprint,
-                   count(*) FILTER (WHERE m.member_id IS NULL) AS unknown_members,
+                                                                e.occurred_at, e.recorded_at, e.request)) \(unsafeSQL: filter)) AS fingerprint,
                    count(*) FILTER (WHERE e.entry_id > \(sealedThrough)) AS unsealed
-            FROM points.journal_entries AS e
-            LEFT JOIN points.members AS m ON m.program_id = e.program_id AND m.member_id = e.member_id
+            FROM points.journal_entries AS e \(unsafeSQL: join)
             WHERE e.program_id = \(program.id)
             GROUP BY 2
-            """).decode(PassRow.self)
+            """).decode(PassRow.self) }
     }
 
-    /// One pass over the program's movements: per sealed block (as `entriesPass`) and pair of
-    /// accounts, the movements, their fingerprint, and the sum of their amounts weighted by
+    /// Runs `body` with the planner grouping by hashing: it cannot tell that a pass's groups
+    /// (a block each) are few, and would sort millions of rows to find them.
+    private static func hashingGroups<T>(_ connection: PostgresConnection, _ body: (PostgresConnection) throws -> T) throws -> T {
+        try connection.execute(script: "SET LOCAL enable_sort = off")
+        let result = try body(connection)
+        try connection.execute(script: "SET LOCAL enable_sort = on")
+        return result
+    }
+
+    /// One pass over the program's movements, per pair of accounts and, by block, per block (as
+    /// `entriesPass`): the movements, their fingerprint, and the sum of their amounts weighted by
     /// their member (as the stored balances' are). Weighted amounts too large for bigint are
     /// summed again as numeric.
-    static func movementsPass(_ program: Program, _ blocks: [SealedBlock], seed: Int64, connection: PostgresConnection) throws -> [PassRow] {
+    static func movementsPass(
+        _ program: Program, _ blocks: [SealedBlock], byBlock: Bool, seed: Int64, connection: PostgresConnection
+    ) throws -> [PassRow] {
+        let (bucket, join, filter) = passShape(blocks, byBlock: byBlock, column: "m.entry_id")
         func pass(_ weighted: String) throws -> [PassRow] {
-            try connection.query("""
-                SELECT 'movement' AS kind, \(unsafeSQL: bucket(blocks, column: "entry_id")) AS bucket,
-                       from_account::text AS from_account, to_account::text AS to_account, count(*) AS rows,
-                       points.fingerprint(sum(points.movement_row_hash(member_id, entry_id, leg, from_account, to_account, amount,
-                                                                       occurred_at))) AS fingerprint,
+            try hashingGroups(connection) { connection in try connection.query("""
+                SELECT 'movement' AS kind, \(unsafeSQL: bucket) AS bucket,
+                       m.from_account::text AS from_account, m.to_account::text AS to_account, count(*) AS rows,
+                       points.fingerprint(sum(points.movement_row_hash(m.member_id, m.entry_id, m.leg, m.from_account, m.to_account,
+                                                                       m.amount, m.occurred_at)) \(unsafeSQL: filter)) AS fingerprint,
                        sum(\(unsafeSQL: weighted))::text AS weighted
-                FROM points.movements
-                WHERE program_id = \(program.id)
+                FROM points.movements AS m \(unsafeSQL: join)
+                WHERE m.program_id = \(program.id)
                 GROUP BY 2, 3, 4
-                """).decode(PassRow.self)
+                """).decode(PassRow.self) }
         }
         try connection.execute(script: "SAVEPOINT weights")
-        let attempt = Result { () throws -> [PassRow] in try pass("\(weight("member_id", seed: seed)) * amount") }
+        let attempt = Result { () throws -> [PassRow] in try pass("\(weight("m.member_id", seed: seed)) * m.amount") }
         if case .failure(let error as PostgresError) = attempt, error.code == .numericValueOutOfRange {
             try connection.execute(script: "ROLLBACK TO SAVEPOINT weights")
-            return try pass("\(weight("member_id", seed: seed))::numeric * amount")
+            return try pass("\(weight("m.member_id", seed: seed))::numeric * m.amount")
         }
         let rows = try attempt.get()
         try connection.execute(script: "RELEASE SAVEPOINT weights")
         return rows
     }
 
-    /// The place of `column` (an entry id) among the blocks, from 1, or 0 after them (or with no blocks).
-    private static func bucket(_ blocks: [SealedBlock], column: String) -> String {
-        guard let first = blocks.first, let last = blocks.last else { return "0" }
-        return "CASE WHEN \(column) > \(first.after) AND \(column) <= \(last.last) "
-            + "THEN width_bucket(\(column), '{\(blocks.map { String($0.after + 1) }.joined(separator: ","))}'::bigint[]) ELSE 0 END"
+    /// How a pass groups its rows and which it fingerprints. By block: a join of each row with its
+    /// block's place (width_bucket over the blocks' first entries, joined to a series so that the
+    /// planner knows the groups are few), every row fingerprinted. Otherwise one group, and only
+    /// the rows in a block with a fingerprint fingerprinted.
+    private static func passShape(_ blocks: [SealedBlock], byBlock: Bool, column: String) -> (bucket: String, join: String, filter: String) {
+        if byBlock {
+            guard let first = blocks.first, let last = blocks.last else { return ("0", "", "") }
+            let place = "CASE WHEN \(column) > \(first.after) AND \(column) <= \(last.last) "
+                + "THEN width_bucket(\(column), '{\(blocks.map { String($0.after + 1) }.joined(separator: ","))}'::bigint[]) ELSE 0 END"
+            return ("b.n", "JOIN generate_series(0, \(blocks.count)) AS b(n) ON b.n = \(place)", "")
+        }
+        let ranges = merged(blocks.filter { $0.fingerprint != nil }.map { (after: $0.after, last: $0.last) })
+        let inRanges = ranges.isEmpty ? "false"
+            : ranges.map { "(\(column) > \($0.after) AND \(column) <= \($0.last))" }.joined(separator: " OR ")
+        return ("0", "", "FILTER (WHERE \(inRanges))")
     }
 
     private static func appendLimited(_ problems: inout [AuditProblem], _ problem: AuditProblem) {
@@ -532,7 +552,7 @@ extension Ledger {
 
     /// A group of a pass over the journal: its kind ("entry" or "movement"), its block's place
     /// (0: after the blocks), its rows and their fingerprint; for movements their accounts and
-    /// weighted amounts; for entries those naming no member and those not sealed.
+    /// weighted amounts; for entries those not sealed.
     struct PassRow: Sendable, Decodable {
         var kind: String
         var bucket: Int
@@ -541,7 +561,6 @@ extension Ledger {
         var fromAccount: String?
         var toAccount: String?
         var weighted: String?
-        var unknownMembers: Int64?
         var unsealed: Int64?
     }
 

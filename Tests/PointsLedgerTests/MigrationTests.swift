@@ -132,6 +132,8 @@ struct MigrationTests {
             let after = try await ledger.verify(program, expectedHead: head)
             #expect(after.isSound, "\(after.problems)")
             #expect(after.sealedBlocks == 1 && after.headHash == head && after.unsealedEntries == 1, "\(after)")
+            // Sealed without a fingerprint: checked by its hash.
+            #expect(after.blocksHashed == 1)
             let refund = try TestDatabase.sql(configuration, """
                 SELECT string_agg(from_account || '>' || to_account || ' ' || amount, ', ' ORDER BY leg)
                 FROM points.movements WHERE entry_id = 6
@@ -146,7 +148,8 @@ struct MigrationTests {
                 from: try FileHandle(forReadingFrom: file), name: "after the upgrade", into: program, options: ImportOptions(), report: { _ in })
             #expect(imported.accepted == 1)
             #expect(try await ledger.seal(program).entries == 3)
-            #expect(try await ledger.verify(program, expectedHead: head).isSound)
+            let resealed = try await ledger.verify(program, expectedHead: head)
+            #expect(resealed.isSound && resealed.sealedBlocks == 2 && resealed.blocksHashed == 1, "\(resealed)")
         }
     }
 
