@@ -102,6 +102,7 @@ struct MigrationTests {
         try await TestDatabase.withEmpty { configuration in
             let fixture = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "Fixtures/release-database.sql")
             let dump = try String(contentsOf: fixture, encoding: .utf8)
+            try await TestDatabase.standardRolesExist()
             try PostgresConnection(configuration: configuration).execute(script: dump)
             func postings() throws -> [String] {
                 try TestDatabase.sql(configuration, """

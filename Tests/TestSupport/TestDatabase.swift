@@ -43,6 +43,12 @@ public enum TestDatabase {
     }
 
     /// Runs `body` with a fresh, empty database, then drops it.
+    /// Makes sure the standard roles exist on the server (migrating the template creates them),
+    /// for a test that restores a dump naming them.
+    public static func standardRolesExist() async throws {
+        _ = try await template.value
+    }
+
     public static func withEmpty<T>(_ body: (ConnectionConfiguration) async throws -> T) async throws -> T {
         try await withDatabase(template: "template0", body)
     }
