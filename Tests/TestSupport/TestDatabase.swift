@@ -42,13 +42,13 @@ public enum TestDatabase {
         return try await withDatabase(template: template, body)
     }
 
-    /// Runs `body` with a fresh, empty database, then drops it.
     /// Makes sure the standard roles exist on the server (migrating the template creates them),
     /// for a test that restores a dump naming them.
     public static func standardRolesExist() async throws {
         _ = try await template.value
     }
 
+    /// Runs `body` with a fresh, empty database, then drops it.
     public static func withEmpty<T>(_ body: (ConnectionConfiguration) async throws -> T) async throws -> T {
         try await withDatabase(template: "template0", body)
     }
