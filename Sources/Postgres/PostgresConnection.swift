@@ -17,6 +17,8 @@ public final class PostgresConnection {
     private var abandoned = false
     /// The answer being collected by the one-round-trip path (`send`, then `takeAnswer`).
     private var answer: Result<QueryResult, PostgresError>?
+    /// Cancels what this connection is running, from any thread.
+    let canceller: PostgresCanceller
 
     /// Connects, then fixes the session settings the value decoders rely on (UTC, ISO dates, UTF-8).
     /// - Throws: `PostgresError` of kind `.connectionFailed` with libpq's reason, from which every
@@ -51,6 +53,7 @@ public final class PostgresConnection {
             throw error
         }
         handle = connection
+        canceller = PostgresCanceller(connection: connection)
         try execute(script: "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET client_min_messages = 'warning'")
     }
 

@@ -66,36 +66,67 @@ public final class PostgresPool: Sendable {
         // Safety: the slot is ours until `release`; nothing else touches its connection meanwhile.
         if let connection = slot.connection {
             defer { if !connection.isReadyForReuse { slot.connection = nil } }
-            if try connection.send(query) {
-                while true {
-                    if let answer = try connection.takeAnswer(sql: query.sql) { return answer }
-                    if await AnswerReactor.shared.waitForAnswer(connection.waitHandle) == .broken {
-                        throw connection.answerLost(sql: query.sql)
+            let cancellation = QueryCancellation()
+            return try await Self.cancellable(cancellation) {
+                guard cancellation.begin(connection.canceller) else { throw CancellationError() }
+                defer { cancellation.end() }
+                if try connection.send(query) {
+                    while true {
+                        if let answer = try connection.takeAnswer(sql: query.sql) { return answer }
+                        if await AnswerReactor.shared.waitForAnswer(connection.waitHandle) == .broken {
+                            throw connection.answerLost(sql: query.sql)
+                        }
                     }
                 }
+                cancellation.end()
+                return try await self.run({ connection in try connection.preparedQuery(query) }, on: slot, cancellation: cancellation)
             }
         }
         #endif
         return try await run({ connection in try connection.preparedQuery(query) }, on: slot)
     }
 
-    /// Runs `body` on the slot's queue, with its connection (opened now if it has none).
+    /// Runs `operation` so that cancelling the task cancels, through `cancellation`, the command
+    /// it runs; once the task is cancelled, a command that fails (the server cancelled it) is
+    /// answered with `CancellationError`.
+    private static func cancellable<T>(
+        _ cancellation: QueryCancellation, _ operation: () async throws -> T
+    ) async throws -> T {
+        try Task.checkCancellation()
+        do {
+            return try await withTaskCancellationHandler(operation: operation, onCancel: { cancellation.cancel() })
+        } catch where cancellation.wasCancelled {
+            // The server's query_canceled, however the command's caller wrapped it (or any other
+            // failure of a command its task no longer waits for).
+            throw CancellationError()
+        }
+    }
+
+    /// Runs `body` on the slot's queue, with its connection (opened now if it has none). Cancelling
+    /// the task cancels the command `body` is running, and `body` ends with `CancellationError`
+    /// (or whatever it makes of the server's `query_canceled`); a task cancelled before `body`
+    /// starts never runs it.
     private func run<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) throws -> T, on slot: Slot
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T, on slot: Slot,
+        cancellation: QueryCancellation = QueryCancellation()
     ) async throws -> T {
         let configuration = self.configuration
-        return try await withCheckedThrowingContinuation { continuation in
-            slot.queue.async {
-                continuation.resume(with: Result {
-                    if slot.connection == nil {
-                        slot.connection = try PostgresConnection(configuration: configuration)
-                    }
-                    let connection = slot.connection!
-                    defer {
-                        if !connection.isReadyForReuse { slot.connection = nil }
-                    }
-                    return try body(connection)
-                })
+        return try await Self.cancellable(cancellation) {
+            try await withCheckedThrowingContinuation { continuation in
+                slot.queue.async {
+                    continuation.resume(with: Result {
+                        if slot.connection == nil {
+                            slot.connection = try PostgresConnection(configuration: configuration)
+                        }
+                        let connection = slot.connection!
+                        defer {
+                            if !connection.isReadyForReuse { slot.connection = nil }
+                        }
+                        guard cancellation.begin(connection.canceller) else { throw CancellationError() }
+                        defer { cancellation.end() }
+                        return try body(connection)
+                    })
+                }
             }
         }
     }

@@ -50,6 +50,49 @@ struct PoolTests {
         }
     }
 
+    /// A cancelled task cancels the command it is running, on the server, at once: on a lent
+    /// connection and on the one-round-trip path, inside a transaction too, and the connection
+    /// serves the next caller. A task cancelled before its turn never runs its command.
+    @Test func aCancelledTaskCancelsItsQueryOnTheServer() async throws {
+        try await TestDatabase.withEmpty { configuration in
+            let pool = PostgresPool(configuration: configuration, maximumConnections: 1)
+            let watcher = try PostgresConnection(configuration: configuration)
+            func sleepers() throws -> Int {
+                try watcher.query("""
+                    SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg\\_sleep(%' AND state = 'active' AND datname = current_database() AND pid <> pg_backend_pid()
+                    """).single().decode(Int.self, at: 0)
+            }
+            let calls: [@Sendable () async throws -> Void] = [
+                { try await pool.withConnection { _ = try $0.query("SELECT pg_sleep(30)") } },
+                { try await pool.withConnection { connection in
+                    try connection.withTransaction { _ = try $0.query("SELECT pg_sleep(30)") }
+                } },
+                // Prepared by the first call, sent from the caller's thread by the second.
+                { _ = try await pool.query("SELECT pg_sleep(\(0.0))"); _ = try await pool.query("SELECT pg_sleep(\(30.0))") },
+            ]
+            for (index, call) in calls.enumerated() {
+                let clock = ContinuousClock()
+                let started = clock.now
+                let task = Task { try await call() }
+                // Cancel once the command is running on the server.
+                for _ in 0..<200 where try sleepers() == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(try sleepers() == 1, "call \(index)")
+                task.cancel()
+                await #expect(throws: CancellationError.self) { try await task.value }
+                #expect(clock.now - started < .seconds(10))
+                #expect(try sleepers() == 0, "call \(index)")
+                #expect(try await pool.query("SELECT 41 + 1").single().decode(Int.self, at: 0) == 42)
+            }
+            let never = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                try await pool.withConnection { _ = try $0.query("CREATE TABLE ran (x int)") }
+            }
+            await #expect(throws: CancellationError.self) { try await never.value }
+            #expect(try watcher.query("SELECT to_regclass('ran') IS NULL").single().decode(Bool.self, at: 0))
+            await pool.closeIdleConnections()
+        }
+    }
+
     @Test func aConnectionLeftInATransactionIsNotReused() async throws {
         try await TestDatabase.withEmpty { configuration in
             let pool = PostgresPool(configuration: configuration, maximumConnections: 1)
