@@ -27,6 +27,12 @@ CREATE DOMAIN points.amount_not_zero AS bigint
 CREATE DOMAIN points.amount_positive AS bigint
 	CONSTRAINT amount_positive CHECK ((VALUE > 0));
 
+CREATE TYPE points.api_role AS ENUM (
+    'checkout',
+    'app',
+    'finance'
+);
+
 CREATE DOMAIN points.cap_period AS text
 	CONSTRAINT cap_period_name CHECK ((VALUE = ANY (ARRAY['day'::text, 'week'::text, 'month'::text])));
 
@@ -288,6 +294,29 @@ CREATE TABLE points.program_settings (
     CONSTRAINT return_window_range CHECK (((return_window_days >= 0) AND (return_window_days <= 365))),
     CONSTRAINT rounding_mode CHECK ((rounding = ANY (ARRAY['down'::text, 'up'::text, 'half_up'::text, 'half_even'::text]))),
     CONSTRAINT tier_period_kind CHECK ((tier_period = ANY (ARRAY['month'::text, 'quarter'::text, 'year'::text])))
+);
+
+CREATE TABLE points.api_keys (
+    key_id bigint NOT NULL,
+    program_id integer NOT NULL,
+    role points.api_role NOT NULL,
+    name points.label_text NOT NULL,
+    secret_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by points.label_text NOT NULL,
+    revoked_at timestamp with time zone,
+    revoked_by points.label_text,
+    CONSTRAINT api_key_hash_is_sha256 CHECK ((octet_length(secret_hash) = 32)),
+    CONSTRAINT api_key_revoked_by_someone CHECK (((revoked_at IS NULL) = (revoked_by IS NULL)))
+);
+
+ALTER TABLE points.api_keys ALTER COLUMN key_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME points.api_keys_key_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 CREATE TABLE points.configuration_changes (
@@ -660,6 +689,12 @@ CREATE TABLE points.tiers (
     CONSTRAINT tiers_rank_check CHECK ((rank >= 0))
 );
 
+ALTER TABLE ONLY points.api_keys
+    ADD CONSTRAINT api_key_hash_unique UNIQUE (secret_hash);
+
+ALTER TABLE ONLY points.api_keys
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (key_id);
+
 ALTER TABLE ONLY points.configuration_changes
     ADD CONSTRAINT configuration_changes_pkey PRIMARY KEY (change_id);
 
@@ -747,6 +782,8 @@ ALTER TABLE ONLY points.tiers
 ALTER TABLE ONLY points.tiers
     ADD CONSTRAINT tiers_program_id_rank_key UNIQUE (program_id, rank);
 
+CREATE UNIQUE INDEX api_key_name_in_force ON points.api_keys USING btree (program_id, name) WHERE (revoked_at IS NULL);
+
 CREATE UNIQUE INDEX holds_by_id ON points.holds USING btree (program_id, hold_id);
 
 CREATE INDEX holds_expiring ON points.holds USING btree (program_id, expires_at) WHERE (state = 'open'::points.hold_state);
@@ -768,6 +805,9 @@ CREATE INDEX purchases_maturing ON points.purchases USING btree (program_id, mat
 CREATE INDEX redemptions_of_reward ON points.redemptions USING btree (program_id, member_id, reward) WHERE (reward IS NOT NULL);
 
 CREATE INDEX tier_grants_ending ON points.tier_grants USING btree (program_id, ends_at) WHERE (NOT end_recorded);
+
+ALTER TABLE ONLY points.api_keys
+    ADD CONSTRAINT api_keys_program_id_fkey FOREIGN KEY (program_id) REFERENCES points.programs(program_id);
 
 ALTER TABLE ONLY points.configuration_changes
     ADD CONSTRAINT configuration_changes_program_id_fkey FOREIGN KEY (program_id) REFERENCES points.programs(program_id);

@@ -1,10 +1,10 @@
 /// What a `LedgerError.notFound` names. (An unknown tier is a malformed value: its message lists
 /// the program's tiers.)
 public enum LedgerEntity: String, Sendable, Equatable, CaseIterable {
-    case program, member, referrer, order, hold, reward, task
+    case program, member, referrer, order, hold, reward, task, apiKey
 
     /// The word for it in a sentence.
-    public var name: String { rawValue }
+    public var name: String { self == .apiKey ? "API key" : rawValue }
 }
 
 /// What an idempotency key already names: a journal entry, a hold (holds post no entry until

@@ -21,7 +21,7 @@ struct PointsAdmin: AsyncParsableCommand {
         subcommands: [
             DatabaseCommand.self, ProgramCommand.self, TierCommand.self, TaskCommand.self, MemberCommand.self, PurchaseCommand.self,
             ImportCommand.self, AdjustCommand.self, RewardCommand.self, RedeemCommand.self, HoldCommand.self,
-            JobsCommand.self, AuditCommand.self, ReportCommand.self, ExportCommand.self,
+            JobsCommand.self, AuditCommand.self, ReportCommand.self, ExportCommand.self, APIKeyCommand.self,
         ]
     )
 

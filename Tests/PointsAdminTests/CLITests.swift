@@ -230,6 +230,26 @@ struct CLITests {
         }
     }
 
+    @Test func apiKeysAreMadeListedAndRevokedAndTheSecretIsShownOnce() async throws {
+        try await withProgram { run, configuration in
+            let made = try run(["api-key", "create", "--role", "checkout", "--name", "checkout of store 12", "--actor", "ops"])
+            #expect(made.status == 0, "\(made.stderr)")
+            let secret = try #require(made.stdout.split(separator: "\n").first { $0.hasPrefix("secret") }?.split(separator: " ").last)
+            #expect(secret.count == 68 && secret.hasPrefix("plk_"))
+            #expect(made.stdout.contains("it is shown only this once"))
+            let listed = try run(["api-key", "list"])
+            #expect(listed.status == 0 && listed.stdout.contains("checkout of store 12") && listed.stdout.contains("in force"))
+            let json = try run(["api-key", "list", "--json"])
+            #expect(!json.stdout.contains(String(secret.dropFirst(4))) && !listed.stdout.contains(String(secret.dropFirst(4))))
+            #expect(try run(["api-key", "create", "--role", "cashier", "--name", "x", "--actor", "ops"]).stderr
+                .hasPrefix("Invalid --role: \"cashier\" is not a role: use checkout, app or finance."))
+            let revoked = try run(["api-key", "revoke", "1", "--actor", "security"])
+            #expect(revoked.status == 0 && revoked.stdout.hasPrefix("Key 1 (checkout, checkout of store 12) is revoked since "))
+            let unknown = try run(["api-key", "revoke", "7", "--actor", "security"])
+            #expect(unknown.status == 1 && unknown.stderr.hasPrefix("API key \"7\" does not exist in this program."), "\(unknown.stderr)")
+        }
+    }
+
     @Test func connectionProblemsGetTheirOwnExitCodes() throws {
         let unreachable = try PointsAdminBinary.run(["member", "show", "m1", "--database-url", "host=/nonexistent-socket-dir dbname=x password=hunter2"])
         #expect(unreachable.status == 3)

@@ -41,12 +41,14 @@ struct SecurityTests {
                     ORDER BY 1
                     """).map { try $0.decode(String.self, at: 0) }
             }
-            let readable = ["canonical_line", "entry_row_hash", "fingerprint", "genesis_hash", "journal_digest", "movement_row_hash"]
+            let readable = [
+                "authenticate_api_key", "canonical_line", "entry_row_hash", "fingerprint", "genesis_hash", "journal_digest", "movement_row_hash",
+            ]
             let writer = try callable(by: Self.roles.writer)
             let auditor = try callable(by: Self.roles.auditor)
             #expect(writer == [
-                "adjust", "complete_task", "create_hold", "create_member", "import_purchase_batch", "purchase", "redeem", "refund",
-                "resolve_hold", "set_birthday",
+                "adjust", "authenticate_api_key", "complete_task", "create_hold", "create_member", "import_purchase_batch", "purchase",
+                "redeem", "refund", "resolve_hold", "set_birthday",
             ])
             #expect(auditor == (readable + ["seal_journal"]).sorted())
         }

@@ -1,0 +1,13 @@
+-- API keys (ApiKeys.swift; the table in migrations/0006). The server connects as the writer or
+-- the auditor, which may not read the keys: it asks this function whether a secret's hash is a
+-- key in force, and learns the key's program and role, nothing else.
+CREATE FUNCTION points.authenticate_api_key(p_secret_hash bytea)
+RETURNS TABLE (key_id bigint, program_id integer, program text, role points.api_role)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
+    SELECT k.key_id, k.program_id, p.name, k.role
+    FROM points.api_keys AS k
+    JOIN points.programs AS p USING (program_id)
+    WHERE k.secret_hash = p_secret_hash AND k.revoked_at IS NULL
+$$;
+
+GRANT EXECUTE ON FUNCTION points.authenticate_api_key(bytea) TO {{writer}}, {{auditor}};
