@@ -20,11 +20,16 @@ public struct APIKey: Sendable, Hashable, Codable {
     public var isRevoked: Bool { revokedAt != nil }
 }
 
-/// A key just made, with its secret: shown once, stored nowhere.
-public struct NewAPIKey: Sendable {
+/// A key just made, with its secret: shown once, stored nowhere. Printing it (a log line, a
+/// `dump`) shows the key, never the secret.
+public struct NewAPIKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public let key: APIKey
     /// `plk_` and 64 hexadecimal digits (256 random bits).
     public let secret: String
+
+    public var description: String { "NewAPIKey(key: \(key), secret: <hidden>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["key": key, "secret": "<hidden>"]) }
 }
 
 /// A key in force, found by its secret: whom a request speaks for.
@@ -98,7 +103,9 @@ extension Ledger {
     /// The key in force whose secret this is, or nil (unknown, malformed or revoked). Works with
     /// the writer's and the auditor's rights: they learn a key's program and role, nothing else.
     public func authenticate(secret: String) async throws -> AuthenticatedKey? {
-        guard secret.utf8.count == 68, secret.hasPrefix("plk_"), secret.dropFirst(4).allSatisfy(\.isHexDigit) else { return nil }
+        guard secret.utf8.count == 68, secret.hasPrefix("plk_"),
+              secret.utf8.dropFirst(4).allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || (0x41...0x46).contains($0) })
+        else { return nil }
         let hash = SHA256.hex(secret.lowercased().utf8)
         let rows = try await withConnection { connection in
             try connection.query("""

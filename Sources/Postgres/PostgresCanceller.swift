@@ -1,4 +1,5 @@
 internal import CLibPQ
+import Dispatch
 import Synchronization
 
 /// Asks the server to cancel what one connection is running, from any thread (libpq's
@@ -31,7 +32,10 @@ final class PostgresCanceller: Sendable {
 
 /// The cancellation of one task's use of a connection: the canceller of the connection while a
 /// command runs on it, and whether the task was cancelled. Cancelling before the command starts
-/// keeps it from starting; cancelling while it runs asks the server to cancel it.
+/// keeps it from starting; cancelling while it runs asks the server to cancel it, once, from a
+/// queue of its own (the request opens a connection, which may take long: never on the thread
+/// that cancelled). A connection whose task was cancelled is never lent again, so a request that
+/// arrives late can only reach that connection's server process, never the next caller's.
 final class QueryCancellation: Sendable {
     private struct State {
         var cancelled = false
@@ -55,11 +59,12 @@ final class QueryCancellation: Sendable {
 
     /// The task's cancellation handler: a command running now is cancelled by the server.
     func cancel() {
-        let running = state.withLock { state in
+        let running: PostgresCanceller? = state.withLock { state in
+            guard !state.cancelled else { return nil }
             state.cancelled = true
             return state.running
         }
-        running?.send()
+        if let running { DispatchQueue.global().async { running.send() } }
     }
 
     var wasCancelled: Bool { state.withLock { $0.cancelled } }

@@ -65,8 +65,8 @@ public final class PostgresPool: Sendable {
         #if os(Linux)
         // Safety: the slot is ours until `release`; nothing else touches its connection meanwhile.
         if let connection = slot.connection {
-            defer { if !connection.isReadyForReuse { slot.connection = nil } }
             let cancellation = QueryCancellation()
+            defer { if !connection.isReadyForReuse || cancellation.wasCancelled { slot.connection = nil } }
             return try await Self.cancellable(cancellation) {
                 guard cancellation.begin(connection.canceller) else { throw CancellationError() }
                 defer { cancellation.end() }
@@ -87,17 +87,18 @@ public final class PostgresPool: Sendable {
     }
 
     /// Runs `operation` so that cancelling the task cancels, through `cancellation`, the command
-    /// it runs; once the task is cancelled, a command that fails (the server cancelled it) is
-    /// answered with `CancellationError`.
+    /// it runs; a command the server cancelled for it is answered with `CancellationError`. A
+    /// cancel that arrives between two commands of one body reaches neither: the next command runs
+    /// (check `Task.isCancelled` between them where that matters).
     private static func cancellable<T>(
         _ cancellation: QueryCancellation, _ operation: () async throws -> T
     ) async throws -> T {
         try Task.checkCancellation()
         do {
             return try await withTaskCancellationHandler(operation: operation, onCancel: { cancellation.cancel() })
-        } catch where cancellation.wasCancelled {
-            // The server's query_canceled, however the command's caller wrapped it (or any other
-            // failure of a command its task no longer waits for).
+        } catch let error as PostgresError where error.code == .queryCanceled && cancellation.wasCancelled {
+            // The server cancelled the command for this task. Any other failure (a broken
+            // connection, whose outcome is unknown) is reported as it is.
             throw CancellationError()
         }
     }
@@ -120,7 +121,7 @@ public final class PostgresPool: Sendable {
                         }
                         let connection = slot.connection!
                         defer {
-                            if !connection.isReadyForReuse { slot.connection = nil }
+                            if !connection.isReadyForReuse || cancellation.wasCancelled { slot.connection = nil }
                         }
                         guard cancellation.begin(connection.canceller) else { throw CancellationError() }
                         defer { cancellation.end() }

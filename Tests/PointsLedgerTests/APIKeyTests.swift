@@ -27,6 +27,9 @@ struct APIKeyTests {
             let made = try await ledger.createAPIKey(in: program, role: .checkout, name: "checkout of store 12", actor: "ops")
             #expect(made.secret.count == 68 && made.secret.hasPrefix("plk_"))
             #expect(made.key.role == .checkout && made.key.program == program.name && !made.key.isRevoked)
+            var dumped = ""
+            dump(made, to: &dumped)
+            for shown in ["\(made)", String(reflecting: made), dumped] { #expect(!shown.contains(made.secret.dropFirst(4)), "\(shown)") }
             let found = try await ledger.authenticate(secret: made.secret)
             #expect(found == AuthenticatedKey(keyID: made.key.id, programID: program.id, program: program.name, role: .checkout))
             // Only the hash is kept.
@@ -35,7 +38,7 @@ struct APIKeyTests {
             let everything = try TestDatabase.sql(configuration, "SELECT row_to_json(k)::text FROM points.api_keys AS k").single()
             #expect(try !everything.decode(String.self, at: 0).contains(made.secret.dropFirst(4)))
             // Other secrets, malformed or not, find nothing.
-            for other in ["", "plk_", made.secret + "0", String(made.secret.dropLast()) + (made.secret.last == "0" ? "1" : "0"), "Bearer " + made.secret] {
+            for other in ["", "plk_", made.secret + "0", "plk_" + String(repeating: "０", count: 21) + "0", String(made.secret.dropLast()) + (made.secret.last == "0" ? "1" : "0"), "Bearer " + made.secret] {
                 #expect(try await ledger.authenticate(secret: other) == nil, "\(other)")
             }
             // A name names one key in force.

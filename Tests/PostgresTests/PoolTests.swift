@@ -77,11 +77,18 @@ struct PoolTests {
                 // Cancel once the command is running on the server.
                 for _ in 0..<200 where try sleepers() == 0 { try await Task.sleep(for: .milliseconds(10)) }
                 #expect(try sleepers() == 1, "call \(index)")
+                let sleeper: Int32 = try watcher.query("""
+                    SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg\\_sleep(%' AND state = 'active' AND datname = current_database()
+                      AND pid <> pg_backend_pid()
+                    """).single().decode(at: 0)
                 task.cancel()
                 await #expect(throws: CancellationError.self) { try await task.value }
                 #expect(clock.now - started < .seconds(10))
                 #expect(try sleepers() == 0, "call \(index)")
                 #expect(try await pool.query("SELECT 41 + 1").single().decode(Int.self, at: 0) == 42)
+                // The cancelled task's connection was not lent again: a cancel request that
+                // arrives late can never reach another caller's command.
+                #expect(try await pool.withConnection { $0.backendPID } != sleeper, "call \(index)")
             }
             let never = Task {
                 withUnsafeCurrentTask { $0?.cancel() }
