@@ -46,7 +46,7 @@ struct AuditCommand: AsyncParsableCommand {
                 )]))
                 if report.isSound {
                     Terminal.print("Verified: every balance equals its movements, the program sums to zero, "
-                        + "lots, pending and held points agree, and every sealed block matches its hash.")
+                        + "lots, pending and held points agree, and every sealed block still holds what was sealed.")
                 } else {
                     Terminal.print("FAILED: \(report.problems.count + Int(report.problemsNotListed)) problem(s):")
                     for problem in report.problems { Terminal.print("- \(problem)") }

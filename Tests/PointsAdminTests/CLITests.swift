@@ -214,7 +214,7 @@ struct CLITests {
                 sealed            nothing yet (run jobs seal)
                 unsealed entries  1
                 Verified: every balance equals its movements, the program sums to zero, \
-                lots, pending and held points agree, and every sealed block matches its hash.
+                lots, pending and held points agree, and every sealed block still holds what was sealed.
 
                 """)
             try TestDatabase.sql(configuration, as: "points_owner", "UPDATE points.movements SET amount = 90")
