@@ -8,10 +8,12 @@ let package = Package(
         .library(name: "PointsLedger", targets: ["PointsLedger"]),
         .library(name: "Postgres", targets: ["Postgres"]),
         .executable(name: "points-admin", targets: ["points-admin"]),
+        .executable(name: "points-server", targets: ["points-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
     ],
     targets: [
         // libpq, the PostgreSQL client library (Debian: libpq-dev).
@@ -43,6 +45,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The HTTP API for checkout systems, member apps and finance (issue 21), on Hummingbird.
+        .target(
+            name: "PointsServer",
+            dependencies: [
+                "PointsLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "points-server",
+            dependencies: [
+                "PointsServer", "PointsLedger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Workloads for Scripts/bench.sh, measured beside pgbench.
         .executableTarget(
             name: "points-bench",
@@ -51,8 +71,16 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["Postgres", "PointsLedger"], path: "Tests/TestSupport"),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
-        .testTarget(name: "PointsLedgerTests", dependencies: ["PointsLedger", "TestSupport"]),
+        // Fixtures/ holds a database dump and the script that made it, read by path, not built.
+        .testTarget(name: "PointsLedgerTests", dependencies: ["PointsLedger", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PointsAdminTests", dependencies: ["points-admin", "PointsLedger", "TestSupport"]),
+        .testTarget(
+            name: "PointsServerTests",
+            dependencies: [
+                "PointsServer", "PointsLedger", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )
 

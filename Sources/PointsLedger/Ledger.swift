@@ -42,6 +42,11 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Whether the database answers: one round trip (points-server's health check).
+    public func ping() async throws {
+        _ = try await withConnection { try $0.query("SELECT 1") }
+    }
+
     /// The migrations this build carries and whether each is applied.
     public func migrationStatus() async throws -> [MigrationStatus] {
         try await withConnection { connection in
