@@ -97,3 +97,33 @@ extension ConnectionConfiguration: CustomReflectable, CustomDebugStringConvertib
     public var customMirror: Mirror { Mirror(self, children: ["description": description], displayStyle: .struct) }
     public var debugDescription: String { description }
 }
+
+extension ConnectionConfiguration {
+    /// The configuration from the options points-admin and points-server both take: a
+    /// connection string (else the PG* environment variables) and a password file.
+    /// - Throws: the option that is wrong (`--database-url` or `--password-file`) and why.
+    public static func fromOptions(databaseURL: String?, passwordFile: String?) throws(ConnectionOptionError) -> ConnectionConfiguration {
+        var configuration = ConnectionConfiguration.environment
+        if let databaseURL {
+            do {
+                configuration = try ConnectionConfiguration(databaseURL)
+            } catch {
+                throw ConnectionOptionError(option: "--database-url", message: error.message)
+            }
+        }
+        if let passwordFile {
+            do {
+                configuration = try configuration.withPassword(fromFile: passwordFile)
+            } catch {
+                throw ConnectionOptionError(option: "--password-file", message: error.message)
+            }
+        }
+        return configuration
+    }
+}
+
+/// A connection option that cannot be used: which one, and why (never its value).
+public struct ConnectionOptionError: Error, Sendable {
+    public let option: String
+    public let message: String
+}

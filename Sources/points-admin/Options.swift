@@ -26,21 +26,14 @@ struct GlobalOptions: ParsableArguments {
 
     /// A ledger over `connections` connections (one for most commands: the CLI does one thing at a time).
     func ledger(connections: Int = 1) throws -> Ledger {
-        var configuration = ConnectionConfiguration.environment
-        if let databaseURL {
-            do {
-                configuration = try ConnectionConfiguration(databaseURL)
-            } catch {
-                throw LedgerError.invalidInput(field: "--database-url", reason: error.message)
-            }
-            if configuration.carriesPassword { Terminal.error(Self.visiblePasswordWarning) }
+        if let databaseURL, (try? ConnectionConfiguration(databaseURL))?.carriesPassword == true {
+            Terminal.error(Self.visiblePasswordWarning)
         }
-        if let passwordFile {
-            do {
-                configuration = try configuration.withPassword(fromFile: passwordFile)
-            } catch {
-                throw LedgerError.invalidInput(field: "--password-file", reason: error.message)
-            }
+        let configuration: ConnectionConfiguration
+        do {
+            configuration = try ConnectionConfiguration.fromOptions(databaseURL: databaseURL, passwordFile: passwordFile)
+        } catch {
+            throw LedgerError.invalidInput(field: error.option, reason: error.message)
         }
         var logger = Logger(label: "points-admin")
         logger.logLevel = .warning

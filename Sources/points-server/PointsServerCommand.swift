@@ -33,20 +33,11 @@ struct PointsServerCommand: AsyncParsableCommand {
     var connections = 8
 
     func run() async throws {
-        var configuration = ConnectionConfiguration.environment
-        if let databaseURL {
-            do {
-                configuration = try ConnectionConfiguration(databaseURL)
-            } catch {
-                throw ValidationError("Invalid --database-url: \(error.message)")
-            }
-        }
-        if let passwordFile {
-            do {
-                configuration = try configuration.withPassword(fromFile: passwordFile)
-            } catch {
-                throw ValidationError("Invalid --password-file: \(error.message)")
-            }
+        let configuration: ConnectionConfiguration
+        do {
+            configuration = try ConnectionConfiguration.fromOptions(databaseURL: databaseURL, passwordFile: passwordFile)
+        } catch {
+            throw ValidationError("Invalid \(error.option): \(error.message)")
         }
         let logger = Logger(label: "points-server")
         let ledger = Ledger(configuration: configuration, maximumConnections: connections, logger: logger)
