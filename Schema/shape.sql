@@ -269,6 +269,20 @@ CREATE TABLE points.members (
 )
 WITH (fillfactor='80');
 
+CREATE TABLE points.rewards (
+    program_id integer NOT NULL,
+    reward text NOT NULL COLLATE pg_catalog."C",
+    name points.label_text NOT NULL,
+    cost points.amount_positive NOT NULL,
+    stock points.amount_not_negative,
+    min_tier text,
+    limit_per_member points.amount_positive,
+    active_from points.event_time,
+    active_until points.event_time,
+    CONSTRAINT reward_code_format CHECK ((reward ~ '^[a-z0-9][a-z0-9_.-]{0,63}$'::text)),
+    CONSTRAINT reward_window CHECK (((active_until)::timestamp with time zone > (active_from)::timestamp with time zone))
+);
+
 CREATE TABLE points.program_settings (
     program_id integer NOT NULL,
     effective_at timestamp with time zone NOT NULL,
@@ -542,20 +556,6 @@ CREATE TABLE points.redemptions (
     quantity integer,
     points points.amount_positive NOT NULL,
     reason points.label_text
-);
-
-CREATE TABLE points.rewards (
-    program_id integer NOT NULL,
-    reward text NOT NULL COLLATE pg_catalog."C",
-    name points.label_text NOT NULL,
-    cost points.amount_positive NOT NULL,
-    stock points.amount_not_negative,
-    min_tier text,
-    limit_per_member points.amount_positive,
-    active_from points.event_time,
-    active_until points.event_time,
-    CONSTRAINT reward_code_format CHECK ((reward ~ '^[a-z0-9][a-z0-9_.-]{0,63}$'::text)),
-    CONSTRAINT reward_window CHECK (((active_until)::timestamp with time zone > (active_from)::timestamp with time zone))
 );
 
 CREATE TABLE points.task_completions (

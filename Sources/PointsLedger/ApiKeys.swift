@@ -35,9 +35,15 @@ public struct NewAPIKey: Sendable, CustomStringConvertible, CustomDebugStringCon
 /// A key in force, found by its secret: whom a request speaks for.
 public struct AuthenticatedKey: Sendable, Hashable {
     public let keyID: Int64
-    public let programID: Int32
-    public let program: String
+    /// The one program the key may act in.
+    public let program: Program
     public let role: APIRole
+
+    public init(keyID: Int64, program: Program, role: APIRole) {
+        self.keyID = keyID
+        self.program = program
+        self.role = role
+    }
 }
 
 extension Ledger {
@@ -107,12 +113,17 @@ extension Ledger {
               secret.utf8.dropFirst(4).allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || (0x41...0x46).contains($0) })
         else { return nil }
         let hash = SHA256.hex(secret.lowercased().utf8)
+        // One round trip: the key and its program, as `program(named:)` reads it.
         let rows = try await withConnection { connection in
-            try connection.query("""
-                SELECT key_id, program_id, program, role::text AS role FROM points.authenticate_api_key(decode(\(hash), 'hex'))
-                """).decode(AuthenticatedRow.self)
+            try connection.preparedQuery("""
+                SELECT \(unsafeSQL: Self.programColumns), k.key_id, k.role::text AS role
+                FROM \(unsafeSQL: Self.programTables) JOIN points.authenticate_api_key(decode(\(hash), 'hex')) AS k USING (program_id)
+                """).map { row in
+                let key = try row.decode(AuthenticatedRow.self)
+                return AuthenticatedKey(keyID: key.keyID, program: try row.decode(Program.self), role: key.role)
+            }
         }
-        return rows.first.map { AuthenticatedKey(keyID: $0.keyID, programID: $0.programID, program: $0.program, role: $0.role) }
+        return rows.first
     }
 
     private static let keyColumns = """
@@ -122,7 +133,5 @@ extension Ledger {
 
 private struct AuthenticatedRow: Decodable {
     let keyID: Int64
-    let programID: Int32
-    let program: String
     let role: APIRole
 }

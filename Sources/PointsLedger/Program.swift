@@ -77,16 +77,27 @@ extension Ledger {
         }
     }
 
+    /// Every program, by name (points-server's schedule runs the period jobs of each).
+    public func programs() async throws -> [Program] {
+        try await withConnection { connection in
+            try connection.preparedQuery("\(unsafeSQL: Self.programRows) ORDER BY p.name").decode(Program.self)
+        }
+    }
+
     static func loadProgram(named name: String, connection: PostgresConnection) throws -> Program {
-        let rows = try connection.preparedQuery("""
-            SELECT p.program_id AS id, p.name, p.currency, c.exponent AS currency_exponent, p.time_zone, p.created_at,
-                   ARRAY(SELECT t.tier FROM points.tiers AS t WHERE t.program_id = p.program_id ORDER BY t.rank) AS tiers
-            FROM points.programs AS p JOIN points.currencies AS c USING (currency)
-            WHERE p.name = \(name)
-            """)
+        let rows = try connection.preparedQuery("\(unsafeSQL: Self.programRows) WHERE p.name = \(name)")
         guard let row = rows.first else { throw LedgerError.notFound(.program, id: name) }
         return try row.decode(Program.self)
     }
+
+    /// The programs as `Program` decodes them, for a WHERE clause to follow.
+    private static let programRows = "SELECT \(programColumns) FROM \(programTables)"
+    /// A program's columns as `Program` decodes them, from `programTables`.
+    static let programColumns = """
+        p.program_id AS id, p.name, p.currency, c.exponent AS currency_exponent, p.time_zone, p.created_at,
+        ARRAY(SELECT t.tier FROM points.tiers AS t WHERE t.program_id = p.program_id ORDER BY t.rank) AS tiers
+        """
+    static let programTables = "points.programs AS p JOIN points.currencies AS c USING (currency)"
 }
 
 /// What `points.create_program` answers (Schema/functions/program.sql).

@@ -1,38 +1,75 @@
 import Foundation
+import Synchronization
 public import Hummingbird
 public import Logging
 public import PointsLedger
 
-/// points-server: the ledger over HTTP for checkout systems, member apps and finance (issue 21).
-/// This first step serves `GET /health` and logs one line per request; the resources follow.
+/// points-server: the ledger over HTTP for checkout systems, member apps and finance.
 public enum PointsServer {
+    /// How the server answers: its time limit per request, and where its figures go.
+    public struct Options: Sendable {
+        /// A request still running after this is answered 503, its statement cancelled in the database.
+        public var deadline: Duration
+        public var metrics: ServerMetrics
+        /// The period jobs, when this server runs them (`--jobs`).
+        public var jobs: JobSchedule?
+
+        public init(deadline: Duration = .seconds(10), metrics: ServerMetrics = ServerMetrics(), jobs: JobSchedule? = nil) {
+            self.deadline = deadline
+            self.metrics = metrics
+            self.jobs = jobs
+        }
+    }
+
     /// The application: its routes over `ledger`, listening on `host` and `port` (0: any free port).
-    public static func application(ledger: Ledger, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+    public static func application(
+        ledger: Ledger, host: String, port: Int, logger: Logger, options: Options = Options(),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: RequestLog(logger: logger))
+        router.add(middleware: RequestLog(logger: logger, metrics: options.metrics))
         router.get("health") { _, _ -> Response in
             do {
                 try await ledger.ping()
-                return try jsonResponse(Health(status: "ok", database: "reachable"), status: .ok, contentType: "application/json")
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: API.encode(Health(status: "ok", database: "reachable")))))
             } catch {
-                return try jsonResponse(
-                    Problem(
-                        type: "https://pointsledger.dev/problems/database-unreachable", title: "The database cannot be reached",
-                        status: 503, detail: "points-server cannot reach its database; try again shortly."),
-                    status: .serviceUnavailable, contentType: "application/problem+json")
+                return Problem.from(LedgerError.unreachable(reason: "")).response
             }
         }
-        return Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "points-server"), logger: logger)
+        router.get("metrics") { _, _ -> Response in
+            var pools = [(name: "requests", pool: ledger.pool)]
+            if let jobs = options.jobs { pools.append((name: "jobs", pool: jobs.ledger.pool)) }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: options.metrics.exposition(pools: pools))))
+        }
+        router.get("openapi.json") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPIDocument)))
+        }
+        let api = API(ledger: ledger, deadline: options.deadline, logger: logger)
+        for route in Route.all {
+            router.on(RouterPath(route.path), method: route.method) { request, context -> Response in
+                await api.respond(request, context, roles: route.roles) { call in try await route.handler(ledger, call) }
+            }
+        }
+        var app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "points-server"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) }, logger: logger)
+        if let jobs = options.jobs { app.addServices(jobs) }
+        return app
     }
 
-    static func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status, contentType: String) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Response(
-            status: status, headers: [.contentType: contentType],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    /// The routes of `/v1` as /openapi.json names them: method and path template.
+    public static var routes: [(method: String, path: String)] {
+        Route.all.map { (method: $0.method.rawValue, path: $0.path) }
     }
+
+    /// The OpenAPI 3.1 document of every route (Sources/PointsServer/openapi.json), as served.
+    public static var openAPIDocument: [UInt8] { PackageResources.openapi_json }
 }
 
 /// What `GET /health` answers when the database is reachable.
@@ -41,38 +78,38 @@ struct Health: Codable {
     let database: String
 }
 
-/// An error as RFC 9457 problem details: a stable type per kind of error, never a stack trace,
-/// an SQL text or a connection string.
-struct Problem: Codable {
-    let type: String
-    let title: String
-    let status: Int
-    let detail: String
-}
-
-/// One log line per request: method, path (never the query string, which could carry a secret),
-/// status and duration.
+/// One log line per request (method, path without the query string, which could carry a
+/// secret, status and duration; the key's id once known) and its metrics by route template.
+/// Requests to no route are answered as problems.
 struct RequestLog<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
+    let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
+        let response: Response
+        let caller = Caller()
         do {
-            let response = try await next(request, context)
-            log(request, status: Int(response.status.code), since: start)
-            return response
-        } catch let error as any HTTPResponseError {
-            log(request, status: Int(error.status.code), since: start)
-            throw error
+            response = try await Caller.$current.withValue(caller) { try await next(request, context) }
+        } catch let error as any HTTPResponseError where error.status == .notFound || error.status == .methodNotAllowed {
+            response = Problem.routeNotFound(request.method.rawValue, request.uri.path).response
         } catch {
-            log(request, status: 500, since: start)
-            throw error
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
+            response = Problem.internalError.response
         }
-    }
-
-    private func log(_ request: Request, status: Int, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        logger.info("\(request.method) \(request.uri.path) \(status) \(String(format: "%.1f", milliseconds)) ms")
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let route = context.endpointPath ?? "unmatched"
+        metrics.request(route: route, method: request.method.rawValue, status: Int(response.status.code), seconds: seconds)
+        let key = caller.keyID.withLock { $0 }.map { " key \($0)" } ?? ""
+        logger.info("\(request.method) \(request.uri.path) \(response.status.code) \(String(format: "%.1f", seconds * 1000)) ms\(key)")
+        return response
     }
+}
+
+/// The API key a request authenticated with, for its log line: set by the route, read by `RequestLog`.
+final class Caller: Sendable {
+    let keyID = Mutex<Int64?>(nil)
+
+    @TaskLocal static var current: Caller?
 }

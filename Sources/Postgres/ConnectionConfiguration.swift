@@ -16,6 +16,8 @@ public struct ConnectionConfiguration: Sendable, CustomStringConvertible {
     var databaseOverride: String?
     /// A password that overrides the string's, from `withPassword(fromFile:)`.
     var password: String?
+    /// Another login role than the string's, from `replacingUser(with:)`.
+    var userOverride: String?
 
     /// Parses and checks a connection string; an empty string means "use the `PG*` variables".
     /// - Throws: `PostgresError` of kind `.invalidConfiguration` naming the part or the option
@@ -43,6 +45,14 @@ public struct ConnectionConfiguration: Sendable, CustomStringConvertible {
         // first by connecting through PQconnectdbParams, so both forms are handled there.
         var copy = self
         copy.databaseOverride = name
+        return copy
+    }
+
+    /// The same server and database, but another login role (with the credentials libpq finds
+    /// for it: `PGPASSWORD`, `~/.pgpass`, or the server's trust of local connections).
+    public func replacingUser(with name: String) -> ConnectionConfiguration {
+        var copy = self
+        copy.userOverride = name
         return copy
     }
 

@@ -30,6 +30,10 @@ public final class PostgresConnection {
             keywords.append("dbname")
             values.append(database)
         }
+        if let user = configuration.userOverride {
+            keywords.append("user")
+            values.append(user)
+        }
         // Later keywords override the string's; without one, libpq reads PGPASSWORD and ~/.pgpass.
         if let password = configuration.password {
             keywords.append("password")

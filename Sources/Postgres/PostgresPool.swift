@@ -18,10 +18,24 @@ public final class PostgresPool: Sendable {
         var idle: [Slot] = []
         var created = 0
         var waiters: [CheckedContinuation<Slot, Never>] = []
+        var waits = 0
+        var waitSeconds = 0.0
+    }
+
+    /// How busy the pool has been: calls that waited for a free connection, and for how long.
+    public struct Statistics: Sendable, Hashable {
+        public let waits: Int
+        public let waitSeconds: Double
+        /// Connections opened so far (lanes, each reopened when its connection broke).
+        public let opened: Int
+    }
+
+    public var statistics: Statistics {
+        state.withLock { Statistics(waits: $0.waits, waitSeconds: $0.waitSeconds, opened: $0.created) }
     }
 
     /// One lane of the pool: a serial queue and the connection that lives on it.
-    private final class Slot: @unchecked Sendable {
+    fileprivate final class Slot: @unchecked Sendable {
         // Safety: `connection` is read and written only by the slot's current holder (between
         // `acquire` and `release`, which hand it over under the pool's lock): on `queue`, or in
         // `query` on the holder's task.
@@ -49,6 +63,27 @@ public final class PostgresPool: Sendable {
         let slot = await acquire()
         defer { release(slot) }
         return try await run(body, on: slot)
+    }
+
+    /// Holds one connection of the pool for the whole of `body`, which runs commands on it with
+    /// `lease.run` and may await other work between them: for session state that must outlive
+    /// one command, such as an advisory lock held while a job works on other connections (the
+    /// pool then needs a connection more than the lease). The lease is valid only inside `body`.
+    public func withLease<T>(_ body: (Lease) async throws -> T) async throws -> T {
+        let slot = await acquire()
+        defer { release(slot) }
+        return try await body(Lease(pool: self, slot: slot))
+    }
+
+    /// One connection of the pool, held by `withLease`.
+    public struct Lease: Sendable {
+        fileprivate let pool: PostgresPool
+        fileprivate let slot: Slot
+
+        /// Runs `body` on the leased connection, off the cooperative thread pool, as `withConnection` does.
+        public func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+            try await pool.run(body, on: slot)
+        }
     }
 
     /// Runs one command as a prepared statement: one round trip, for the hot paths (a purchase,
@@ -175,6 +210,14 @@ public final class PostgresPool: Sendable {
             return .wait
         }
         if case .ready(let slot) = next { return slot }
+        let started = ContinuousClock.now
+        defer {
+            let waited = ContinuousClock.now - started
+            state.withLock { state in
+                state.waits += 1
+                state.waitSeconds += Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
+            }
+        }
         return await withCheckedContinuation { continuation in
             let handedOver: Slot? = state.withLock { state in
                 if let slot = state.idle.popLast() { return slot }

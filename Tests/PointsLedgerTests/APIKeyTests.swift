@@ -31,7 +31,7 @@ struct APIKeyTests {
             dump(made, to: &dumped)
             for shown in ["\(made)", String(reflecting: made), dumped] { #expect(!shown.contains(made.secret.dropFirst(4)), "\(shown)") }
             let found = try await ledger.authenticate(secret: made.secret)
-            #expect(found == AuthenticatedKey(keyID: made.key.id, programID: program.id, program: program.name, role: .checkout))
+            #expect(found == AuthenticatedKey(keyID: made.key.id, program: program, role: .checkout))
             // Only the hash is kept.
             let stored = try TestDatabase.sql(configuration, "SELECT encode(secret_hash, 'hex') FROM points.api_keys").single()
             #expect(try stored.decode(String.self, at: 0) == SHA256.hex(made.secret.utf8))

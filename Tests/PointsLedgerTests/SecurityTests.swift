@@ -43,12 +43,14 @@ struct SecurityTests {
             }
             let readable = [
                 "authenticate_api_key", "canonical_line", "entry_row_hash", "fingerprint", "genesis_hash", "journal_digest", "movement_row_hash",
+                "effective_tier", "settings_at", "tier_at", "tier_period_start", "tiers_at",
             ]
             let writer = try callable(by: Self.roles.writer)
             let auditor = try callable(by: Self.roles.auditor)
             #expect(writer == [
-                "adjust", "authenticate_api_key", "complete_task", "create_hold", "create_member", "import_purchase_batch", "purchase",
-                "redeem", "refund", "resolve_hold", "set_birthday",
+                "adjust", "authenticate_api_key", "canonical_line", "complete_task", "create_hold", "create_member", "effective_tier", "import_purchase_batch",
+                "purchase", "redeem", "refund", "resolve_hold", "reward_offers", "set_birthday", "settings_at", "tier_at", "tier_period_start",
+                "tiers_at",
             ])
             #expect(auditor == (readable + ["seal_journal"]).sorted())
         }

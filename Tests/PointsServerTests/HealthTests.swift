@@ -33,7 +33,7 @@ struct HealthTests {
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.contentType] == "application/problem+json")
                 let body = String(buffer: response.body)
-                #expect(body.contains(#""type":"https:\/\/pointsledger.dev\/problems\/database-unreachable""#), "\(body)")
+                #expect(body.contains(#""type":"https://pointsledger.dev/problems/database-unreachable""#), "\(body)")
                 #expect(!body.contains("nonexistent") && !body.contains("secretdb"))
             }
         }

@@ -65,6 +65,18 @@ public enum TestDatabase {
         }
     }
 
+    /// `configuration` as a login role of the ledger's writer role (`points_writer`), as a
+    /// checkout system or points-server connects; the role is made once per test server.
+    public static func asWriter(_ configuration: ConnectionConfiguration) throws -> ConnectionConfiguration {
+        try sql(configuration, """
+            DO $$ BEGIN
+                CREATE ROLE points_writer_login LOGIN IN ROLE points_writer;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END $$
+            """)
+        return configuration.replacingUser(with: "points_writer_login")
+    }
+
     private static func withDatabase<T>(template: String, _ body: (ConnectionConfiguration) async throws -> T) async throws -> T {
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         try await admin.withConnection { connection in

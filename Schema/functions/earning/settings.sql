@@ -89,3 +89,6 @@ BEGIN
     RETURN QUERY SELECT 'changed'::points.set_program_settings_status, p_effective_at::timestamptz;
 END
 $$;
+
+-- Read by the member's tier standing, which points-server serves as the writer.
+GRANT EXECUTE ON FUNCTION points.settings_at(integer, timestamptz) TO {{writer}}, {{auditor}};

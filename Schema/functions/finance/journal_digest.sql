@@ -105,7 +105,8 @@ AS $$
 $$;
 
 GRANT EXECUTE ON FUNCTION points.genesis_hash(integer) TO {{auditor}};
-GRANT EXECUTE ON FUNCTION points.canonical_line(bigint, text, points.entry_kind, points.key_scope, text, timestamptz, timestamptz, jsonb, json) TO {{auditor}};
+-- The writer too: points-server exports the journal to finance over its writer connection.
+GRANT EXECUTE ON FUNCTION points.canonical_line(bigint, text, points.entry_kind, points.key_scope, text, timestamptz, timestamptz, jsonb, json) TO {{writer}}, {{auditor}};
 GRANT EXECUTE ON FUNCTION points.journal_digest(integer, bigint, bigint, bytea) TO {{auditor}};
 GRANT EXECUTE ON FUNCTION points.entry_row_hash(text, bigint, points.entry_kind, points.key_scope, text, timestamptz, timestamptz, jsonb),
                           points.movement_row_hash(text, bigint, smallint, points.account, points.account, bigint, timestamptz),

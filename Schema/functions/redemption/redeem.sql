@@ -1,5 +1,67 @@
 -- Redemptions of rewards and plain spends (Redeem.swift).
 
+-- The first of a reward's own rules that refuses p_quantity units to the member now, in the order
+-- a redemption checks them: 'inactive' (outside its window; detail 'from …' or 'until …'),
+-- 'tier_too_low' (detail 'effective tier,minimum tier'), 'limit_reached' (detail 'taken of limit');
+-- no row when none does. Spendable points and stock are checked by the caller. Used by
+-- points.redeem, which decides, and by points.reward_offers, which shows a member what they can
+-- redeem: one rule in one place.
+CREATE FUNCTION points.reward_refusal(p_program integer, p_member points.members, p_reward points.rewards, p_quantity integer)
+RETURNS TABLE (status points.redeem_status, detail text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, points, pg_temp AS $$
+DECLARE
+    v_tier text;
+    v_taken bigint;
+BEGIN
+    IF now() < p_reward.active_from OR now() >= p_reward.active_until THEN
+        RETURN QUERY SELECT 'inactive'::points.redeem_status,
+            CASE WHEN now() < p_reward.active_from THEN 'from ' || p_reward.active_from ELSE 'until ' || p_reward.active_until END;
+        RETURN;
+    END IF;
+    IF p_reward.min_tier IS NOT NULL THEN
+        v_tier := points.tier_at(p_program, p_member.member_id, p_member.tier, p_member.override_until, p_member.override_previous,
+                                 p_member.granted_until, now());
+        IF (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = v_tier)
+           < (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_reward.min_tier) THEN
+            RETURN QUERY SELECT 'tier_too_low'::points.redeem_status, v_tier || ',' || p_reward.min_tier;
+            RETURN;
+        END IF;
+    END IF;
+    IF p_reward.limit_per_member IS NOT NULL THEN
+        SELECT coalesce(sum(r.quantity), 0) INTO v_taken FROM points.redemptions AS r
+        WHERE r.program_id = p_program AND r.member_id = p_member.member_id AND r.reward = p_reward.reward;
+        IF v_taken + p_quantity > p_reward.limit_per_member THEN
+            RETURN QUERY SELECT 'limit_reached'::points.redeem_status, v_taken || ' of ' || p_reward.limit_per_member;
+            RETURN;
+        END IF;
+    END IF;
+END
+$$;
+
+-- What points.redeem would answer (redeem_status) one unit's redemption of each reward of the
+-- catalog by the member now: 'redeemed' when it would succeed, else the first check that refuses it, in points.redeem's
+-- order ('inactive', 'tier_too_low', 'limit_reached', 'insufficient_points', 'out_of_stock'),
+-- with its detail. Reads only; spendable points are available − held as the member's row has
+-- them (a hold past its time counts until a write or the hold job releases it). No row for an
+-- unknown member.
+CREATE FUNCTION points.reward_offers(p_program integer, p_member points.member_key)
+RETURNS TABLE (reward text, name text, cost bigint, stock bigint, min_tier text, limit_per_member bigint,
+               active_from timestamptz, active_until timestamptz, redeem_status points.redeem_status, detail text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
+    SELECT r.reward, r.name, r.cost::bigint, r.stock::bigint, r.min_tier, r.limit_per_member::bigint, r.active_from, r.active_until,
+           coalesce(f.status, CASE WHEN m.available - m.held < r.cost THEN 'insufficient_points'
+                                   WHEN r.stock < 1 THEN 'out_of_stock'
+                                   ELSE 'redeemed' END::points.redeem_status),
+           f.detail
+    FROM points.members AS m
+    JOIN points.rewards AS r ON r.program_id = m.program_id
+    LEFT JOIN LATERAL points.reward_refusal(m.program_id, m, r, 1) AS f ON true
+    WHERE m.program_id = p_program AND m.member_id = p_member
+    ORDER BY r.cost, r.reward
+$$;
+
+GRANT EXECUTE ON FUNCTION points.reward_offers(integer, points.member_key) TO {{writer}};
+
 -- Redeems p_quantity of reward p_reward, or (p_reward NULL) spends p_points for p_reason: one
 -- round trip, under the member's row lock. Checks, in order: the reward exists and is active
 -- now, the member's effective tier reaches its minimum, the member's limit, spendable points
@@ -22,9 +84,8 @@ DECLARE
     v_reward points.rewards;
     v_cost bigint := p_points;
     v_stock bigint;
-    v_taken bigint;
     v_entry bigint;
-    v_tier text;
+    v_refusal record;
 BEGIN
     IF (p_reward IS NULL) = (p_points IS NULL) OR (p_reward IS NOT NULL AND (p_quantity IS NULL OR p_quantity <= 0))
         OR (p_reward IS NULL AND (p_points <= 0 OR p_reason IS NULL)) THEN
@@ -56,30 +117,11 @@ BEGIN
                 v_member.held::bigint, NULL::bigint, NULL::text;
             RETURN;
         END IF;
-        IF now() < v_reward.active_from OR now() >= v_reward.active_until THEN
-            RETURN QUERY SELECT 'inactive'::points.redeem_status, NULL::bigint, NULL::bigint, v_member.available,
-                v_member.held::bigint, v_reward.stock::bigint,
-                CASE WHEN now() < v_reward.active_from THEN 'from ' || v_reward.active_from ELSE 'until ' || v_reward.active_until END;
+        SELECT f.status, f.detail INTO v_refusal FROM points.reward_refusal(p_program, v_member, v_reward, p_quantity) AS f;
+        IF FOUND THEN
+            RETURN QUERY SELECT v_refusal.status, NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint,
+                v_reward.stock::bigint, v_refusal.detail;
             RETURN;
-        END IF;
-        IF v_reward.min_tier IS NOT NULL THEN
-            v_tier := points.tier_at(p_program, p_member, v_member.tier, v_member.override_until, v_member.override_previous,
-                                     v_member.granted_until, now());
-            IF (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = v_tier)
-               < (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = v_reward.min_tier) THEN
-                RETURN QUERY SELECT 'tier_too_low'::points.redeem_status, NULL::bigint, NULL::bigint, v_member.available,
-                    v_member.held::bigint, v_reward.stock::bigint, v_tier || ',' || v_reward.min_tier;
-                RETURN;
-            END IF;
-        END IF;
-        IF v_reward.limit_per_member IS NOT NULL THEN
-            SELECT coalesce(sum(r.quantity), 0) INTO v_taken FROM points.redemptions AS r
-            WHERE r.program_id = p_program AND r.member_id = p_member AND r.reward = p_reward;
-            IF v_taken + p_quantity > v_reward.limit_per_member THEN
-                RETURN QUERY SELECT 'limit_reached'::points.redeem_status, NULL::bigint, NULL::bigint, v_member.available,
-                    v_member.held::bigint, v_reward.stock::bigint, v_taken || ' of ' || v_reward.limit_per_member;
-                RETURN;
-            END IF;
         END IF;
         v_cost := v_reward.cost * p_quantity;
     END IF;

@@ -24,3 +24,5 @@ BEGIN
     WHERE p.program_id = p_program;
 END
 $$;
+
+GRANT EXECUTE ON FUNCTION points.tier_period_start(text, timestamptz, text) TO {{writer}}, {{auditor}};

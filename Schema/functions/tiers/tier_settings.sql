@@ -116,3 +116,5 @@ BEGIN
     RETURN QUERY SELECT 'changed'::points.set_tier_status, p_effective_at::timestamptz, NULL::text;
 END
 $$;
+
+GRANT EXECUTE ON FUNCTION points.tiers_at(integer, timestamptz) TO {{writer}}, {{auditor}};

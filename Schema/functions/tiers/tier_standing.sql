@@ -153,3 +153,7 @@ BEGIN
     RETURN QUERY SELECT 'overridden'::points.override_tier_status, v_member.tier;
 END
 $$;
+
+-- Read by the member's tier standing, which points-server serves as the writer.
+GRANT EXECUTE ON FUNCTION points.effective_tier(integer, text, text, timestamptz) TO {{writer}}, {{auditor}};
+GRANT EXECUTE ON FUNCTION points.tier_at(integer, text, text, timestamptz, text, timestamptz, timestamptz) TO {{writer}}, {{auditor}};

@@ -85,3 +85,33 @@ private struct JobChunk: Decodable {
     let points: Int64
     let members: Int64
 }
+
+extension Ledger {
+    /// Runs `body` unless another session (another points-server, an admin's `jobs` command run
+    /// the same way) is running the job `job` of `program` now: a session advisory lock, held on a
+    /// connection of its own while `body` works on others, so the pool needs two connections.
+    /// Returns nil, having run nothing, when the lock is taken. A session that dies releases it.
+    public func exclusively<T: Sendable>(
+        _ job: String, in program: Program, _ body: () async throws -> T
+    ) async throws -> T? {
+        do {
+            return try await pool.withLease { lease in
+                let lock = "hashtext('points-ledger job ' || \(job)), \(program.id)"
+                let locked = try await lease.run { connection in
+                    try connection.preparedQuery("SELECT pg_try_advisory_lock(\(unsafeSQL: lock)) AS locked")
+                        .single().decode(Bool.self, column: "locked")
+                }
+                guard locked else { return nil }
+                let result: Result<T, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(error) }
+                // A connection that broke meanwhile took the lock with it.
+                _ = try? await lease.run { connection in
+                    try connection.preparedQuery("SELECT pg_advisory_unlock(\(unsafeSQL: lock))")
+                }
+                return try result.get()
+            }
+        } catch {
+            throw LedgerError.wrap(error)
+        }
+    }
+}

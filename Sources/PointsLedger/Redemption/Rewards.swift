@@ -112,3 +112,72 @@ enum SetRewardStatus: String, LedgerStatus {
     case created, changed, unchanged, incomplete, unknownTier = "unknown_tier"
     static let function = "set_reward"
 }
+
+/// A reward as one member sees it now: whether one unit would be theirs, and if not, the rule
+/// that stands in the way (checked as a redemption checks it, by the same rule in the database).
+public struct RewardOffer: Sendable, Hashable, Codable {
+    public enum Standing: String, Sendable, Hashable, Codable, CaseIterable {
+        case redeemable, inactive
+        case tierTooLow = "tier_too_low", limitReached = "limit_reached", insufficientPoints = "insufficient_points"
+        case outOfStock = "out_of_stock"
+    }
+
+    public let reward: String
+    public let name: String
+    public let cost: Int64
+    public let stock: Int64?
+    public let minTier: String?
+    public let limitPerMember: Int64?
+    public let activeFrom: Timestamp?
+    public let activeUntil: Timestamp?
+    public let standing: Standing
+}
+
+extension Ledger {
+    /// The catalog as `member` sees it now, cheapest first: each reward with whether one unit is
+    /// redeemable, else the first check a redemption would fail (inactive, tier too low, limit
+    /// reached, too few spendable points, out of stock). One round trip.
+    /// - Throws: `.notFound(.member, …)`.
+    public func rewardOffers(to member: String, in program: Program) async throws -> [RewardOffer] {
+        try Validate.memberID(member)
+        let rows = try await withConnection { connection in
+            let rows = try connection.preparedQuery("""
+                SELECT o.*, m.member_id IS NOT NULL AS member_exists
+                FROM (SELECT 1) AS one
+                LEFT JOIN points.members AS m ON m.program_id = \(program.id) AND m.member_id = \(member)
+                LEFT JOIN LATERAL points.reward_offers(\(program.id), \(member)) AS o ON true
+                """)
+            guard try rows.first?.decode(Bool.self, column: "member_exists") == true else { return nil as [OfferRow]? }
+            return try rows.filter { !$0.isNull(0) }.map { try $0.decode(OfferRow.self) }
+        }
+        guard let rows else { throw LedgerError.notFound(.member, id: member) }
+        return try rows.map { row in
+            let standing: RewardOffer.Standing = switch row.redeemStatus {
+            case .redeemed: .redeemable
+            case .inactive: .inactive
+            case .tierTooLow: .tierTooLow
+            case .limitReached: .limitReached
+            case .insufficientPoints: .insufficientPoints
+            case .outOfStock: .outOfStock
+            case .replayed, .conflict, .unknownMember, .unknownReward:
+                throw LedgerError.unexpectedAnswer(function: "reward_offers", status: row.redeemStatus.rawValue)
+            }
+            return RewardOffer(
+                reward: row.reward, name: row.name, cost: row.cost, stock: row.stock, minTier: row.minTier, limitPerMember: row.limitPerMember,
+                activeFrom: row.activeFrom, activeUntil: row.activeUntil, standing: standing)
+        }
+    }
+}
+
+/// A row of `points.reward_offers` (Schema/functions/redemption/redeem.sql).
+private struct OfferRow: Decodable {
+    let reward: String
+    let name: String
+    let cost: Int64
+    let stock: Int64?
+    let minTier: String?
+    let limitPerMember: Int64?
+    let activeFrom: Timestamp?
+    let activeUntil: Timestamp?
+    let redeemStatus: RedeemAnswer.Status
+}

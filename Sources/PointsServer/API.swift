@@ -1,0 +1,206 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import PointsLedger
+import Postgres
+
+/// What every route of `/v1` shares: the API key's authentication and scope, the request's
+/// deadline, JSON in and out, and errors as problems.
+struct API: Sendable {
+    let ledger: Ledger
+    let deadline: Duration
+    let logger: Logger
+
+    /// The largest request body read.
+    static let bodyLimit = 64 * 1024
+
+    /// One call of a route: the key's program (the route's), the request's headers and path
+    /// parameters, and its JSON body once read.
+    struct Call: Sendable {
+        let key: AuthenticatedKey
+        let parameters: [String: String]
+        let query: [String: String]
+        let headers: HTTPFields
+        let body: ByteBuffer?
+
+        var program: Program { key.program }
+
+        func parameter(_ name: String) -> String { parameters[name] ?? "" }
+
+        /// The body decoded as `T`; a field missing or of the wrong type is named.
+        func decode<T: Decodable>(_ type: T.Type) throws(Problem) -> T {
+            guard let body, body.readableBytes > 0 else {
+                throw .malformed(field: nil, "The request needs a JSON body; /openapi.json describes it.")
+            }
+            do {
+                return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+            } catch let error as DecodingError {
+                throw Self.problem(error)
+            } catch {
+                throw .malformed(field: nil, "The body is not JSON: \(error)")
+            }
+        }
+
+        private static func problem(_ error: DecodingError) -> Problem {
+            func path(_ codingPath: [any CodingKey]) -> String { codingPath.map(\.stringValue).joined(separator: ".") }
+            switch error {
+            case .keyNotFound(let key, let context):
+                let field = path(context.codingPath + [key])
+                return .malformed(field: field, "The body lacks the field \"\(field)\"; /openapi.json describes the body.")
+            case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+                let field = path(context.codingPath)
+                let expected = type == String.self ? "a string" : (type == Int64.self || type == Int.self) ? "a whole number" : "\(type)"
+                return .malformed(field: field, "The field \"\(field)\" must be \(expected).")
+            case .dataCorrupted(let context) where !context.codingPath.isEmpty:
+                let field = path(context.codingPath)
+                return .malformed(field: field, "The field \"\(field)\" is malformed: \(context.debugDescription)")
+            default:
+                return .malformed(field: nil, "The body is not a JSON object of the route's fields; /openapi.json describes it.")
+            }
+        }
+
+        /// The idempotency key: the `Idempotency-Key` header, or the body's `key`; both must agree.
+        func idempotencyKey(body key: String?) throws(Problem) -> String {
+            let header = headers[.idempotencyKey]
+            switch (header, key) {
+            case (let header?, let key?) where header != key:
+                throw .malformed(field: "Idempotency-Key", "The Idempotency-Key header and the body's key differ; send one of them.")
+            case (let header?, _): return header
+            case (nil, let key?): return key
+            case (nil, nil):
+                throw .malformed(
+                    field: "Idempotency-Key",
+                    "This write needs an Idempotency-Key header: a new key for each operation, the same key when retrying it.")
+            }
+        }
+
+        /// A query parameter as a time (RFC 3339, or the program's local time), or nil when absent.
+        func time(_ name: String, ledger: Ledger) async throws -> Timestamp? {
+            guard let text = query[name] else { return nil }
+            return try await ledger.instant(text, in: program, field: name)
+        }
+    }
+
+    /// What a route answers: a status and a JSON body, or a body of its own.
+    struct Reply: Sendable {
+        let status: HTTPResponse.Status
+        let body: ResponseBody
+        var contentType = "application/json"
+        /// The write was a replay of an earlier one with the same key.
+        var replayed = false
+
+        init(_ status: HTTPResponse.Status, _ value: some Encodable, replayed: Bool = false) {
+            self.status = status
+            self.body = ResponseBody(byteBuffer: ByteBuffer(bytes: API.encode(value)))
+            self.replayed = replayed
+        }
+
+        init(_ status: HTTPResponse.Status, body: ResponseBody, contentType: String) {
+            self.status = status
+            self.body = body
+            self.contentType = contentType
+        }
+    }
+
+    /// Answers a request of `roles` in the route's program: authenticates the bearer key,
+    /// checks its program and role, reads the body, and runs `body` under the deadline. Every
+    /// error becomes a problem.
+    func respond(
+        _ request: Request, _ context: some RequestContext, roles: [APIRole],
+        _ body: @escaping @Sendable (Call) async throws -> Reply
+    ) async -> Response {
+        var request = request
+        do {
+            let secret = try Self.bearer(request.headers)
+            let bytes: ByteBuffer?
+            if request.method == .post {
+                do {
+                    bytes = try await request.collectBody(upTo: Self.bodyLimit)
+                } catch {
+                    throw Problem.bodyTooLarge(limit: Self.bodyLimit)
+                }
+            } else {
+                bytes = nil
+            }
+            let parameters = Dictionary(context.parameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
+            let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
+            let headers = request.headers
+            let ledger = self.ledger
+            let caller = Caller.current
+            let reply = try await withDeadline {
+                guard let key = try await ledger.authenticate(secret: secret) else { throw Problem.unknownKey }
+                caller?.keyID.withLock { $0 = key.keyID }
+                guard key.program.name == parameters["program"] else { throw Problem.otherProgram(parameters["program"] ?? "") }
+                guard roles.contains(key.role) else { throw Problem.role(key.role, allowed: roles) }
+                return try await body(Call(key: key, parameters: parameters, query: query, headers: headers, body: bytes))
+            }
+            var headersOut: HTTPFields = [.contentType: reply.contentType]
+            if reply.replayed { headersOut[.idempotentReplayed] = "true" }
+            return Response(status: reply.status, headers: headersOut, body: reply.body)
+        } catch {
+            let problem = Problem.from(error)
+            if problem.status >= 500 {
+                logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(Self.logged(error))"])
+            }
+            return problem.response
+        }
+    }
+
+    /// What the log says of an error: the ledger's sentence, never a connection string (the
+    /// ledger's errors carry none).
+    private static func logged(_ error: any Error) -> String {
+        if let error = error as? LedgerError { return error.description }
+        return String(describing: type(of: error))
+    }
+
+    /// The API key of `Authorization: Bearer <key>`.
+    static func bearer(_ headers: HTTPFields) throws(Problem) -> String {
+        guard let value = headers[.authorization] else { throw .missingKey }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw .missingKey }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Runs `operation` within the deadline. Past it, the task running `operation` is cancelled,
+    /// which cancels its statement in the database (libpq's cancel), and this waits for that to
+    /// end before throwing `Problem.deadline`: nothing is left running.
+    func withDeadline<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let deadline = self.deadline
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            // The pool's executor: a one-round-trip call sends and resumes on one thread.
+            group.addTask(executorPreference: ledger.pool.executor) { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            let first: T?
+            do {
+                first = try await group.next() ?? nil
+            } catch {
+                throw error
+            }
+            if let first { return first }
+            group.cancelAll()
+            // The operation ends now, cancelled or (if it finished meanwhile) done: either way the
+            // caller hears of the deadline and retries with the same key.
+            while let next = try? await group.next() {
+                if let value = next { return value }
+            }
+            throw Problem.deadline
+        }
+    }
+
+    static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Every value the API answers with encodes; a failure is a bug, answered as one.
+        return (try? Array(encoder.encode(value))) ?? Array(#"{"error":"encoding"}"#.utf8)
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = Self("Idempotency-Key")!
+    static let idempotentReplayed = Self("Idempotent-Replayed")!
+}
