@@ -113,6 +113,16 @@ struct API: Sendable {
         var request = request
         do {
             let secret = try Self.bearer(request.headers)
+            let ledger = self.ledger
+            let parameters = Dictionary(context.parameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
+            // The key first, so that a caller without one costs one indexed lookup and no body.
+            let key = try await withDeadline(preferPool: true) {
+                guard let key = try await ledger.authenticate(secret: secret) else { throw Problem.unknownKey }
+                return key
+            }
+            Caller.current?.keyID.withLock { $0 = key.keyID }
+            guard key.program.name == parameters["program"] else { throw Problem.otherProgram(parameters["program"] ?? "") }
+            guard roles.contains(key.role) else { throw Problem.role(key.role, allowed: roles) }
             let bytes: ByteBuffer?
             if request.method == .post {
                 do {
@@ -123,18 +133,12 @@ struct API: Sendable {
             } else {
                 bytes = nil
             }
-            let parameters = Dictionary(context.parameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
             let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
-            let headers = request.headers
-            let ledger = self.ledger
-            let caller = Caller.current
-            let reply = try await withDeadline {
-                guard let key = try await ledger.authenticate(secret: secret) else { throw Problem.unknownKey }
-                caller?.keyID.withLock { $0 = key.keyID }
-                guard key.program.name == parameters["program"] else { throw Problem.otherProgram(parameters["program"] ?? "") }
-                guard roles.contains(key.role) else { throw Problem.role(key.role, allowed: roles) }
-                return try await body(Call(key: key, parameters: parameters, query: query, headers: headers, body: bytes))
-            }
+            let call = Call(key: key, parameters: parameters, query: query, headers: request.headers, body: bytes)
+            // Writes answer small results: they run on the pool's executor, which sends and resumes
+            // on one thread. Reads may encode large answers (every member's balance), which must
+            // not hold that thread, so they run on the cooperative pool.
+            let reply = try await withDeadline(preferPool: request.method == .post) { try await body(call) }
             var headersOut: HTTPFields = [.contentType: reply.contentType]
             if reply.replayed { headersOut[.idempotentReplayed] = "true" }
             return Response(status: reply.status, headers: headersOut, body: reply.body)
@@ -147,11 +151,15 @@ struct API: Sendable {
         }
     }
 
-    /// What the log says of an error: the ledger's sentence, never a connection string (the
-    /// ledger's errors carry none).
-    private static func logged(_ error: any Error) -> String {
-        if let error = error as? LedgerError { return error.description }
-        return String(describing: type(of: error))
+    /// What the log says of an error: the ledger's sentence, but never where the database is
+    /// (libpq's reason for an unreachable server names its host, port and user).
+    static func logged(_ error: any Error) -> String {
+        switch error {
+        case LedgerError.unreachable: "the database cannot be reached"
+        case let error as LedgerError: error.description
+        case let problem as Problem: problem.detail
+        default: String(describing: type(of: error))
+        }
     }
 
     /// The API key of `Authorization: Bearer <key>`.
@@ -165,28 +173,31 @@ struct API: Sendable {
     /// Runs `operation` within the deadline. Past it, the task running `operation` is cancelled,
     /// which cancels its statement in the database (libpq's cancel), and this waits for that to
     /// end before throwing `Problem.deadline`: nothing is left running.
-    func withDeadline<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    func withDeadline<T: Sendable>(preferPool: Bool, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         let deadline = self.deadline
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            // The pool's executor: a one-round-trip call sends and resumes on one thread.
-            group.addTask(executorPreference: ledger.pool.executor) { try await operation() }
+            if preferPool {
+                // The pool's executor: a one-round-trip call sends and resumes on one thread.
+                group.addTask(executorPreference: ledger.pool.executor) { try await operation() }
+            } else {
+                group.addTask { try await operation() }
+            }
             group.addTask {
                 try await Task.sleep(for: deadline)
                 return nil
             }
             defer { group.cancelAll() }
-            let first: T?
-            do {
-                first = try await group.next() ?? nil
-            } catch {
-                throw error
-            }
-            if let first { return first }
+            if let first = try await group.next() ?? nil { return first }
             group.cancelAll()
-            // The operation ends now, cancelled or (if it finished meanwhile) done: either way the
-            // caller hears of the deadline and retries with the same key.
-            while let next = try? await group.next() {
-                if let value = next { return value }
+            // The operation ends now: cancelled (nothing of it applied), done meanwhile (its
+            // answer stands), or failed otherwise (a broken connection: reported as it is).
+            while true {
+                do {
+                    guard let next = try await group.next() else { break }
+                    if let value = next { return value }
+                } catch is CancellationError {
+                    continue
+                }
             }
             throw Problem.deadline
         }

@@ -80,6 +80,10 @@ public struct JobSchedule: Service {
                 "job": "\(job)", "program": "\(program.name)", "items": "\(items)", "duration": "\(ContinuousClock.now - started)",
             ])
             return true
+        } catch where Task.isCancelled {
+            // The server is stopping: the job's committed chunks stand, the next run takes up the rest.
+            logger.info("job stopped with the server", metadata: ["job": "\(job)", "program": "\(program.name)"])
+            return false
         } catch {
             metrics.job(job, program: program.name, outcome: "failed", items: 0)
             logger.error("job failed", metadata: ["job": "\(job)", "program": "\(program.name)", "error": "\(Self.said(error))"])
@@ -87,9 +91,7 @@ public struct JobSchedule: Service {
         }
     }
 
-    private static func said(_ error: any Error) -> String {
-        (error as? LedgerError)?.description ?? String(describing: type(of: error))
-    }
+    private static func said(_ error: any Error) -> String { API.logged(error) }
 
     /// Today's date in `timeZone` (`2026-12-03`).
     static func localDate(in timeZone: String) -> String {

@@ -11,6 +11,9 @@ import Synchronization
 enum JournalStream {
     static let window = 16
     static let pieceBytes = 64 * 1024
+    /// Exports at a time: each holds a connection for its length, which requests need too.
+    static let concurrentLimit = 2
+    private static let running = Atomic<Int>(0)
 
     /// Starts the export and waits for its first piece, so that an export that fails at once
     /// (a period, a privilege) is answered as a problem; what follows streams.
@@ -20,12 +23,19 @@ enum JournalStream {
         case .csv: "text/csv; charset=utf-8"
         case .hledger: "text/plain; charset=utf-8"
         }
+        guard running.wrappingAdd(1, ordering: .relaxed).newValue <= concurrentLimit else {
+            running.wrappingSubtract(1, ordering: .relaxed)
+            throw Problem.exportsBusy
+        }
         let (pieces, continuation) = AsyncStream.makeStream(of: String.self)
         let credits = DispatchSemaphore(value: window)
         let stopped = Atomic<Bool>(false)
         continuation.onTermination = { _ in stopped.store(true, ordering: .relaxed) }
         let export = Task {
-            defer { continuation.finish() }
+            defer {
+                continuation.finish()
+                running.wrappingSubtract(1, ordering: .relaxed)
+            }
             let pending = Mutex("")
             let send: @Sendable (String) throws -> Void = { piece in
                 // Wait for the response to take an earlier piece; give up if it stopped.
@@ -50,11 +60,17 @@ enum JournalStream {
         let first = await reader.next()
         if first == nil { try await export.value }
         let body = ResponseBody { writer in
-            var piece = first
-            while let text = piece {
-                try await writer.write(ByteBuffer(string: text))
-                credits.signal()
-                piece = await reader.next()
+            // A client gone (or the server stopping) cancels this: the export stops with it.
+            try await withTaskCancellationHandler {
+                var piece = first
+                while let text = piece {
+                    try await writer.write(ByteBuffer(string: text))
+                    credits.signal()
+                    piece = await reader.next()
+                }
+            } onCancel: {
+                stopped.store(true, ordering: .relaxed)
+                export.cancel()
             }
             // An export that failed half-way ends the response without its end: the client sees
             // a broken transfer, never a journal that looks complete.

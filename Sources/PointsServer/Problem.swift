@@ -72,11 +72,15 @@ struct Problem: Error, Sendable, Encodable {
             detail: "This API key belongs to another program than \"\(VisibleText.escaped(program))\"; use a key of that program.")
     }
 
-    static func role(_ role: APIRole, allowed: [APIRole]) -> Problem {
+    static func role(_ role: APIRole, allowed: [APIRole], doing: String = "do this") -> Problem {
         Problem(
             kind: "forbidden", title: "Outside the key's program or role", status: 403,
-            detail: "A \(role.rawValue) key may not do this; it takes a key of role \(allowed.map(\.rawValue).joined(separator: " or ")).")
+            detail: "\(role == .app ? "An" : "A") \(role.rawValue) key may not \(doing); it takes a key of role \(allowed.map(\.rawValue).joined(separator: " or ")).")
     }
+
+    static let exportsBusy = Problem(
+        kind: "busy", title: "Busy", status: 503,
+        detail: "\(JournalStream.concurrentLimit) journal exports are running; retry when one has finished.")
 
     static let deadline = Problem(
         kind: "deadline-exceeded", title: "The request took too long", status: 503,

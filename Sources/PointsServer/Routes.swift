@@ -67,6 +67,10 @@ extension Route {
             case (let reward?, nil):
                 result = try await ledger.redeem(reward, quantity: body.quantity ?? 1, member: member, in: call.program, key: key)
             case (nil, let points?):
+                // Points spent for a reason are a payment: a checkout's, never a member app's.
+                guard call.key.role == .checkout else {
+                    throw Problem.role(call.key.role, allowed: [.checkout], doing: "spend points for a reason (it may redeem rewards)")
+                }
                 guard let reason = body.reason else {
                     throw Problem.malformed(field: "reason", "A redemption of points needs a reason (\"parking\", \"gift card\").")
                 }

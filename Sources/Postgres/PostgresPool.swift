@@ -17,7 +17,10 @@ public final class PostgresPool: Sendable {
     private struct State: ~Copyable {
         var idle: [Slot] = []
         var created = 0
-        var waiters: [CheckedContinuation<Slot, Never>] = []
+        var waiters: [(id: UInt64, continuation: CheckedContinuation<Slot, any Error>)] = []
+        /// Waiters cancelled before they could queue.
+        var cancelled: Set<UInt64> = []
+        var nextWaiter: UInt64 = 0
         var waits = 0
         var waitSeconds = 0.0
     }
@@ -60,7 +63,7 @@ public final class PostgresPool: Sendable {
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        let slot = await acquire()
+        let slot = try await acquire()
         defer { release(slot) }
         return try await run(body, on: slot)
     }
@@ -70,7 +73,7 @@ public final class PostgresPool: Sendable {
     /// one command, such as an advisory lock held while a job works on other connections (the
     /// pool then needs a connection more than the lease). The lease is valid only inside `body`.
     public func withLease<T>(_ body: (Lease) async throws -> T) async throws -> T {
-        let slot = await acquire()
+        let slot = try await acquire()
         defer { release(slot) }
         return try await body(Lease(pool: self, slot: slot))
     }
@@ -95,7 +98,7 @@ public final class PostgresPool: Sendable {
     /// The first use on a connection (connect, prepare) runs as `withConnection` does.
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> QueryResult {
-        let slot = await acquire()
+        let slot = try await acquire()
         defer { release(slot) }
         #if os(Linux)
         // Safety: the slot is ours until `release`; nothing else touches its connection meanwhile.
@@ -199,38 +202,62 @@ public final class PostgresPool: Sendable {
         }
     }
 
-    private func acquire() async -> Slot {
-        enum Next { case ready(Slot), wait }
+    /// A free connection's slot, or (beyond `maximumConnections`) the next one handed back, in
+    /// order. A task cancelled while it waits leaves the queue with `CancellationError`: a
+    /// request past its deadline never waits on for a connection.
+    private func acquire() async throws -> Slot {
+        enum Next { case ready(Slot), wait(UInt64) }
         let next: Next = state.withLock { state in
             if let slot = state.idle.popLast() { return .ready(slot) }
             if state.created < maximumConnections {
                 state.created += 1
                 return .ready(Slot(number: state.created))
             }
-            return .wait
+            state.nextWaiter += 1
+            return .wait(state.nextWaiter)
         }
-        if case .ready(let slot) = next { return slot }
+        let id: UInt64
+        switch next {
+        case .ready(let slot): return slot
+        case .wait(let waiter): id = waiter
+        }
         let started = ContinuousClock.now
         defer {
             let waited = ContinuousClock.now - started
             state.withLock { state in
+                state.cancelled.remove(id)
                 state.waits += 1
                 state.waitSeconds += Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
             }
         }
-        return await withCheckedContinuation { continuation in
-            let handedOver: Slot? = state.withLock { state in
-                if let slot = state.idle.popLast() { return slot }
-                state.waiters.append(continuation)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Slot, any Error>) in
+                enum Now { case handOver(Slot), cancel, queued }
+                let now: Now = state.withLock { state in
+                    if let slot = state.idle.popLast() { return .handOver(slot) }
+                    if state.cancelled.contains(id) { return .cancel }
+                    state.waiters.append((id: id, continuation: continuation))
+                    return .queued
+                }
+                switch now {
+                case .handOver(let slot): continuation.resume(returning: slot)
+                case .cancel: continuation.resume(throwing: CancellationError())
+                case .queued: break
+                }
+            }
+        } onCancel: {
+            let waiter: CheckedContinuation<Slot, any Error>? = state.withLock { state in
+                if let index = state.waiters.firstIndex(where: { $0.id == id }) { return state.waiters.remove(at: index).continuation }
+                state.cancelled.insert(id)
                 return nil
             }
-            if let handedOver { continuation.resume(returning: handedOver) }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 
     private func release(_ slot: Slot) {
-        let waiter: CheckedContinuation<Slot, Never>? = state.withLock { state in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+        let waiter: CheckedContinuation<Slot, any Error>? = state.withLock { state in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
             state.idle.append(slot)
             return nil
         }

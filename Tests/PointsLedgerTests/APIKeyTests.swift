@@ -84,3 +84,29 @@ struct APIKeyTests {
         }
     }
 }
+
+/// The lock points-server's job schedule takes per job and program.
+@Suite("Jobs: one run at a time")
+struct ExclusiveJobTests {
+    @Test func aJobRunsOnlyWhereItsLockIsFree() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            let other = Ledger(configuration: configuration, maximumConnections: 2, logger: TestDatabase.quietLogger)
+            let otherProgram = try await ledger.createProgram(name: "other", currency: "CNY", actor: "tests").program
+            let outcome = try await ledger.exclusively("expire", in: program) {
+                // While this holds it: the same job of the same program is skipped elsewhere;
+                // another job, or another program's, runs.
+                let same = try await other.exclusively("expire", in: program) { 1 }
+                let otherJob = try await other.exclusively("mature", in: program) { 2 }
+                let otherOne = try await other.exclusively("expire", in: otherProgram) { 3 }
+                return [same, otherJob, otherOne]
+            }
+            #expect(outcome == [nil, 2, 3])
+            // Released after the run, and after a run that failed.
+            #expect(try await other.exclusively("expire", in: program) { 4 } == 4)
+            await #expect(throws: LedgerError.self) {
+                _ = try await ledger.exclusively("expire", in: program) { () async throws -> Int in throw LedgerError.schemaNotMigrated }
+            }
+            #expect(try await other.exclusively("expire", in: program) { 5 } == 5)
+        }
+    }
+}

@@ -32,6 +32,10 @@ struct AccessAndErrorTests {
             #expect(try await server.call(.get, Path.journal, query: "from=2026-01-01", key: server.app).status == 403)
             #expect(try await server.call(.post, Path.members, key: server.checkout, body: #"{"member":"eve"}"#).status == 403)
             #expect(try await server.call(.get, Path.member, ["member": "alice"], key: server.finance).status == 403)
+            // An app redeems rewards for its members, but spending points for a reason is a checkout's.
+            let spend = try await server.call(
+                .post, Path.redemptions, ["member": "alice"], key: server.app, body: #"{"points":1,"reason":"x","key":"k1"}"#)
+            #expect(spend.status == 403 && spend.type == "forbidden", "\(spend.text)")
             #expect(try await server.ledger.history(of: "alice", in: server.program).isEmpty)
 
             #expect(try await server.call(.post, Path.purchases, key: server.checkout, body: purchase).status == 201)

@@ -50,6 +50,27 @@ struct PoolTests {
         }
     }
 
+    /// A task cancelled while it waits for a connection leaves the queue at once (a request past
+    /// its deadline stops waiting), and the connection goes to the next in line.
+    @Test func aTaskCancelledWhileWaitingForAConnectionLeavesTheQueue() async throws {
+        try await TestDatabase.withEmpty { configuration in
+            let pool = PostgresPool(configuration: configuration, maximumConnections: 1)
+            let holder = Task { try await pool.withConnection { _ = try $0.query("SELECT pg_sleep(1)") } }
+            try await Task.sleep(for: .milliseconds(200))
+            let clock = ContinuousClock()
+            let started = clock.now
+            let waiter = Task { try await pool.withConnection { _ = try $0.query("SELECT 'never run'") } }
+            let next = Task { try await pool.withConnection { try $0.query("SELECT 2 AS two").single().decode(Int.self, column: "two") } }
+            try await Task.sleep(for: .milliseconds(100))
+            waiter.cancel()
+            await #expect(throws: CancellationError.self) { try await waiter.value }
+            #expect(clock.now - started < .milliseconds(700), "it left before the connection came back")
+            try await holder.value
+            #expect(try await next.value == 2)
+            #expect(pool.statistics.waits == 2)
+        }
+    }
+
     /// A cancelled task cancels the command it is running, on the server, at once: on a lent
     /// connection and on the one-round-trip path, inside a transaction too, and the connection
     /// serves the next caller. A task cancelled before its turn never runs its command.

@@ -96,18 +96,22 @@ extension Ledger {
     ) async throws -> T? {
         do {
             return try await pool.withLease { lease in
-                let lock = "hashtext('points-ledger job ' || \(job)), \(program.id)"
+                let name = "points-ledger job " + job
                 let locked = try await lease.run { connection in
-                    try connection.preparedQuery("SELECT pg_try_advisory_lock(\(unsafeSQL: lock)) AS locked")
+                    try connection.preparedQuery("SELECT pg_try_advisory_lock(hashtext(\(name)), \(program.id)) AS locked")
                         .single().decode(Bool.self, column: "locked")
                 }
                 guard locked else { return nil }
                 let result: Result<T, any Error>
                 do { result = .success(try await body()) } catch { result = .failure(error) }
-                // A connection that broke meanwhile took the lock with it.
-                _ = try? await lease.run { connection in
-                    try connection.preparedQuery("SELECT pg_advisory_unlock(\(unsafeSQL: lock))")
-                }
+                // Unlocked even when this task was cancelled (a task of its own, which the
+                // cancellation does not reach), so the connection never goes back to the pool
+                // holding the lock. A connection that broke meanwhile took the lock with it.
+                _ = try? await Task {
+                    try await lease.run { connection in
+                        try connection.preparedQuery("SELECT pg_advisory_unlock(hashtext(\(name)), \(program.id))")
+                    }
+                }.value
                 return try result.get()
             }
         } catch {
