@@ -4,7 +4,7 @@
 # ratios hold, absolute figures do not.
 #
 #   Scripts/bench.sh                          every stage (about 25 minutes on 2 cores)
-#   Scripts/bench.sh finance import           only the stages named (single, import, tiers, finance)
+#   Scripts/bench.sh finance import           only the stages named (single, import, tiers, finance, server)
 #   BENCH_SECONDS=30 Scripts/bench.sh         longer runs of the single-operation workloads
 #   BENCH_IMPORT_LINES=200000 Scripts/bench.sh a smaller import (and expiry) run
 #
@@ -17,7 +17,9 @@
 # tier evaluation of BENCH_TIER_MEMBERS members (default 1,000,000, loaded with SQL); finance over
 # BENCH_FINANCE_POSTINGS postings (default 10,000,000, loaded with SQL): sealing the journal, then
 # `audit verify`, `audit verify --deep` and `report balances --as-of` (halfway through the history)
-# beside `SELECT sum(amount)` over the movements, in the same run.
+# beside `SELECT sum(amount)` over the movements, in the same run; purchases over HTTP
+# (points-server, loaded by wrk on loopback with a script giving each request its own order id)
+# at 8 and 64 connections, beside the library's own purchase rate at 8 connections in the same run.
 # Runs on a durable cluster of its own (Scripts/dev-db.sh --dir .pg-bench: fsync on, commits
 # synchronous), so figures mean what they would in production.
 set -euo pipefail
@@ -31,9 +33,9 @@ import_lines=${BENCH_IMPORT_LINES:-1000000}
 import_members=${BENCH_IMPORT_MEMBERS:-100000}
 tier_members=${BENCH_TIER_MEMBERS:-1000000}
 finance_postings=${BENCH_FINANCE_POSTINGS:-10000000}
-stages=" ${*:-single import tiers finance} "
+stages=" ${*:-single import tiers finance server} "
 for stage in $stages; do
-    case "$stage" in single|import|tiers|finance) ;; *) echo "bench.sh: unknown stage '$stage' (single, import, tiers, finance)" >&2; exit 2 ;; esac
+    case "$stage" in single|import|tiers|finance|server) ;; *) echo "bench.sh: unknown stage '$stage' (single, import, tiers, finance, server)" >&2; exit 2 ;; esac
 done
 want() { [[ "$stages" == *" $1 "* ]]; }
 clients=(1 8)
@@ -42,6 +44,10 @@ workloads=(grant purchase checkin purchase-tiers redeem)
 echo "Building (release)..." >&2
 swift build -c release --product points-admin >&2
 swift build -c release --product points-bench >&2
+if want server; then
+    swift build -c release --product points-server >&2
+    command -v wrk >/dev/null 2>&1 || install_packages wrk
+fi
 bin=$(swift build -c release --show-bin-path)
 
 url=$(Scripts/dev-db.sh start --dir .pg-bench)
@@ -54,13 +60,15 @@ fresh_db ledger_bench
 fresh_db ledger_import
 fresh_db ledger_tiers
 fresh_db ledger_finance
+fresh_db ledger_server
 echo "Initialising pgbench (scale 10)..." >&2
 pgbench -q -i -s 10 -h "$socket_dir" -U postgres pgbench >/dev/null 2>&1
 ledger_url="postgresql:///ledger_bench?host=$socket_dir&user=postgres"
 import_url="postgresql:///ledger_import?host=$socket_dir&user=postgres"
 tiers_url="postgresql:///ledger_tiers?host=$socket_dir&user=postgres"
 finance_url="postgresql:///ledger_finance?host=$socket_dir&user=postgres"
-for url_ in "$ledger_url" "$import_url" "$tiers_url" "$finance_url"; do "$bin/points-admin" db migrate --database-url "$url_" >/dev/null; done
+server_db_url="postgresql:///ledger_server?host=$socket_dir&user=postgres"
+for url_ in "$ledger_url" "$import_url" "$tiers_url" "$finance_url" "$server_db_url"; do "$bin/points-admin" db migrate --database-url "$url_" >/dev/null; done
 if want single; then
     # Purchases for members with tiers: advanced from 500 qualifying points (x1.25), premium from 2,000
     # (x1.5), so that members move up during the run and most purchases earn at a multiplier.
@@ -344,6 +352,59 @@ SQL
 fi
 
 echo
+if want server; then
+    # Purchases over HTTP: points-server (release) connected as a login role of the writer role,
+    # loaded by wrk on loopback with each request its own order id, at 8 and 64 connections; the
+    # library's own purchase rate at 8 connections, measured just before in the same program.
+    echo "ledger purchase (library, for the server's ratio), 8 connections, ${seconds}s..." >&2
+    server_library=$("$bin/points-bench" --database-url "$server_db_url" --workload purchase --connections 8 --seconds "$seconds" \
+        --members 10000 --program http)
+    psql_ -d ledger_server -c "ANALYZE" >/dev/null
+    psql_ -d postgres -c "DO \$\$ BEGIN CREATE ROLE points_bench_server LOGIN IN ROLE points_writer; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null
+    server_key=$("$bin/points-admin" api-key create --program http --role checkout --name "bench" --actor bench --json \
+        --database-url "$server_db_url" | sed -nE 's/.*"secret" *: *"([^"]+)".*/\1/p')
+    server_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    server_log=$(mktemp)
+    "$bin/points-server" --port "$server_port" --connections 8 \
+        --database-url "postgresql:///ledger_server?host=$socket_dir&user=points_bench_server" >"$server_log" 2>&1 &
+    server_pid=$!
+    trap 'rm -f "$time_file" "$time_file.json" "$server_log" "$wrk_script"; kill "$server_pid" 2>/dev/null || true' EXIT
+    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$server_port/health" >/dev/null 2>&1 && break; sleep 0.1; done
+    wrk_script=$(mktemp --suffix=.lua)
+    cat > "$wrk_script" <<LUA
+-- Each request a purchase of its own: order ids unique per run, thread and request.
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function init(args) run = args[1]; n = 0; math.randomseed(tid * 7919) end
+function request()
+    n = n + 1
+    local body = string.format('{"member":"member-%d","order":"http-%s-%d-%d","amount":"%d.%02d"}',
+        math.random(1, 10000), run, tid, n, math.random(1, 500), math.random(0, 99))
+    return wrk.format("POST", "/v1/programs/http/purchases",
+        {["Authorization"] = "Bearer $server_key", ["Content-Type"] = "application/json"}, body)
+end
+done = function(summary, latency, requests)
+    io.write(string.format("wrk requests=%d non2xx=%d errors=%d p50_ms=%.2f p99_ms=%.2f\\n", summary.requests,
+        summary.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+        latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+LUA
+    declare -A server_lines
+    for n in 8 64; do
+        echo "points-server purchases over HTTP (wrk), $n connections, ${seconds}s..." >&2
+        out=$(wrk -t 2 -c "$n" -d "${seconds}s" -s "$wrk_script" "http://127.0.0.1:$server_port" -- "c$n" 2>&1)
+        rps=$(printf '%s\n' "$out" | sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p')
+        stats=$(printf '%s\n' "$out" | grep '^wrk requests=' || true)
+        [ -n "$rps" ] && [ -n "$stats" ] || { echo "wrk failed:" >&2; echo "$out" >&2; exit 1; }
+        bad=$(printf '%s' "$stats" | sed -nE 's/.*non2xx=([0-9]+) errors=([0-9]+).*/\1 \2/p')
+        [ "$bad" = "0 0" ] || { echo "bench: HTTP purchases failed ($stats)" >&2; tail -n 5 "$server_log" >&2; exit 1; }
+        server_lines[$n]="$rps $stats"
+    done
+    kill -TERM "$server_pid"; wait "$server_pid" || true
+    "$bin/points-admin" audit verify --program http --database-url "$server_db_url" >/dev/null \
+        || { echo "bench: audit verify failed after the HTTP purchases" >&2; exit 1; }
+fi
+
 echo "PostgreSQL $(psql_ -d postgres -Atc 'SHOW server_version'), $(nproc) cores, durable commits, ${seconds}s per single-operation run"
 printf '%-28s %8s %12s %8s %9s %9s\n' workload clients "per second" ratio p50_ms p99_ms
 for n in "${clients[@]}"; do
@@ -394,4 +455,15 @@ if want finance; then
         printf '%-52s %10s %8s\n' "${row%:*}" "${row##*:}" "$(awk -v a="${row##*:}" -v b="$sum_seconds" 'BEGIN { printf "%.1fx", a / b }')"
     done
     echo "jobs seal: the whole journal in ${seal_seconds} s; report balances listed $(( balances_lines - 1 )) members"
+fi
+if want server; then
+    library_tps=$(printf '%s' "$server_library" | sed -nE 's/.*tps=([0-9.]+).*/\1/p')
+    echo "purchases over HTTP (points-server, wrk on loopback; ratio to the library's purchases at 8 connections in the same run):"
+    printf '%-28s %8s %12s %8s %9s %9s\n' "library purchase" 8 "$library_tps" "1.00" \
+        "$(printf '%s' "$server_library" | sed -nE 's/.*p50_ms=([0-9.]+).*/\1/p')" "$(printf '%s' "$server_library" | sed -nE 's/.*p99_ms=([0-9.]+).*/\1/p')"
+    for n in 8 64; do
+        read -r rps stats <<<"${server_lines[$n]}"
+        printf '%-28s %8s %12s %8s %9s %9s\n' "HTTP purchase" "$n" "$rps" "$(awk -v a="$rps" -v b="$library_tps" 'BEGIN { printf "%.2f", a / b }')x" \
+            "$(printf '%s' "$stats" | sed -nE 's/.*p50_ms=([0-9.]+).*/\1/p')" "$(printf '%s' "$stats" | sed -nE 's/.*p99_ms=([0-9.]+).*/\1/p')"
+    done
 fi

@@ -98,6 +98,10 @@ struct EarningTests {
             let refundRetry = try await ledger.refund(RefundRequest(order: "old", refund: "r-old", amount: amount, occurredAt: old), in: program)
             #expect(refundRetry.outcome == .replayed)
             #expect(refundRetry.entryID == refund.entryID)
+            // It answers with what the refund did, read back from its movements.
+            #expect(refundRetry.clawedBack == refund.clawedBack && refundRetry.fromPending == refund.fromPending)
+            #expect(refundRetry.fromAvailable == refund.fromAvailable && refundRetry.writtenOff == refund.writtenOff)
+            #expect(refundRetry.tierAfter == refund.tierAfter && refund.clawedBack == 10)
             // A retry that names the time the first attempt left to the server is the same request.
             let now = try await ledger.purchase(PurchaseRequest(member: "m1", order: "now", amount: amount), in: program)
             let named = try await ledger.purchase(PurchaseRequest(member: "m1", order: "now", amount: amount, occurredAt: .now), in: program)

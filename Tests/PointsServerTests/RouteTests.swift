@@ -32,6 +32,12 @@ struct RouteTests {
             let refund = try await server.call(
                 .post, Path.refunds, ["order": "A-1"], key: server.checkout, body: #"{"refund":"R-1","amount":"28.50"}"#)
             #expect(refund.status == 201 && refund.json["clawedBack"]?.int == 28, "\(refund.text)")
+            let refundAgain = try await server.call(
+                .post, Path.refunds, ["order": "A-1"], key: server.checkout, body: #"{"refund":"R-1","amount":"28.50"}"#)
+            #expect(refundAgain.status == 201 && refundAgain.json["outcome"]?.string == "replayed")
+            for field in ["entryID", "clawedBack", "fromPending", "fromAvailable", "writtenOff"] {
+                #expect(refundAgain.json[field]?.int == refund.json[field]?.int, "\(field): \(refundAgain.text) vs \(refund.text)")
+            }
             let tooMuch = try await server.call(
                 .post, Path.refunds, ["order": "A-1"], key: server.checkout, body: #"{"refund":"R-2","amount":"500.00"}"#)
             #expect(tooMuch.status == 422 && tooMuch.type == "refused" && tooMuch.json["check"]?.string == "exceeds_order", "\(tooMuch.text)")

@@ -50,10 +50,19 @@ BEGIN
     SELECT e.entry_id, e.request INTO v_existing FROM points.journal_entries AS e
     WHERE e.program_id = p_program AND e.key_scope = 'refund' AND e.idempotency_key = p_refund;
     IF FOUND THEN
+        -- A replay answers with what the refund did, read back from its movements and its tier change.
         RETURN QUERY SELECT
             CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END::points.refund_status,
-            v_existing.entry_id, v_member, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text;
+            v_existing.entry_id, v_member, coalesce(sum(mv.amount), 0)::bigint,
+            coalesce(sum(mv.amount) FILTER (WHERE mv.from_account = 'pending'), 0)::bigint,
+            coalesce(sum(mv.amount) FILTER (WHERE mv.from_account = 'available'), 0)::bigint,
+            coalesce(sum(mv.amount) FILTER (WHERE mv.from_account = 'written_off'), 0)::bigint,
+            v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint,
+            (SELECT c.to_tier FROM points.tier_changes AS c
+             WHERE c.program_id = p_program AND c.member_id = v_member AND c.entry_id = v_existing.entry_id AND c.cause = 'refund'
+             ORDER BY c.change_id DESC LIMIT 1)
+        FROM points.movements AS mv
+        WHERE mv.program_id = p_program AND mv.member_id = v_member AND mv.entry_id = v_existing.entry_id;
         RETURN;
     END IF;
     -- A time outside the window is refused only now: a replay is answered however late it comes.

@@ -23,7 +23,7 @@ public struct RefundResult: Sendable, Hashable, Codable {
     public let outcome: PostingResult.Outcome
     public let entryID: Int64
     public let member: String
-    /// Points taken back by this refund (nil on a replay).
+    /// Points taken back by this refund (on a replay: what the original took back).
     public let clawedBack: Int64?
     public let fromPending: Int64?
     public let fromAvailable: Int64?
