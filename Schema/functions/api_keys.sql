@@ -11,3 +11,19 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, points, pg_te
 $$;
 
 GRANT EXECUTE ON FUNCTION points.authenticate_api_key(bytea) TO {{writer}}, {{auditor}};
+
+-- points-server keeps the keys it has checked, so that a request does not pay a round trip for
+-- its key. A key revoked (or otherwise changed or removed) must stop working at once: every
+-- change to the keys is announced on the channel points_api_keys (LISTEN/NOTIFY, delivered when
+-- the change commits), and a server that hears it forgets every key it kept. A server whose
+-- listening connection is down keeps nothing and checks every request's key here.
+CREATE FUNCTION points.announce_api_key_changes() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
+BEGIN
+    PERFORM pg_notify('points_api_keys', TG_OP);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER api_key_changes_are_announced AFTER UPDATE OR DELETE OR TRUNCATE ON points.api_keys
+FOR EACH STATEMENT EXECUTE FUNCTION points.announce_api_key_changes();

@@ -11,6 +11,8 @@ struct API: Sendable {
     let ledger: Ledger
     let deadline: Duration
     let logger: Logger
+    /// The keys checked already, while the server hears of every change to them; nil: check each.
+    let keys: KeyCache?
 
     /// The largest request body read.
     static let bodyLimit = 64 * 1024
@@ -114,11 +116,20 @@ struct API: Sendable {
         do {
             let secret = try Self.bearer(request.headers)
             let ledger = self.ledger
+            let keys = self.keys
             let parameters = Dictionary(context.parameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
-            // The key first, so that a caller without one costs one indexed lookup and no body.
-            let key = try await withDeadline(preferPool: true) {
-                guard let key = try await ledger.authenticate(secret: secret) else { throw Problem.unknownKey }
-                return key
+            // The key first, so that a caller without one costs one indexed lookup and no body; a
+            // key checked before costs nothing while the server hears of every change to the keys.
+            let key: AuthenticatedKey
+            if let kept = keys?.key(for: secret) {
+                key = kept
+            } else {
+                key = try await withDeadline(preferPool: true) {
+                    let generation = keys?.generation()
+                    guard let key = try await ledger.authenticate(secret: secret) else { throw Problem.unknownKey }
+                    if let generation { keys?.keep(key, for: secret, readAt: generation) }
+                    return key
+                }
             }
             Caller.current?.keyID.withLock { $0 = key.keyID }
             guard key.program.name == parameters["program"] else { throw Problem.otherProgram(parameters["program"] ?? "") }

@@ -13,11 +13,17 @@ public enum PointsServer {
         public var metrics: ServerMetrics
         /// The period jobs, when this server runs them (`--jobs`).
         public var jobs: JobSchedule?
+        /// Keep the API keys checked while listening for changes to them (`KeyCache`); false:
+        /// check every request's key in the database.
+        public var keepKeys: Bool
 
-        public init(deadline: Duration = .seconds(10), metrics: ServerMetrics = ServerMetrics(), jobs: JobSchedule? = nil) {
+        public init(
+            deadline: Duration = .seconds(10), metrics: ServerMetrics = ServerMetrics(), jobs: JobSchedule? = nil, keepKeys: Bool = true
+        ) {
             self.deadline = deadline
             self.metrics = metrics
             self.jobs = jobs
+            self.keepKeys = keepKeys
         }
     }
 
@@ -50,7 +56,8 @@ public enum PointsServer {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPIDocument)))
         }
-        let api = API(ledger: ledger, deadline: options.deadline, logger: logger)
+        let keys = options.keepKeys ? KeyCache(configuration: ledger.pool.configuration, logger: logger) : nil
+        let api = API(ledger: ledger, deadline: options.deadline, logger: logger, keys: keys)
         for route in Route.all {
             router.on(RouterPath(route.path), method: route.method) { request, context -> Response in
                 await api.respond(request, context, roles: route.roles) { call in try await route.handler(ledger, call) }
@@ -59,6 +66,7 @@ public enum PointsServer {
         var app = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "points-server"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) }, logger: logger)
+        if let keys { app.addServices(keys) }
         if let jobs = options.jobs { app.addServices(jobs) }
         return app
     }

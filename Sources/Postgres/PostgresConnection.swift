@@ -412,3 +412,40 @@ extension PostgresConnection {
         return stored
     }
 }
+
+extension PostgresConnection {
+    /// Waits up to `timeout` for notifications (`NOTIFY`) on the channels this connection
+    /// `LISTEN`s to, and returns their channels in the order they came (empty when none came).
+    /// Blocks the calling thread: use a connection and a thread of its own.
+    /// - Throws: `PostgresError` of kind `.connectionLost` when the connection broke (notifications
+    ///   may then have been missed).
+    public func notifications(waitingUpTo timeout: Duration) throws(PostgresError) -> [String] {
+        var channels = takeNotifications()
+        if !channels.isEmpty { return channels }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        guard descriptor.fd >= 0 else { throw lostWhileListening() }
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ready = poll(&descriptor, 1, milliseconds)
+        if ready < 0 && errno != EINTR { throw lostWhileListening() }
+        if ready > 0 {
+            guard PQconsumeInput(handle) == 1 else { throw lostWhileListening() }
+            channels = takeNotifications()
+        }
+        guard PQstatus(handle) == CONNECTION_OK else { throw lostWhileListening() }
+        return channels
+    }
+
+    private func takeNotifications() -> [String] {
+        var channels: [String] = []
+        while let notification = PQnotifies(handle) {
+            channels.append(String(cString: notification.pointee.relname))
+            PQfreemem(notification)
+        }
+        return channels
+    }
+
+    private func lostWhileListening() -> PostgresError {
+        let error = PostgresError.from(connection: handle, sql: nil)
+        return PostgresError(kind: .connectionLost, code: .connectionFailure, message: error.message)
+    }
+}

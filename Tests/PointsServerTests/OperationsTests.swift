@@ -144,3 +144,37 @@ struct OperationsTests {
         }
     }
 }
+
+/// The keys a server keeps: only while it listens for changes, forgotten when any key changes.
+@Suite("points-server: the keys it keeps")
+struct KeyCacheTests {
+    @Test func keysAreKeptWhileListeningAndForgottenWhenOneChanges() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            let made = try await ledger.createAPIKey(in: program, role: .checkout, name: "till", actor: "tests")
+            let other = try await ledger.createAPIKey(in: program, role: .app, name: "app", actor: "tests")
+            let key = try #require(try await ledger.authenticate(secret: made.secret))
+            let cache = KeyCache(configuration: try TestDatabase.asWriter(configuration), logger: TestDatabase.quietLogger)
+            // Not listening yet: nothing is kept.
+            cache.keep(key, for: made.secret, readAt: cache.generation())
+            #expect(cache.key(for: made.secret) == nil)
+            let services = ServiceGroup(configuration: .init(services: [cache], logger: TestDatabase.quietLogger))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await services.run() }
+                for _ in 0..<200 where !cache.isListening { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(cache.isListening)
+                cache.keep(key, for: made.secret, readAt: cache.generation())
+                #expect(cache.key(for: made.secret) == key)
+                // A key read before a change is not kept after it.
+                let before = cache.generation()
+                _ = try await ledger.revokeAPIKey(other.key.id, in: program, actor: "ops")
+                for _ in 0..<200 where cache.key(for: made.secret) != nil { try await Task.sleep(for: .milliseconds(5)) }
+                #expect(cache.key(for: made.secret) == nil, "any change to the keys forgets them all")
+                cache.keep(key, for: made.secret, readAt: before)
+                #expect(cache.key(for: made.secret) == nil)
+                await services.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+            #expect(!cache.isListening)
+        }
+    }
+}
