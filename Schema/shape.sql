@@ -15,7 +15,9 @@ CREATE TYPE points.adjust_status AS ENUM (
     'replayed',
     'conflict',
     'insufficient_points',
-    'unknown_member'
+    'unknown_member',
+    'in_future',
+    'too_old'
 );
 
 CREATE DOMAIN points.amount_not_negative AS bigint
@@ -161,7 +163,9 @@ CREATE TYPE points.redeem_status AS ENUM (
     'tier_too_low',
     'limit_reached',
     'insufficient_points',
-    'out_of_stock'
+    'out_of_stock',
+    'in_future',
+    'too_old'
 );
 
 CREATE TYPE points.refund_status AS ENUM (

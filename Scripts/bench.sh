@@ -188,7 +188,7 @@ if want import; then
     /usr/bin/time -f "%e %M" -o "$time_file" "$bin/points-admin" import purchases "$import_file" --program bench --allow-backdated \
         --report /dev/null --json --database-url "$import_url" > "$time_file.json"
     read -r import_seconds import_kb < "$time_file"
-    accepted=$(sed -nE 's/.*"accepted" : ([0-9]+).*/\1/p' "$time_file.json")
+    accepted=$(sed -nE 's/.*"accepted":([0-9]+).*/\1/p' "$time_file.json")
     [ "$accepted" = "$import_lines" ] || { echo "bench: the import accepted $accepted of $import_lines lines" >&2; cat "$time_file.json" >&2; exit 1; }
     psql_ -d ledger_import -c "ANALYZE"
     echo "Expiring the imported lots..." >&2

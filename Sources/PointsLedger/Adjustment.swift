@@ -1,4 +1,4 @@
-import Postgres
+public import Postgres
 
 /// The result of a write: the journal entry and whether this call posted it or replayed it.
 public struct PostingResult: Sendable, Hashable, Codable {
@@ -18,35 +18,53 @@ public struct PostingResult: Sendable, Hashable, Codable {
 extension Ledger {
     /// An admin grants points to a member: `adjustments` → member's `available`.
     ///
+    /// `at` (default now) dates the grant, as a purchase's time: up to five minutes ahead, and
+    /// older than the program's back-dating window only with `backdated`, which the entry records
+    /// (a program moving its history in). The points form a lot that expires at `expiresAt`
+    /// when given (an opening balance keeps its original expiry), else by the program's rule
+    /// counted from `at`.
     /// Idempotent by `key` (scope: adjustments of the program): replaying the same grant returns
     /// the original entry; the same key with other content throws `.idempotencyConflict`.
     public func grant(
-        points: Int64, to member: String, in program: Program, reason: String, actor: String, key: String
+        points: Int64, to member: String, in program: Program, reason: String, actor: String, key: String,
+        at occurredAt: Timestamp? = nil, backdated: Bool = false, expiresAt: Timestamp? = nil
     ) async throws -> PostingResult {
         try Validate.positivePoints(points)
-        return try await adjust(points: points, member: member, program: program, reason: reason, actor: actor, key: key)
+        if let expiresAt, expiresAt <= (occurredAt ?? .now) {
+            throw LedgerError.invalidInput(
+                field: "expires at", reason: "\(expiresAt) is not after the grant's time \(occurredAt ?? .now); give a later expiry, or none to use the program's rule")
+        }
+        return try await adjust(
+            points: points, member: member, program: program, reason: reason, actor: actor, key: key,
+            timing: (occurredAt, backdated), expiresAt: expiresAt)
     }
 
     /// An admin deducts points from a member: member's `available` → `adjustments`.
     ///
-    /// Refused with `.insufficientPoints` when spendable points (available − held) are short;
-    /// that refusal is not remembered, so a retry after the member earns may succeed.
+    /// `at` and `backdated` date it as for a grant. Refused with `.insufficientPoints` when
+    /// spendable points (available − held) are short; that refusal is not remembered, so a retry
+    /// after the member earns may succeed.
     public func deduct(
-        points: Int64, from member: String, in program: Program, reason: String, actor: String, key: String
+        points: Int64, from member: String, in program: Program, reason: String, actor: String, key: String,
+        at occurredAt: Timestamp? = nil, backdated: Bool = false
     ) async throws -> PostingResult {
         try Validate.positivePoints(points)
-        return try await adjust(points: -points, member: member, program: program, reason: reason, actor: actor, key: key)
+        return try await adjust(
+            points: -points, member: member, program: program, reason: reason, actor: actor, key: key,
+            timing: (occurredAt, backdated), expiresAt: nil)
     }
 
     private func adjust(
-        points: Int64, member: String, program: Program, reason: String, actor: String, key: String
+        points: Int64, member: String, program: Program, reason: String, actor: String, key: String,
+        timing: (at: Timestamp?, backdated: Bool), expiresAt: Timestamp?
     ) async throws -> PostingResult {
         try Validate.memberID(member)
         let reason = try Validate.text(reason, field: "reason")
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
         try Validate.key(key)
         let answer = try await call(AdjustAnswer.self, """
-            SELECT * FROM points.adjust(\(program.id), \(member), \(points), \(reason), \(actor), \(key))
+            SELECT * FROM points.adjust(\(program.id), \(member), \(points), \(reason), \(actor), \(key),
+                                        \(timing.at), \(timing.backdated), \(expiresAt))
             """)
         switch answer.status {
         case .posted, .replayed:
@@ -63,6 +81,8 @@ extension Ledger {
             throw LedgerError.insufficientPoints(member: member, spendable: spendable, requested: -points)
         case .unknownMember:
             throw LedgerError.notFound(.member, id: member)
+        case .inFuture, .tooOld:
+            throw try await timeError(inFuture: answer.status == .inFuture, occurredAt: timing.at, program: program)
         }
     }
 }
@@ -71,6 +91,7 @@ extension Ledger {
 struct AdjustAnswer: Decodable, LedgerAnswer {
     enum Status: String, LedgerStatus {
         case posted, replayed, conflict, insufficientPoints = "insufficient_points", unknownMember = "unknown_member"
+        case inFuture = "in_future", tooOld = "too_old"
         static let function = "adjust"
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PointsLedger
+import Postgres
 
 struct AdjustCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,6 +20,7 @@ struct AdjustCommand: AsyncParsableCommand {
         var actor: String
         @Option(help: ArgumentHelp("Idempotency key, unique among the program's adjustments.", valueName: "key"))
         var key: String
+        @OptionGroup var timing: PurchaseCommand.Timing
 
         func validate() throws {
             guard points > 0 else {
@@ -28,12 +30,22 @@ struct AdjustCommand: AsyncParsableCommand {
     }
 
     struct Grant: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Give a member points.")
+        static let configuration = CommandConfiguration(
+            abstract: "Give a member points.",
+            discussion: """
+                An opening balance moved in from another system is a grant with its original time \
+                (--at, with --allow-backdated when older than the back-dating window) and, where known, \
+                its original expiry (--expires-at).
+                """)
         @OptionGroup var options: GlobalOptions
         @OptionGroup var adjustment: Arguments
+        @Option(help: ArgumentHelp(
+            "When the granted points expire (default: the program's rule, from the grant's time); program time unless a zone is given.",
+            valueName: "time"))
+        var expiresAt: String?
 
         func run() async throws {
-            try await adjustment.post(.grant, options: options)
+            try await adjustment.post(.grant(expiresAt: expiresAt), options: options)
         }
     }
 
@@ -49,17 +61,25 @@ struct AdjustCommand: AsyncParsableCommand {
 }
 
 extension AdjustCommand.Arguments {
-    enum Direction { case grant, deduct }
+    enum Direction { case grant(expiresAt: String?), deduct }
 
     func post(_ direction: Direction, options: GlobalOptions) async throws {
         let (ledger, program) = try await options.ledgerAndProgram()
-        let result = switch direction {
-        case .grant:
-            try await ledger.grant(points: points, to: member, in: program, reason: reason, actor: actor, key: key)
+        let at = try await timing.instant(ledger, program)
+        let result: PostingResult
+        let signed: Int64
+        switch direction {
+        case .grant(let expiresAt):
+            let expiry = try await ledger.instant(ifGiven: expiresAt, in: program, field: "--expires-at")
+            result = try await ledger.grant(
+                points: points, to: member, in: program, reason: reason, actor: actor, key: key,
+                at: at, backdated: timing.allowBackdated, expiresAt: expiry)
+            signed = points
         case .deduct:
-            try await ledger.deduct(points: points, from: member, in: program, reason: reason, actor: actor, key: key)
+            result = try await ledger.deduct(
+                points: points, from: member, in: program, reason: reason, actor: actor, key: key, at: at, backdated: timing.allowBackdated)
+            signed = -points
         }
-        let signed = direction == .grant ? points : -points
         try AdjustmentOutput.show(result, points: signed, member: member, json: options.json)
     }
 }

@@ -17,7 +17,9 @@ struct ImportCommand: AsyncParsableCommand {
                 the content's: JSON Lines if it starts with {. A UTF-8 byte-order mark at the start is skipped. \
                 Every line gets a report line: accepted, duplicate (posted before: running a file again \
                 posts nothing new) or rejected with its reason, which does not stop the import. Batches \
-                commit as they go: an import stopped half-way is finished by running it again.
+                commit as they go: an import stopped half-way is finished by running it again. With \
+                --json the report is JSON Lines, one object a line, and the last line of standard output \
+                is the summary: {"summary": {"accepted": …, "duplicates": …, "rejected": …, …}}.
                 """)
 
         @OptionGroup var options: GlobalOptions
@@ -66,7 +68,7 @@ struct ImportCommand: AsyncParsableCommand {
             }
             try sink.close()
             if options.json {
-                try Terminal.json(summary)
+                try Terminal.jsonLine(["summary": summary])
             } else {
                 Terminal.print("\(summary.lines) lines: \(summary.accepted) accepted (\(summary.points) points), \(summary.duplicates) duplicates, "
                     + "\(summary.rejected) rejected, in \(summary.batches) batches, \(String(format: "%.1f", summary.seconds)) s.")

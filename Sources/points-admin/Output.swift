@@ -21,10 +21,20 @@ enum Terminal {
 
     /// Prints a value as JSON with snake_case keys, sorted, one document per command.
     static func json(_ value: some Encodable) throws {
+        Swift.print(try encodedJSON(value, [.prettyPrinted]))
+    }
+
+    /// Prints a value as one line of JSON (snake_case keys, sorted): the last line of a command
+    /// whose `--json` output is JSON Lines, so that the stream holds one shape.
+    static func jsonLine(_ value: some Encodable) throws {
+        Swift.print(try encodedJSON(value, []))
+    }
+
+    private static func encodedJSON(_ value: some Encodable, _ layout: JSONEncoder.OutputFormatting) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = layout.union([.sortedKeys, .withoutEscapingSlashes])
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        Swift.print(visibleJSON(String(decoding: try encoder.encode(value), as: UTF8.self)))
+        return visibleJSON(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
     /// A JSON document with every scalar from DEL up that `VisibleText.needsEscape` (C1 controls,

@@ -37,12 +37,12 @@ struct ReportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every member's available, pending and held points at a moment.")
         @OptionGroup var options: GlobalOptions
         @OptionGroup var format: Format
-        @Option(help: ArgumentHelp("The moment; program time unless a zone is given.", valueName: "time"))
-        var asOf: String
+        @Option(help: ArgumentHelp("The moment (default: now); program time unless a zone is given.", valueName: "time"))
+        var asOf: String?
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            let asOf = try await ledger.instant(asOf, in: program, field: "--as-of")
+            let asOf = try await ledger.instant(ifGiven: asOf, in: program, field: "--as-of") ?? .now
             let lines = try await ledger.memberBalances(program, asOf: asOf)
             try Report.print(
                 lines, options: options, format: format, title: "Balances of \(program.name) as of \(asOf): \(lines.count) members",

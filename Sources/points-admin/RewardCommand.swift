@@ -102,7 +102,8 @@ struct RedeemCommand: AsyncParsableCommand {
         discussion: """
             Give --reward (and --quantity), or --points and --reason. Points come from the soonest-expiring \
             lots; a reward's stock is taken in the same step. Repeating a key with the same content posts \
-            nothing new. A refusal names the check that failed.
+            nothing new. A refusal names the check that failed. --at dates a redemption of the past \
+            (the reward's window and the member's tier are those of that time).
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -118,6 +119,7 @@ struct RedeemCommand: AsyncParsableCommand {
     var reason: String?
     @Option(help: ArgumentHelp("Idempotency key, unique among the program's redemptions.", valueName: "key"))
     var key: String
+    @OptionGroup var timing: PurchaseCommand.Timing
 
     func validate() throws {
         switch (reward, points) {
@@ -135,10 +137,13 @@ struct RedeemCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (ledger, program) = try await options.ledgerAndProgram()
+        let at = try await timing.instant(ledger, program)
         let result = if let reward {
-            try await ledger.redeem(reward, quantity: quantity ?? 1, member: member, in: program, key: key)
+            try await ledger.redeem(
+                reward, quantity: quantity ?? 1, member: member, in: program, key: key, at: at, backdated: timing.allowBackdated)
         } else {
-            try await ledger.spend(points: points ?? 0, reason: reason ?? "", member: member, in: program, key: key)
+            try await ledger.spend(
+                points: points ?? 0, reason: reason ?? "", member: member, in: program, key: key, at: at, backdated: timing.allowBackdated)
         }
         if options.json {
             try Terminal.json(result)

@@ -110,14 +110,14 @@ struct TaskCommand: AsyncParsableCommand {
         var member: String
         @Option(help: ArgumentHelp("The app's reference for this completion (with the task, its idempotency key).", valueName: "ref"))
         var ref: String?
-        @Option(name: .customLong("at"), help: ArgumentHelp("When it happened (default: now); program time unless a zone is given.", valueName: "time"))
-        var occurredAt: String?
+        @OptionGroup var timing: PurchaseCommand.Timing
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            let instant = try await ledger.instant(ifGiven: occurredAt, in: program, field: "--at")
+            let instant = try await timing.instant(ledger, program)
             let result = try await ledger.completeTask(
-                TaskCompletionRequest(task: code, member: member, ref: ref, occurredAt: instant), in: program)
+                TaskCompletionRequest(task: code, member: member, ref: ref, occurredAt: instant, backdated: timing.allowBackdated),
+                in: program)
             if options.json {
                 try Terminal.json(result)
                 return

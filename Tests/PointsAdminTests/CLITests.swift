@@ -167,6 +167,37 @@ struct CLITests {
         }
     }
 
+    @Test func grantsRedemptionsAndCheckInsOfThePastKeepTheirTimes() async throws {
+        try await withProgram { run, _ in
+            func available(asOf: String) throws -> Int? {
+                let report = try run(["report", "trial-balance", "--as-of", asOf, "--json"])
+                let lines = (try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])?["lines"] as? [[String: Any]]
+                return lines?.first { $0["account"] as? String == "available" }?["balance"] as? Int
+            }
+            let opening = ["adjust", "grant", "--member", "m1", "--points", "400", "--reason", "opening balance", "--actor", "migration",
+                           "--key", "open-m1", "--at", "2024-03-01"]
+            let refused = try run(opening)
+            #expect(refused.status == 2 && refused.stderr.hasPrefix(
+                "Invalid occurred at: 2024-02-29T16:00:00.000000Z is older than the program's back-dating window of 7 days; "
+                    + "loading history needs an explicit back-dating permission (--allow-backdated).\n"), "\(refused.stderr)")
+            let badExpiry = try run(opening + ["--allow-backdated", "--expires-at", "2024-02-01"])
+            #expect(badExpiry.status == 2 && badExpiry.stderr.hasPrefix("Invalid expires at: 2024-01-31T16:00:00.000000Z is not after"), "\(badExpiry.stderr)")
+            #expect(try run(opening + ["--allow-backdated", "--expires-at", "2030-01-01"]).status == 0)
+            let redeemed = try run(["redeem", "--member", "m1", "--points", "150", "--reason", "gift card", "--key", "r1",
+                                    "--at", "2024-05-01", "--allow-backdated"])
+            #expect(redeemed.status == 0, "\(redeemed.stderr)")
+            #expect(try run(["adjust", "deduct", "--member", "m1", "--points", "50", "--reason", "correction", "--actor", "migration",
+                             "--key", "fix-m1", "--at", "2024-06-01", "--allow-backdated"]).status == 0)
+            let checkin = try run(["task", "complete", "checkin", "--member", "m1", "--at", "2024-06-02 09:00", "--allow-backdated"])
+            #expect(checkin.status == 0 && checkin.stdout.contains("on 2024-06-02 earned 5 points"), "\(checkin.stdout)\(checkin.stderr)")
+            #expect(try available(asOf: "2024-04-01") == 400)
+            #expect(try available(asOf: "2024-05-15") == 250)
+            #expect(try available(asOf: "2024-07-01") == 205)
+            #expect(try available(asOf: "now") == 305)
+            #expect(try run(["audit", "verify"]).status == 0)
+        }
+    }
+
     @Test func adjustmentErrorsLeaveTheDatabaseAsItWas() async throws {
         try await withProgram { run, configuration in
             let cases: [([String], Int32, String)] = [

@@ -182,7 +182,9 @@ struct EarningCLITests {
 
             let rerun = try run(["import", "purchases", url.path, "--report", "/dev/null", "--json"])
             #expect(rerun.status == 0, "\(rerun.stderr)")
-            let summary = try JSONSerialization.jsonObject(with: Data(rerun.stdout.utf8)) as! [String: Any]
+            // With its report elsewhere, standard output is the summary's one line.
+            #expect(rerun.stdout.split(separator: "\n").count == 1, "\(rerun.stdout)")
+            let summary = (try JSONSerialization.jsonObject(with: Data(rerun.stdout.utf8)) as! [String: Any])["summary"] as! [String: Any]
             #expect(summary["accepted"] as? Int == 30_000 - Int(partial))
             #expect(summary["duplicates"] as? Int == Int(partial))
             let counts = try TestDatabase.sql(configuration, """

@@ -54,10 +54,13 @@ struct EscapedOutputCLITests {
             let json = try PointsAdminBinary.run(["import", "purchases", "-", "--json", "--database-url", run.databaseURL], stdin: text)
             #expect(json.status == 1)
             #expect(!Self.hasHiddenScalar(json.stdout), "\(json.stdout)")
-            // One object a line, then the summary: every one valid JSON that gives back the ids exactly.
-            let objects = try json.stdout.split(separator: "\n").prefix(4).map {
+            // One object a line, then the summary as the last line: every one valid JSON that gives back the ids exactly.
+            let all = try json.stdout.split(separator: "\n").map {
                 try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
             }
+            #expect(all.count == 5, "\(json.stdout)")
+            #expect((all.last?["summary"] as? [String: Any])?["rejected"] as? Int == 4, "\(json.stdout)")
+            let objects = all.prefix(4)
             #expect(objects.map { $0["order"] as? String } == ["e1\u{1B}[31m", "e2\u{9B}2J", nil, "e4\u{200B}"])
             #expect((objects[2]["reason"] as? String)?.contains("\u{202E}note\u{2028}") == true)
         }

@@ -63,6 +63,7 @@ struct FinanceCLITests {
             let html = directory.appendingPathComponent("liability.html").path
             for command in [
                 ["report", "trial-balance"], ["report", "balances", "--as-of", "2099-01-01", "--csv"], ["report", "liability", "--html", html],
+                ["report", "balances", "--csv"], ["report", "balances", "--as-of", "now"], ["report", "trial-balance", "--as-of", "NOW"],
                 ["report", "breakage", "--from", "2020-01-01"], ["member", "statement", "m1", "--from", "2020-01-01"], ["audit", "verify"],
             ] {
                 let output = try auditor(run)(command)

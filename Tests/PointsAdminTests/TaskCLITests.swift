@@ -69,7 +69,7 @@ struct TaskCLITests {
                 (["task", "complete", "checkin", "--member", "ghost"], 1, "Member \"ghost\" does not exist"),
                 (["task", "complete", "checkin", "--member", "m1", "--ref", "2020-01-01"], 2, "Invalid ref: a check-in's ref is its local date"),
                 (["task", "complete", "share", "--member", "m1", "--ref", "s", "--at", "2020-01-01"], 2,
-                 "Invalid occurred at: 2019-12-31T16:00:00.000000Z is older than the program's back-dating window of 7 days; it can no longer be recorded.\n"),
+                 "Invalid occurred at: 2019-12-31T16:00:00.000000Z is older than the program's back-dating window of 7 days; loading history needs an explicit back-dating permission (--allow-backdated).\n"),
                 (["task", "set", "post", "--cap-day", "-1"], 2, "Invalid --cap-day: \"-1\" is not a whole number of 0 or more (or none).\n"),
                 (["task", "set", "post", "--points", "-5"], 2, "Invalid --points: \"-5\" is not a whole number of 0 or more points.\n"),
                 (["task", "set", "checkin", "--streak", "3-5"], 2, "Invalid streak: \"3-5\" is not a streak rule: write DAYS:POINTS"),

@@ -61,6 +61,8 @@ struct TierCLITests {
                 (["jobs", "tiers", "--period", "2026-Q5"], 2, "Invalid period: \"2026-Q5\" is not a period: write a year (2026), a quarter (2026-Q3) or a month (2026-07).\n"),
                 (["jobs", "tiers", "--period", "2026-07"], 2, "Invalid period: 2026-07 is a month, but the program's tier period then is year.\n"),
                 (["jobs", "tiers", "--period", "2099"], 2, "Invalid period: 2099 has not ended yet"),
+                (["jobs", "tiers", "--period", "2001"], 2,
+                 "Invalid period: 2001 is before the program's first period; there is nothing in it to evaluate.\n"),
                 (["jobs", "tiers", "--period", "2026", "--as-of", "2026-01-01"], 2, "Error: Give --period or --as-of, not both."),
                 (["program", "set", "--tier-period", "week"], 2, "Invalid --tier-period: \"week\" is not one of month, quarter, year.\n"),
                 (["program", "set", "--tier-period", "month"], 2, "Invalid tier period: once the program has entries, the tier period changes only at the start of a year"),

@@ -49,7 +49,7 @@ struct MigrationTests {
             let owner = try TestDatabase.sql(configuration, "SELECT tableowner FROM pg_tables WHERE tablename = 'movements'").single()
             #expect(try owner.decode(String.self, at: 0) == roles.owner)
             let writerMayPost = try TestDatabase.sql(
-                configuration, "SELECT has_function_privilege(\(roles.writer), 'points.adjust(integer, points.member_key, bigint, points.label_text, points.label_text, points.idempotency_key)', 'EXECUTE')"
+                configuration, "SELECT has_function_privilege(\(roles.writer), 'points.adjust(integer, points.member_key, bigint, points.label_text, points.label_text, points.idempotency_key, points.event_time, boolean, points.event_time)', 'EXECUTE')"
             ).single()
             #expect(try writerMayPost.decode(Bool.self, at: 0))
             await #expect(throws: LedgerError.self) { try await ledger.migrate(roles: .standard) }

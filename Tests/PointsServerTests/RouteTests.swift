@@ -144,8 +144,10 @@ struct RouteTests {
             #expect(trial.status == 200 && trial.json["lines"]?.items.count ?? 0 > 0, "\(trial.text)")
             let total = trial.json["lines"]?.items.reduce(Int64(0)) { $0 + ($1["balance"]?.int ?? 0) }
             #expect(total == 0)
-            let balances = try await server.call(.get, Path.balances, query: "asOf=now", key: server.finance)
+            let balances = try await server.call(.get, Path.balances, query: "asOf=yesterday", key: server.finance)
             #expect(balances.status == 400 && balances.json["field"]?.string == "asOf", "\(balances.text)")
+            let now = try await server.call(.get, Path.balances, query: "asOf=now", key: server.finance)
+            #expect(now.status == 200 && now.json.items.first?["available"]?.int == 500, "\(now.text)")
             let current = try await server.call(.get, Path.balances, key: server.finance)
             #expect(current.status == 200 && current.json.items.first?["available"]?.int == 500, "\(current.text)")
             let liability = try await server.call(.get, Path.liability, key: server.finance)

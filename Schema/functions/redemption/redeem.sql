@@ -1,26 +1,27 @@
 -- Redemptions of rewards and plain spends (Redeem.swift).
 
--- The first of a reward's own rules that refuses p_quantity units to the member now, in the order
+-- The first of a reward's own rules that refuses p_quantity units to the member at p_at, in the order
 -- a redemption checks them: 'inactive' (outside its window; detail 'from …' or 'until …'),
 -- 'tier_too_low' (detail 'effective tier,minimum tier'), 'limit_reached' (detail 'taken of limit');
 -- no row when none does. Spendable points and stock are checked by the caller. Used by
 -- points.redeem, which decides, and by points.reward_offers, which shows a member what they can
 -- redeem: one rule in one place.
-CREATE FUNCTION points.reward_refusal(p_program integer, p_member points.members, p_reward points.rewards, p_quantity integer)
+CREATE FUNCTION points.reward_refusal(
+    p_program integer, p_member points.members, p_reward points.rewards, p_quantity integer, p_at timestamptz)
 RETURNS TABLE (status points.redeem_status, detail text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_tier text;
     v_taken bigint;
 BEGIN
-    IF now() < p_reward.active_from OR now() >= p_reward.active_until THEN
+    IF p_at < p_reward.active_from OR p_at >= p_reward.active_until THEN
         RETURN QUERY SELECT 'inactive'::points.redeem_status,
-            CASE WHEN now() < p_reward.active_from THEN 'from ' || p_reward.active_from ELSE 'until ' || p_reward.active_until END;
+            CASE WHEN p_at < p_reward.active_from THEN 'from ' || p_reward.active_from ELSE 'until ' || p_reward.active_until END;
         RETURN;
     END IF;
     IF p_reward.min_tier IS NOT NULL THEN
         v_tier := points.tier_at(p_program, p_member.member_id, p_member.tier, p_member.override_until, p_member.override_previous,
-                                 p_member.granted_until, now());
+                                 p_member.granted_until, p_at);
         IF (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = v_tier)
            < (SELECT t.rank FROM points.tiers AS t WHERE t.program_id = p_program AND t.tier = p_reward.min_tier) THEN
             RETURN QUERY SELECT 'tier_too_low'::points.redeem_status, v_tier || ',' || p_reward.min_tier;
@@ -55,7 +56,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, points, pg_te
            f.detail
     FROM points.members AS m
     JOIN points.rewards AS r ON r.program_id = m.program_id
-    LEFT JOIN LATERAL points.reward_refusal(m.program_id, m, r, 1) AS f ON true
+    LEFT JOIN LATERAL points.reward_refusal(m.program_id, m, r, 1, now()) AS f ON true
     WHERE m.program_id = p_program AND m.member_id = p_member
     ORDER BY r.cost, r.reward
 $$;
@@ -63,22 +64,28 @@ $$;
 GRANT EXECUTE ON FUNCTION points.reward_offers(integer, points.member_key) TO {{writer}};
 
 -- Redeems p_quantity of reward p_reward, or (p_reward NULL) spends p_points for p_reason: one
--- round trip, under the member's row lock. Checks, in order: the reward exists and is active
--- now, the member's effective tier reaches its minimum, the member's limit, spendable points
+-- round trip, under the member's row lock. p_occurred_at (default now) dates it, as for
+-- purchases: up to five minutes ahead, and back to the program's back-dating window unless
+-- p_backdated, recorded, allows older. Checks, in order: the time, the reward exists and is
+-- active at that time, the member's effective tier then reaches its minimum, the member's limit, spendable points
 -- (available − held), and stock, which it takes in the same statement that checks it, so two
 -- redemptions of the last unit never both succeed. Points come from the soonest-expiring lots.
 -- Idempotent by key. Returns status 'redeemed', 'replayed', 'conflict', 'unknown_member',
--- 'unknown_reward', 'inactive', 'tier_too_low', 'limit_reached', 'insufficient_points' or
+-- 'in_future', 'too_old', 'unknown_reward', 'inactive', 'tier_too_low', 'limit_reached', 'insufficient_points' or
 -- 'out_of_stock' (refusals are not remembered: a retry may succeed), with the points, the
 -- member's balances after, the stock left, and for a refusal a detail.
 CREATE FUNCTION points.redeem(
-    p_program integer, p_member points.member_key, p_reward text, p_quantity integer, p_points bigint, p_reason points.label_text, p_key points.idempotency_key)
+    p_program integer, p_member points.member_key, p_reward text, p_quantity integer, p_points bigint, p_reason points.label_text,
+    p_key points.idempotency_key, p_occurred_at points.event_time DEFAULT NULL, p_backdated boolean DEFAULT false)
 RETURNS TABLE (status points.redeem_status, entry_id bigint, points bigint, available bigint, held bigint, stock_left bigint,
                detail text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
+    v_at timestamptz := coalesce(p_occurred_at, now());
     v_request jsonb := jsonb_strip_nulls(jsonb_build_object(
-        'member', p_member, 'reward', p_reward, 'quantity', p_quantity, 'points', p_points, 'reason', p_reason));
+        'member', p_member, 'reward', p_reward, 'quantity', p_quantity, 'points', p_points, 'reason', p_reason,
+        'occurred_at', p_occurred_at AT TIME ZONE 'UTC'));
+    v_problem text;
     v_member points.members;
     v_existing record;
     v_reward points.rewards;
@@ -88,7 +95,7 @@ DECLARE
     v_refusal record;
 BEGIN
     IF (p_reward IS NULL) = (p_points IS NULL) OR (p_reward IS NOT NULL AND (p_quantity IS NULL OR p_quantity <= 0))
-        OR (p_reward IS NULL AND (p_points <= 0 OR p_reason IS NULL)) THEN
+        OR (p_reward IS NULL AND (p_points <= 0 OR p_reason IS NULL)) OR p_backdated IS NULL THEN
         RAISE EXCEPTION 'a redemption needs a reward and a positive quantity, or positive points and a reason'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -109,6 +116,15 @@ BEGIN
             v_existing.entry_id, v_existing.points::bigint, v_member.available, v_member.held::bigint, NULL::bigint, NULL::text;
         RETURN;
     END IF;
+    -- A time outside the window is refused only now: a replay is answered however late it comes.
+    IF p_occurred_at IS NOT NULL THEN
+        v_problem := points.check_occurred_at(p_program, v_at, p_backdated);
+        IF v_problem IS NOT NULL THEN
+            RETURN QUERY SELECT v_problem::points.redeem_status, NULL::bigint, NULL::bigint, v_member.available,
+                v_member.held::bigint, NULL::bigint, NULL::text;
+            RETURN;
+        END IF;
+    END IF;
 
     IF p_reward IS NOT NULL THEN
         SELECT r.* INTO v_reward FROM points.rewards AS r WHERE r.program_id = p_program AND r.reward = p_reward;
@@ -117,7 +133,7 @@ BEGIN
                 v_member.held::bigint, NULL::bigint, NULL::text;
             RETURN;
         END IF;
-        SELECT f.status, f.detail INTO v_refusal FROM points.reward_refusal(p_program, v_member, v_reward, p_quantity) AS f;
+        SELECT f.status, f.detail INTO v_refusal FROM points.reward_refusal(p_program, v_member, v_reward, p_quantity, v_at) AS f;
         IF FOUND THEN
             RETURN QUERY SELECT v_refusal.status, NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint,
                 v_reward.stock::bigint, v_refusal.detail;
@@ -148,13 +164,14 @@ BEGIN
 
     -- The same key taken at this moment by another member's redemption fails here with a unique
     -- violation, and the whole call (stock included) is undone.
-    INSERT INTO points.journal_entries AS e (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
-    VALUES (p_program, p_member, 'redemption', 'redemption', p_key, v_request, now())
+    INSERT INTO points.journal_entries AS e
+        (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
+    VALUES (p_program, p_member, 'redemption', 'redemption', p_key, v_request, v_at, p_backdated)
     RETURNING e.entry_id INTO v_entry;
     PERFORM points.consume_lots(p_program, p_member, v_entry, v_cost);
     -- Plain statements: cheaper on the server than data-modifying CTEs (see points.purchase).
     INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
-    VALUES (p_program, p_member, v_entry, 1, 'available', 'redeemed', v_cost, now());
+    VALUES (p_program, p_member, v_entry, 1, 'available', 'redeemed', v_cost, v_at);
     INSERT INTO points.redemptions (program_id, member_id, entry_id, reward, quantity, points, reason)
     VALUES (p_program, p_member, v_entry, p_reward, p_quantity, v_cost, p_reason);
     UPDATE points.members AS m SET available = m.available - v_cost, redeemed = m.redeemed + v_cost

@@ -5,13 +5,16 @@
 -- days and streaks are in the program's time zone; the member's row lock makes caps exact
 -- under concurrency. A completion beyond a cap is recorded, earns nothing and counts toward
 -- the streak. A streak is the check-in days in a row up to this one; a late check-in does not
--- change the streaks (and bonuses) of the days after it, already paid.
+-- change the streaks (and bonuses) of the days after it, already paid. A completion may be
+-- dated back to the program's back-dating window, or further with p_backdated, recorded (a
+-- program moving its history in: check-ins replayed in time order build their streaks).
 -- Returns status 'completed', 'replayed', 'conflict', 'unknown_member', 'unknown_task',
 -- 'inactive', 'bad_ref', 'in_future' or 'too_old'; for a completion: the entry, the task's
 -- points, the streak bonus, the streak, whether it was capped and by which period, whether a
 -- cap is now full, and the member's available balance.
 CREATE FUNCTION points.complete_task(
-    p_program integer, p_member points.member_key, p_task text, p_ref points.idempotency_key, p_occurred_at points.event_time)
+    p_program integer, p_member points.member_key, p_task text, p_ref points.idempotency_key, p_occurred_at points.event_time,
+    p_backdated boolean DEFAULT false)
 RETURNS TABLE (status points.complete_task_status, entry_id bigint, points bigint, streak_bonus bigint, streak integer,
                capped_by text, cap_reached boolean, available bigint, local_day date)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
@@ -34,6 +37,9 @@ DECLARE
     v_backdate_days integer;
     v_multiplier numeric;
 BEGIN
+    IF p_backdated IS NULL THEN
+        RAISE EXCEPTION 'a task completion needs a back-dating flag (true or false)' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     -- One query: the program's time zone, latest settings and tiers' ladder, the task's settings
     -- in force when it was completed, and the member's row, locked.
     SELECT p.time_zone, latest.settings, p.ladder_since, p.ladder_tiers, p.ladder_multipliers, t.points AS task_points,
@@ -88,7 +94,7 @@ BEGIN
 
     v_problem := CASE
         WHEN v_at > v_now + interval '5 minutes' THEN 'in_future'
-        WHEN v_at < v_now - make_interval(days => v_backdate_days) THEN 'too_old'
+        WHEN NOT p_backdated AND v_at < v_now - make_interval(days => v_backdate_days) THEN 'too_old'
         WHEN NOT v_row.active THEN 'inactive' END::points.complete_task_status;
     IF v_problem IS NULL THEN
         -- Caps (tasks/caps.sql) and a check-in's streak (tasks/streaks.sql).
@@ -110,8 +116,9 @@ BEGIN
 
         -- The entry, unless the key was used before; its postings, the lot, the completion and the
         -- member's balances follow below, each a plain statement (see points.purchase).
-        INSERT INTO points.journal_entries AS e (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
-        VALUES (p_program, p_member, 'task', 'task', v_key, v_request, v_at)
+        INSERT INTO points.journal_entries AS e
+            (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at, backdated)
+        VALUES (p_program, p_member, 'task', 'task', v_key, v_request, v_at, p_backdated)
         ON CONFLICT ON CONSTRAINT idempotency_key_unique DO NOTHING
         RETURNING e.entry_id INTO v_entry;
     END IF;

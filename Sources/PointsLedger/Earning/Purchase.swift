@@ -78,10 +78,9 @@ extension Ledger {
         }
     }
 
-    /// The error for an occurred-at time the database refused ('in_future' or 'too_old').
-    /// `backdatable`: whether the operation takes a back-dating permission (purchases, refunds
-    /// and imports do; task completions do not).
-    func timeError(inFuture: Bool, occurredAt: Timestamp?, program: Program, backdatable: Bool = true) async throws -> LedgerError {
+    /// The error for an occurred-at time the database refused ('in_future' or 'too_old'): every
+    /// write that can happen in the past takes the same explicit back-dating permission.
+    func timeError(inFuture: Bool, occurredAt: Timestamp?, program: Program) async throws -> LedgerError {
         let when = occurredAt?.description ?? "now"
         if inFuture {
             return .invalidInput(field: "occurred at", reason: "\(when) is more than 5 minutes in the future")
@@ -90,7 +89,7 @@ extension Ledger {
         return .invalidInput(
             field: "occurred at",
             reason: "\(when) is older than the program's back-dating window of \(window) days"
-                + (backdatable ? "; loading history needs an explicit back-dating permission" : "; it can no longer be recorded"))
+                + "; loading history needs an explicit back-dating permission")
     }
 }
 

@@ -84,13 +84,14 @@ extension Ledger {
 
     /// Reads a time as a user writes it: ISO 8601 with a zone (`2026-11-22T10:00:00+08:00`,
     /// `…Z`) is that instant; without one (`2026-11-22 10:00`, `2026-11-22`) it is the program's
-    /// local time.
+    /// local time; `now` (in any case) is the present moment.
     /// - Throws: `LedgerError.invalidInput` naming `field`.
     public func instant(_ text: String, in program: Program, field: String) async throws -> Timestamp {
+        if text.trimmingCharacters(in: .whitespaces).lowercased() == "now" { return .now }
         guard let normalised = TimeText.normalise(text.trimmingCharacters(in: .whitespaces)) else {
             throw LedgerError.invalidInput(
                 field: field,
-                reason: "\(TextRules.shown(text)) is not a time from the years 1900 to 9999; write it like 2026-11-22 10:00 (program time) or 2026-11-22T02:00:00Z")
+                reason: "\(TextRules.shown(text)) is not a time from the years 1900 to 9999; write it like 2026-11-22 10:00 (program time), 2026-11-22T02:00:00Z or now")
         }
         let hasZone = TimeText.hasZone(normalised)
         return try await withConnection { connection in

@@ -1,4 +1,4 @@
-import Postgres
+public import Postgres
 
 /// What a redemption took.
 public struct RedemptionResult: Sendable, Hashable, Codable {
@@ -18,36 +18,49 @@ extension Ledger {
     /// member's effective tier, the member's limit, spendable points (available − held) and stock,
     /// and takes points (soonest-expiring lots first) and stock in one atomic step: two
     /// redemptions of the last unit or the last points never both succeed. Idempotent by `key`.
+    /// `at` (default now) dates it, as a purchase's time: the reward's window and the member's
+    /// tier are those of that time; older than the program's back-dating window only with
+    /// `backdated`, recorded (a program moving its history in).
     /// - Throws: `.refused` naming the check that failed (not remembered: a retry may succeed),
     ///   `.insufficientPoints`, `.notFound(.member, …)`, `.invalidInput` (unknown reward, quantity),
     ///   `.idempotencyConflict`.
     public func redeem(
-        _ reward: String, quantity: Int = 1, member: String, in program: Program, key: String
+        _ reward: String, quantity: Int = 1, member: String, in program: Program, key: String,
+        at occurredAt: Timestamp? = nil, backdated: Bool = false
     ) async throws -> RedemptionResult {
         guard quantity > 0, quantity <= 1_000_000 else {
             throw LedgerError.invalidInput(field: "quantity", reason: "\(quantity) must be between 1 and 1000000")
         }
-        return try await redeem(reward: reward, quantity: quantity, points: nil, reason: nil, member: member, program: program, key: key)
+        return try await redeem(
+            reward: reward, quantity: quantity, points: nil, reason: nil, member: member, program: program, key: key,
+            timing: (occurredAt, backdated))
     }
 
     /// Spends points for a stated reason (a plain redemption, outside the catalog): one round
-    /// trip, soonest-expiring lots first. Idempotent by `key`.
+    /// trip, soonest-expiring lots first. Idempotent by `key`; `at` and `backdated` as for `redeem`.
     /// - Throws: `.insufficientPoints`, `.notFound(.member, …)`, `.invalidInput`, `.idempotencyConflict`.
-    public func spend(points: Int64, reason: String, member: String, in program: Program, key: String) async throws -> RedemptionResult {
+    public func spend(
+        points: Int64, reason: String, member: String, in program: Program, key: String,
+        at occurredAt: Timestamp? = nil, backdated: Bool = false
+    ) async throws -> RedemptionResult {
         try Validate.positivePoints(points)
         let reason = try Validate.text(reason, field: "reason")
-        return try await redeem(reward: nil, quantity: nil, points: points, reason: reason, member: member, program: program, key: key)
+        return try await redeem(
+            reward: nil, quantity: nil, points: points, reason: reason, member: member, program: program, key: key,
+            timing: (occurredAt, backdated))
     }
 
     private func redeem(
-        reward: String?, quantity: Int?, points: Int64?, reason: String?, member: String, program: Program, key: String
+        reward: String?, quantity: Int?, points: Int64?, reason: String?, member: String, program: Program, key: String,
+        timing: (at: Timestamp?, backdated: Bool)
     ) async throws -> RedemptionResult {
         try Validate.memberID(member)
         try Validate.key(key)
         let answer: RedeemAnswer
         do {
             answer = try await call(RedeemAnswer.self, """
-                SELECT * FROM points.redeem(\(program.id), \(member), \(reward), \(quantity.map { Int32($0) })::integer, \(points), \(reason), \(key))
+                SELECT * FROM points.redeem(\(program.id), \(member), \(reward), \(quantity.map { Int32($0) })::integer, \(points), \(reason), \(key),
+                                            \(timing.at), \(timing.backdated))
                 """)
         } catch LedgerError.database(let error) where error.code == .uniqueViolation {
             // The same key, taken at this moment by another member's redemption.
@@ -70,6 +83,8 @@ extension Ledger {
             throw LedgerError.idempotencyConflict(key: key, existing: .entry(try answer.required(\.entryID)))
         case .unknownMember:
             throw LedgerError.notFound(.member, id: member)
+        case .inFuture, .tooOld:
+            throw try await timeError(inFuture: answer.status == .inFuture, occurredAt: timing.at, program: program)
         case .unknownReward:
             throw LedgerError.notFound(.reward, id: reward ?? "")
         case .insufficientPoints:
@@ -98,7 +113,7 @@ struct RedeemAnswer: Decodable, LedgerAnswer {
     enum Status: String, LedgerStatus {
         case redeemed, replayed, conflict, unknownMember = "unknown_member", unknownReward = "unknown_reward", inactive
         case tierTooLow = "tier_too_low", limitReached = "limit_reached", insufficientPoints = "insufficient_points"
-        case outOfStock = "out_of_stock"
+        case outOfStock = "out_of_stock", inFuture = "in_future", tooOld = "too_old"
         static let function = "redeem"
     }
 

@@ -8,14 +8,18 @@ public struct TaskCompletionRequest: Sendable, Hashable {
     /// The app's reference for this completion (a post id, a share id): with the task, the
     /// idempotency key. A check-in's reference is its local date (`2026-11-22`) and may be left out.
     public var ref: String?
-    /// When it happened (default: now); within the back-dating window.
+    /// When it happened (default: now); within the back-dating window unless `backdated`.
     public var occurredAt: Timestamp?
+    /// A permission, recorded on the entry, to load a completion older than the program's
+    /// back-dating window (a program moving its history in).
+    public var backdated: Bool
 
-    public init(task: String, member: String, ref: String? = nil, occurredAt: Timestamp? = nil) {
+    public init(task: String, member: String, ref: String? = nil, occurredAt: Timestamp? = nil, backdated: Bool = false) {
         self.task = task
         self.member = member
         self.ref = ref
         self.occurredAt = occurredAt
+        self.backdated = backdated
     }
 }
 
@@ -75,7 +79,8 @@ extension Ledger {
         let answer = try await call(CompleteTaskAnswer.self, """
             SELECT status, entry_id, points, streak_bonus, streak, capped_by, cap_reached, available,
                    to_char(local_day, 'YYYY-MM-DD') AS local_day
-            FROM points.complete_task(\(program.id), \(request.member), \(request.task), \(request.ref), \(request.occurredAt))
+            FROM points.complete_task(\(program.id), \(request.member), \(request.task), \(request.ref), \(request.occurredAt),
+                                      \(request.backdated))
             """)
         switch answer.status {
         case .completed, .replayed:
@@ -103,7 +108,7 @@ extension Ledger {
             throw LedgerError.invalidInput(field: "ref", reason: "a \(request.task) completion needs the app's reference for it")
         case .inFuture, .tooOld:
             throw try await timeError(
-                inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, program: program, backdatable: false)
+                inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, program: program)
         }
     }
 

@@ -93,8 +93,12 @@ extension Ledger {
             summary.periods.append(try await evaluatedPeriod(program, kind: period.kind, start: period.start, end: end, already: true))
             return summary
         }
-        guard end <= Timestamp.now, let (kind, start, nextEnd) = try await nextTierPeriod(program, asOf: end) else {
+        guard end <= Timestamp.now else {
             throw LedgerError.invalidInput(field: "period", reason: "\(period) has not ended yet (it ends \(end)); evaluate it after its end")
+        }
+        guard let (kind, start, nextEnd) = try await nextTierPeriod(program, asOf: end) else {
+            throw LedgerError.invalidInput(
+                field: "period", reason: "\(period) is before the program's first period; there is nothing in it to evaluate")
         }
         let next = TierPeriodLabel(kind: kind, start: start)
         guard start == period.start else {
