@@ -96,6 +96,13 @@ CREATE TYPE points.grant_tier_status AS ENUM (
     'unknown_tier'
 );
 
+CREATE TYPE points.history_kind AS ENUM (
+    'refund',
+    'redemption',
+    'adjustment',
+    'task'
+);
+
 CREATE TYPE points.hold_state AS ENUM (
     'open',
     'captured',
@@ -394,6 +401,24 @@ CREATE SEQUENCE points.import_batch_ids
     NO MINVALUE
     NO MAXVALUE
     CACHE 1;
+
+CREATE UNLOGGED TABLE points.import_history_staging (
+    batch_id bigint NOT NULL,
+    line bigint NOT NULL,
+    staged_by xid8 DEFAULT pg_current_xact_id() NOT NULL,
+    record_key points.idempotency_key,
+    member_id points.member_key,
+    order_id points.idempotency_key,
+    points bigint,
+    amount_minor bigint,
+    reward text,
+    quantity integer,
+    reason points.label_text,
+    actor points.label_text,
+    task text,
+    occurred_at points.event_time NOT NULL,
+    expires_at points.event_time
+);
 
 CREATE UNLOGGED TABLE points.import_staging (
     batch_id bigint NOT NULL,
@@ -791,6 +816,8 @@ CREATE UNIQUE INDEX api_key_name_in_force ON points.api_keys USING btree (progra
 CREATE UNIQUE INDEX holds_by_id ON points.holds USING btree (program_id, hold_id);
 
 CREATE INDEX holds_expiring ON points.holds USING btree (program_id, expires_at) WHERE (state = 'open'::points.hold_state);
+
+CREATE UNIQUE INDEX import_history_staging_batch ON points.import_history_staging USING btree (batch_id, line);
 
 CREATE UNIQUE INDEX import_staging_batch ON points.import_staging USING btree (batch_id, line);
 

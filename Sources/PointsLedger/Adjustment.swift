@@ -66,14 +66,23 @@ extension Ledger {
             SELECT * FROM points.adjust(\(program.id), \(member), \(points), \(reason), \(actor), \(key),
                                         \(timing.at), \(timing.backdated), \(expiresAt))
             """)
+        let window = try await backdateWindow(if: answer.status == .inFuture || answer.status == .tooOld, program)
+        let result = try Self.posting(answer, points: points, member: member, key: key, occurredAt: timing.at, window: window)
+        logger.debug("adjustment", metadata: ["outcome": "\(answer.status.rawValue)", "entry": "\(result.entryID)", "points": "\(points)"])
+        return result
+    }
+
+    /// What `points.adjust` answered, as the caller reads it: the posting, or the refusal.
+    /// `window`: the program's back-dating window in days, named by a time refusal.
+    static func posting(
+        _ answer: AdjustAnswer, points: Int64, member: String, key: String, occurredAt: Timestamp?, window: Int
+    ) throws -> PostingResult {
         switch answer.status {
         case .posted, .replayed:
             let balance = MemberBalance(
                 available: try answer.required(\.available), pending: try answer.required(\.pending), held: try answer.required(\.held))
-            let result = PostingResult(
+            return PostingResult(
                 outcome: answer.status == .posted ? .posted : .replayed, entryID: try answer.required(\.entryID), balance: balance)
-            logger.debug("adjustment", metadata: ["outcome": "\(answer.status.rawValue)", "entry": "\(result.entryID)", "points": "\(points)"])
-            return result
         case .conflict:
             throw LedgerError.idempotencyConflict(key: key, existing: .entry(try answer.required(\.entryID)))
         case .insufficientPoints:
@@ -82,7 +91,7 @@ extension Ledger {
         case .unknownMember:
             throw LedgerError.notFound(.member, id: member)
         case .inFuture, .tooOld:
-            throw try await timeError(inFuture: answer.status == .inFuture, occurredAt: timing.at, program: program)
+            throw timeRefusal(inFuture: answer.status == .inFuture, occurredAt: occurredAt, window: window)
         }
     }
 }

@@ -5,24 +5,19 @@ import Synchronization
 
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Import records in bulk from a file.", subcommands: [Purchases.self])
+        commandName: "import", abstract: "Import records in bulk from a file: purchases, and the rest of a program's history.",
+        discussion: """
+            Every import reads JSON Lines or CSV (a header line naming the fields), and gives every line a \
+            report line: accepted, duplicate (posted before: running a file again posts nothing new) or \
+            rejected with its reason, which does not stop the import. Times without a zone are the program's \
+            local time. Batches commit as they go: an import stopped half-way is finished by running it again. \
+            With --json the report is JSON Lines, one object a line, and the last line of standard output is \
+            the summary: {"summary": {"accepted": …, "duplicates": …, "rejected": …, …}}.
+            """,
+        subcommands: [Purchases.self, Refunds.self, Redemptions.self, Adjustments.self, Tasks.self])
 
-    struct Purchases: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Import purchases from JSON Lines or CSV (a checkout system's backlog, a day's file, history).",
-            discussion: """
-                Fields: order_id, member, amount, occurred_at, and optionally points_paid and referrer. \
-                CSV needs a header line naming them. Times without a zone are the program's local time. \
-                The format is --format's, else the file name's (.jsonl, .ndjson, .json or .csv), else \
-                the content's: JSON Lines if it starts with {. A UTF-8 byte-order mark at the start is skipped. \
-                Every line gets a report line: accepted, duplicate (posted before: running a file again \
-                posts nothing new) or rejected with its reason, which does not stop the import. Batches \
-                commit as they go: an import stopped half-way is finished by running it again. With \
-                --json the report is JSON Lines, one object a line, and the last line of standard output \
-                is the summary: {"summary": {"accepted": …, "duplicates": …, "rejected": …, …}}.
-                """)
-
-        @OptionGroup var options: GlobalOptions
+    /// What every import takes.
+    struct Arguments: ParsableArguments {
         @Argument(help: ArgumentHelp("The file, or - for standard input.", valueName: "file"))
         var file: String
         @Option(
@@ -30,9 +25,7 @@ struct ImportCommand: AsyncParsableCommand {
                 "jsonl or csv (default: from the file's name, .jsonl .ndjson .json or .csv, else from its content: JSON Lines if it starts with {).",
                 valueName: "format"))
         var format: String?
-        @Flag(help: "Refuse lines of unknown members instead of creating them.")
-        var noCreateMembers = false
-        @Flag(help: "Record a permission to load purchases older than the back-dating window (onboarding history).")
+        @Flag(help: "Record a permission to load records older than the back-dating window (a program's history).")
         var allowBackdated = false
         @Option(help: ArgumentHelp("Where to write the per-line report (default: standard output).", valueName: "file"))
         var report: String?
@@ -49,18 +42,23 @@ struct ImportCommand: AsyncParsableCommand {
             if !(1...32).contains(connections) { throw ValidationError("--connections must be between 1 and 32, not \(connections).") }
         }
 
-        func run() async throws {
+        func importOptions(createMembers: Bool = false, actor: String = "import") -> ImportOptions {
+            ImportOptions(
+                format: format.flatMap(ImportFormat.init(rawValue:)) ?? (file == "-" ? nil : ImportFormat(fileName: file)),
+                createMembers: createMembers, allowBackdated: allowBackdated, batchSize: batch, connections: connections, actor: actor)
+        }
+
+        /// Opens the input and the report, runs `body`, and prints the summary.
+        func run(
+            _ options: GlobalOptions,
+            _ body: (Ledger, Program, FileHandle, String, @escaping @Sendable (ImportLineResult) -> Void) async throws -> ImportSummary
+        ) async throws {
             let input = file == "-" ? FileHandle.standardInput : try ImportInput.open(path: file)
             let sink = try ReportSink(path: report, json: options.json)
             let (ledger, program) = try await options.ledgerAndProgram(connections: connections)
             let summary: ImportSummary
             do {
-                summary = try await ledger.importPurchases(
-                    from: input, name: file == "-" ? "standard input" : file, into: program,
-                    options: ImportOptions(
-                        format: format.flatMap(ImportFormat.init(rawValue:)) ?? (file == "-" ? nil : ImportFormat(fileName: file)), createMembers: !noCreateMembers, allowBackdated: allowBackdated,
-                        batchSize: batch, connections: connections),
-                    report: sink.write)
+                summary = try await body(ledger, program, input, file == "-" ? "standard input" : file, sink.write)
             } catch {
                 // The lines reported before the failure are kept: rerunning the file finishes it.
                 try? sink.close()
@@ -74,6 +72,87 @@ struct ImportCommand: AsyncParsableCommand {
                     + "\(summary.rejected) rejected, in \(summary.batches) batches, \(String(format: "%.1f", summary.seconds)) s.")
             }
             if summary.rejected > 0 { throw ExitCode(ExitStatus.refused) }
+        }
+    }
+
+    struct Purchases: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import purchases (a checkout system's backlog, a day's file, history).",
+            discussion: """
+                Fields: order_id, member, amount, occurred_at, and optionally points_paid and referrer. \
+                A UTF-8 byte-order mark at the start is skipped.
+                """)
+
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var arguments: Arguments
+        @Flag(help: "Refuse lines of unknown members instead of creating them.")
+        var noCreateMembers = false
+
+        func run() async throws {
+            try await arguments.run(options) { ledger, program, input, name, report in
+                try await ledger.importPurchases(
+                    from: input, name: name, into: program, options: arguments.importOptions(createMembers: !noCreateMembers), report: report)
+            }
+        }
+    }
+
+    struct Refunds: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import refunds of purchases posted before.",
+            discussion: "Fields: refund_id, order_id, amount, occurred_at. Refunds post in line order on one connection.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var arguments: Arguments
+
+        func run() async throws { try await arguments.importHistory(.refunds, options) }
+    }
+
+    struct Redemptions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import redemptions: rewards redeemed, or points spent for a reason.",
+            discussion: """
+                Fields: key, member, occurred_at, and reward (with an optional quantity, default 1) or points \
+                and reason. Each is checked as `redeem` checks it, at its time: the reward's window, the \
+                member's tier, spendable points, stock.
+                """)
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var arguments: Arguments
+
+        func run() async throws { try await arguments.importHistory(.redemptions, options) }
+    }
+
+    struct Adjustments: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import grants and deductions, opening balances among them.",
+            discussion: """
+                Fields: key, member, points (above 0 a grant, below 0 a deduction), reason, occurred_at, and \
+                optionally actor and expires_at (a grant's own expiry: an opening balance keeps its original one).
+                """)
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var arguments: Arguments
+        @Option(help: ArgumentHelp("Who is recorded on lines that name no actor.", valueName: "name"))
+        var actor = ProcessInfo.processInfo.environment["USER"] ?? "admin"
+
+        func run() async throws { try await arguments.importHistory(.adjustments, options, actor: actor) }
+    }
+
+    struct Tasks: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import task completions: check-ins, posts, shares, the program's own tasks.",
+            discussion: """
+                Fields: task, member, occurred_at, and ref (a check-in's is its local date and may be left out). \
+                Check-ins in time order build their streaks; caps count as for single completions.
+                """)
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var arguments: Arguments
+
+        func run() async throws { try await arguments.importHistory(.tasks, options) }
+    }
+}
+
+extension ImportCommand.Arguments {
+    func importHistory(_ kind: HistoryKind, _ options: GlobalOptions, actor: String = "import") async throws {
+        try await run(options) { ledger, program, input, name, report in
+            try await ledger.importHistory(kind, from: input, name: name, into: program, options: importOptions(actor: actor), report: report)
         }
     }
 }
@@ -144,6 +223,7 @@ final class ReportSink: Sendable {
     static func textLine(_ result: ImportLineResult) -> String {
         var line: TerminalText = "line \(result.line): \(result.status.rawValue)"
         if let order = result.order { line = line + " order \(order)" }
+        if let key = result.key { line = line + " key \(key)" }
         if result.status == .accepted, let entry = result.entryID { line = line + " entry \(entry), \(result.points ?? 0) points" }
         if let reason = result.reason { line = line + ": \(ErrorWords.withFlags(reason))" }
         return line.text
@@ -154,6 +234,7 @@ final class ReportSink: Sendable {
         var line = "{"
         line.reserveCapacity(96)
         if let entry = result.entryID { line += "\"entry_id\":\(entry)," }
+        if let key = result.key { line += "\"key\":"; appendJSONString(key, to: &line); line += "," }
         line += "\"line\":\(result.line)"
         if let order = result.order { line += ",\"order\":"; appendJSONString(order, to: &line) }
         if let points = result.points { line += ",\"points\":\(points)" }

@@ -167,15 +167,7 @@ struct EarningCLITests {
             }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            // The server may still be committing the batch whose COMMIT it had received: count once
-            // the killed client's session has ended.
-            for _ in 0..<250 {
-                let sessions = try TestDatabase.sql(configuration, """
-                    SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
-                    """).single().decode(Int64.self, at: 0)
-                if sessions == 0 { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            try await Self.waitForOtherSessionsToEnd(configuration)
             let partial = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.purchases").single().decode(Int64.self, at: 0)
             #expect(partial > 0)
             #expect(partial < 30_000)
@@ -193,6 +185,80 @@ struct EarningCLITests {
             #expect(try counts.decode(Int64.self, at: 0) == 30_000)
             #expect(try counts.decode(Int64.self, at: 1) == 30_000)
             #expect(try run(["audit", "verify"]).status == 0)
+        }
+    }
+
+    /// The history commands: a report line per line naming its key, and a grant file killed
+    /// half-way and run again posts every grant once.
+    @Test func historyImportsReportEachLineAndAKilledImportFinishesOnARerun() async throws {
+        try await cli.withProgram { run, configuration in
+            let folder = try temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let redemptions = folder.appendingPathComponent("redemptions.csv")
+            try Data("key,member,points,reason,occurred_at\nr1,m1,30,parking,2024-03-01\nr2,m1,500,parking,2024-03-02\n".utf8).write(to: redemptions)
+            let refused = try run(["import", "redemptions", redemptions.path])
+            #expect(refused.status == 1, "\(refused.stderr)")
+            #expect(refused.stdout.contains("line 2: rejected key r1: Invalid occurred at:") && refused.stdout.contains("(--allow-backdated)"), "\(refused.stdout)")
+            let redeemed = try run(["import", "redemptions", redemptions.path, "--allow-backdated"])
+            #expect(redeemed.status == 1)
+            #expect(redeemed.stdout.hasPrefix("line 2: accepted key r1 entry "), "\(redeemed.stdout)")
+            #expect(redeemed.stdout.contains("line 3: rejected key r2: Member \"m1\" has 70 spendable points, fewer than the 500 requested\n"), "\(redeemed.stdout)")
+            #expect(redeemed.stdout.contains("2 lines: 1 accepted (-30 points), 0 duplicates, 1 rejected"), "\(redeemed.stdout)")
+
+            let members = folder.appendingPathComponent("members.csv")
+            try Data((["order_id,member,amount,occurred_at"] + (0..<300).map { "p\($0),m\($0),1.00,\(Timestamp.now)" }).joined(separator: "\n").utf8)
+                .write(to: members)
+            #expect(try run(["import", "purchases", members.path, "--report", "/dev/null"]).status == 0)
+            let url = folder.appendingPathComponent("grants.jsonl")
+            let lines = (1...20_000).map {
+                #"{"key": "open-\#($0)", "member": "m\#($0 % 300)", "points": 7, "reason": "opening balance", "occurred_at": "2024-01-01"}"#
+            }
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: url)
+            let process = Process()
+            process.executableURL = PointsAdminBinary.url
+            process.arguments = [
+                "import", "adjustments", url.path, "--allow-backdated", "--batch", "100", "--report", "/dev/null", "--database-url", run.databaseURL,
+            ]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            func grants() throws -> Int64 {
+                try TestDatabase.sql(configuration, "SELECT count(*) FROM points.journal_entries WHERE idempotency_key LIKE 'open-%'")
+                    .single().decode(Int64.self, at: 0)
+            }
+            var committed: Int64 = 0
+            for _ in 0..<600 where committed == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                committed = try grants()
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            try await Self.waitForOtherSessionsToEnd(configuration)
+            let partial = try grants()
+            #expect(partial > 0 && partial < 20_000, "\(partial)")
+            let rerun = try run(["import", "adjustments", url.path, "--allow-backdated", "--report", "/dev/null", "--json"])
+            #expect(rerun.status == 0, "\(rerun.stderr)")
+            let summary = (try JSONSerialization.jsonObject(with: Data(rerun.stdout.utf8)) as! [String: Any])["summary"] as! [String: Any]
+            #expect(summary["accepted"] as? Int == 20_000 - Int(partial))
+            #expect(summary["duplicates"] as? Int == Int(partial))
+            #expect(try grants() == 20_000)
+            let total = try TestDatabase.sql(configuration, "SELECT sum(available) FROM points.members").single()
+            let held = try total.decode(Int64.self, at: 0)
+            // m1's 100 less the 30 it redeemed, a point a member from the purchases, and the grants.
+            #expect(held == 70 + 300 + 20_000 * 7, "\(held)")
+            #expect(try run(["audit", "verify"]).status == 0)
+        }
+    }
+
+    /// The server may still be committing the batch whose COMMIT a killed client had sent: counts
+    /// are taken once the killed client's session has ended.
+    static func waitForOtherSessionsToEnd(_ configuration: ConnectionConfiguration) async throws {
+        for _ in 0..<250 {
+            let sessions = try TestDatabase.sql(configuration, """
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+                """).single().decode(Int64.self, at: 0)
+            if sessions == 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 

@@ -48,7 +48,7 @@ struct SecurityTests {
             let writer = try callable(by: Self.roles.writer)
             let auditor = try callable(by: Self.roles.auditor)
             #expect(writer == [
-                "adjust", "authenticate_api_key", "canonical_line", "complete_task", "create_hold", "create_member", "effective_tier", "import_purchase_batch",
+                "adjust", "authenticate_api_key", "canonical_line", "complete_task", "create_hold", "create_member", "effective_tier", "import_history_batch", "import_purchase_batch",
                 "purchase", "redeem", "refund", "resolve_hold", "reward_offers", "set_birthday", "settings_at", "tier_at", "tier_period_start",
                 "tiers_at",
             ])
@@ -133,6 +133,21 @@ struct SecurityTests {
             }
             try writer.execute(script: "COMMIT")
             #expect(try await ledger.member("m1", in: program).available > 0)
+            // The history path likewise: a staged grant, posted by points.adjust.
+            try writer.execute(script: "BEGIN")
+            do {
+                _ = try writer.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO points.import_history_staging (batch_id, line, record_key, member_id, points, reason, actor, occurred_at)
+                    VALUES (nextval('points.import_batch_ids'), 1, 'hk1', 'm1', 7, 'bonus', 'ops', now())
+                    """))
+                let answer = try writer.query(PostgresQuery(unsafeSQL: """
+                    SELECT answer->>'status' FROM points.import_history_batch(\(p), currval('points.import_batch_ids'), 'adjustment', false)
+                    """)).single()
+                #expect(try answer.decode(String.self, at: 0) == "posted")
+            } catch {
+                Issue.record("history import: \(error)")
+            }
+            try writer.execute(script: "COMMIT")
             #expect(try await ledger.verify(program).isSound)
             let largest = try TestDatabase.sql(configuration, "SELECT max(abs(amount)) FROM points.postings").single()
             #expect(try largest.decode(Int64.self, at: 0) < 1000)
@@ -268,6 +283,35 @@ struct SecurityTests {
                 .decode(Int64.self, at: 0) == 0)
             #expect(try TestDatabase.sql(configuration, "SELECT count(*) FROM points.import_staging").single().decode(Int64.self, at: 0) == 0)
             #expect(try await ledger.verify(program).isSound)
+        }
+    }
+
+    /// The same for the history path: lines a rogue writer stages under a batch id another
+    /// session will draw are never posted by that session's batch.
+    @Test func historyLinesStagedByAnotherTransactionAreNeverPosted() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            _ = try await ledger.createMember("m1", in: program)
+            _ = try await ledger.createMember("mallory", in: program)
+            let rogue = try PostgresConnection(configuration: configuration)
+            try rogue.execute(script: "SET ROLE \(Self.roles.writer)")
+            let next = try rogue.query("SELECT nextval('points.import_batch_ids') + 1").single().decode(Int64.self, at: 0)
+            _ = try rogue.query("""
+                INSERT INTO points.import_history_staging (batch_id, line, record_key, member_id, points, reason, actor, occurred_at)
+                VALUES (\(next), 2, 'injected', 'mallory', 100000, 'gift', 'nobody', now())
+                """)
+            let victim = try PostgresConnection(configuration: configuration)
+            try victim.execute(script: "SET ROLE \(Self.roles.writer); BEGIN")
+            #expect(try victim.query("SELECT nextval('points.import_batch_ids')").single().decode(Int64.self, at: 0) == next)
+            _ = try victim.query("""
+                INSERT INTO points.import_history_staging (batch_id, line, record_key, member_id, points, reason, actor, occurred_at)
+                VALUES (\(next), 1, 'mine', 'm1', 50, 'welcome', 'ops', now())
+                """)
+            let answers = try victim.query("SELECT line, answer->>'status' FROM points.import_history_batch(\(program.id), \(next), 'adjustment', false)")
+                .map { "\(try $0.decode(Int64.self, at: 0)) \(try $0.decode(String.self, at: 1))" }
+            try victim.execute(script: "COMMIT")
+            #expect(answers == ["1 posted"])
+            #expect(try await ledger.member("mallory", in: program).available == 0)
+            #expect(try await ledger.member("m1", in: program).available == 50)
         }
     }
 

@@ -81,15 +81,23 @@ extension Ledger {
     /// The error for an occurred-at time the database refused ('in_future' or 'too_old'): every
     /// write that can happen in the past takes the same explicit back-dating permission.
     func timeError(inFuture: Bool, occurredAt: Timestamp?, program: Program) async throws -> LedgerError {
+        Self.timeRefusal(inFuture: inFuture, occurredAt: occurredAt, window: try await settings(of: program).backdateDays)
+    }
+
+    /// The program's back-dating window in days when `needed` (a time refusal names it), else 0.
+    func backdateWindow(if needed: Bool, _ program: Program) async throws -> Int {
+        needed ? try await settings(of: program).backdateDays : 0
+    }
+
+    /// `timeError`, given the program's back-dating window in days.
+    static func timeRefusal(inFuture: Bool, occurredAt: Timestamp?, window: Int, field: String = "occurred at") -> LedgerError {
         let when = occurredAt?.description ?? "now"
         if inFuture {
-            return .invalidInput(field: "occurred at", reason: "\(when) is more than 5 minutes in the future")
+            return .invalidInput(field: field, reason: "\(when) is more than 5 minutes in the future")
         }
-        let window = try await settings(of: program).backdateDays
         return .invalidInput(
-            field: "occurred at",
-            reason: "\(when) is older than the program's back-dating window of \(window) days"
-                + "; loading history needs an explicit back-dating permission")
+            field: field,
+            reason: "\(when) is older than the program's back-dating window of \(window) days; loading history needs an explicit back-dating permission")
     }
 }
 

@@ -50,6 +50,13 @@ extension Ledger {
             SELECT * FROM points.refund(\(program.id), \(request.order), \(request.refund), \(request.amount.minorUnits),
                                     \(request.occurredAt), \(request.backdated))
             """)
+        let window = try await backdateWindow(if: answer.status == .inFuture || answer.status == .tooOld, program)
+        return try Self.refund(answer, request: request, program: program, window: window)
+    }
+
+    /// What `points.refund` answered, as the caller reads it: the refund, or the refusal.
+    /// `window`: the program's back-dating window in days, named by a time refusal.
+    static func refund(_ answer: RefundAnswer, request: RefundRequest, program: Program, window: Int) throws -> RefundResult {
         switch answer.status {
         case .refunded, .replayed:
             return RefundResult(
@@ -71,7 +78,7 @@ extension Ledger {
         case .beforePurchase:
             throw LedgerError.invalidInput(field: "occurred at", reason: "a refund cannot happen before its purchase")
         case .inFuture, .tooOld:
-            throw try await timeError(inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, program: program)
+            throw timeRefusal(inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, window: window)
         }
     }
 }

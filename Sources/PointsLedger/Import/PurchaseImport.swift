@@ -33,11 +33,14 @@ public struct ImportOptions: Sendable {
     /// Connections posting batches in parallel; each owns a share of the members, so they never
     /// wait on each other's rows. At most the pool's size.
     public var connections: Int
+    /// Who is recorded on imported adjustments whose line names no actor.
+    public var actor: String
 
     public init(
         format: ImportFormat? = nil, createMembers: Bool = true, allowBackdated: Bool = false, batchSize: Int = 50_000,
-        connections: Int = 2
+        connections: Int = 2, actor: String = "import"
     ) {
+        self.actor = actor
         self.format = format
         self.createMembers = createMembers
         self.allowBackdated = allowBackdated
@@ -63,6 +66,9 @@ public struct ImportLineResult: Sendable, Hashable, Codable {
     public let entryID: Int64?
     public let points: Int64?
     public let reason: String?
+    /// The line's own key, for records other than purchases: a refund's id, a redemption's or
+    /// an adjustment's key, a task completion's ref.
+    public var key: String? = nil
 }
 
 /// The outcome of a whole import.
@@ -162,25 +168,16 @@ enum ImportLines {
         return "has byte 0x\(hex.count < 2 ? "0" + hex : hex) at byte \(offset), which is not UTF-8 text; save the file as UTF-8"
     }
 
-    /// One line as a record ready for staging, or the reason it cannot be one.
-    static func record(
-        _ line: LineReader.Line, lineNumber: Int, format: ImportFormat, columns: [ImportField]?, program: Program
-    ) -> Result<ImportRecord, LineError> {
+    /// A line's text, or the reason it has none: too long, not UTF-8, or blank.
+    static func text(of line: LineReader.Line, noun: String) -> Result<String, LineError> {
         switch line {
         case .tooLong(let bytes):
-            return .failure(LineError(reason: "the line is \(bytes) bytes long, more than the 65536 a purchase may take"))
+            return .failure(LineError(reason: "the line is \(bytes) bytes long, more than the 65536 a \(noun) may take"))
         case .notUTF8(let offset, let value):
             return .failure(LineError(reason: "the line " + notUTF8(offset: offset, value: value)))
         case .text(let text):
             guard !text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) else { return .failure(LineError(reason: "the line is empty")) }
-            do {
-                let values = try format == .csv ? csvValues(text, columns: columns!) : jsonValues(text)
-                return .success(try record(values, line: lineNumber, program: program))
-            } catch let error as LineError {
-                return .failure(error)
-            } catch {
-                return .failure(LineError(reason: "\(error)"))
-            }
+            return .success(text)
         }
     }
 
@@ -262,18 +259,23 @@ enum ImportBatch {
     static func post(_ records: [ImportRecord], connection: PostgresConnection, program: Program, options: ImportOptions) throws
         -> [ImportLineResult]
     {
+        try post(records, together: { try postTogether($0, connection: connection, program: program, options: options) }) { record, reason in
+            ImportLineResult(line: record.line, status: .rejected, order: record.order, entryID: nil, points: nil, reason: reason)
+        }
+    }
+
+    /// `post` for any kind of record: `together` posts records in one transaction, `rejected`
+    /// is the result of a record the database refused on its own.
+    static func post<Record>(
+        _ records: [Record], together: ([Record]) throws -> [ImportLineResult], rejected: (Record, String) -> ImportLineResult
+    ) throws -> [ImportLineResult] {
         do {
-            return try retryingTransientFailures {
-                try postTogether(records, connection: connection, program: program, options: options)
-            }
+            return try retryingTransientFailures { try together(records) }
         } catch let error as PostgresError where !error.isConnectionError && !error.isTransient {
-            guard records.count > 1 else {
-                let record = records[0]
-                return [ImportLineResult(line: record.line, status: .rejected, order: record.order, entryID: nil, points: nil, reason: error.message)]
-            }
+            guard records.count > 1 else { return [rejected(records[0], error.message)] }
             let half = records.count / 2
-            return try post(Array(records[..<half]), connection: connection, program: program, options: options)
-                + post(Array(records[half...]), connection: connection, program: program, options: options)
+            return try post(Array(records[..<half]), together: together, rejected: rejected)
+                + post(Array(records[half...]), together: together, rejected: rejected)
         }
     }
 

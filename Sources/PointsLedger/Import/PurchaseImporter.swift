@@ -16,10 +16,22 @@ extension Ledger {
         from input: FileHandle, name: String, into program: Program, options: ImportOptions = ImportOptions(),
         report: @escaping @Sendable (ImportLineResult) -> Void
     ) async throws -> ImportSummary {
+        let summary = try await importRecords(PurchaseLines(), from: input, name: name, into: program, options: options, report: report)
+        logger.info("imported purchases", metadata: ["accepted": "\(summary.accepted)", "rejected": "\(summary.rejected)"])
+        return summary
+    }
+
+    /// Streams `input` through `kind`'s checks into batches, posted on `options.connections`
+    /// connections at once (each for the records of its share of `kind.partition`), and reports
+    /// every line's result in line order.
+    func importRecords<Kind: ImportLineKind>(
+        _ kind: Kind, from input: FileHandle, name: String, into program: Program, options: ImportOptions,
+        report: @escaping @Sendable (ImportLineResult) -> Void
+    ) async throws -> ImportSummary {
         guard options.batchSize > 0 else { throw LedgerError.invalidInput(field: "batch size", reason: "\(options.batchSize) must be positive") }
         let workers = max(1, min(options.connections, pool.maximumConnections))
         let started = Date()
-        let queues = (0..<workers).map { _ in BatchQueue(capacity: 1) }
+        let queues = (0..<workers).map { _ in BatchQueue<Kind.Record>(capacity: 1) }
         let collector = ResultCollector(report: report)
 
         var summary = try await withThrowingTaskGroup(of: Void.self) { group in
@@ -30,7 +42,7 @@ extension Ledger {
                     do {
                         try await self.withConnection { connection in
                             while let batch = queue.take() {
-                                collector.add(try ImportBatch.post(batch, connection: connection, program: program, options: options))
+                                collector.add(try kind.post(batch, connection: connection, program: program, options: options))
                             }
                         }
                     } catch {
@@ -43,7 +55,7 @@ extension Ledger {
             do {
                 reading = try await Self.onOwnThread {
                     var reader = ImportReader(
-                        reader: LineReader(handle: input), program: program, options: options, name: name, queues: queues,
+                        kind: kind, reader: LineReader(handle: input), program: program, options: options, name: name, queues: queues,
                         collector: collector)
                     defer { for queue in queues { queue.close() } }
                     return try reader.run()
@@ -71,7 +83,6 @@ extension Ledger {
         summary.points = collector.counts.points
         summary.batches = queues.reduce(0) { $0 + $1.taken }
         summary.seconds = Date().timeIntervalSince(started)
-        logger.info("imported purchases", metadata: ["accepted": "\(summary.accepted)", "rejected": "\(summary.rejected)"])
         return summary
     }
 
@@ -84,11 +95,62 @@ extension Ledger {
     }
 }
 
+/// What the streaming import needs of one kind of record (purchases, or a kind of history).
+protocol ImportLineKind: Sendable {
+    /// A CSV header, read.
+    associatedtype Columns
+    /// One checked line, ready for staging.
+    associatedtype Record: Sendable
+    /// How messages name one record: "purchase".
+    var noun: String { get }
+    /// The header's columns: every required one, nothing unknown, nothing twice.
+    func columns(_ header: String) throws(LedgerError) -> Columns
+    /// One line's text as a record, or the reason it cannot be one.
+    func record(_ text: String, lineNumber: Int, format: ImportFormat, columns: Columns?, program: Program)
+        -> Result<Record, ImportLines.LineError>
+    /// Records with the same partition are posted by the same worker, in line order.
+    func partition(of record: Record) -> String
+    /// The result of a line refused before it was staged.
+    func rejected(line: Int, _ error: ImportLines.LineError) -> ImportLineResult
+    /// Posts one batch in one transaction; every record gets its result.
+    func post(_ records: [Record], connection: PostgresConnection, program: Program, options: ImportOptions) throws -> [ImportLineResult]
+}
+
+/// Purchases: the set-based path of `points.import_purchase_batch`.
+struct PurchaseLines: ImportLineKind {
+    var noun: String { "purchase" }
+
+    func columns(_ header: String) throws(LedgerError) -> [ImportField] { try ImportLines.columns(header) }
+
+    func record(_ text: String, lineNumber: Int, format: ImportFormat, columns: [ImportField]?, program: Program)
+        -> Result<ImportRecord, ImportLines.LineError>
+    {
+        do {
+            let values = try format == .csv ? ImportLines.csvValues(text, columns: columns!) : ImportLines.jsonValues(text)
+            return .success(try ImportLines.record(values, line: lineNumber, program: program))
+        } catch let error as ImportLines.LineError {
+            return .failure(error)
+        } catch {
+            return .failure(ImportLines.LineError(reason: "\(error)"))
+        }
+    }
+
+    func partition(of record: ImportRecord) -> String { record.member }
+
+    func rejected(line: Int, _ error: ImportLines.LineError) -> ImportLineResult {
+        ImportLineResult(line: line, status: .rejected, order: error.order, entryID: nil, points: nil, reason: error.reason)
+    }
+
+    func post(_ records: [ImportRecord], connection: PostgresConnection, program: Program, options: ImportOptions) throws -> [ImportLineResult] {
+        try ImportBatch.post(records, connection: connection, program: program, options: options)
+    }
+}
+
 /// Batches waiting for one worker: bounded, so a fast reader never runs ahead of the database.
-final class BatchQueue: @unchecked Sendable {
+final class BatchQueue<Record>: @unchecked Sendable {
     // Safety: every field is read and written with `condition` locked.
     private let condition = NSCondition()
-    private var batches: [[ImportRecord]] = []
+    private var batches: [[Record]] = []
     private var closed = false
     private var failed = false
     private let capacity: Int
@@ -97,7 +159,7 @@ final class BatchQueue: @unchecked Sendable {
     init(capacity: Int) { self.capacity = capacity }
 
     /// Waits for room, then queues the batch; false when a worker failed and the import stops.
-    func put(_ batch: [ImportRecord]) -> Bool {
+    func put(_ batch: [Record]) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while batches.count >= capacity && !failed { condition.wait() }
@@ -108,7 +170,7 @@ final class BatchQueue: @unchecked Sendable {
     }
 
     /// The next batch, or nil once the queue is closed and empty (or failed).
-    func take() -> [ImportRecord]? {
+    func take() -> [Record]? {
         condition.lock()
         defer { condition.unlock() }
         while batches.isEmpty && !closed && !failed { condition.wait() }
@@ -178,18 +240,23 @@ final class ResultCollector: @unchecked Sendable {
 
 /// Reads and checks the input, and hands full batches to the workers, each worker the members
 /// that hash to it.
-struct ImportReader {
+struct ImportReader<Kind: ImportLineKind> {
+    let kind: Kind
     var reader: LineReader
     let program: Program
     let options: ImportOptions
     let name: String
-    let queues: [BatchQueue]
+    let queues: [BatchQueue<Kind.Record>]
     let collector: ResultCollector
 
     private var summary = ImportSummary()
-    private var batches: [[ImportRecord]]
+    private var batches: [[Kind.Record]]
 
-    init(reader: LineReader, program: Program, options: ImportOptions, name: String, queues: [BatchQueue], collector: ResultCollector) {
+    init(
+        kind: Kind, reader: LineReader, program: Program, options: ImportOptions, name: String, queues: [BatchQueue<Kind.Record>],
+        collector: ResultCollector
+    ) {
+        self.kind = kind
         self.reader = reader
         self.program = program
         self.options = options
@@ -202,13 +269,13 @@ struct ImportReader {
     mutating func run() throws -> ImportSummary {
         let format = try options.format ?? (reading { try $0.firstSignificantByte() } == UInt8(ascii: "{") ? .jsonLines : .csv)
         guard let first = try reading({ try $0.next() }) else {
-            throw LedgerError.invalidInput(field: "file", reason: "\(name) is empty: there is no purchase to import")
+            throw LedgerError.invalidInput(field: "file", reason: "\(name) is empty: there is no \(kind.noun) to import")
         }
-        var columns: [ImportField]?
+        var columns: Kind.Columns?
         if format == .csv {
             switch first {
             case .text(let header):
-                columns = try ImportLines.columns(header)
+                columns = try kind.columns(header)
             case .notUTF8(let offset, let value):
                 throw LedgerError.invalidInput(field: "header", reason: "line 1 of \(name) " + ImportLines.notUTF8(offset: offset, value: value))
             case .tooLong(let bytes):
@@ -235,15 +302,18 @@ struct ImportReader {
         }
     }
 
-    private mutating func handle(_ line: LineReader.Line, lineNumber: Int, format: ImportFormat, columns: [ImportField]?) throws {
+    private mutating func handle(_ line: LineReader.Line, lineNumber: Int, format: ImportFormat, columns: Kind.Columns?) throws {
         summary.lines += 1
-        switch ImportLines.record(line, lineNumber: lineNumber, format: format, columns: columns, program: program) {
+        let checked = ImportLines.text(of: line, noun: kind.noun).flatMap {
+            kind.record($0, lineNumber: lineNumber, format: format, columns: columns, program: program)
+        }
+        switch checked {
         case .success(let record):
-            let worker = Int(UInt(bitPattern: Self.hash(record.member)) % UInt(queues.count))
+            let worker = Int(UInt(bitPattern: hash(kind.partition(of: record))) % UInt(queues.count))
             batches[worker].append(record)
             if batches[worker].count >= options.batchSize { try send(worker) }
         case .failure(let error):
-            collector.add([ImportLineResult(line: lineNumber, status: .rejected, order: error.order, entryID: nil, points: nil, reason: error.reason)])
+            collector.add([kind.rejected(line: lineNumber, error)])
         }
     }
 
@@ -255,7 +325,7 @@ struct ImportReader {
     }
 
     /// A stable hash (FNV-1a) of a member id: the same member always goes to the same worker.
-    static func hash(_ member: String) -> Int {
+    private func hash(_ member: String) -> Int {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in member.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return Int(truncatingIfNeeded: hash >> 1)

@@ -72,6 +72,15 @@ extension Ledger {
             }
             throw LedgerError.idempotencyConflict(key: key, existing: .entry(entry))
         }
+        let window = try await backdateWindow(if: answer.status == .inFuture || answer.status == .tooOld, program)
+        return try Self.redemption(answer, reward: reward, quantity: quantity, member: member, key: key, occurredAt: timing.at, window: window)
+    }
+
+    /// What `points.redeem` answered, as the caller reads it: the redemption, or the refusal.
+    /// `window`: the program's back-dating window in days, named by a time refusal.
+    static func redemption(
+        _ answer: RedeemAnswer, reward: String?, quantity: Int?, member: String, key: String, occurredAt: Timestamp?, window: Int
+    ) throws -> RedemptionResult {
         let detail = answer.detail ?? ""
         switch answer.status {
         case .redeemed, .replayed:
@@ -84,7 +93,7 @@ extension Ledger {
         case .unknownMember:
             throw LedgerError.notFound(.member, id: member)
         case .inFuture, .tooOld:
-            throw try await timeError(inFuture: answer.status == .inFuture, occurredAt: timing.at, program: program)
+            throw timeRefusal(inFuture: answer.status == .inFuture, occurredAt: occurredAt, window: window)
         case .unknownReward:
             throw LedgerError.notFound(.reward, id: reward ?? "")
         case .insufficientPoints:

@@ -82,6 +82,13 @@ extension Ledger {
             FROM points.complete_task(\(program.id), \(request.member), \(request.task), \(request.ref), \(request.occurredAt),
                                       \(request.backdated))
             """)
+        let window = try await backdateWindow(if: answer.status == .inFuture || answer.status == .tooOld, program)
+        return try Self.completion(answer, request: request, window: window)
+    }
+
+    /// What `points.complete_task` answered, as the caller reads it: the completion, or the
+    /// refusal. `window`: the program's back-dating window in days, named by a time refusal.
+    static func completion(_ answer: CompleteTaskAnswer, request: TaskCompletionRequest, window: Int) throws -> TaskCompletionResult {
         switch answer.status {
         case .completed, .replayed:
             return TaskCompletionResult(
@@ -107,8 +114,7 @@ extension Ledger {
             }
             throw LedgerError.invalidInput(field: "ref", reason: "a \(request.task) completion needs the app's reference for it")
         case .inFuture, .tooOld:
-            throw try await timeError(
-                inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, program: program)
+            throw timeRefusal(inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, window: window)
         }
     }
 
