@@ -5,13 +5,24 @@ import Postgres
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Finance reports: trial balance, balances, liability, breakage.",
+        commandName: "report", abstract: "Reports: trial balance, balances, liability, breakage, members per tier.",
         discussion: "Each prints a table, or --json, or --csv. They only read: they run as the auditor role too.",
-        subcommands: [TrialBalanceReport.self, Balances.self, Liability.self, Breakage.self])
+        subcommands: [TrialBalanceReport.self, Balances.self, Liability.self, Breakage.self, Tiers.self])
 
     struct Format: ParsableArguments {
         @Flag(help: "Print CSV instead of a table.")
         var csv = false
+    }
+
+    /// The moment a report shows.
+    struct Moment: ParsableArguments {
+        @Option(help: ArgumentHelp("The moment (default: now); program time unless a zone is given.", valueName: "time"))
+        var asOf: String?
+
+        /// nil: now.
+        func instant(_ ledger: Ledger, _ program: Program) async throws -> Timestamp? {
+            try await ledger.instant(ifGiven: asOf, in: program, field: "--as-of")
+        }
     }
 
     struct TrialBalanceReport: AsyncParsableCommand {
@@ -19,17 +30,17 @@ struct ReportCommand: AsyncParsableCommand {
             commandName: "trial-balance", abstract: "Every account of the program; they sum to zero.")
         @OptionGroup var options: GlobalOptions
         @OptionGroup var format: Format
-        @Option(help: ArgumentHelp("The moment (default: now); program time unless a zone is given.", valueName: "time"))
-        var asOf: String?
+        @OptionGroup var moment: Moment
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            let asOf = try await ledger.instant(ifGiven: asOf, in: program, field: "--as-of")
+            let asOf = try await moment.instant(ledger, program)
             let report = try await ledger.trialBalance(program, asOf: asOf)
-            let rows = report.lines.map { [$0.account, $0.side.rawValue, String($0.balance)] } + [["total", "", String(report.total)]]
+            let rows = report.lines.map { [$0.account, $0.side.rawValue, String($0.balance), String($0.received), String($0.given)] }
+                + [["total", "", String(report.total), String(report.lines.reduce(0) { $0 + $1.received }), String(report.lines.reduce(0) { $0 + $1.given })]]
             try Report.print(
                 report, options: options, format: format, title: "Trial balance of \(program.name) as of \(report.asOf)",
-                header: ["account", "side", "balance"], rows: rows)
+                header: ["account", "side", "balance", "received", "given"], rows: rows)
         }
     }
 
@@ -37,12 +48,11 @@ struct ReportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every member's available, pending and held points at a moment.")
         @OptionGroup var options: GlobalOptions
         @OptionGroup var format: Format
-        @Option(help: ArgumentHelp("The moment (default: now); program time unless a zone is given.", valueName: "time"))
-        var asOf: String?
+        @OptionGroup var moment: Moment
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            let asOf = try await ledger.instant(ifGiven: asOf, in: program, field: "--as-of") ?? .now
+            let asOf = try await moment.instant(ledger, program) ?? .now
             let lines = try await ledger.memberBalances(program, asOf: asOf)
             try Report.print(
                 lines, options: options, format: format, title: "Balances of \(program.name) as of \(asOf): \(lines.count) members",
@@ -57,14 +67,13 @@ struct ReportCommand: AsyncParsableCommand {
             discussion: "With --html FILE, also writes a self-contained page: points by month as a chart, the tier mix, the liability by expiry month.")
         @OptionGroup var options: GlobalOptions
         @OptionGroup var format: Format
-        @Option(help: ArgumentHelp("The moment (default: now); program time unless a zone is given.", valueName: "time"))
-        var asOf: String?
+        @OptionGroup var moment: Moment
         @Option(help: ArgumentHelp("Also write an HTML report to this file.", valueName: "file"))
         var html: String?
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            let asOf = try await ledger.instant(ifGiven: asOf, in: program, field: "--as-of") ?? .now
+            let asOf = try await moment.instant(ledger, program) ?? .now
             let report = try await ledger.liability(program, asOf: asOf)
             if let html {
                 let page = try await ledger.liabilityPage(report, of: program)
@@ -90,7 +99,10 @@ struct ReportCommand: AsyncParsableCommand {
     struct Breakage: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Points issued, redeemed and expired by month, and their ratios.",
-            discussion: "Issued counts points earned (purchases, tasks, referrals, bonuses) net of clawbacks; adjusted, grants net of deductions.")
+            discussion: """
+                Issued counts points earned (purchases, tasks, referrals, bonuses) net of clawbacks, and adjusted grants net \
+                of deductions; issued_gross, clawed_back, granted and deducted are the gross figures behind them.
+                """)
         @OptionGroup var options: GlobalOptions
         @OptionGroup var format: Format
         @Option(help: ArgumentHelp("Start of the period (inclusive); program time unless a zone is given.", valueName: "time"))
@@ -106,11 +118,48 @@ struct ReportCommand: AsyncParsableCommand {
             func rate(_ value: Decimal?) -> String { value.map { "\($0)" } ?? "" }
             let rows = (report.months + [report.total]).map {
                 [$0.month, String($0.issued), String($0.adjusted), String($0.redeemed), String($0.expired), String($0.writtenOff),
+                 String($0.issuedGross), String($0.clawedBack), String($0.granted), String($0.deducted),
                  rate($0.redemptionRate), rate($0.breakageRate)]
             }
             try Report.print(
                 report, options: options, format: format, title: "Breakage of \(program.name) from \(from) to \(to)",
-                header: ["month", "issued", "adjusted", "redeemed", "expired", "written_off", "redemption_rate", "breakage_rate"], rows: rows)
+                header: [
+                    "month", "issued", "adjusted", "redeemed", "expired", "written_off", "issued_gross", "clawed_back", "granted", "deducted",
+                    "redemption_rate", "breakage_rate",
+                ], rows: rows)
+        }
+    }
+
+    struct Tiers: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Members per tier at a moment, earned and effective, with the spread of their qualifying totals.",
+            discussion: """
+                Earned: the tier members reached (or an admin set); effective: that tier raised by a paid or granted term. \
+                The qualifying points and spend are those of the tier period holding the moment, of each tier's effective \
+                members: the least, the quartiles and the most.
+                """)
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var format: Format
+        @OptionGroup var moment: Moment
+
+        func run() async throws {
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let asOf = try await moment.instant(ledger, program)
+            let report = try await ledger.tierReport(program, asOf: asOf)
+            func cells(_ spread: Spread?, money: Bool) -> [String] {
+                guard let spread else { return ["", "", "", "", ""] }
+                return [spread.minimum, spread.lowerQuartile, spread.median, spread.upperQuartile, spread.maximum].map {
+                    money ? Money(minorUnits: $0, exponent: program.currencyExponent).description : String($0)
+                }
+            }
+            let rows = report.lines.map {
+                [$0.tier, String($0.earned), String($0.effective)] + cells($0.qualifyingPoints, money: false) + cells($0.qualifyingSpendMinor, money: true)
+            }
+            let spread = ["min", "p25", "median", "p75", "max"]
+            try Report.print(
+                report, options: options, format: format,
+                title: "Members per tier of \(program.name) as of \(report.asOf) (tier period from \(report.periodStart))",
+                header: ["tier", "earned", "effective"] + spread.map { "points_\($0)" } + spread.map { "spend_\($0)" }, rows: rows)
         }
     }
 }

@@ -210,14 +210,15 @@ struct EarningCLITests {
                 .write(to: members)
             #expect(try run(["import", "purchases", members.path, "--report", "/dev/null"]).status == 0)
             let url = folder.appendingPathComponent("grants.jsonl")
-            let lines = (1...20_000).map {
+            let lines = (1...50_000).map {
                 #"{"key": "open-\#($0)", "member": "m\#($0 % 300)", "points": 7, "reason": "opening balance", "occurred_at": "2024-01-01"}"#
             }
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: url)
             let process = Process()
             process.executableURL = PointsAdminBinary.url
             process.arguments = [
-                "import", "adjustments", url.path, "--allow-backdated", "--batch", "100", "--report", "/dev/null", "--database-url", run.databaseURL,
+                "import", "adjustments", url.path, "--allow-backdated", "--batch", "50", "--connections", "1", "--report", "/dev/null",
+                "--database-url", run.databaseURL,
             ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
@@ -235,17 +236,17 @@ struct EarningCLITests {
             process.waitUntilExit()
             try await Self.waitForOtherSessionsToEnd(configuration)
             let partial = try grants()
-            #expect(partial > 0 && partial < 20_000, "\(partial)")
+            #expect(partial > 0 && partial < 50_000, "\(partial)")
             let rerun = try run(["import", "adjustments", url.path, "--allow-backdated", "--report", "/dev/null", "--json"])
             #expect(rerun.status == 0, "\(rerun.stderr)")
             let summary = (try JSONSerialization.jsonObject(with: Data(rerun.stdout.utf8)) as! [String: Any])["summary"] as! [String: Any]
-            #expect(summary["accepted"] as? Int == 20_000 - Int(partial))
+            #expect(summary["accepted"] as? Int == 50_000 - Int(partial))
             #expect(summary["duplicates"] as? Int == Int(partial))
-            #expect(try grants() == 20_000)
+            #expect(try grants() == 50_000)
             let total = try TestDatabase.sql(configuration, "SELECT sum(available) FROM points.members").single()
             let held = try total.decode(Int64.self, at: 0)
             // m1's 100 less the 30 it redeemed, a point a member from the purchases, and the grants.
-            #expect(held == 70 + 300 + 20_000 * 7, "\(held)")
+            #expect(held == 70 + 300 + 50_000 * 7, "\(held)")
             #expect(try run(["audit", "verify"]).status == 0)
         }
     }

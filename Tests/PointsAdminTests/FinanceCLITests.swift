@@ -64,6 +64,7 @@ struct FinanceCLITests {
             for command in [
                 ["report", "trial-balance"], ["report", "balances", "--as-of", "2099-01-01", "--csv"], ["report", "liability", "--html", html],
                 ["report", "balances", "--csv"], ["report", "balances", "--as-of", "now"], ["report", "trial-balance", "--as-of", "NOW"],
+                ["report", "tiers"], ["report", "tiers", "--as-of", "now", "--csv"], ["report", "breakage", "--from", "2020-01-01", "--csv"],
                 ["report", "breakage", "--from", "2020-01-01"], ["member", "statement", "m1", "--from", "2020-01-01"], ["audit", "verify"],
             ] {
                 let output = try auditor(run)(command)
@@ -76,6 +77,11 @@ struct FinanceCLITests {
             let page = try String(contentsOfFile: html, encoding: .utf8)
             #expect(page.contains("<svg") && page.contains("Tier mix") && !page.contains("http://") == false)
             #expect(!page.contains("<script") && !page.contains("src="))
+            let tiers = try auditor(run)(["report", "tiers", "--csv"])
+            #expect(tiers.stdout.hasPrefix("tier,earned,effective,points_min,points_p25,points_median,points_p75,points_max,spend_min,"), "\(tiers.stdout)")
+            #expect(tiers.stdout.contains("\nordinary,"), "\(tiers.stdout)")
+            let trial = try auditor(run)(["report", "trial-balance", "--csv"])
+            #expect(trial.stdout.hasPrefix("account,side,balance,received,given\n"), "\(trial.stdout)")
             let liability = try auditor(run)(["report", "liability", "--json"])
             #expect((try JSONSerialization.jsonObject(with: Data(liability.stdout.utf8)) as! [String: Any])["available"] as? Int == 165)
             // Sealing is finance's (or the owner's), never the writer's.

@@ -12,6 +12,11 @@ public struct TrialBalanceLine: Sendable, Hashable, Codable {
     public let account: String
     public let side: Side
     public let balance: Int64
+    /// Gross points moved into and out of the account by then: `balance` is `received − given`.
+    /// For `issued`, `given` is the points issued and `received` those clawed back by refunds;
+    /// for `adjustments`, `given` is grants and `received` deductions.
+    public let received: Int64
+    public let given: Int64
 }
 
 /// Every account of a program at a moment; the balances sum to zero.
@@ -69,6 +74,12 @@ public struct BreakageMonth: Sendable, Hashable, Encodable {
     public let redeemed: Int64
     public let expired: Int64
     public let writtenOff: Int64
+    /// The gross figures behind `issued` and `adjusted`: points issued and clawed back by
+    /// refunds, granted and deducted.
+    public let issuedGross: Int64
+    public let clawedBack: Int64
+    public let granted: Int64
+    public let deducted: Int64
     /// redeemed / issued and expired / issued (nil when nothing was issued).
     public var redemptionRate: Decimal? { rate(redeemed) }
     public var breakageRate: Decimal? { rate(expired) }
@@ -81,7 +92,9 @@ public struct BreakageMonth: Sendable, Hashable, Encodable {
         return result
     }
 
-    enum CodingKeys: String, CodingKey { case month, issued, adjusted, redeemed, expired, writtenOff, redemptionRate, breakageRate }
+    enum CodingKeys: String, CodingKey {
+        case month, issued, adjusted, redeemed, expired, writtenOff, issuedGross, clawedBack, granted, deducted, redemptionRate, breakageRate
+    }
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(month, forKey: .month)
@@ -90,6 +103,10 @@ public struct BreakageMonth: Sendable, Hashable, Encodable {
         try container.encode(redeemed, forKey: .redeemed)
         try container.encode(expired, forKey: .expired)
         try container.encode(writtenOff, forKey: .writtenOff)
+        try container.encode(issuedGross, forKey: .issuedGross)
+        try container.encode(clawedBack, forKey: .clawedBack)
+        try container.encode(granted, forKey: .granted)
+        try container.encode(deducted, forKey: .deducted)
         try container.encode(redemptionRate, forKey: .redemptionRate)
         try container.encode(breakageRate, forKey: .breakageRate)
     }
@@ -104,7 +121,9 @@ public struct BreakageReport: Sendable, Hashable, Encodable {
         BreakageMonth(
             month: "total", issued: months.reduce(0) { $0 + $1.issued }, adjusted: months.reduce(0) { $0 + $1.adjusted },
             redeemed: months.reduce(0) { $0 + $1.redeemed }, expired: months.reduce(0) { $0 + $1.expired },
-            writtenOff: months.reduce(0) { $0 + $1.writtenOff })
+            writtenOff: months.reduce(0) { $0 + $1.writtenOff }, issuedGross: months.reduce(0) { $0 + $1.issuedGross },
+            clawedBack: months.reduce(0) { $0 + $1.clawedBack }, granted: months.reduce(0) { $0 + $1.granted },
+            deducted: months.reduce(0) { $0 + $1.deducted })
     }
 }
 
@@ -141,34 +160,43 @@ extension Ledger {
     public func trialBalance(_ program: Program, asOf: Timestamp? = nil) async throws -> TrialBalance {
         if let asOf { try await checkAsOf(asOf, in: program) }
         let moment = asOf ?? .now
-        let rows = try await readSnapshot { connection in
-            if let asOf {
-                return try connection.query("""
-                    SELECT a.account::text, coalesce(p.balance, 0)::bigint AS balance
-                    FROM unnest(enum_range(NULL::points.account)) AS a(account)
-                    LEFT JOIN (
-                        SELECT s.account, sum(s.amount) AS balance
-                        FROM points.movements AS m \(unsafeSQL: Self.movementSides)
-                        WHERE m.program_id = \(program.id) AND m.occurred_at <= \(asOf)
-                        GROUP BY s.account
-                    ) AS p USING (account)
-                    ORDER BY a.account
-                    """).map { row in (try row.decode(String.self, column: "account"), try row.decode(Int64.self, column: "balance")) }
+        let lines = try await readSnapshot { connection in
+            // Gross movements into and out of each account by then: one pass over the movements.
+            let gross = try connection.query("""
+                SELECT a.account::text, coalesce(p.received, 0)::bigint AS received, coalesce(p.given, 0)::bigint AS given
+                FROM unnest(enum_range(NULL::points.account)) AS a(account)
+                LEFT JOIN (
+                    SELECT s.account, sum(s.amount) FILTER (WHERE s.amount > 0) AS received, -sum(s.amount) FILTER (WHERE s.amount < 0) AS given
+                    FROM points.movements AS m \(unsafeSQL: Self.movementSides)
+                    WHERE m.program_id = \(program.id) AND (\(asOf)::timestamptz IS NULL OR m.occurred_at <= \(asOf))
+                    GROUP BY s.account
+                ) AS p USING (account)
+                ORDER BY a.account
+                """).map { row in
+                (account: try row.decode(String.self, column: "account"), received: try row.decode(Int64.self, column: "received"),
+                 given: try row.decode(Int64.self, column: "given"))
             }
-            let row = try connection.query("""
-                SELECT coalesce(sum(available), 0)::bigint AS available, coalesce(sum(pending), 0)::bigint AS pending,
-                       coalesce(sum(issued), 0)::bigint AS issued, coalesce(sum(redeemed), 0)::bigint AS redeemed,
-                       coalesce(sum(expired), 0)::bigint AS expired, coalesce(sum(written_off), 0)::bigint AS written_off,
-                       coalesce(sum(adjustments), 0)::bigint AS adjustments
-                FROM points.members WHERE program_id = \(program.id)
-                """).single()
-            return try ["available", "pending", "issued", "redeemed", "expired", "written_off", "adjustments"].map {
-                ($0, try row.decode(Int64.self, column: $0))
+            // Now, the balances are the members' stored ones (which `audit verify` checks against the movements).
+            var stored: [String: Int64] = [:]
+            if asOf == nil {
+                let row = try connection.query("""
+                    SELECT coalesce(sum(available), 0)::bigint AS available, coalesce(sum(pending), 0)::bigint AS pending,
+                           coalesce(sum(issued), 0)::bigint AS issued, coalesce(sum(redeemed), 0)::bigint AS redeemed,
+                           coalesce(sum(expired), 0)::bigint AS expired, coalesce(sum(written_off), 0)::bigint AS written_off,
+                           coalesce(sum(adjustments), 0)::bigint AS adjustments
+                    FROM points.members WHERE program_id = \(program.id)
+                    """).single()
+                for account in ["available", "pending", "issued", "redeemed", "expired", "written_off", "adjustments"] {
+                    stored[account] = try row.decode(Int64.self, column: account)
+                }
+            }
+            return gross.filter { asOf != nil || stored[$0.account] != nil }.map {
+                TrialBalanceLine(
+                    account: $0.account, side: .init(account: $0.account), balance: stored[$0.account] ?? $0.received - $0.given,
+                    received: $0.received, given: $0.given)
             }
         }
-        return TrialBalance(
-            program: program.name, asOf: moment,
-            lines: rows.map { TrialBalanceLine(account: $0.0, side: .init(account: $0.0), balance: $0.1) })
+        return TrialBalance(program: program.name, asOf: moment, lines: lines)
     }
 
     /// Every member's available, pending and held points at `asOf`, in member order: every member
@@ -288,7 +316,11 @@ extension Ledger {
                        coalesce(-sum(s.amount) FILTER (WHERE s.account = 'adjustments'), 0)::bigint AS adjusted,
                        coalesce(sum(s.amount) FILTER (WHERE s.account = 'redeemed'), 0)::bigint AS redeemed,
                        coalesce(sum(s.amount) FILTER (WHERE s.account = 'expired'), 0)::bigint AS expired,
-                       coalesce(sum(s.amount) FILTER (WHERE s.account = 'written_off'), 0)::bigint AS written_off
+                       coalesce(sum(s.amount) FILTER (WHERE s.account = 'written_off'), 0)::bigint AS written_off,
+                       coalesce(-sum(s.amount) FILTER (WHERE s.account = 'issued' AND s.amount < 0), 0)::bigint AS issued_gross,
+                       coalesce(sum(s.amount) FILTER (WHERE s.account = 'issued' AND s.amount > 0), 0)::bigint AS clawed_back,
+                       coalesce(-sum(s.amount) FILTER (WHERE s.account = 'adjustments' AND s.amount < 0), 0)::bigint AS granted,
+                       coalesce(sum(s.amount) FILTER (WHERE s.account = 'adjustments' AND s.amount > 0), 0)::bigint AS deducted
                 FROM points.movements AS m \(unsafeSQL: Self.movementSides)
                 WHERE m.program_id = \(program.id) AND m.occurred_at >= \(from) AND m.occurred_at < \(to)
                   AND (m.from_account IN ('issued', 'adjustments', 'redeemed', 'expired', 'written_off')
@@ -298,7 +330,9 @@ extension Ledger {
                 BreakageMonth(
                     month: try row.decode(column: "month"), issued: try row.decode(column: "issued"),
                     adjusted: try row.decode(column: "adjusted"), redeemed: try row.decode(column: "redeemed"),
-                    expired: try row.decode(column: "expired"), writtenOff: try row.decode(column: "written_off"))
+                    expired: try row.decode(column: "expired"), writtenOff: try row.decode(column: "written_off"),
+                    issuedGross: try row.decode(column: "issued_gross"), clawedBack: try row.decode(column: "clawed_back"),
+                    granted: try row.decode(column: "granted"), deducted: try row.decode(column: "deducted"))
             }
         }
         return BreakageReport(program: program.name, from: from, to: to, months: months)
