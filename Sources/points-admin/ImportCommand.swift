@@ -14,7 +14,7 @@ struct ImportCommand: AsyncParsableCommand {
             With --json the report is JSON Lines, one object a line, and the last line of standard output is \
             the summary: {"summary": {"accepted": …, "duplicates": …, "rejected": …, …}}.
             """,
-        subcommands: [Purchases.self, Refunds.self, Redemptions.self, Adjustments.self, Tasks.self])
+        subcommands: [Purchases.self, Refunds.self, Redemptions.self, Adjustments.self, Tasks.self, History.self])
 
     /// What every import takes.
     struct Arguments: ParsableArguments {
@@ -56,15 +56,7 @@ struct ImportCommand: AsyncParsableCommand {
             let input = file == "-" ? FileHandle.standardInput : try ImportInput.open(path: file)
             let sink = try ReportSink(path: report, json: options.json)
             let (ledger, program) = try await options.ledgerAndProgram(connections: connections)
-            let summary: ImportSummary
-            do {
-                summary = try await body(ledger, program, input, file == "-" ? "standard input" : file, sink.write)
-            } catch {
-                // The lines reported before the failure are kept: rerunning the file finishes it.
-                try? sink.close()
-                throw error
-            }
-            try sink.close()
+            let summary = try await sink.closing { try await body(ledger, program, input, file == "-" ? "standard input" : file, sink.write) }
             if options.json {
                 try Terminal.jsonLine(["summary": summary])
             } else {
@@ -149,6 +141,60 @@ struct ImportCommand: AsyncParsableCommand {
     }
 }
 
+extension ImportCommand {
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replay a program's whole history from a directory of files, in time order, with the period jobs between days.",
+            discussion: """
+                The directory holds any of purchases, refunds, redemptions, adjustments and tasks (each .jsonl, \
+                .ndjson, .json or .csv, in its own import's fields), each in time order. Records post in time \
+                order across the files; before each day's first record the period jobs run as of the day's start \
+                (maturation, expiry, tier evaluation), as a nightly schedule runs them, and once more as of now at \
+                the end. A member a record names is created before its first record (--no-create-members refuses \
+                them). Configure the program first: settings cannot be back-dated once it has entries. Report \
+                lines name their file. Running the directory again posts nothing twice.
+                """)
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The directory of the history's files.", valueName: "directory"))
+        var directory: String
+        @Flag(help: "Record a permission to load records older than the back-dating window (a program's history).")
+        var allowBackdated = false
+        @Option(help: ArgumentHelp("Where to write the per-line report (default: standard output).", valueName: "file"))
+        var report: String?
+        @Option(help: ArgumentHelp("Records of one kind per committed batch, at most.", valueName: "n"))
+        var batch = 5_000
+        @Option(help: ArgumentHelp("Who is recorded on adjustments whose line names no actor.", valueName: "name"))
+        var actor = ProcessInfo.processInfo.environment["USER"] ?? "admin"
+        @Flag(help: "Refuse records of unknown members instead of creating them.")
+        var noCreateMembers = false
+
+        func validate() throws {
+            if batch <= 0 { throw ValidationError("--batch must be a positive number, not \(batch).") }
+        }
+
+        func run() async throws {
+            let sink = try ReportSink(path: report, json: options.json)
+            let (ledger, program) = try await options.ledgerAndProgram()
+            let summary = try await sink.closing {
+                try await ledger.importHistory(
+                    directory: directory, into: program,
+                    options: ImportOptions(
+                        createMembers: !noCreateMembers, allowBackdated: allowBackdated, batchSize: batch, connections: 1, actor: actor),
+                    report: { sink.write(file: $0, $1) })
+            }
+            if options.json {
+                try Terminal.jsonLine(["summary": summary])
+            } else {
+                for (file, part) in summary.files.sorted(by: { $0.key < $1.key }) {
+                    Terminal.print("\(file): \(part.lines) lines: \(part.accepted) accepted (\(part.points) points), \(part.duplicates) duplicates, \(part.rejected) rejected.")
+                }
+                Terminal.print("The period jobs ran before \(summary.jobDays) days' records; \(String(format: "%.1f", summary.seconds)) s.")
+            }
+            if summary.files.values.contains(where: { $0.rejected > 0 }) { throw ExitCode(ExitStatus.refused) }
+        }
+    }
+}
+
 extension ImportCommand.Arguments {
     func importHistory(_ kind: HistoryKind, _ options: GlobalOptions, actor: String = "import") async throws {
         try await run(options) { ledger, program, input, name, report in
@@ -192,7 +238,26 @@ final class ReportSink: Sendable {
     }
 
     @Sendable func write(_ result: ImportLineResult) {
-        let line = json ? Self.jsonLine(result) : Self.textLine(result)
+        append(json ? Self.jsonLine(result) : Self.textLine(result))
+    }
+
+    /// A line of a replay of several files: the same, naming its file first.
+    @Sendable func write(file: String, _ result: ImportLineResult) {
+        if json {
+            var line = Self.jsonLine(result)
+            // Keys stay sorted: "file" comes after "entry_id" and before "key" and "line".
+            var named = ""
+            ReportSink.appendJSONString(file, to: &named)
+            let at = line.range(of: "\"entry_id\":")
+                .flatMap { line[$0.upperBound...].firstIndex(of: ",") }.map { line.index(after: $0) } ?? line.index(after: line.startIndex)
+            line.insert(contentsOf: "\"file\":" + named + ",", at: at)
+            append(line)
+        } else {
+            append(VisibleText.escaped(file) + " " + Self.textLine(result))
+        }
+    }
+
+    private func append(_ line: String) {
         // Results come one at a time, in line order: writing under the lock keeps that order.
         state.withLock { state in
             state.bytes.append(contentsOf: line.utf8)
@@ -265,6 +330,20 @@ final class ReportSink: Sendable {
             }
         }
         out += "\""
+    }
+
+    /// Runs an import that reports here, then closes the report, on a failure too: the lines
+    /// reported before it are kept, and rerunning the import finishes it.
+    func closing<T>(_ body: () async throws -> T) async throws -> T {
+        let result: T
+        do {
+            result = try await body()
+        } catch {
+            try? close()
+            throw error
+        }
+        try close()
+        return result
     }
 
     /// Writes out what is left and closes the report.

@@ -251,6 +251,39 @@ struct EarningCLITests {
         }
     }
 
+    /// `import history`: a directory's files replayed in time order, report lines naming their
+    /// file, a summary per file, nothing posted twice on a second run.
+    @Test func aHistoryDirectoryReplaysInTimeOrder() async throws {
+        try await cli.withProgram { run, _ in
+            let folder = try temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let empty = try run(["import", "history", folder.path])
+            #expect(empty.status == 2 && empty.stderr.contains("holds none of purchases.csv, refunds.csv, redemptions.csv, adjustments.csv, tasks.csv"),
+                    "\(empty.stderr)")
+            try Data("order_id,member,amount,occurred_at\no1,m2,50.00,2024-01-02 10:00\no2,m2,20.00,2024-01-01 09:00\n".utf8)
+                .write(to: folder.appendingPathComponent("purchases.csv"))
+            // The redemption comes after the purchase of the 2nd in time, though its file is read first in order of files.
+            try Data(#"{"key": "r1", "member": "m2", "points": 40, "reason": "gift", "occurred_at": "2024-01-03"}"#.utf8)
+                .write(to: folder.appendingPathComponent("redemptions.jsonl"))
+            try Data("key,member,points,reason,occurred_at,expires_at\nopen-m2,m2,100,opening balance,2023-12-31 23:00,2026-12-31\n".utf8)
+                .write(to: folder.appendingPathComponent("adjustments.csv"))
+            let replay = try run(["import", "history", folder.path, "--allow-backdated"])
+            #expect(replay.status == 1, "\(replay.stderr)")
+            #expect(replay.stdout.contains("adjustments.csv line 2: accepted key open-m2 entry "), "\(replay.stdout)")
+            #expect(replay.stdout.contains("purchases.csv line 2: accepted order o1 entry "), "\(replay.stdout)")
+            #expect(replay.stdout.contains("purchases.csv line 3: rejected order o2: occurred_at is earlier than line 2's"), "\(replay.stdout)")
+            #expect(replay.stdout.contains("redemptions.jsonl line 1: accepted key r1 entry "), "\(replay.stdout)")
+            #expect(replay.stdout.contains("purchases.csv: 2 lines: 1 accepted (50 points), 0 duplicates, 1 rejected."), "\(replay.stdout)")
+            let member = try JSONSerialization.jsonObject(with: Data(try run(["member", "show", "m2", "--json"]).stdout.utf8)) as? [String: Any]
+            #expect(member?["available"] as? Int == 110, "\(String(describing: member))")
+            let again = try run(["import", "history", folder.path, "--allow-backdated", "--json", "--report", "/dev/null"])
+            let summary = (try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])?["summary"] as? [String: Any]
+            let files = summary?["files"] as? [String: [String: Any]]
+            #expect(files?.values.map { $0["accepted"] as? Int } == [0, 0, 0], "\(again.stdout)")
+            #expect(files?["adjustments.csv"]?["duplicates"] as? Int == 1, "\(again.stdout)")
+        }
+    }
+
     /// The server may still be committing the batch whose COMMIT a killed client had sent: counts
     /// are taken once the killed client's session has ended.
     static func waitForOtherSessionsToEnd(_ configuration: ConnectionConfiguration) async throws {

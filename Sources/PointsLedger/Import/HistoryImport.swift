@@ -264,6 +264,10 @@ struct HistoryLines: ImportLineKind {
     /// through one worker. Other records go by member.
     func partition(of record: HistoryRecord) -> String { record.member ?? "" }
 
+    func occurredAt(of record: HistoryRecord) -> String { record.occurredAt }
+
+    func member(of record: HistoryRecord) -> String? { record.member }
+
     func rejected(line: Int, _ error: ImportLines.LineError) -> ImportLineResult {
         ImportLineResult(line: line, status: .rejected, order: nil, entryID: nil, points: nil, reason: error.reason, key: error.order)
     }
@@ -272,10 +276,12 @@ struct HistoryLines: ImportLineKind {
         -> [ImportLineResult]
     {
         try ImportBatch.post(records, together: { try postTogether($0, connection: connection, program: program, options: options) }) {
-            record, reason in
-            ImportLineResult(
-                line: record.line, status: .rejected, order: record.order, entryID: nil, points: nil, reason: reason, key: record.key)
+            rejected($0, reason: $1)
         }
+    }
+
+    func rejected(_ record: HistoryRecord, reason: String) -> ImportLineResult {
+        ImportLineResult(line: record.line, status: .rejected, order: record.order, entryID: nil, points: nil, reason: reason, key: record.key)
     }
 
     private func postTogether(_ records: [HistoryRecord], connection: PostgresConnection, program: Program, options: ImportOptions) throws

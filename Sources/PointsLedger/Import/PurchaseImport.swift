@@ -256,16 +256,6 @@ enum ImportBatch {
     /// to the line at fault, which is reported rejected with the database's reason while the
     /// others go in. A deadlock or serialization failure is no line's fault: the transaction is
     /// run again, and if it keeps failing the import stops with the error (a rerun finishes it).
-    static func post(_ records: [ImportRecord], connection: PostgresConnection, program: Program, options: ImportOptions) throws
-        -> [ImportLineResult]
-    {
-        try post(records, together: { try postTogether($0, connection: connection, program: program, options: options) }) { record, reason in
-            ImportLineResult(line: record.line, status: .rejected, order: record.order, entryID: nil, points: nil, reason: reason)
-        }
-    }
-
-    /// `post` for any kind of record: `together` posts records in one transaction, `rejected`
-    /// is the result of a record the database refused on its own.
     static func post<Record>(
         _ records: [Record], together: ([Record]) throws -> [ImportLineResult], rejected: (Record, String) -> ImportLineResult
     ) throws -> [ImportLineResult] {
@@ -292,7 +282,7 @@ enum ImportBatch {
         }
     }
 
-    private static func postTogether(_ records: [ImportRecord], connection: PostgresConnection, program: Program, options: ImportOptions) throws
+    static func postTogether(_ records: [ImportRecord], connection: PostgresConnection, program: Program, options: ImportOptions) throws
         -> [ImportLineResult]
     {
         let orders = Dictionary(records.map { ($0.line, $0.order) }, uniquingKeysWith: { first, _ in first })

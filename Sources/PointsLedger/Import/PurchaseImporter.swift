@@ -108,10 +108,17 @@ protocol ImportLineKind: Sendable {
     /// One line's text as a record, or the reason it cannot be one.
     func record(_ text: String, lineNumber: Int, format: ImportFormat, columns: Columns?, program: Program)
         -> Result<Record, ImportLines.LineError>
+    /// The record's time as `TimeText.normalise` wrote it.
+    func occurredAt(of record: Record) -> String
+    /// The member a record names, which a replay creates when it may (nil: none, or one the
+    /// kind's own import creates).
+    func member(of record: Record) -> String?
     /// Records with the same partition are posted by the same worker, in line order.
     func partition(of record: Record) -> String
     /// The result of a line refused before it was staged.
     func rejected(line: Int, _ error: ImportLines.LineError) -> ImportLineResult
+    /// The result of a checked record refused for `reason`.
+    func rejected(_ record: Record, reason: String) -> ImportLineResult
     /// Posts one batch in one transaction; every record gets its result.
     func post(_ records: [Record], connection: PostgresConnection, program: Program, options: ImportOptions) throws -> [ImportLineResult]
 }
@@ -135,14 +142,24 @@ struct PurchaseLines: ImportLineKind {
         }
     }
 
+    func occurredAt(of record: ImportRecord) -> String { record.occurredAt }
+
+    func member(of record: ImportRecord) -> String? { nil }
+
     func partition(of record: ImportRecord) -> String { record.member }
 
     func rejected(line: Int, _ error: ImportLines.LineError) -> ImportLineResult {
         ImportLineResult(line: line, status: .rejected, order: error.order, entryID: nil, points: nil, reason: error.reason)
     }
 
+    func rejected(_ record: ImportRecord, reason: String) -> ImportLineResult {
+        ImportLineResult(line: record.line, status: .rejected, order: record.order, entryID: nil, points: nil, reason: reason)
+    }
+
     func post(_ records: [ImportRecord], connection: PostgresConnection, program: Program, options: ImportOptions) throws -> [ImportLineResult] {
-        try ImportBatch.post(records, connection: connection, program: program, options: options)
+        try ImportBatch.post(records, together: { try ImportBatch.postTogether($0, connection: connection, program: program, options: options) }) {
+            rejected($0, reason: $1)
+        }
     }
 }
 
