@@ -7,13 +7,15 @@
 #   Scripts/bench.sh finance import           only the stages named (single, import, tiers, finance, server)
 #   BENCH_SECONDS=30 Scripts/bench.sh         longer runs of the single-operation workloads
 #   BENCH_IMPORT_LINES=200000 Scripts/bench.sh a smaller import (and expiry) run
+#   BENCH_HISTORY_LINES=50000 Scripts/bench.sh  smaller imports of adjustments, redemptions and refunds
 #
 # Workloads: single grants, single purchases and single check-ins at 1 and 8 connections (compared with
 # tpcb-like at 1 and 8 clients), and single purchases in a program whose members move up through
 # tiers with multipliers during the run, and their floor (a purchase's writes alone, from pgbench); a bulk import of BENCH_IMPORT_LINES purchases (default
 # 1,000,000) over BENCH_IMPORT_MEMBERS members (default 100,000), with the CLI's peak memory
 # (compared with tpcb-like at 8 clients), and its floor (an import's writes alone, in batches, from
-# pgbench); the expiry job over the lots that import formed; period-end
+# pgbench); imports of BENCH_HISTORY_LINES adjustments, redemptions and refunds (default 200,000
+# each) into the same members, with their peak memory; the expiry job over the lots that import formed; period-end
 # tier evaluation of BENCH_TIER_MEMBERS members (default 1,000,000, loaded with SQL); finance over
 # BENCH_FINANCE_POSTINGS postings (default 10,000,000, loaded with SQL): sealing the journal, then
 # `audit verify`, `audit verify --deep` and `report balances --as-of` (halfway through the history)
@@ -31,6 +33,7 @@ ensure_postgres
 seconds=${BENCH_SECONDS:-15}
 import_lines=${BENCH_IMPORT_LINES:-1000000}
 import_members=${BENCH_IMPORT_MEMBERS:-100000}
+history_lines=${BENCH_HISTORY_LINES:-200000}
 tier_members=${BENCH_TIER_MEMBERS:-1000000}
 finance_postings=${BENCH_FINANCE_POSTINGS:-10000000}
 stages=" ${*:-single import tiers finance server} "
@@ -175,12 +178,13 @@ if want import; then
     # last one day, so that every lot the import forms has expired when the expiry job runs.
     import_file="$socket_dir/import-$import_lines.jsonl"
     day=$(date -u -d '30 days ago' +%Y-%m-%d)
+    # Every member buys once first (the history imports below need them all), then at random.
     echo "Writing $import_lines purchases over $import_members members to $import_file..." >&2
     awk -v n="$import_lines" -v m="$import_members" -v day="$day" 'BEGIN {
         srand(42)
         for (i = 1; i <= n; i++)
             printf "{\"order_id\": \"bench-%d\", \"member\": \"member-%d\", \"amount\": \"%d.%02d\", \"occurred_at\": \"%sT%02d:%02d:00+08:00\"}\n",
-                i, int(rand() * m) + 1, 1 + int(rand() * 500), int(rand() * 100), day, int(rand() * 24), int(rand() * 60)
+                i, i <= m ? i : int(rand() * m) + 1, 1 + int(rand() * 500), int(rand() * 100), day, int(rand() * 24), int(rand() * 60)
     }' > "$import_file"
     "$bin/points-admin" program create bench --currency CNY --database-url "$import_url" >/dev/null
     "$bin/points-admin" program set bench --expiry "days 1" --effective-at 2000-01-01 --database-url "$import_url" >/dev/null
@@ -198,6 +202,47 @@ if want import; then
     "$bin/points-admin" audit verify --program bench --database-url "$import_url" >/dev/null \
         || { echo "bench: audit verify failed after the import and expiry" >&2; exit 1; }
     rm -f "$time_file.json" "$import_file"
+
+    # The history imports, into the same program and members: adjustments (a grant of 100 points
+    # to every member 29 days ago, then as many deductions of 5 a day later), redemptions (spends
+    # of 10 points), refunds (of 0.01 of the imported orders). Each line is posted, none refused.
+    history_lines=$(( history_lines < import_lines ? history_lines : import_lines ))  # refunds need as many orders
+    history_half=$(( history_lines / 2 ))
+    granted=$(( history_half < import_members ? history_half : import_members ))  # members granted points
+    declare -A history_seconds history_kb
+    for kind in adjustments redemptions refunds; do
+        history_file="$socket_dir/history-$kind.csv"
+        case "$kind" in
+        adjustments) awk -v n="$history_lines" -v m="$granted" -v h="$history_half" \
+            -v g="$(date -u -d '29 days ago' +%Y-%m-%d)" -v d="$(date -u -d '28 days ago' +%Y-%m-%d)" 'BEGIN {
+                print "key,member,points,reason,occurred_at"
+                for (i = 1; i <= n; i++)
+                    printf "a-%d,member-%d,%d,%s,%sT%02d:%02d:%02dZ\n", i, ((i <= h ? i : i - h) - 1) % m + 1, i <= h ? 100 : -5,
+                        i <= h ? "opening balance" : "correction",
+                        i <= h ? g : d, int(i * 86399 / n) / 3600, int(i * 86399 / n) % 3600 / 60, int(i * 86399 / n) % 60
+            }' ;;
+        redemptions) awk -v n="$history_lines" -v m="$granted" -v day="$(date -u -d '27 days ago' +%Y-%m-%d)" 'BEGIN {
+                print "key,member,points,reason,occurred_at"
+                for (i = 1; i <= n; i++)
+                    printf "r-%d,member-%d,10,gift card,%sT%02d:%02d:%02dZ\n", i, (i - 1) % m + 1, day,
+                        int(i * 86399 / n) / 3600, int(i * 86399 / n) % 3600 / 60, int(i * 86399 / n) % 60
+            }' ;;
+        refunds) awk -v n="$history_lines" -v day="$(date -u -d '26 days ago' +%Y-%m-%d)" 'BEGIN {
+                print "refund_id,order_id,amount,occurred_at"
+                for (i = 1; i <= n; i++) printf "rf-%d,bench-%d,0.01,%sT12:00:00Z\n", i, i, day
+            }' ;;
+        esac > "$history_file"
+        echo "Importing $history_lines $kind..." >&2
+        /usr/bin/time -f "%e %M" -o "$time_file" "$bin/points-admin" import "$kind" "$history_file" --program bench --allow-backdated \
+            --report /dev/null --json --database-url "$import_url" > "$time_file.json" || true
+        read -r history_seconds[$kind] history_kb[$kind] < "$time_file"
+        accepted=$(sed -nE 's/.*"accepted":([0-9]+).*/\1/p' "$time_file.json")
+        [ "$accepted" = "$history_lines" ] \
+            || { echo "bench: the import of $kind accepted $accepted of $history_lines lines" >&2; cat "$time_file.json" >&2; exit 1; }
+        rm -f "$history_file" "$time_file.json"
+    done
+    "$bin/points-admin" audit verify --program bench --database-url "$import_url" >/dev/null \
+        || { echo "bench: audit verify failed after the history imports" >&2; exit 1; }
 
     # The import's floor: the writes an import makes, alone, in a fresh database with the members
     # already there. Batches of the import's size, one transaction each, on two connections that
@@ -425,7 +470,14 @@ if want import; then
     import_floor_rate=$(awk -v t="$import_floor_tps" -v b="$import_batch" 'BEGIN { printf "%.1f", t * b }')
     import_floor_ratio=$(awk -v a="$import_floor_rate" -v b="${pgbench_tps[8]}" 'BEGIN { printf "%.2f", a / b }')
     printf '%-28s %8s %12s %8s\n' "import writes alone" "2" "$import_floor_rate" "${import_floor_ratio}x"
+    for kind in adjustments redemptions refunds; do
+        rate=$(awk -v n="$history_lines" -v s="${history_seconds[$kind]}" 'BEGIN { printf "%.1f", n / s }')
+        printf '%-28s %8s %12s %8s\n' "import ($kind)" "$([ "$kind" = refunds ] && echo 1 || echo 2)" "$rate" \
+            "$(awk -v a="$rate" -v b="${pgbench_tps[8]}" 'BEGIN { printf "%.2f", a / b }')x"
+    done
     echo "import: $import_lines purchases over $import_members members in ${import_seconds} s, CLI peak memory $(( import_kb / 1024 )) MB"
+    echo "history imports: $history_lines lines each; CLI peak memory adjustments $(( history_kb[adjustments] / 1024 )) MB," \
+        "redemptions $(( history_kb[redemptions] / 1024 )) MB, refunds $(( history_kb[refunds] / 1024 )) MB"
     echo "import writes alone: the floor of any import on this server (entries, movements, purchases, lots, one balance update per member a batch; no parsing, COPY, checks or tiers)"
     echo "expiry job: $expired lots expired in ${expire_seconds} s"
 fi

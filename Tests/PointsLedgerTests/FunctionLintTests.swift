@@ -13,8 +13,8 @@ struct FunctionLintTests {
         try await TestDatabase.withLedger { _, program, configuration in
             let connection = try PostgresConnection(configuration: configuration)
             try connection.execute(script: "CREATE EXTENSION IF NOT EXISTS plpgsql_check")
-            // The import's stages work on temporary tables that they create: run them on one staged
-            // line, in a transaction rolled back afterwards, so that the tables exist to check against.
+            // The imports' stages work on temporary tables that they create: run them on one staged
+            // line each, in a transaction rolled back afterwards, so that the tables exist to check against.
             let p = program.id
             try connection.execute(script: """
                 BEGIN;
@@ -25,6 +25,9 @@ struct FunctionLintTests {
                 SELECT points.import_write_entries(\(p), true, false, 'ordinary');
                 SELECT points.import_find_upgrades(\(p), r, 2::smallint, true) FROM points.programs AS r WHERE r.program_id = \(p);
                 SELECT points.import_write_lines(\(p), false, true);
+                INSERT INTO points.import_history_staging (batch_id, line, record_key, member_id, points, reason, actor, occurred_at)
+                VALUES (nextval('points.import_batch_ids'), 1, 'k1', 'm1', 5, 'welcome', 'ops', now());
+                SELECT count(*) FROM points.import_adjustment_batch(\(p), currval('points.import_batch_ids'), false);
                 """)
             let findings = try connection.query("""
                 SELECT p.oid::regprocedure::text || ' line ' || coalesce(c.lineno::text, '?') || ': ' || c.level || ': ' || c.message

@@ -59,8 +59,10 @@ $$;
 
 -- Takes up to p_points from a member's lots, soonest-expiring first (ties: earliest earned,
 -- then lowest id), and records which lots paid how much for entry p_entry. Returns the points
--- taken. The caller holds the member's row lock.
-CREATE FUNCTION points.consume_lots(p_program integer, p_member text, p_entry bigint, p_points bigint)
+-- taken. The caller holds the member's row lock. With p_lots_before_entry, only lots of entries
+-- before p_entry (ids are drawn under the member's lock, in order): a batch that has written the
+-- lots of its later lines already spends as if they were not there yet.
+CREATE FUNCTION points.consume_lots(p_program integer, p_member text, p_entry bigint, p_points bigint, p_lots_before_entry boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -76,6 +78,7 @@ BEGIN
                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
         FROM points.lots AS l
         WHERE l.program_id = p_program AND l.member_id = p_member AND l.remaining > 0
+          AND (NOT p_lots_before_entry OR l.entry_id < p_entry)
     ), taken AS (
         SELECT o.lot_id, least(o.remaining, p_points - o.before) AS amount FROM ordered AS o WHERE o.before < p_points
     ), spent AS (

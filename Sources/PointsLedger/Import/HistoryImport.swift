@@ -305,10 +305,17 @@ struct HistoryLines: ImportLineKind {
                     ]
                 })
             try connection.preparedQuery("SELECT set_config('TimeZone', 'UTC', true)")
-            return try connection.preparedQuery("""
-                SELECT line, occurred_at, answer::text AS answer
-                FROM points.import_history_batch(\(program.id), \(batchID), \(kind.databaseKind)::points.history_kind, \(options.allowBackdated))
-                """).decode(HistoryLineAnswer.self).map { row in
+            // Grants and deductions have a set-based path of their own; the other kinds go line by line.
+            let answers = kind == .adjustments
+                ? try connection.preparedQuery("""
+                    SELECT line, occurred_at, answer::text AS answer
+                    FROM points.import_adjustment_batch(\(program.id), \(batchID), \(options.allowBackdated))
+                    """)
+                : try connection.preparedQuery("""
+                    SELECT line, occurred_at, answer::text AS answer
+                    FROM points.import_history_batch(\(program.id), \(batchID), \(kind.databaseKind)::points.history_kind, \(options.allowBackdated))
+                    """)
+            return try answers.decode(HistoryLineAnswer.self).map { row in
                 result(of: byLine[row.line]!, at: row.occurredAt, answer: Data(row.answer.utf8), program: program)
             }
         }
