@@ -28,6 +28,9 @@ struct FunctionLintTests {
                 INSERT INTO points.import_history_staging (batch_id, line, record_key, member_id, points, reason, actor, occurred_at)
                 VALUES (nextval('points.import_batch_ids'), 1, 'k1', 'm1', 5, 'welcome', 'ops', now());
                 SELECT count(*) FROM points.import_adjustment_batch(\(p), currval('points.import_batch_ids'), false);
+                INSERT INTO points.import_history_staging (batch_id, line, record_key, member_id, points, reason, occurred_at)
+                VALUES (nextval('points.import_batch_ids'), 1, 'k1', 'm1', 5, 'parking', now());
+                SELECT count(*) FROM points.import_redemption_batch(\(p), currval('points.import_batch_ids'), false);
                 """)
             let findings = try connection.query("""
                 SELECT p.oid::regprocedure::text || ' line ' || coalesce(c.lineno::text, '?') || ': ' || c.level || ': ' || c.message

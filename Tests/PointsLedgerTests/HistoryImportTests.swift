@@ -133,12 +133,12 @@ struct HistoryImportTests {
         }
     }
 
-    /// Grants and deductions go through a set-based path: random ones (opening balances with
-    /// their own expiry, deductions some of which are short, keys used twice, unknown members, a
-    /// member with a hold past its time, times out of bounds) imported in batches answer and end
-    /// exactly as the same posted one call at a time.
-    @Test(arguments: [UInt64(0xAD_0001), 0xAD_0002, 0xAD_0003])
-    func adjustmentsImportedInBatchesEqualThemPostedOneByOne(seed: UInt64) async throws {
+    /// Grants, deductions and spends go through set-based paths: random ones (opening balances
+    /// with their own expiry, deductions and spends some of which are short, keys used twice,
+    /// unknown members, a member with a hold past its time, a member redeeming a reward, times
+    /// out of bounds) imported in batches answer and end exactly as the same posted one call at a time.
+    @Test(arguments: [HistoryKind.adjustments, .redemptions], [UInt64(0xAD_0001), 0xAD_0002, 0xAD_0003])
+    func grantsDeductionsAndSpendsImportedInBatchesEqualThemPostedOneByOne(kind: HistoryKind, seed: UInt64) async throws {
         try await TestDatabase.withMigrated { configuration in
             let ledger = Ledger(configuration: configuration, maximumConnections: 2, logger: TestDatabase.quietLogger)
             defer { Task { await ledger.pool.closeIdleConnections() } }
@@ -154,31 +154,51 @@ struct HistoryImportTests {
                     points: 100, to: "m5", in: program, reason: "seed", actor: "tests", key: "seed",
                     at: Timestamp(ISO8601DateFormatter().date(from: "2023-12-01T00:00:00Z")!), backdated: true)
                 _ = try await ledger.createHold(points: 30, member: "m5", expiresIn: .seconds(1), in: program, key: "hold")
+                _ = try await ledger.setReward("mug", in: program, RewardChange(name: "Mug", cost: 50, stock: .some(3)), actor: "tests")
+                if kind == .redemptions {
+                    for member in members {
+                        _ = try await ledger.grant(
+                            points: 900, to: member, in: program, reason: "opening", actor: "tests", key: "open-\(member)",
+                            at: Timestamp(ISO8601DateFormatter().date(from: "2023-12-02T00:00:00Z")!), backdated: true)
+                    }
+                }
             }
             try await Task.sleep(for: .milliseconds(1_300))  // the holds are past their time, not yet released
 
             var random = SeededRandom(seed: seed)
             let formatter = ISO8601DateFormatter()
             var at = formatter.date(from: "2024-01-01T00:00:00Z")!
+            // points 0: one mug.
             var lines: [(key: String, member: String, points: Int64, at: Date, expires: Date?)] = []
             for index in 0..<220 {
                 at.addTimeInterval(Double(Int.random(in: 600...40_000, using: &random)))
                 if !lines.isEmpty && Int.random(in: 0..<20, using: &random) == 0 {
                     var again = lines[Int.random(in: 0..<lines.count, using: &random)]
-                    if Bool.random(using: &random) { again.points += 1 }
+                    if Bool.random(using: &random) { again.points += again.points > 0 ? 1 : -1 }
                     lines.append(again)
                     continue
                 }
                 let member = Int.random(in: 0..<30, using: &random) == 0 ? "ghost" : members[Int.random(in: 0..<members.count, using: &random)]
-                let grant = Int.random(in: 0..<10, using: &random) < 6
-                let points = grant ? Int64.random(in: 1...300, using: &random) : -Int64.random(in: 1...400, using: &random)
+                let grant = kind == .adjustments && Int.random(in: 0..<10, using: &random) < 6
+                let points = grant ? Int64.random(in: 1...300, using: &random) : -Int64.random(in: 1...(kind == .adjustments ? 400 : 120), using: &random)
                 let expires = grant && index != 150 && Int.random(in: 0..<4, using: &random) == 0 ? at.addingTimeInterval(Double(Int.random(in: 1...400, using: &random)) * 86_400) : nil
-                lines.append(("k\(index)", member, points, index == 150 ? formatter.date(from: "2099-01-01T00:00:00Z")! : at, expires))
+                // m4 redeems the mug now and then: its lines go through points.redeem.
+                let reward = kind == .redemptions && member == "m4" && Int.random(in: 0..<3, using: &random) == 0
+                lines.append(("k\(index)", member, reward ? 0 : points, index == 150 ? formatter.date(from: "2099-01-01T00:00:00Z")! : at, expires))
             }
 
             var expected: [String] = []
             for line in lines {
                 do {
+                    if kind == .redemptions {
+                        let result = line.points == 0
+                            ? try await ledger.redeem("mug", member: line.member, in: single, key: line.key, at: Timestamp(line.at), backdated: true)
+                            : try await ledger.spend(
+                                points: -line.points, reason: "history", member: line.member, in: single, key: line.key, at: Timestamp(line.at),
+                                backdated: true)
+                        expected.append(result.outcome == .posted ? "accepted \(-result.points)" : "duplicate")
+                        continue
+                    }
                     let result = line.points > 0
                         ? try await ledger.grant(
                             points: line.points, to: line.member, in: single, reason: "history", actor: "migration", key: line.key,
@@ -192,10 +212,16 @@ struct HistoryImportTests {
                     expected.append("rejected " + (reason.hasSuffix(".") ? String(reason.dropLast()) : reason))
                 }
             }
-            let file = (["key,member,points,reason,occurred_at,expires_at"] + lines.map { line in
-                "\(line.key),\(line.member),\(line.points),history,\(formatter.string(from: line.at)),\(line.expires.map { formatter.string(from: $0) } ?? "")"
-            }).joined(separator: "\n")
-            let (results, _) = try await Self.run(ledger, .adjustments, file, into: imported, batchSize: 37)
+            let file = kind == .adjustments
+                ? (["key,member,points,reason,occurred_at,expires_at"] + lines.map { line in
+                    "\(line.key),\(line.member),\(line.points),history,\(formatter.string(from: line.at)),\(line.expires.map { formatter.string(from: $0) } ?? "")"
+                }).joined(separator: "\n")
+                : (["key,member,reward,points,reason,occurred_at"] + lines.map { line in
+                    line.points == 0
+                        ? "\(line.key),\(line.member),mug,,,\(formatter.string(from: line.at))"
+                        : "\(line.key),\(line.member),,\(-line.points),history,\(formatter.string(from: line.at))"
+                }).joined(separator: "\n")
+            let (results, _) = try await Self.run(ledger, kind, file, into: imported, batchSize: 37)
             let actual = (2...lines.count + 1).map { number -> String in
                 guard let result = results[number] else { return "missing" }
                 switch result.status {
@@ -234,6 +260,11 @@ struct HistoryImportTests {
                 SELECT concat_ws(' ', e.idempotency_key, e.kind, e.occurred_at, e.backdated, e.request, m.from_account, m.to_account, m.amount, m.occurred_at)
                 FROM points.journal_entries AS e JOIN points.movements AS m USING (program_id, member_id, entry_id) WHERE e.program_id = $program ORDER BY 1
                 """,
+                """
+                SELECT concat_ws(' ', e.idempotency_key, r.reward, r.quantity, r.points, r.reason)
+                FROM points.redemptions AS r JOIN points.journal_entries AS e USING (program_id, member_id, entry_id) WHERE r.program_id = $program ORDER BY 1
+                """,
+                "SELECT concat_ws(' ', reward, stock) FROM points.rewards WHERE program_id = $program",
             ] {
                 let (mine, theirs) = (try rows(imported, view), try rows(single, view))
                 let same = mine == theirs

@@ -48,7 +48,7 @@ struct SecurityTests {
             let writer = try callable(by: Self.roles.writer)
             let auditor = try callable(by: Self.roles.auditor)
             #expect(writer == [
-                "adjust", "authenticate_api_key", "canonical_line", "complete_task", "create_hold", "create_member", "effective_tier", "import_adjustment_batch", "import_history_batch", "import_purchase_batch",
+                "adjust", "authenticate_api_key", "canonical_line", "complete_task", "create_hold", "create_member", "effective_tier", "import_adjustment_batch", "import_history_batch", "import_purchase_batch", "import_redemption_batch",
                 "purchase", "redeem", "refund", "resolve_hold", "reward_offers", "set_birthday", "settings_at", "tier_at", "tier_period_start",
                 "tiers_at",
             ])

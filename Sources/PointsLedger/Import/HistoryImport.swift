@@ -305,11 +305,17 @@ struct HistoryLines: ImportLineKind {
                     ]
                 })
             try connection.preparedQuery("SELECT set_config('TimeZone', 'UTC', true)")
-            // Grants and deductions have a set-based path of their own; the other kinds go line by line.
+            // Grants, deductions and redemptions have set-based paths of their own; refunds and
+            // task completions go line by line.
             let answers = kind == .adjustments
                 ? try connection.preparedQuery("""
                     SELECT line, occurred_at, answer::text AS answer
                     FROM points.import_adjustment_batch(\(program.id), \(batchID), \(options.allowBackdated))
+                    """)
+                : kind == .redemptions
+                ? try connection.preparedQuery("""
+                    SELECT line, occurred_at, answer::text AS answer
+                    FROM points.import_redemption_batch(\(program.id), \(batchID), \(options.allowBackdated))
                     """)
                 : try connection.preparedQuery("""
                     SELECT line, occurred_at, answer::text AS answer
