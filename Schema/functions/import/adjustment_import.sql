@@ -81,11 +81,19 @@ BEGIN
     SELECT p_program, w.member_id, w.entry_id, 1, CASE WHEN w.points > 0 THEN 'adjustments' ELSE 'available' END::points.account,
            CASE WHEN w.points > 0 THEN 'available' ELSE 'adjustments' END::points.account, abs(w.points), w.occurred_at
     FROM pg_temp.history_work AS w WHERE w.status = 'posted' AND NOT w.slow ORDER BY w.member_id, w.line;
+    -- A lot expires at its own time, else by the rule in force when it was earned (points.expiry_for,
+    -- read here as a join rather than a call per lot).
     INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)
-    SELECT p_program, w.member_id, w.entry_id, w.occurred_at, coalesce(w.expires_at, points.expiry_for(p_program, w.occurred_at)),
-           points.lot_amount(w.points, w.before), points.lot_amount(w.points, w.before)
+    SELECT p_program, w.member_id, w.entry_id, w.occurred_at,
+           coalesce(w.expires_at, points.lot_expiry(s.expiry_kind, s.expiry_count, w.occurred_at, p.time_zone)), a.amount, a.amount
     FROM pg_temp.history_work AS w
-    WHERE w.status = 'posted' AND NOT w.slow AND w.points > 0 AND points.lot_amount(w.points, w.before) > 0
+    CROSS JOIN LATERAL (SELECT points.lot_amount(w.points, w.before) AS amount) AS a
+    JOIN points.programs AS p ON p.program_id = p_program
+    LEFT JOIN LATERAL (
+        SELECT ps.expiry_kind, ps.expiry_count FROM points.program_settings AS ps
+        WHERE ps.program_id = p_program AND ps.effective_at <= w.occurred_at
+        ORDER BY ps.effective_at DESC LIMIT 1) AS s ON w.expires_at IS NULL
+    WHERE w.status = 'posted' AND NOT w.slow AND w.points > 0 AND a.amount > 0
     ORDER BY w.member_id, w.line;
     FOR r IN SELECT w.member_id, w.entry_id, w.points FROM pg_temp.history_work AS w
              WHERE w.status = 'posted' AND NOT w.slow AND w.points < 0 ORDER BY w.member_id, w.line LOOP
