@@ -241,20 +241,9 @@ final class ReportSink: Sendable {
         append(json ? Self.jsonLine(result) : Self.textLine(result))
     }
 
-    /// A line of a replay of several files: the same, naming its file first.
+    /// A line of a replay of several files: the same, naming its file.
     @Sendable func write(file: String, _ result: ImportLineResult) {
-        if json {
-            var line = Self.jsonLine(result)
-            // Keys stay sorted: "file" comes after "entry_id" and before "key" and "line".
-            var named = ""
-            ReportSink.appendJSONString(file, to: &named)
-            let at = line.range(of: "\"entry_id\":")
-                .flatMap { line[$0.upperBound...].firstIndex(of: ",") }.map { line.index(after: $0) } ?? line.index(after: line.startIndex)
-            line.insert(contentsOf: "\"file\":" + named + ",", at: at)
-            append(line)
-        } else {
-            append(VisibleText.escaped(file) + " " + Self.textLine(result))
-        }
+        append(json ? Self.jsonLine(result, file: file) : Self.textLine(result, file: file))
     }
 
     private func append(_ line: String) {
@@ -285,8 +274,9 @@ final class ReportSink: Sendable {
     }
 
     /// `line 12: accepted order A1 entry 345, 12 points`, the order and the reason escaped for the terminal.
-    static func textLine(_ result: ImportLineResult) -> String {
+    static func textLine(_ result: ImportLineResult, file: String? = nil) -> String {
         var line: TerminalText = "line \(result.line): \(result.status.rawValue)"
+        if let file { line = "\(file) " + line }
         if let order = result.order { line = line + " order \(order)" }
         if let key = result.key { line = line + " key \(key)" }
         if result.status == .accepted, let entry = result.entryID { line = line + " entry \(entry), \(result.points ?? 0) points" }
@@ -295,10 +285,11 @@ final class ReportSink: Sendable {
     }
 
     /// `{"entry_id":345,"line":12,"order":"A1","points":12,"status":"accepted"}`: keys sorted, absent values left out.
-    static func jsonLine(_ result: ImportLineResult) -> String {
+    static func jsonLine(_ result: ImportLineResult, file: String? = nil) -> String {
         var line = "{"
         line.reserveCapacity(96)
         if let entry = result.entryID { line += "\"entry_id\":\(entry)," }
+        if let file { line += "\"file\":"; appendJSONString(file, to: &line); line += "," }
         if let key = result.key { line += "\"key\":"; appendJSONString(key, to: &line); line += "," }
         line += "\"line\":\(result.line)"
         if let order = result.order { line += ",\"order\":"; appendJSONString(order, to: &line) }

@@ -74,14 +74,9 @@ extension Ledger {
         case .unknownMember:
             throw LedgerError.notFound(.member, id: request.member)
         case .inFuture, .tooOld:
-            throw try await timeError(inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, program: program)
+            throw Self.timeRefusal(
+                inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, window: try await backdateWindow(if: true, program))
         }
-    }
-
-    /// The error for an occurred-at time the database refused ('in_future' or 'too_old'): every
-    /// write that can happen in the past takes the same explicit back-dating permission.
-    func timeError(inFuture: Bool, occurredAt: Timestamp?, program: Program) async throws -> LedgerError {
-        Self.timeRefusal(inFuture: inFuture, occurredAt: occurredAt, window: try await settings(of: program).backdateDays)
     }
 
     /// The program's back-dating window in days when `needed` (a time refusal names it), else 0.
@@ -89,7 +84,9 @@ extension Ledger {
         needed ? try await settings(of: program).backdateDays : 0
     }
 
-    /// `timeError`, given the program's back-dating window in days.
+    /// The error for an occurred-at time the database refused ('in_future' or 'too_old'), given
+    /// the program's back-dating window in days: every write that can happen in the past takes
+    /// the same explicit back-dating permission.
     static func timeRefusal(inFuture: Bool, occurredAt: Timestamp?, window: Int, field: String = "occurred at") -> LedgerError {
         let when = occurredAt?.description ?? "now"
         if inFuture {

@@ -101,23 +101,9 @@ struct HistoryLines: ImportLineKind {
     private var allFields: [String] { kind.fields.required + kind.fields.optional }
 
     func columns(_ header: String) throws(LedgerError) -> [String] {
-        let names: [String]
-        do {
-            names = try CSVLine.fields(header).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        } catch {
-            throw .invalidInput(field: "header", reason: "line 1 is not a CSV header: \(error.reason)")
-        }
-        let known = allFields.joined(separator: ", ")
-        for (index, name) in names.enumerated() {
-            guard allFields.contains(name) else {
-                throw .invalidInput(field: "header", reason: "unknown column \"\(name)\"; the columns of \(kind.rawValue) are \(known)")
-            }
-            guard !names[..<index].contains(name) else { throw .invalidInput(field: "header", reason: "column \(name) appears twice") }
-        }
-        for field in kind.fields.required where !names.contains(field) {
-            throw .invalidInput(field: "header", reason: "the required column \(field) is missing; the columns of \(kind.rawValue) are \(known)")
-        }
-        return names
+        try ImportLines.headerNames(
+            header, known: allFields, required: kind.fields.required,
+            listed: "the columns of \(kind.rawValue) are \(allFields.joined(separator: ", "))")
     }
 
     func record(_ text: String, lineNumber: Int, format: ImportFormat, columns: [String]?, program: Program)
@@ -127,18 +113,14 @@ struct HistoryLines: ImportLineKind {
         var key: String?
         do {
             if format == .csv {
-                let fields: [String]
-                do {
-                    fields = try CSVLine.fields(text)
-                } catch {
-                    throw ImportLines.LineError(reason: "the line is not valid CSV: \(error.reason)")
+                for (name, value) in zip(columns!, try ImportLines.csvFields(text, count: columns!.count)) where !value.isEmpty {
+                    values[name] = value
                 }
-                guard fields.count == columns!.count else {
-                    throw ImportLines.LineError(reason: "the line has \(fields.count) fields; the header has \(columns!.count)")
-                }
-                for (name, value) in zip(columns!, fields) where !value.isEmpty { values[name] = value }
             } else {
-                values = try jsonValues(text)
+                let known = allFields
+                try ImportLines.jsonFields(text, listed: "the fields of \(kind.rawValue) are \(known.joined(separator: ", "))") { name in
+                    known.contains(name) ? { values[name] = $0 } : nil
+                }
             }
             key = values[kind == .refunds ? "refund_id" : kind == .tasks ? "ref" : "key"]
             return .success(try checked(values, line: lineNumber, program: program))
@@ -147,27 +129,6 @@ struct HistoryLines: ImportLineKind {
         } catch {
             return .failure(ImportLines.LineError(reason: "\(error)", order: key))
         }
-    }
-
-    private func jsonValues(_ text: String) throws -> [String: String] {
-        let object: [String: FlatJSON.Value]
-        do {
-            object = try FlatJSON.parseObject(text)
-        } catch {
-            throw ImportLines.LineError(reason: "the line is not a valid JSON object: \(error.reason)")
-        }
-        var values: [String: String] = [:]
-        for (name, value) in object {
-            guard allFields.contains(name) else {
-                throw ImportLines.LineError(reason: "unknown field \"\(name)\"; the fields of \(kind.rawValue) are \(allFields.joined(separator: ", "))")
-            }
-            switch value {
-            case .string(let text), .number(let text): values[name] = text
-            case .null: continue
-            case .bool: throw ImportLines.LineError(reason: "field \(name) must be a string or a number, not true or false")
-            }
-        }
-        return values
     }
 
     /// The line's values checked as a single call checks its arguments.

@@ -142,24 +142,29 @@ enum ImportLines {
 
     /// The header's columns: every required one, nothing unknown, nothing twice.
     static func columns(_ header: String) throws(LedgerError) -> [ImportField] {
+        try headerNames(
+            header, known: ImportField.allCases.map(\.rawValue), required: ImportField.required.map(\.rawValue),
+            listed: "the columns are \(ImportField.names)"
+        ).map { ImportField(rawValue: $0)! }
+    }
+
+    /// A CSV header's names, trimmed and in lower case: each one of `known`, none twice, and
+    /// every one of `required`. `listed` ends a message about a name: "the columns are …".
+    static func headerNames(_ header: String, known: [String], required: [String], listed: String) throws(LedgerError) -> [String] {
         let names: [String]
         do {
             names = try CSVLine.fields(header).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         } catch {
             throw .invalidInput(field: "header", reason: "line 1 is not a CSV header: \(error.reason)")
         }
-        var columns: [ImportField] = []
-        for name in names {
-            guard let field = ImportField(rawValue: name) else {
-                throw .invalidInput(field: "header", reason: "unknown column \"\(name)\"; the columns are \(ImportField.names)")
-            }
-            guard !columns.contains(field) else { throw .invalidInput(field: "header", reason: "column \(name) appears twice") }
-            columns.append(field)
+        for (index, name) in names.enumerated() {
+            guard known.contains(name) else { throw .invalidInput(field: "header", reason: "unknown column \"\(name)\"; \(listed)") }
+            guard !names[..<index].contains(name) else { throw .invalidInput(field: "header", reason: "column \(name) appears twice") }
         }
-        for field in ImportField.required where !columns.contains(field) {
-            throw .invalidInput(field: "header", reason: "the required column \(field.rawValue) is missing; the columns are \(ImportField.names)")
+        for name in required where !names.contains(name) {
+            throw .invalidInput(field: "header", reason: "the required column \(name) is missing; \(listed)")
         }
-        return columns
+        return names
     }
 
     /// What is wrong with a line that is not UTF-8, and what to do: `has byte 0xFF at byte 14, …`.
@@ -182,40 +187,50 @@ enum ImportLines {
     }
 
     static func csvValues(_ text: String, columns: [ImportField]) throws -> ImportValues {
+        var values = ImportValues()
+        for (field, value) in zip(columns, try csvFields(text, count: columns.count)) where !value.isEmpty { values[field] = value }
+        return values
+    }
+
+    static func jsonValues(_ text: String) throws -> ImportValues {
+        var values = ImportValues()
+        try jsonFields(text, listed: "the fields are \(ImportField.names)") { name in
+            guard let field = ImportField(rawValue: name) else { return nil }
+            return { values[field] = $0 }
+        }
+        return values
+    }
+
+    /// A CSV line's fields: as many as the header has columns.
+    static func csvFields(_ text: String, count: Int) throws -> [String] {
         let fields: [String]
         do {
             fields = try CSVLine.fields(text)
         } catch {
             throw LineError(reason: "the line is not valid CSV: \(error.reason)")
         }
-        guard fields.count == columns.count else {
-            throw LineError(reason: "the line has \(fields.count) fields; the header has \(columns.count)")
-        }
-        var values = ImportValues()
-        for (field, value) in zip(columns, fields) where !value.isEmpty { values[field] = value }
-        return values
+        guard fields.count == count else { throw LineError(reason: "the line has \(fields.count) fields; the header has \(count)") }
+        return fields
     }
 
-    static func jsonValues(_ text: String) throws -> ImportValues {
+    /// A JSON Lines object's fields as text, each given to the setter `field` answers for its
+    /// name (nil: an unknown field, refused; `listed` ends that message: "the fields are …");
+    /// nulls are left out.
+    static func jsonFields(_ text: String, listed: String, _ field: (String) -> ((String) -> Void)?) throws {
         let object: [String: FlatJSON.Value]
         do {
             object = try FlatJSON.parseObject(text)
         } catch {
             throw LineError(reason: "the line is not a valid JSON object: \(error.reason)")
         }
-        var values = ImportValues()
         for (key, value) in object {
-            guard let field = ImportField(rawValue: key) else {
-                throw LineError(reason: "unknown field \"\(key)\"; the fields are \(ImportField.names)")
-            }
+            guard let set = field(key) else { throw LineError(reason: "unknown field \"\(key)\"; \(listed)") }
             switch value {
-            case .string(let text): values[field] = text
-            case .number(let text): values[field] = text
+            case .string(let text), .number(let text): set(text)
             case .null: continue
             case .bool: throw LineError(reason: "field \(key) must be a string or a number, not true or false")
             }
         }
-        return values
     }
 
     static func record(_ values: ImportValues, line: Int, program: Program) throws -> ImportRecord {
