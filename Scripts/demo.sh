@@ -92,5 +92,6 @@ echo
 echo "points-server stopped gracefully; its log (one line per request):"
 sed 's/^/   /' /tmp/points-demo-server.log
 step audit verify
+step report liability --html "$root/.pg/liability.html"
 echo
-echo "Demo done: the ledger is verified. Explore it with: $admin --help and $pointsserver --help"
+echo "Demo done: the ledger is verified; the liability page is .pg/liability.html. Explore it with: $admin --help and $pointsserver --help"

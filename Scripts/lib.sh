@@ -39,3 +39,9 @@ ensure_plpgsql_check() {
     major=$(basename "$(dirname "$(postgres_bin)")")
     [ -e "/usr/share/postgresql/$major/extension/plpgsql_check.control" ] || install_packages "postgresql-$major-plpgsql-check"
 }
+
+# Headless Chromium, which the test suite renders the HTML liability report in (Debian package
+# chromium-headless-shell: the browser without a display).
+ensure_chromium() {
+    [ -x /usr/bin/chromium-headless-shell ] || [ -x /usr/bin/chromium ] || install_packages chromium-headless-shell
+}

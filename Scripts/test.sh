@@ -9,6 +9,7 @@ cd "$root"
 ensure_postgres
 ensure_plpgsql_check
 ensure_hledger
+ensure_chromium
 
 started=0
 if ! Scripts/dev-db.sh url --dir .pg-test >/dev/null 2>&1; then started=1; fi

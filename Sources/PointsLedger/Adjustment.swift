@@ -32,7 +32,7 @@ extension Ledger {
         try Validate.positivePoints(points)
         if let expiresAt, expiresAt <= (occurredAt ?? .now) {
             throw LedgerError.invalidInput(
-                field: "expires at", reason: "\(expiresAt) is not after the grant's time \(occurredAt ?? .now); give a later expiry, or none to use the program's rule")
+                field: "expires at", reason: "\(program.clock.text(expiresAt)) is not after the grant's time \(program.clock.text(occurredAt ?? .now)); give a later expiry, or none to use the program's rule")
         }
         return try await adjust(
             points: points, member: member, program: program, reason: reason, actor: actor, key: key,
@@ -75,7 +75,7 @@ extension Ledger {
     /// What `points.adjust` answered, as the caller reads it: the posting, or the refusal.
     /// `window`: the program's back-dating window in days, named by a time refusal.
     static func posting(
-        _ answer: AdjustAnswer, points: Int64, member: String, key: String, occurredAt: Timestamp?, window: Int
+        _ answer: AdjustAnswer, points: Int64, member: String, key: String, occurredAt: Timestamp?, window: BackdateWindow
     ) throws -> PostingResult {
         switch answer.status {
         case .posted, .replayed:

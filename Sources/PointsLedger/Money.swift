@@ -1,4 +1,7 @@
 /// Money as an integer count of the currency's minor unit (fen, cents), never floating point.
+///
+/// Written with exactly the currency's decimals everywhere: `"104.20"` in CNY, `"1042"` in JPY,
+/// `"1.042"` in KWD; in JSON as that string, so no reader's floating point drops a digit.
 public struct Money: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
     public let minorUnits: Int64
     /// Digits of the minor unit: 2 for CNY and USD, 0 for JPY, 3 for KWD.
@@ -56,14 +59,55 @@ public struct Money: Sendable, Hashable, Codable, Comparable, CustomStringConver
         return Money(minorUnits: minor, exponent: exponent)
     }
 
-    /// The amount with its decimals: `"12.34"`.
-    public var description: String {
-        guard exponent > 0 else { return String(minorUnits) }
+    /// The amount with its decimals: `"1234.50"`.
+    public var description: String { text(grouped: false) }
+
+    /// The amount with its decimals, the whole part grouped by thousands for a person to read:
+    /// `"1,234.50"`.
+    public var grouped: String { text(grouped: true) }
+
+    private func text(grouped: Bool) -> String {
         let sign = minorUnits < 0 ? "-" : ""
         let digits = String(minorUnits.magnitude)
         let padded = String(repeating: "0", count: max(0, exponent + 1 - digits.count)) + digits
-        return sign + padded.dropLast(exponent) + "." + padded.suffix(exponent)
+        let whole = String(padded.dropLast(exponent))
+        return sign + (grouped ? Self.grouping(whole) : whole) + (exponent > 0 ? "." + padded.suffix(exponent) : "")
+    }
+
+    /// Digits with a comma before each group of three from the right: `3,981,830`.
+    static func grouping(_ digits: String) -> String {
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return out
+    }
+
+    /// Reads the string form back; the exponent is its number of decimals.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        let decimals = text.split(separator: ".", omittingEmptySubsequences: false).dropFirst().first?.count ?? 0
+        let negative = text.hasPrefix("-")
+        do {
+            let parsed = try Money.parse(negative ? String(text.dropFirst()) : text, exponent: decimals, field: "amount")
+            self.init(minorUnits: negative ? -parsed.minorUnits : parsed.minorUnits, exponent: decimals)
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
 
     public static func < (lhs: Money, rhs: Money) -> Bool { lhs.minorUnits < rhs.minorUnits }
+}
+
+extension BinaryInteger {
+    /// Grouped by thousands for a person to read: `3,981,830`, `-1,200`.
+    public var grouped: String {
+        (self < 0 ? "-" : "") + Money.grouping(String(magnitude))
+    }
 }

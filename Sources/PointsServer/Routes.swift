@@ -172,7 +172,7 @@ extension Route {
                 throw Problem.malformed(field: "from", "The journal export needs from (and optionally to), like ?from=2026-11-01&to=2026-12-01.")
             }
             let to = try await call.time("to", ledger: ledger) ?? .now
-            try ledger.checkPeriod(from: from, to: to)
+            try ledger.checkPeriod(from: from, to: to, in: call.program)
             return try await JournalStream.reply(ledger: ledger, program: call.program, from: from, to: to, format: format)
         },
     ]

@@ -30,6 +30,42 @@ public struct Timestamp: Hashable, Comparable, Sendable, PostgresEncodable, Post
     /// PostgreSQL's text form in UTC: `2026-11-22 09:30:00.000000+00`.
     public var postgresText: String { format(dateTimeSeparator: " ", zone: "+00") }
 
+    /// RFC 3339 with microseconds at a UTC offset: `2027-01-01T00:00:00.000000+08:00`, or `Z`
+    /// for offset zero. The same instant whatever the offset; readers of JSON and CSV parse it.
+    public func rfc3339(offsetSeconds: Int) -> String {
+        guard offsetSeconds != 0 else { return description }
+        return Timestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + Int64(offsetSeconds) * 1_000_000)
+            .format(dateTimeSeparator: "T", zone: Self.offsetText(offsetSeconds))
+    }
+
+    /// The wall clock at a UTC offset, to the second: `2027-01-01 00:00:00`, and whether it is
+    /// midnight exactly (a day's start).
+    public func wallClock(offsetSeconds: Int) -> (date: String, time: String, isMidnight: Bool) {
+        let local = microsecondsSinceEpoch + Int64(offsetSeconds) * 1_000_000
+        let (days, micros) = local.floorDividedWithRemainder(by: 86_400_000_000)
+        let (year, month, day) = CivilCalendar.date(fromDaysSinceEpoch: days)
+        let seconds = micros / 1_000_000
+        return (
+            String(format: "%04d-%02d-%02d", year, month, day),
+            String(format: "%02d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60), micros == 0
+        )
+    }
+
+    /// The date before a local date: `2026-12-31` for `2027-01-01`.
+    public static func dayBefore(_ date: String) -> String {
+        let parts = date.split(separator: "-").compactMap { Int64($0) }
+        guard parts.count == 3 else { return date }
+        let (year, month, day) = CivilCalendar.date(
+            fromDaysSinceEpoch: CivilCalendar.daysSinceEpoch(year: parts[0], month: parts[1], day: parts[2]) - 1)
+        return String(format: "%04d-%02d-%02d", year, month, day)
+    }
+
+    /// `+08:00`, `-03:30`, `+00:00`.
+    public static func offsetText(_ offsetSeconds: Int) -> String {
+        let minutes = abs(offsetSeconds) / 60
+        return (offsetSeconds < 0 ? "-" : "+") + String(format: "%02d:%02d", minutes / 60, minutes % 60)
+    }
+
     private func format(dateTimeSeparator: String, zone: String) -> String {
         let (days, micros) = microsecondsSinceEpoch.floorDividedWithRemainder(by: 86_400_000_000)
         let (year, month, day) = CivilCalendar.date(fromDaysSinceEpoch: days)
@@ -143,7 +179,20 @@ extension Int64 {
     }
 }
 
-/// Encoded as its ISO 8601 text (`2026-11-22T09:30:00.000000Z`).
+/// The UTC offset of a place at each instant (a time zone's rules): how an encoder writes a
+/// `Timestamp` when it carries one under `CodingUserInfoKey.timestampOffsets`.
+public protocol TimestampOffsets: Sendable {
+    func offsetSeconds(at instant: Timestamp) -> Int
+}
+
+extension CodingUserInfoKey {
+    /// An encoder's `any TimestampOffsets`: timestamps are written at its offsets.
+    public static let timestampOffsets = CodingUserInfoKey(rawValue: "timestampOffsets")!
+}
+
+/// Encoded as RFC 3339 text with microseconds: in UTC (`2026-11-22T09:30:00.000000Z`), or at the
+/// offsets of the encoder's `timestampOffsets` (`2026-11-22T17:30:00.000000+08:00`). Decoded from
+/// either.
 extension Timestamp: Codable {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
@@ -156,6 +205,10 @@ extension Timestamp: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(description)
+        if let offsets = encoder.userInfo[.timestampOffsets] as? any TimestampOffsets {
+            try container.encode(rfc3339(offsetSeconds: offsets.offsetSeconds(at: self)))
+        } else {
+            try container.encode(description)
+        }
     }
 }

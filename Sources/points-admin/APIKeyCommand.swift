@@ -60,8 +60,8 @@ struct APIKeyCommand: AsyncParsableCommand {
                 Terminal.table(
                     ["key", "role", "name", "created", "by", "revoked"],
                     keys.map { key in
-                        ["\(key.id)", key.role.rawValue, key.name, "\(key.createdAt)", key.createdBy,
-                         key.revokedAt.map { "\($0) by \(key.revokedBy ?? "")" } ?? "in force"]
+                        [.id(Int64(key.id)), .text(key.role.rawValue), .text(key.name), .time(key.createdAt), .text(key.createdBy),
+                         .text(key.revokedAt.map { "\(Terminal.clock.text($0)) by \(key.revokedBy ?? "")" } ?? "in force")]
                     })
             }
         }

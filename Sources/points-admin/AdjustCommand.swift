@@ -105,12 +105,12 @@ struct AdjustmentOutput: Encodable {
         }
         switch result.outcome {
         case .posted:
-            Terminal.print("Entry \(result.entryID): \(points > 0 ? "granted" : "deducted") \(points.magnitude) points, member \(member).")
+            Terminal.print("Entry \(result.entryID): \(points > 0 ? "granted" : "deducted") \(Int64(points.magnitude).grouped) points, member \(member).")
         case .replayed:
             Terminal.print("Entry \(result.entryID) was already posted with this key; nothing new was posted.")
         }
         Terminal.fields([
-            ("available", "\(balance.available)"), ("held", "\(balance.held)"), ("spendable", "\(balance.spendable)"),
+            ("available", balance.available.grouped), ("held", balance.held.grouped), ("spendable", balance.spendable.grouped),
         ])
     }
 }

@@ -54,7 +54,7 @@ struct DatabaseCommand: AsyncParsableCommand {
             } else {
                 Terminal.table(
                     ["version", "file", "state", "applied at"],
-                    status.map { [String(format: "%04d", $0.version), $0.fileName, $0.state.rawValue, $0.appliedAt?.description ?? ""] })
+                    status.map { [.text(String(format: "%04d", $0.version)), .text($0.fileName), .text($0.state.rawValue), $0.appliedAt.map(Cell.time) ?? ""] })
             }
         }
     }

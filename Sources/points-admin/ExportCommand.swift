@@ -30,7 +30,7 @@ struct ExportCommand: AsyncParsableCommand {
             let (ledger, program) = try await options.ledgerAndProgram()
             let from = try await ledger.instant(ifGiven: from, in: program, field: "--from") ?? Timestamp(microsecondsSinceEpoch: -62_135_596_800_000_000)
             let to = try await ledger.instant(ifGiven: to, in: program, field: "--to") ?? .now
-            try ledger.checkPeriod(from: from, to: to)  // before --output is touched: the period is the first thing to fix
+            try ledger.checkPeriod(from: from, to: to, in: program)  // before --output is touched: the period is the first thing to fix
             guard let output else {
                 let sink = FileSink(handle: .standardOutput)
                 _ = try await ledger.exportJournal(program, from: from, to: to, format: format) { try sink.write($0) }

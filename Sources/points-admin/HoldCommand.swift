@@ -34,7 +34,7 @@ struct HoldCommand: AsyncParsableCommand {
             }
             Terminal.print(
                 hold.outcome == .posted
-                    ? "Hold \(hold.holdID): \(points) points of member \(member) reserved until \(hold.expiresAt)."
+                    ? "Hold \(hold.holdID): \(points.grouped) points of member \(member) reserved until \(hold.expiresAt)."
                     : "Hold \(hold.holdID) was created before with this key (until \(hold.expiresAt)); nothing new was reserved.")
             HoldCommand.balances(available: hold.available, held: hold.held)
         }
@@ -84,14 +84,14 @@ struct HoldCommand: AsyncParsableCommand {
         let again = result.outcome == .replayed ? " (before; nothing new)" : ""
         switch result.state {
         case .captured:
-            Terminal.print("Hold \(result.holdID) captured \(result.captured ?? 0) of \(result.points) points as entry \(result.entryID ?? 0)\(again).")
+            Terminal.print("Hold \(result.holdID) captured \((result.captured ?? 0).grouped) of \(result.points.grouped) points as entry \(result.entryID ?? 0)\(again).")
         case .voided:
-            Terminal.print("Hold \(result.holdID) voided: \(result.points) points released\(again).")
+            Terminal.print("Hold \(result.holdID) voided: \(result.points.grouped) points released\(again).")
         }
         balances(available: result.available, held: result.held)
     }
 
     static func balances(available: Int64, held: Int64) {
-        Terminal.fields([("available", "\(available)"), ("held", "\(held)"), ("spendable", "\(available - held)")])
+        Terminal.fields([("available", available.grouped), ("held", held.grouped), ("spendable", (available - held).grouped)])
     }
 }

@@ -60,7 +60,7 @@ struct ImportCommand: AsyncParsableCommand {
             if options.json {
                 try Terminal.jsonLine(["summary": summary])
             } else {
-                Terminal.print("\(summary.lines) lines: \(summary.accepted) accepted (\(summary.points) points), \(summary.duplicates) duplicates, "
+                Terminal.print("\(summary.lines.grouped) lines: \(summary.accepted.grouped) accepted (\(summary.points.grouped) points), \(summary.duplicates.grouped) duplicates, "
                     + "\(summary.rejected) rejected, in \(summary.batches) batches, \(String(format: "%.1f", summary.seconds)) s.")
             }
             if summary.rejected > 0 { throw ExitCode(ExitStatus.refused) }
@@ -186,7 +186,7 @@ extension ImportCommand {
                 try Terminal.jsonLine(["summary": summary])
             } else {
                 for (file, part) in summary.files.sorted(by: { $0.key < $1.key }) {
-                    Terminal.print("\(file): \(part.lines) lines: \(part.accepted) accepted (\(part.points) points), \(part.duplicates) duplicates, \(part.rejected) rejected.")
+                    Terminal.print("\(file): \(part.lines.grouped) lines: \(part.accepted.grouped) accepted (\(part.points.grouped) points), \(part.duplicates.grouped) duplicates, \(part.rejected.grouped) rejected.")
                 }
                 Terminal.print("The period jobs ran before \(summary.jobDays) days' records; \(String(format: "%.1f", summary.seconds)) s.")
             }

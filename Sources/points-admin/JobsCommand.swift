@@ -63,9 +63,9 @@ extension JobsCommand {
         func run() async throws {
             try await JobRunner.run(
                 options: options, job: job,
-                progressLine: { "\($0.members) members, \($0.paid) paid, \($0.points) points, \($0.chunks) chunks" },
+                progressLine: { "\($0.members.grouped) members, \($0.paid.grouped) paid, \($0.points.grouped) points, \($0.chunks) chunks" },
                 summaryLine: {
-                    "birthday as of \($0.asOf): \($0.paid) of \($0.members) members paid, \($0.points) points, "
+                    "birthday as of \($0.asOf): \($0.paid.grouped) of \($0.members.grouped) members paid, \($0.points.grouped) points, "
                         + "\($0.chunks) chunks committed in \(String(format: "%.1f", $0.seconds)) s."
                 }
             ) { ledger, program, asOf, chunk, progress in
@@ -132,8 +132,8 @@ extension JobsCommand {
             var lines: [TerminalText] = []
             for period in summary.periods {
                 lines.append(
-                    "\(period.period) (ended \(period.endedAt))" + (period.alreadyEvaluated ? ", evaluated before" : "")
-                        + ": \(period.members) members, \(period.changed) changed tier.")
+                    "\(period.period) (through \(end: period.endedAt))" + (period.alreadyEvaluated ? ", evaluated before" : "")
+                        + ": \(period.members.grouped) members, \(period.changed.grouped) changed tier.")
                 for move in period.moves {
                     lines.append("  \(move.from): \(move.members) " + (move.outcome == "kept" ? "kept" : "\(move.outcome) to \(move.to)"))
                 }
@@ -196,9 +196,9 @@ enum JobRunner {
     ) async throws {
         try await run(
             options: options, job: job,
-            progressLine: { "\($0.items) \(noun), \($0.points) points, \($0.chunks) chunks, \(String(format: "%.1f", $0.seconds)) s" },
+            progressLine: { "\($0.items.grouped) \(noun), \($0.points.grouped) points, \($0.chunks) chunks, \(String(format: "%.1f", $0.seconds)) s" },
             summaryLine: {
-                "\($0.job) as of \($0.asOf): \($0.items) \(noun), \($0.points) points, "
+                "\($0.job) as of \($0.asOf): \($0.items.grouped) \(noun), \($0.points.grouped) points, "
                     + "\($0.chunks) chunks committed in \(String(format: "%.1f", $0.seconds)) s."
             }, body)
     }

@@ -93,38 +93,38 @@ struct MemberCommand: AsyncParsableCommand {
             var tierFields = [
                 ("earned tier", standing.earnedTier + (standing.reachedThisPeriod ? ", reached this period: kept through the next" : "")),
                 ("effective tier", standing.effectiveTier),
-                ("qualifying", "\(standing.qualifyingPoints) points, \(standing.qualifyingSpend) spend"),
+                ("qualifying", "\(standing.qualifyingPoints.grouped) points, \(standing.qualifyingSpend.grouped) spend"),
             ]
             if let next = standing.nextTier {
                 tierFields.append((
                     "to reach \(next)",
-                    "\(standing.pointsToNextTier ?? 0) more points" + (standing.spendToNextTier.map { " or \($0) more spend" } ?? "")))
+                    "\((standing.pointsToNextTier ?? 0).grouped) more points" + (standing.spendToNextTier.map { " or \($0.grouped) more spend" } ?? "")))
             }
             tierFields.append((
                 "to keep \(standing.earnedTier)",
                 standing.reachedThisPeriod || standing.pointsToKeep == 0
-                    ? "met" : "\(standing.pointsToKeep) more points" + (standing.spendToKeep.map { " or \($0) more spend" } ?? "")))
+                    ? "met" : "\(standing.pointsToKeep.grouped) more points" + (standing.spendToKeep.map { " or \($0.grouped) more spend" } ?? "")))
             Terminal.fields(tierFields)
             Terminal.fields([
                 ("check-in streak", "\(streak.days) days" + (streak.checkedInToday ? ", checked in today" : ", not yet checked in today"))
             ])
             Terminal.print("\ntasks, completions that earned (caps: - for none):")
-            func use(_ count: Int, _ cap: Int?) -> String { cap.map { "\(count)/\($0)" } ?? "\(count)" }
+            func use(_ count: Int, _ cap: Int?) -> Cell { .text(cap.map { "\(count)/\($0)" } ?? "\(count)") }
             Terminal.table(
                 ["task", "points", "today", "this week", "this month", "active"],
                 tasks.map { [
-                    $0.task, "\($0.points)", use($0.today, $0.capDay), use($0.thisWeek, $0.capWeek), use($0.thisMonth, $0.capMonth),
+                    .text($0.task), .number($0.points), use($0.today, $0.capDay), use($0.thisWeek, $0.capWeek), use($0.thisMonth, $0.capMonth),
                     $0.active ? "yes" : "no",
                 ] })
             if !lots.isEmpty {
                 Terminal.print("\nlots, in spending order:")
                 Terminal.table(
                     ["lot", "remaining", "of", "earned", "expires"],
-                    lots.map { ["\($0.lot)", "\($0.remaining)", "\($0.amount)", $0.earnedAt.description, $0.expiresAt?.description ?? "never"] })
+                    lots.map { [.id($0.lot), .number($0.remaining), .number($0.amount), .time($0.earnedAt), $0.expiresAt.map(Cell.end) ?? "never"] })
             }
             if !pending.isEmpty {
                 Terminal.print("\npending points, by maturity:")
-                Terminal.table(["order", "points", "spendable from"], pending.map { [$0.order, "\($0.points)", $0.maturesAt.description] })
+                Terminal.table(["order", "points", "spendable from"], pending.map { [.text($0.order), .number($0.points), .time($0.maturesAt)] })
             }
         }
     }
@@ -152,9 +152,9 @@ struct MemberCommand: AsyncParsableCommand {
                 ["when", "from", "to", "cause", "period", "qualifying points", "qualifying spend", "entry", "reason"],
                 changes.map {
                     [
-                        $0.occurredAt.description, $0.from, $0.to, $0.cause.replacingOccurrences(of: "_", with: " "), $0.period ?? "",
-                        $0.qualifyingPoints.map(String.init) ?? "", $0.qualifyingSpend?.description ?? "",
-                        $0.entryID.map(String.init) ?? "", [$0.reason, $0.actor.map { "by \($0)" }].compactMap { $0 }.joined(separator: " "),
+                        .time($0.occurredAt), .text($0.from), .text($0.to), .text($0.cause.replacingOccurrences(of: "_", with: " ")),
+                        .text($0.period ?? ""), $0.qualifyingPoints.map(Cell.number) ?? "", $0.qualifyingSpend.map(Cell.money) ?? "",
+                        $0.entryID.map(Cell.id) ?? "", .text([$0.reason, $0.actor.map { "by \($0)" }].compactMap { $0 }.joined(separator: " ")),
                     ]
                 })
         }
@@ -183,13 +183,11 @@ struct MemberCommand: AsyncParsableCommand {
                     var lots = entry.spentFromLots.map { "-\($0.points) from lot \($0.lot)" }
                     if let formed = entry.formedLot { lots.insert("formed lot \(formed)", at: 0) }
                     return [
-                        "\(entry.entryID)", entry.occurredAt.description, entry.kind, entry.reference,
-                        signed(entry.available), signed(entry.pending), lots.joined(separator: ", "),
+                        .id(entry.entryID), .time(entry.occurredAt), .text(entry.kind), .text(entry.reference),
+                        .signed(entry.available), .signed(entry.pending), .text(lots.joined(separator: ", ")),
                     ]
                 })
         }
-
-        func signed(_ value: Int64) -> String { value > 0 ? "+\(value)" : "\(value)" }
     }
 }
 
@@ -217,8 +215,8 @@ struct MemberOutput: Encodable {
         if let referrer = member.referrer { fields.append(("referred by", referrer)) }
         if let birthday = member.birthday { fields.append(("birthday", birthday.description)) }
         fields += [
-            ("available", "\(member.available)"), ("pending", "\(member.pending)"), ("held", "\(member.held)"),
-            ("spendable", "\(member.spendable)"), ("created", member.createdAt.description),
+            ("available", member.available.grouped), ("pending", member.pending.grouped), ("held", member.held.grouped),
+            ("spendable", member.spendable.grouped), ("created", Terminal.clock.text(member.createdAt)),
         ]
         Terminal.fields(fields)
     }
@@ -246,15 +244,15 @@ extension MemberCommand {
                 try Terminal.json(statement)
                 return
             }
-            Terminal.print("Statement of member \(id) in \(program.name), from \(from) to \(to)")
+            Terminal.print("Statement of member \(id) in \(program.name), from \(from) to \(end: to)")
             Terminal.table(
                 ["occurred", "entry", "kind", "source", "available", "pending", "available after", "pending after"],
-                [["", "", "opening balance", "", "", "", String(statement.openingAvailable), String(statement.openingPending)]]
-                    + statement.lines.map {
-                        [$0.occurredAt.description, String($0.entryID), $0.kind, $0.source, String($0.available), String($0.pending),
-                         String($0.availableAfter), String($0.pendingAfter)]
+                [["", "", "opening balance", "", "", "", .number(statement.openingAvailable), .number(statement.openingPending)]]
+                    + statement.lines.map { line -> [Cell] in
+                        [.time(line.occurredAt), .id(line.entryID), .text(line.kind), .text(line.source), .signed(line.available),
+                         .signed(line.pending), .number(line.availableAfter), .number(line.pendingAfter)]
                     }
-                    + [["", "", "closing balance", "", "", "", String(statement.closingAvailable), String(statement.closingPending)]])
+                    + [["", "", "closing balance", "", "", "", .number(statement.closingAvailable), .number(statement.closingPending)]])
         }
     }
 }

@@ -24,6 +24,9 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Flag(help: "Show times in UTC instead of the program's time zone.")
+    var utc = false
+
     /// A ledger over `connections` connections (one for most commands: the CLI does one thing at a time).
     func ledger(connections: Int = 1) throws -> Ledger {
         if let databaseURL, (try? ConnectionConfiguration(databaseURL))?.carriesPassword == true {
@@ -49,7 +52,13 @@ struct GlobalOptions: ParsableArguments {
     /// The ledger and the program named by `--program`.
     func ledgerAndProgram(connections: Int = 1) async throws -> (Ledger, Program) {
         let ledger = try ledger(connections: connections)
-        return (ledger, try await ledger.program(named: program))
+        return (ledger, reading(try await ledger.program(named: program)))
+    }
+
+    /// The program a command works on, whose clock (or UTC with `--utc`) times are shown by from now on.
+    func reading(_ program: Program) -> Program {
+        Terminal.read(by: utc ? .utc : program.clock)
+        return program
     }
 }
 

@@ -26,7 +26,7 @@ struct ProgramCommand: AsyncParsableCommand {
         func run() async throws {
             let creation = try await options.ledger().createProgram(
                 name: name, currency: currency, timeZone: timeZone, actor: actor)
-            let program = creation.program
+            let program = options.reading(creation.program)
             if options.json {
                 try Terminal.json(ProgramOutput(program, created: { if case .created = creation { true } else { false } }()))
             } else {
@@ -49,13 +49,13 @@ struct ProgramCommand: AsyncParsableCommand {
 
         func run() async throws {
             let ledger = try options.ledger()
-            let program = try await ledger.program(named: name ?? options.program)
+            let program = options.reading(try await ledger.program(named: name ?? options.program))
             let settings = try await ledger.settings(of: program)
             if options.json {
                 try Terminal.json(ProgramOutput(program, created: nil, settings: settings))
             } else {
                 ProgramOutput.show(program)
-                ProgramOutput.show(settings)
+                ProgramOutput.show(settings, currency: program.currency)
             }
         }
     }
@@ -111,7 +111,7 @@ struct ProgramCommand: AsyncParsableCommand {
             change.backdateDays = backdateDays
 
             let ledger = try options.ledger()
-            let program = try await ledger.program(named: name ?? options.program)
+            let program = options.reading(try await ledger.program(named: name ?? options.program))
             let effective = try await self.change.effective(ledger, program)
             let outcome = try await ledger.changeSettings(of: program, change, effectiveAt: effective, actor: self.change.actor)
             let settings = try await ledger.settings(of: program, at: effective)
@@ -122,7 +122,7 @@ struct ProgramCommand: AsyncParsableCommand {
                 case .changed(let at): Terminal.print("Settings of \(program.name) changed from \(at) on.")
                 case .unchanged: Terminal.print("These settings were already in force; nothing changed.")
                 }
-                ProgramOutput.show(settings)
+                ProgramOutput.show(settings, currency: program.currency)
             }
         }
     }
@@ -177,7 +177,7 @@ struct ProgramOutput: Encodable {
     let currencyExponent: Int
     let timeZone: String
     let tiers: [String]
-    let createdAt: String
+    let createdAt: Timestamp
     let created: Bool?
     let settings: ProgramSettings?
 
@@ -188,7 +188,7 @@ struct ProgramOutput: Encodable {
         currencyExponent = program.currencyExponent
         timeZone = program.timeZone
         tiers = program.tiers
-        createdAt = program.createdAt.description
+        createdAt = program.createdAt
         self.created = created
     }
 
@@ -196,19 +196,19 @@ struct ProgramOutput: Encodable {
         Terminal.fields([
             ("program", program.name), ("currency", "\(program.currency) (\(program.currencyExponent) decimals)"),
             ("time zone", program.timeZone), ("tiers", program.tiers.joined(separator: ", ")),
-            ("created", program.createdAt.description),
+            ("created", Terminal.clock.text(program.createdAt)),
         ])
     }
 
-    static func show(_ settings: ProgramSettings) {
+    static func show(_ settings: ProgramSettings, currency: String) {
         Terminal.fields([
             ("earn rate", "\(settings.earnRate) points per unit, rounded \(settings.rounding.rawValue)"),
             ("return window", "\(settings.returnWindowDays) days"), ("refund policy", settings.refundPolicy.rawValue),
             ("expiry", settings.expiry.description), ("referral bonus", "\(settings.referralBonus) points"),
             ("back-dating", "\(settings.backdateDays) days"),
             ("tier period", settings.tierPeriod.rawValue), ("downgrade", settings.downgrade.rawValue),
-            ("point value", "\(settings.pointValue) a point"),
-            ("in force since", settings.effectiveAt?.description ?? "the start"),
+            ("point value", "\(settings.pointValue) \(currency) a point"),
+            ("in force since", settings.effectiveAt.map(Terminal.clock.text) ?? "the start"),
         ])
     }
 }

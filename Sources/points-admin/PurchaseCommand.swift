@@ -49,13 +49,13 @@ struct PurchaseCommand: AsyncParsableCommand {
             switch result.outcome {
             case .posted:
                 let when = result.maturesAt.map { "pending until \($0)" } ?? "available now"
-                Terminal.print("Entry \(result.entryID): order \(order) earned \(result.points) points for member \(member), \(when).")
+                Terminal.print("Entry \(result.entryID): order \(order) earned \(result.points.grouped) points for member \(member), \(when).")
                 if let referral = result.referralEntryID { Terminal.print("Entry \(referral): the referrer's bonus for this first purchase.") }
                 if let tier = result.upgradedTo { Terminal.print("Member \(member) moved up to tier \(tier).") }
             case .replayed:
                 Terminal.print("Entry \(result.entryID): order \(order) was already posted (\(result.points) points); nothing new was posted.")
             }
-            Terminal.fields([("available", "\(result.available)"), ("pending", "\(result.pending)")])
+            Terminal.fields([("available", result.available.grouped), ("pending", result.pending.grouped)])
         }
     }
 
@@ -87,7 +87,7 @@ struct PurchaseCommand: AsyncParsableCommand {
             let total = Money(minorUnits: result.orderAmountMinor, exponent: program.currencyExponent)
             switch result.outcome {
             case .posted:
-                Terminal.print("Entry \(result.entryID): refund \(refund) of order \(order) clawed back \(result.clawedBack ?? 0) points from member \(result.member).")
+                Terminal.print("Entry \(result.entryID): refund \(refund) of order \(order) clawed back \((result.clawedBack ?? 0).grouped) points from member \(result.member).")
                 if let tier = result.tierAfter { Terminal.print("The refund undid an upgrade of its period: member \(result.member) is back in tier \(tier).") }
                 Terminal.fields([
                     ("from pending", "\(result.fromPending ?? 0)"), ("from available", "\(result.fromAvailable ?? 0)"),

@@ -36,8 +36,8 @@ struct ReportCommand: AsyncParsableCommand {
             let (ledger, program) = try await options.ledgerAndProgram()
             let asOf = try await moment.instant(ledger, program)
             let report = try await ledger.trialBalance(program, asOf: asOf)
-            let rows = report.lines.map { [$0.account, $0.side.rawValue, String($0.balance), String($0.received), String($0.given)] }
-                + [["total", "", String(report.total), String(report.lines.reduce(0) { $0 + $1.received }), String(report.lines.reduce(0) { $0 + $1.given })]]
+            let rows: [[Cell]] = report.lines.map { [.text($0.account), .text($0.side.rawValue), .number($0.balance), .number($0.received), .number($0.given)] }
+                + [["total", "", .number(report.total), .number(report.lines.reduce(0) { $0 + $1.received }), .number(report.lines.reduce(0) { $0 + $1.given })]]
             try Report.print(
                 report, options: options, format: format, title: "Trial balance of \(program.name) as of \(report.asOf)",
                 header: ["account", "side", "balance", "received", "given"], rows: rows)
@@ -55,9 +55,9 @@ struct ReportCommand: AsyncParsableCommand {
             let asOf = try await moment.instant(ledger, program) ?? .now
             let lines = try await ledger.memberBalances(program, asOf: asOf)
             try Report.print(
-                lines, options: options, format: format, title: "Balances of \(program.name) as of \(asOf): \(lines.count) members",
+                lines, options: options, format: format, title: "Balances of \(program.name) as of \(asOf): \(Int64(lines.count).grouped) members",
                 header: ["member", "available", "pending", "held"],
-                rows: lines.map { [$0.member, String($0.available), String($0.pending), String($0.held)] })
+                rows: lines.map { [.text($0.member), .number($0.available), .number($0.pending), .number($0.held)] })
         }
     }
 
@@ -76,22 +76,21 @@ struct ReportCommand: AsyncParsableCommand {
             let asOf = try await moment.instant(ledger, program) ?? .now
             let report = try await ledger.liability(program, asOf: asOf)
             if let html {
-                let page = try await ledger.liabilityPage(report, of: program)
+                let page = try await ledger.liabilityPage(report, of: program, clock: Terminal.clock)
                 try await OutputFile.write(html, field: "--html") { write in try write(page) }
             }
-            let value = { (amount: Decimal) in "\(amount) \(report.currency)" }
-            var rows = [
-                ["total", "available", "", String(report.available), ""],
-                ["total", "pending", "", String(report.pending), ""],
-                ["total", "outstanding", "", String(report.outstanding), value(report.value)],
-                ["total", "owed by members", "", String(report.owedByMembers), ""],
+            var rows: [[Cell]] = [
+                ["total", "available", "", .number(report.available), ""],
+                ["total", "pending", "", .number(report.pending), ""],
+                ["total", "outstanding", "", .number(report.outstanding), .money(report.value)],
+                ["total", "owed by members", "", .number(report.owedByMembers), ""],
             ]
-            rows += report.byTier.map { ["tier", $0.group, $0.members.map(String.init) ?? "", String($0.points), value($0.value)] }
-            rows += report.byExpiryMonth.map { ["expiry", $0.group, "", String($0.points), value($0.value)] }
+            rows += report.byTier.map { ["tier", .text($0.group), $0.members.map(Cell.number) ?? "", .number($0.points), .money($0.value)] }
+            rows += report.byExpiryMonth.map { ["expiry", .text($0.group), "", .number($0.points), .money($0.value)] }
             try Report.print(
                 report, options: options, format: format,
-                title: "Liability of \(program.name) as of \(report.asOf), one point worth \(report.pointValue) \(report.currency)"
-                    + (html.map { "; HTML report written to \($0)" } ?? ""),
+                title: "Liability of \(program.name) as of \(report.asOf): \(report.outstanding.grouped) points worth \(report.value) \(report.currency), "
+                    + "one point worth \(report.pointValue) \(report.currency)" + (html.map { "; HTML report written to \($0)" } ?? ""),
                 header: ["by", "group", "members", "points", "value"], rows: rows)
         }
     }
@@ -115,14 +114,14 @@ struct ReportCommand: AsyncParsableCommand {
             let from = try await ledger.instant(from, in: program, field: "--from")
             let to = try await ledger.instant(ifGiven: to, in: program, field: "--to") ?? .now
             let report = try await ledger.breakage(program, from: from, to: to)
-            func rate(_ value: Decimal?) -> String { value.map { "\($0)" } ?? "" }
-            let rows = (report.months + [report.total]).map {
-                [$0.month, String($0.issued), String($0.adjusted), String($0.redeemed), String($0.expired), String($0.writtenOff),
-                 String($0.issuedGross), String($0.clawedBack), String($0.granted), String($0.deducted),
-                 rate($0.redemptionRate), rate($0.breakageRate)]
+            let rows = (report.months + [report.total]).map { month -> [Cell] in
+                [.text(month.month), .number(month.issued), .number(month.adjusted), .number(month.redeemed), .number(month.expired),
+                 .number(month.writtenOff), .number(month.issuedGross), .number(month.clawedBack), .number(month.granted),
+                 .number(month.deducted), month.redemptionRate.map(Cell.rate) ?? "", month.breakageRate.map(Cell.rate) ?? ""]
             }
             try Report.print(
-                report, options: options, format: format, title: "Breakage of \(program.name) from \(from) to \(to)",
+                report, options: options, format: format,
+                title: "Breakage of \(program.name) from \(from) to \(end: to)",
                 header: [
                     "month", "issued", "adjusted", "redeemed", "expired", "written_off", "issued_gross", "clawed_back", "granted", "deducted",
                     "redemption_rate", "breakage_rate",
@@ -146,14 +145,13 @@ struct ReportCommand: AsyncParsableCommand {
             let (ledger, program) = try await options.ledgerAndProgram()
             let asOf = try await moment.instant(ledger, program)
             let report = try await ledger.tierReport(program, asOf: asOf)
-            func cells(_ spread: Spread?, money: Bool) -> [String] {
+            func cells<Value>(_ spread: Spread<Value>?, _ cell: (Value) -> Cell) -> [Cell] {
                 guard let spread else { return ["", "", "", "", ""] }
-                return [spread.minimum, spread.lowerQuartile, spread.median, spread.upperQuartile, spread.maximum].map {
-                    money ? Money(minorUnits: $0, exponent: program.currencyExponent).description : String($0)
-                }
+                return [spread.minimum, spread.lowerQuartile, spread.median, spread.upperQuartile, spread.maximum].map(cell)
             }
             let rows = report.lines.map {
-                [$0.tier, String($0.earned), String($0.effective)] + cells($0.qualifyingPoints, money: false) + cells($0.qualifyingSpendMinor, money: true)
+                [.text($0.tier), .number($0.earned), .number($0.effective)] + cells($0.qualifyingPoints, Cell.number)
+                    + cells($0.qualifyingSpend, Cell.money)
             }
             let spread = ["min", "p25", "median", "p75", "max"]
             try Report.print(
@@ -168,13 +166,13 @@ struct ReportCommand: AsyncParsableCommand {
 /// (`Terminal`); CSV is data for other tools, written exactly.
 enum Report {
     static func print(
-        _ value: some Encodable, options: GlobalOptions, format: ReportCommand.Format, title: TerminalText, header: [String], rows: [[String]]
+        _ value: some Encodable, options: GlobalOptions, format: ReportCommand.Format, title: TerminalText, header: [String], rows: [[Cell]]
     ) throws {
         if options.json {
             try Terminal.json(value)
         } else if format.csv {
             var text = header.joined(separator: ",") + "\n"
-            for row in rows { text += row.map(JournalFormat.csvField).joined(separator: ",") + "\n" }
+            for row in rows { text += row.map { JournalFormat.csvField($0.machine) }.joined(separator: ",") + "\n" }
             FileHandle.standardOutput.write(Data(text.utf8))
         } else {
             Terminal.print(title)

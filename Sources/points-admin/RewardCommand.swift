@@ -88,8 +88,9 @@ struct RewardCommand: AsyncParsableCommand {
                 ["reward", "name", "cost", "stock left", "redeemed", "min tier", "per member", "from", "until"],
                 rewards.map {
                     [
-                        $0.reward, $0.name, "\($0.cost)", $0.stock.map(String.init) ?? "unlimited", "\($0.redeemed)", $0.minTier ?? "-",
-                        $0.limitPerMember.map(String.init) ?? "-", $0.activeFrom?.description ?? "-", $0.activeUntil?.description ?? "-",
+                        .text($0.reward), .text($0.name), .number($0.cost), $0.stock.map { .number(Int64($0)) } ?? "unlimited",
+                        .number(Int64($0.redeemed)), .text($0.minTier ?? "-"), $0.limitPerMember.map { .number(Int64($0)) } ?? "-",
+                        $0.activeFrom.map(Cell.time) ?? "-", $0.activeUntil.map(Cell.end) ?? "-",
                     ]
                 })
         }
@@ -152,9 +153,9 @@ struct RedeemCommand: AsyncParsableCommand {
         let what = reward.map { "\(quantity ?? 1) × \($0)" } ?? "\"\(reason ?? "")\""
         Terminal.print(
             result.outcome == .posted
-                ? "Entry \(result.entryID): member \(member) spent \(result.points) points on \(what)."
+                ? "Entry \(result.entryID): member \(member) spent \(result.points.grouped) points on \(what)."
                 : "Entry \(result.entryID): key \(key) was redeemed before (\(result.points) points); nothing new was posted.")
-        var fields = [("spendable", "\(result.available - result.held)")]
+        var fields = [("spendable", (result.available - result.held).grouped)]
         if let left = result.stockLeft { fields.append(("stock left", "\(left)")) }
         Terminal.fields(fields)
     }

@@ -137,7 +137,7 @@ struct TaskCommand: AsyncParsableCommand {
             var fields: [(String, String)] = []
             if let streak = result.streak { fields.append(("streak", "\(streak) days")) }
             if let reached = result.capReached { fields.append(("cap reached", reached ? "yes" : "no")) }
-            fields.append(("available", "\(result.available)"))
+            fields.append(("available", result.available.grouped))
             Terminal.fields(fields)
         }
     }
@@ -150,15 +150,16 @@ struct TaskSetOutput: Encodable {
 
 enum TaskOutput {
     static func table(_ tasks: [TaskSettings]) {
-        func cap(_ value: Int?) -> String { value.map(String.init) ?? "-" }
+        func cap(_ value: Int?) -> Cell { value.map { .number(Int64($0)) } ?? "-" }
         Terminal.table(
             ["task", "points", "per day", "per week", "per month", "qualifying", "tier multiplier", "active", "streak bonuses", "since"],
             tasks.map { task in
                 var streak = task.streak.map(\.description).joined(separator: " ")
                 if let cycle = task.streakCycle { streak += " every \(cycle) days" }
                 return [
-                    task.task, "\(task.points)", cap(task.capDay), cap(task.capWeek), cap(task.capMonth), task.qualifying ? "yes" : "no",
-                    task.tierMultiplier ? "yes" : "no", task.active ? "yes" : "no", streak.isEmpty ? "-" : streak, task.effectiveAt?.description ?? "the start",
+                    .text(task.task), .number(task.points), cap(task.capDay), cap(task.capWeek), cap(task.capMonth), task.qualifying ? "yes" : "no",
+                    task.tierMultiplier ? "yes" : "no", task.active ? "yes" : "no", .text(streak.isEmpty ? "-" : streak),
+                    task.effectiveAt.map(Cell.time) ?? "the start",
                 ]
             })
     }

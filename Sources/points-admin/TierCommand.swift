@@ -41,8 +41,8 @@ struct TierCommand: AsyncParsableCommand {
             }
             Terminal.print(
                 grant.outcome == .posted
-                    ? "Grant \(grant.grantID): member \(member) holds tier \(tier) from \(grant.startsAt) until \(grant.endsAt)."
-                    : "Grant \(grant.grantID) was made before (\(tier) until \(grant.endsAt)); nothing new was granted.")
+                    ? "Grant \(grant.grantID): member \(member) holds tier \(tier) from \(grant.startsAt) until \(end: grant.endsAt)."
+                    : "Grant \(grant.grantID) was made before (\(tier) until \(end: grant.endsAt)); nothing new was granted.")
             Terminal.print(
                 "Effective tier at its start: \(grant.effectiveAfter)"
                     + (grant.effectiveAfter == grant.effectiveBefore ? " (unchanged)." : ", was \(grant.effectiveBefore)."))
@@ -167,9 +167,9 @@ struct TierCommand: AsyncParsableCommand {
                 ["tier", "rank", "entry points", "entry spend", "retain points", "retain spend", "multiplier", "birthday bonus", "since"],
                 tiers.map {
                     [
-                        $0.tier, "\($0.rank)", "\($0.entryPoints)", $0.entrySpend?.description ?? "-", "\($0.retainPoints)",
-                        $0.retainSpend?.description ?? "-", "\($0.multiplier)", "\($0.birthdayBonus)",
-                        $0.effectiveAt?.description ?? "the start",
+                        .text($0.tier), .id(Int64($0.rank)), .number($0.entryPoints), $0.entrySpend.map(Cell.money) ?? "-",
+                        .number($0.retainPoints), $0.retainSpend.map(Cell.money) ?? "-", .text("×\($0.multiplier)"),
+                        .number($0.birthdayBonus), $0.effectiveAt.map(Cell.time) ?? "the start",
                     ]
                 })
         }

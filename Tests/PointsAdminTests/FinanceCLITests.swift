@@ -97,9 +97,9 @@ struct FinanceCLITests {
     @Test func badInputIsRefusedAndNothingIsHalfWritten() async throws {
         try await cli.withProgram { run, _ in
             let cases: [([String], String)] = [
-                (["report", "balances", "--as-of", "2099-01-01"], "Invalid --as-of: 2098-12-31T16:00:00.000000Z is in the future"),
-                (["report", "liability", "--as-of", "2001-01-01"], "Invalid --as-of: 2000-12-31T16:00:00.000000Z is before program default existed"),
-                (["report", "breakage", "--from", "2026-02-01", "--to", "2026-01-01"], "Invalid --from: 2026-01-31T16:00:00.000000Z is not before --to"),
+                (["report", "balances", "--as-of", "2099-01-01"], "Invalid --as-of: 2099-01-01 00:00:00 +08:00 is in the future"),
+                (["report", "liability", "--as-of", "2001-01-01"], "Invalid --as-of: 2001-01-01 00:00:00 +08:00 is before program default existed"),
+                (["report", "breakage", "--from", "2026-02-01", "--to", "2026-01-01"], "Invalid --from: 2026-02-01 00:00:00 +08:00 is not before --to 2026-01-01 00:00:00 +08:00"),
                 (["export", "journal", "--format", "xml"], "Invalid --format: \"xml\" is not one of csv, jsonl, hledger"),
                 (["export", "journal", "--format", "csv", "--output", "/nonexistent/dir/out.csv"], "Invalid --output: cannot write /nonexistent/dir/out.csv"),
                 (["member", "statement", "ghost", "--from", "2026-01-01"], "Member \"ghost\""),

@@ -26,7 +26,7 @@ struct TerminalTests {
             #"m1                       red \u{1B}[31mALERT\u{1B}[0m  5"#,
             #"m2\u{0A}m3  forged  row  cr\u{0D}over                  7"#,
             #"m\u{9B}2J                evil\u{202E}txt.exe           9"#,
-            #"会员                       zero\u{200B}width\u{FEFF}     11"#,
+            #"会员                     zero\u{200B}width\u{FEFF}     11"#,
         ])
         for line in lines { #expect(!line.unicodeScalars.contains(where: Self.isHidden), "\(line)") }
         // Every cell starts where its header does.
@@ -66,5 +66,47 @@ struct TerminalTests {
         let result = ImportLineResult(
             line: 3, status: .rejected, order: "o\u{1B}[31m1", entryID: nil, points: nil, reason: "member: \"m\n\u{202E}x\" is not a member id")
         #expect(ReportSink.textLine(result) == #"line 3: rejected order o\u{1B}[31m1: member: "m\u{0A}\u{202E}x" is not a member id"#)
+    }
+
+    @Test func numbersAreGroupedAndAlignedRightForAPersonAndPlainForATool() {
+        let rows: [[Cell]] = [
+            ["tier", .number(3_981_830), .money(Money(minorUnits: 10_425, exponent: 2)), .signed(1_200), .rate(Decimal(string: "0.25")!)],
+            ["total", .number(-7), .money(Money(minorUnits: 1_042, exponent: 3)), .signed(-300), .id(12_345)],
+        ]
+        #expect(Terminal.tableLines(["by", "points", "value", "change", "rate"], rows) == [
+            "by        points   value  change    rate",
+            "-----  ---------  ------  ------  ------",
+            "tier   3,981,830  104.25  +1,200  0.2500",
+            "total         -7   1.042    -300   12345",
+        ])
+        #expect(rows[0].map(\.machine) == ["tier", "3981830", "104.25", "+1200", "0.2500"])
+        #expect(rows[1].map(\.machine) == ["total", "-7", "1.042", "-300", "12345"])
+    }
+
+    @Test func aTableWiderThanTheTerminalComesAsBlocksAfterANote() {
+        let rows: [[Cell]] = [["m1", .number(1_500), "a long reference"], ["会员", .number(2), ""]]
+        let wide = Terminal.tableLines(["member", "available", "reference"], rows, width: 80)
+        #expect(wide.count == 4)
+        #expect(Terminal.tableLines(["member", "available", "reference"], rows, width: 30) == [
+            "(35 columns wide, the terminal 30: one block a row; --csv gives the table)",
+            "[1 of 2]",
+            "member     m1",
+            "available  1,500",
+            "reference  a long reference",
+            "[2 of 2]",
+            "member     会员",
+            "available  2",
+        ])
+    }
+
+    @Test func colourOnlyOnATerminalThatAsksForIt() {
+        #expect(Style.for(isTerminal: true, environment: ["TERM": "xterm-256color"]).colour)
+        #expect(!Style.for(isTerminal: false, environment: ["TERM": "xterm-256color"]).colour)
+        #expect(!Style.for(isTerminal: true, environment: ["TERM": "xterm", "NO_COLOR": "1"]).colour)
+        #expect(Style.for(isTerminal: true, environment: ["TERM": "xterm", "NO_COLOR": ""]).colour)
+        #expect(!Style.for(isTerminal: true, environment: ["TERM": "dumb"]).colour)
+        let bold = Terminal.tableLines(["a"], [["1"]], style: Style(colour: true))
+        #expect(bold[0] == "\u{1B}[1ma\u{1B}[0m" && bold[2] == "1")
+        #expect(Terminal.tableLines(["a"], [["1"]]) == ["a", "-", "1"])
     }
 }

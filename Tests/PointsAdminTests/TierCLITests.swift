@@ -15,15 +15,15 @@ struct TierCLITests {
             let premium = try run(["tier", "set", "premium", "--entry-points", "5000", "--retain-points", "3000", "--multiplier", "2"])
             #expect(premium.status == 0, "\(premium.stderr)")
             let advanced = try run(["tier", "set", "advanced", "--entry-points", "1000", "--multiplier", "1.5"])
-            #expect(advanced.stdout.contains("\nadvanced  1     1000          -            1000           -             1.5         0"))
+            #expect(advanced.stdout.contains("\nadvanced     1         1,000  -                    1,000  -             ×1.5                     0"))
 
             let crossing = try run(["purchase", "post", "--member", "m1", "--order", "o1", "--amount", "1000.00"])
-            #expect(crossing.stdout.contains("earned 1000 points"), "\(crossing.stdout)")
+            #expect(crossing.stdout.contains("earned 1,000 points"), "\(crossing.stdout)")
             #expect(crossing.stdout.contains("Member m1 moved up to tier advanced.\n"))
             let shown = try run(["member", "show", "m1"])
             #expect(shown.stdout.contains(" advanced, reached this period: kept through the next\n"), "\(shown.stdout)")
-            #expect(shown.stdout.contains("\nto reach premium  4000 more points\n"), "\(shown.stdout)")
-            #expect(shown.stdout.contains("\nqualifying        1000 points, 1000.00 spend\n"), "\(shown.stdout)")
+            #expect(shown.stdout.contains("\nto reach premium  4,000 more points\n"), "\(shown.stdout)")
+            #expect(shown.stdout.contains("\nqualifying        1,000 points, 1,000.00 spend\n"), "\(shown.stdout)")
             let json = try JSONSerialization.jsonObject(with: Data(try run(["member", "show", "m1", "--json"]).stdout.utf8)) as! [String: Any]
             #expect((json["tier_standing"] as? [String: Any])?["qualifying_points"] as? Int == 1000)
 

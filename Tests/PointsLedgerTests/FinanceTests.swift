@@ -271,7 +271,7 @@ struct FinanceTests {
     @Test func reportsOfAnEmptyProgramAndOfANegativeBalance() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             let empty = try await ledger.liability(program, asOf: .now)
-            #expect(empty.outstanding == 0 && empty.value == 0 && empty.byTier.isEmpty && empty.byExpiryMonth.isEmpty)
+            #expect(empty.outstanding == 0 && empty.value.minorUnits == 0 && empty.byTier.isEmpty && empty.byExpiryMonth.isEmpty)
             #expect(try await ledger.trialBalance(program).lines.allSatisfy { $0.balance == 0 })
             #expect(try await ledger.memberBalances(program, asOf: .now).isEmpty)
             #expect(try await ledger.breakage(program, from: program.createdAt, to: .now).months.isEmpty)
@@ -287,10 +287,10 @@ struct FinanceTests {
 
             let report = try await ledger.liability(program, asOf: .now)
             #expect(report.available == 500 && report.owedByMembers == 100 && report.outstanding == 500)
-            #expect(report.pointValue == Decimal(string: "0.01")! && report.value == 5)
+            #expect(report.pointValue == Decimal(string: "0.01")! && report.value.description == "5.00")
             _ = try await ledger.changeSettings(of: program, SettingsChange(pointValue: Decimal(string: "0.025")!), effectiveAt: nil, actor: "finance")
             let revalued = try await ledger.liability(program, asOf: .now)
-            #expect(revalued.value == Decimal(string: "12.5")! && revalued.byExpiryMonth[0].value == Decimal(string: "12.5")!)
+            #expect(revalued.value.description == "12.50" && revalued.byExpiryMonth[0].value.description == "12.50")
             #expect(report.byTier.map(\.group) == ["ordinary"] && report.byTier[0].members == 1)
             #expect(report.byExpiryMonth.map(\.points) == [500])
             let breakage = try await ledger.breakage(program, from: program.createdAt, to: .now)

@@ -21,6 +21,8 @@ public enum PointsAdminBinary {
     }()
 
     /// Runs `points-admin` with `arguments`, an optional standard input, and extra environment.
+    /// The terminal's width (`COLUMNS`) comes only from `environment`, so that tables print
+    /// whole whatever the shell running the tests.
     public static func run(
         _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]
     ) throws -> CommandOutput {
@@ -28,6 +30,7 @@ public enum PointsAdminBinary {
         process.executableURL = url
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        env["COLUMNS"] = nil
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let out = Pipe()

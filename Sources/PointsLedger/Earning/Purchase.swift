@@ -79,23 +79,29 @@ extension Ledger {
         }
     }
 
-    /// The program's back-dating window in days when `needed` (a time refusal names it), else 0.
-    func backdateWindow(if needed: Bool, _ program: Program) async throws -> Int {
-        needed ? try await settings(of: program).backdateDays : 0
+    /// The program's back-dating window when `needed` (a time refusal names it), else 0 days.
+    func backdateWindow(if needed: Bool, _ program: Program) async throws -> BackdateWindow {
+        BackdateWindow(days: needed ? try await settings(of: program).backdateDays : 0, clock: program.clock)
     }
 
     /// The error for an occurred-at time the database refused ('in_future' or 'too_old'), given
-    /// the program's back-dating window in days: every write that can happen in the past takes
-    /// the same explicit back-dating permission.
-    static func timeRefusal(inFuture: Bool, occurredAt: Timestamp?, window: Int, field: String = "occurred at") -> LedgerError {
-        let when = occurredAt?.description ?? "now"
+    /// the program's back-dating window: every write that can happen in the past takes the same
+    /// explicit back-dating permission.
+    static func timeRefusal(inFuture: Bool, occurredAt: Timestamp?, window: BackdateWindow, field: String = "occurred at") -> LedgerError {
+        let when = occurredAt.map(window.clock.text) ?? "now"
         if inFuture {
             return .invalidInput(field: field, reason: "\(when) is more than 5 minutes in the future")
         }
         return .invalidInput(
             field: field,
-            reason: "\(when) is older than the program's back-dating window of \(window) days; loading history needs an explicit back-dating permission")
+            reason: "\(when) is older than the program's back-dating window of \(window.days) days; loading history needs an explicit back-dating permission")
     }
+}
+
+/// A program's back-dating window, and the clock its refusals name times by.
+struct BackdateWindow: Sendable {
+    let days: Int
+    let clock: LocalClock
 }
 
 /// The row `points.purchase` answers with (Schema/functions/earning/purchase.sql).

@@ -56,7 +56,7 @@ extension Ledger {
 
     /// What `points.refund` answered, as the caller reads it: the refund, or the refusal.
     /// `window`: the program's back-dating window in days, named by a time refusal.
-    static func refund(_ answer: RefundAnswer, request: RefundRequest, program: Program, window: Int) throws -> RefundResult {
+    static func refund(_ answer: RefundAnswer, request: RefundRequest, program: Program, window: BackdateWindow) throws -> RefundResult {
         switch answer.status {
         case .refunded, .replayed:
             return RefundResult(

@@ -25,7 +25,7 @@ extension Ledger {
         _ program: Program, from: Timestamp, to: Timestamp, format: JournalFormat,
         write: @escaping @Sendable (String) throws -> Void
     ) async throws -> JournalExportSummary {
-        try checkPeriod(from: from, to: to)
+        try checkPeriod(from: from, to: to, in: program)
         return try await readSnapshot { connection in
             try connection.execute(script: "SET LOCAL \"TimeZone\" = 'UTC'; SET LOCAL \"DateStyle\" = 'ISO, YMD'")
             var writer = JournalWriter(format: format, program: program, write: write)

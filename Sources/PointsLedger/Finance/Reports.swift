@@ -40,7 +40,7 @@ public struct LiabilityLine: Sendable, Hashable, Codable {
     public let group: String
     public let members: Int64?
     public let points: Int64
-    public let value: Decimal
+    public let value: Money
 }
 
 /// What the program owes its members at a moment: points spendable or pending, valued at the
@@ -57,7 +57,8 @@ public struct LiabilityReport: Sendable, Hashable, Codable {
     /// Points owed by members with a negative balance (a positive number).
     public let owedByMembers: Int64
     public var outstanding: Int64 { available + pending }
-    public let value: Decimal
+    /// The outstanding points' value, rounded half to even to the currency's minor unit.
+    public let value: Money
     public let byTier: [LiabilityLine]
     /// Available points by the month their lots expire ("never" for lots that do not), and the
     /// pending points, which form lots only when they mature.
@@ -132,7 +133,7 @@ extension Ledger {
     /// (its creation, or its earliest back-dated entry).
     func checkAsOf(_ asOf: Timestamp, in program: Program, field: String = "as of") async throws {
         if asOf > .now {
-            throw LedgerError.invalidInput(field: field, reason: "\(asOf) is in the future; reports show what has happened, up to now")
+            throw LedgerError.invalidInput(field: field, reason: "\(program.clock.text(asOf)) is in the future; reports show what has happened, up to now")
         }
         guard asOf < program.createdAt else { return }
         let history = try await withConnection { connection in
@@ -142,17 +143,19 @@ extension Ledger {
         }
         if !history {
             throw LedgerError.invalidInput(
-                field: field, reason: "\(asOf) is before program \(program.name) existed (created \(program.createdAt)); choose a later time")
+                field: field, reason: "\(program.clock.text(asOf)) is before program \(program.name) existed (created \(program.clock.text(program.createdAt))); choose a later time")
         }
     }
 
     /// Checks a report's period: `from` before `to`, and `to` not in the future.
-    public func checkPeriod(from: Timestamp, to: Timestamp) throws(LedgerError) {
+    public func checkPeriod(from: Timestamp, to: Timestamp, in program: Program) throws(LedgerError) {
+        let clock = program.clock
         guard from < to else {
-            throw .invalidInput(field: "from", reason: "\(from) is not before the period's end \(to); give the start of the period first")
+            throw .invalidInput(
+                field: "from", reason: "\(clock.text(from)) is not before the period's end \(clock.text(to)); give the start of the period first")
         }
         guard to.microsecondsSinceEpoch <= Timestamp.now.microsecondsSinceEpoch + 1_000_000 else {
-            throw .invalidInput(field: "to", reason: "\(to) is in the future; reports show what has happened, up to now")
+            throw .invalidInput(field: "to", reason: "\(clock.text(to)) is in the future; reports show what has happened, up to now")
         }
     }
 
@@ -238,11 +241,12 @@ extension Ledger {
                 SELECT point_value FROM points.program_settings
                 WHERE program_id = \(program.id) AND effective_at <= \(asOf) ORDER BY effective_at DESC LIMIT 1
                 """).single().decode(column: "point_value")
-            func value(_ points: Int64) -> Decimal {
+            func value(_ points: Int64) -> Money {
                 var exact = Decimal(points) * pointValue
                 var rounded = Decimal()
                 NSDecimalRound(&rounded, &exact, exponent, .bankers)
-                return rounded
+                let minor = NSDecimalNumber(decimal: rounded * pow(10, exponent)).int64Value
+                return Money(minorUnits: minor, exponent: exponent)
             }
             // Every member's balances at asOf, grouped by the tier they held then: one pass, on the server.
             let tiers = try connection.query("""
@@ -267,7 +271,7 @@ extension Ledger {
                 JOIN points.tiers AS t ON t.program_id = \(program.id) AND t.tier = coalesce(c.to_tier, first.tier)
                 GROUP BY 1, t.rank ORDER BY t.rank
                 """).decode(TierLiabilityRow.self).map { row in
-                (line: LiabilityLine(group: row.tier, members: row.members, points: row.points, value: 0),
+                (line: LiabilityLine(group: row.tier, members: row.members, points: row.points, value: Money(minorUnits: 0, exponent: exponent)),
                  available: row.available, pending: row.pending, owed: row.owed)
             }
             let available = tiers.reduce(0) { $0 + $1.available }
@@ -276,9 +280,11 @@ extension Ledger {
             let byTier = tiers.map(\.line).filter { $0.points > 0 }.map {
                 LiabilityLine(group: $0.group, members: $0.members, points: $0.points, value: value($0.points))
             }
-            // A lot's remainder at asOf: its amount less what spends took and expiry removed by then.
+            // A lot's remainder at asOf: its amount less what spends took and expiry removed by then,
+            // by the month of its last spendable moment (a lot that ends at midnight on 1 January
+            // expires at the end of December).
             let byMonth = try connection.query("""
-                SELECT coalesce(to_char(l.expires_at AT TIME ZONE \(program.timeZone), 'YYYY-MM'), 'never') AS month,
+                SELECT coalesce(to_char((l.expires_at AT TIME ZONE \(program.timeZone)) - interval '1 microsecond', 'YYYY-MM'), 'never') AS month,
                        sum(l.amount - coalesce(a.taken, 0)
                            - CASE WHEN x.occurred_at <= \(asOf) THEN l.expired_amount ELSE 0 END)::bigint AS remaining
                 FROM points.lots AS l
@@ -308,7 +314,7 @@ extension Ledger {
     /// Points issued, adjusted, redeemed, expired and written off in each month (program
     /// calendar) of [from, to).
     public func breakage(_ program: Program, from: Timestamp, to: Timestamp) async throws -> BreakageReport {
-        try checkPeriod(from: from, to: to)
+        try checkPeriod(from: from, to: to, in: program)
         let months = try await readSnapshot { connection in
             try connection.query("""
                 SELECT to_char(m.occurred_at AT TIME ZONE \(program.timeZone), 'YYYY-MM') AS month,

@@ -33,7 +33,7 @@ extension Ledger {
     /// - Throws: `.notFound(.member, …)`, `.invalidInput` for a period that is empty or in the future.
     public func statement(of member: String, in program: Program, from: Timestamp, to: Timestamp) async throws -> MemberStatement {
         try Validate.memberID(member)
-        try checkPeriod(from: from, to: to)
+        try checkPeriod(from: from, to: to, in: program)
         let (opening, rows) = try await readSnapshot { connection in
             let exists = try connection.query("""
                 SELECT EXISTS (SELECT 1 FROM points.members WHERE program_id = \(program.id) AND member_id = \(member)) AS present

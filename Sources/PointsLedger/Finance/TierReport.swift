@@ -2,14 +2,14 @@ public import Postgres
 
 /// How a qualifying total spreads over a tier's members: the least, the quartiles and the most
 /// (nil when the tier has no member).
-public struct Spread: Sendable, Hashable, Codable {
-    public let minimum: Int64
-    public let lowerQuartile: Int64
-    public let median: Int64
-    public let upperQuartile: Int64
-    public let maximum: Int64
+public struct Spread<Value: Sendable & Hashable & Codable>: Sendable, Hashable, Codable {
+    public let minimum: Value
+    public let lowerQuartile: Value
+    public let median: Value
+    public let upperQuartile: Value
+    public let maximum: Value
 
-    public init(minimum: Int64, lowerQuartile: Int64, median: Int64, upperQuartile: Int64, maximum: Int64) {
+    public init(minimum: Value, lowerQuartile: Value, median: Value, upperQuartile: Value, maximum: Value) {
         self.minimum = minimum
         self.lowerQuartile = lowerQuartile
         self.median = median
@@ -26,10 +26,10 @@ public struct TierReportLine: Sendable, Hashable, Codable {
     public let earned: Int64
     /// Members whose effective tier it is: their earned tier, raised by a paid or granted term.
     public let effective: Int64
-    /// The qualifying points and spend (minor units) in the tier period holding the moment, of
-    /// the members whose effective tier it is: for a period still running, the totals so far.
-    public let qualifyingPoints: Spread?
-    public let qualifyingSpendMinor: Spread?
+    /// The qualifying points and spend in the tier period holding the moment, of the members
+    /// whose effective tier it is: for a period still running, the totals so far.
+    public let qualifyingPoints: Spread<Int64>?
+    public let qualifyingSpend: Spread<Money>?
 }
 
 /// Members per tier at a moment, earned and effective, with their qualifying totals.
@@ -94,7 +94,7 @@ extension Ledger {
                 ORDER BY t.rank
                 """)
             return (periodStart, try rows.map { row in
-                func spread(_ total: String) throws -> Spread? {
+                func spread(_ total: String) throws -> Spread<Int64>? {
                     let values = try (0..<5).map { try row.decode(Int64?.self, column: "\(total)_\($0)") }
                     guard let first = values[0] else { return nil }
                     return Spread(
@@ -104,7 +104,13 @@ extension Ledger {
                 return TierReportLine(
                     tier: try row.decode(String.self, column: "tier"), rank: Int(try row.decode(Int64.self, column: "rank")),
                     earned: try row.decode(Int64.self, column: "earned"), effective: try row.decode(Int64.self, column: "effective"),
-                    qualifyingPoints: try spread("points"), qualifyingSpendMinor: try spread("spend"))
+                    qualifyingPoints: try spread("points"),
+                    qualifyingSpend: try spread("spend").map { spend in
+                        let money = { (minor: Int64) in Money(minorUnits: minor, exponent: program.currencyExponent) }
+                        return Spread(
+                            minimum: money(spend.minimum), lowerQuartile: money(spend.lowerQuartile), median: money(spend.median),
+                            upperQuartile: money(spend.upperQuartile), maximum: money(spend.maximum))
+                    })
             })
         }
         return TierReport(program: program.name, asOf: moment, periodStart: periodStart, lines: lines)

@@ -62,7 +62,7 @@ extension Ledger {
         _ kind: HistoryKind, from input: FileHandle, name: String, into program: Program, options: ImportOptions = ImportOptions(),
         report: @escaping @Sendable (ImportLineResult) -> Void
     ) async throws -> ImportSummary {
-        let lines = HistoryLines(kind: kind, window: try await settings(of: program).backdateDays, actor: options.actor)
+        let lines = HistoryLines(kind: kind, window: BackdateWindow(days: try await settings(of: program).backdateDays, clock: program.clock), actor: options.actor)
         let summary = try await importRecords(lines, from: input, name: name, into: program, options: options, report: report)
         logger.info("imported \(kind.rawValue)", metadata: ["accepted": "\(summary.accepted)", "rejected": "\(summary.rejected)"])
         return summary
@@ -92,7 +92,7 @@ struct HistoryRecord: Sendable {
 struct HistoryLines: ImportLineKind {
     let kind: HistoryKind
     /// The program's back-dating window in days, named by a time refusal.
-    let window: Int
+    let window: BackdateWindow
     /// Recorded on adjustments whose line names no actor.
     let actor: String
 

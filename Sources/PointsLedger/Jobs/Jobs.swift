@@ -47,7 +47,7 @@ extension Ledger {
             // Each job names what it counts (purchases, lots, holds): read as items.
             let chunk = try await jobChunk(
                 "SELECT * FROM \(unsafeSQL: function)(\(program.id), \(asOf), \(chunkSize)) AS chunk(items, points, members)",
-                asOf: asOf
+                asOf: asOf, in: program
             ).decode(JobChunk.self)
             if chunk.items == 0 { break }
             summary.chunks += 1
@@ -68,11 +68,11 @@ extension Ledger {
 
     /// One chunk of a set-based job: one call of its server-side function, which commits on its own.
     /// - Throws: `.invalidInput` when the function refuses an as-of time in the future.
-    func jobChunk(_ query: PostgresQuery, asOf: Timestamp) async throws -> Row {
+    func jobChunk(_ query: PostgresQuery, asOf: Timestamp, in program: Program) async throws -> Row {
         do {
             return try await pool.withConnection { connection in try connection.preparedQuery(query).single() }
         } catch let error as PostgresError where error.code == .invalidParameterValue {
-            throw LedgerError.invalidInput(field: "as-of time", reason: "\(asOf) is in the future; jobs run up to now")
+            throw LedgerError.invalidInput(field: "as-of time", reason: "\(program.clock.text(asOf)) is in the future; jobs run up to now")
         } catch {
             throw LedgerError.wrap(error)
         }

@@ -76,10 +76,19 @@ extension Ledger {
         return try Self.redemption(answer, reward: reward, quantity: quantity, member: member, key: key, occurredAt: timing.at, window: window)
     }
 
+    /// A reward's window as the database states it (`from 2026-12-01 00:00:00+00`, `until …`)
+    /// on the program's clock: `from 2026-12-01 08:00:00 +08:00`, `until the end of 2026-12-31`.
+    static func localWindow(_ detail: String, _ clock: LocalClock) -> String {
+        guard let space = detail.firstIndex(of: " "), let instant = try? Timestamp(postgresText: String(detail[detail.index(after: space)...]))
+        else { return detail }
+        let word = detail[..<space]
+        return word + " " + (word == "until" ? clock.end(instant) : clock.text(instant))
+    }
+
     /// What `points.redeem` answered, as the caller reads it: the redemption, or the refusal.
-    /// `window`: the program's back-dating window in days, named by a time refusal.
+    /// `window`: the program's back-dating window, named by a time refusal.
     static func redemption(
-        _ answer: RedeemAnswer, reward: String?, quantity: Int?, member: String, key: String, occurredAt: Timestamp?, window: Int
+        _ answer: RedeemAnswer, reward: String?, quantity: Int?, member: String, key: String, occurredAt: Timestamp?, window: BackdateWindow
     ) throws -> RedemptionResult {
         let detail = answer.detail ?? ""
         switch answer.status {
@@ -102,7 +111,7 @@ extension Ledger {
         case .outOfStock:
             throw LedgerError.refused(.outOfStock(reward: reward ?? "", left: answer.stockLeft ?? 0, requested: quantity ?? 0))
         case .inactive:
-            throw LedgerError.refused(.rewardInactive(reward: reward ?? "", window: detail))
+            throw LedgerError.refused(.rewardInactive(reward: reward ?? "", window: Self.localWindow(detail, window.clock)))
         case .tierTooLow:
             // detail: the member's tier and the reward's lowest tier, comma-separated.
             let tiers = detail.split(separator: ",", omittingEmptySubsequences: false).map(String.init)

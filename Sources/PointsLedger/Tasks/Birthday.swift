@@ -79,7 +79,7 @@ extension Ledger {
         var cursor: String? = nil
         while true {
             let chunk = try await jobChunk(
-                "SELECT * FROM points.pay_birthdays(\(program.id), \(asOf), \(cursor), \(chunkSize))", asOf: asOf
+                "SELECT * FROM points.pay_birthdays(\(program.id), \(asOf), \(cursor), \(chunkSize))", asOf: asOf, in: program
             ).decode(BirthdayChunk.self)
             cursor = chunk.cursor
             guard cursor != nil else { break }

@@ -88,7 +88,7 @@ extension Ledger {
 
     /// What `points.complete_task` answered, as the caller reads it: the completion, or the
     /// refusal. `window`: the program's back-dating window in days, named by a time refusal.
-    static func completion(_ answer: CompleteTaskAnswer, request: TaskCompletionRequest, window: Int) throws -> TaskCompletionResult {
+    static func completion(_ answer: CompleteTaskAnswer, request: TaskCompletionRequest, window: BackdateWindow) throws -> TaskCompletionResult {
         switch answer.status {
         case .completed, .replayed:
             return TaskCompletionResult(

@@ -59,7 +59,7 @@ extension Ledger {
 
     /// Records the overrides and grants that ended by `asOf`; returns the tier changes recorded.
     private func endTierTerms(_ program: Program, asOf: Timestamp) async throws -> Int64 {
-        try await jobChunk("SELECT points.end_tier_terms(\(program.id), \(asOf)) AS changes", asOf: asOf).decode(Int64.self, column: "changes")
+        try await jobChunk("SELECT points.end_tier_terms(\(program.id), \(asOf)) AS changes", asOf: asOf, in: program).decode(Int64.self, column: "changes")
     }
 
     /// Evaluates one period, which must have ended, after every earlier period of the program.
@@ -123,7 +123,7 @@ extension Ledger {
             SELECT period_kind, period_start::text AS period_start, period_end
             FROM points.next_tier_period(\(program.id), \(asOf))
             UNION ALL SELECT NULL, NULL, NULL LIMIT 1
-            """, asOf: asOf
+            """, asOf: asOf, in: program
         ).decode(NextPeriodRow.self)
         guard let kind = row.periodKind, let start = row.periodStart, let end = row.periodEnd else { return nil }
         guard let period = TierPeriod(rawValue: kind) else {
@@ -141,7 +141,7 @@ extension Ledger {
         let last = summary.periods.count - 1
         while true {
             let chunk = try await jobChunk(
-                "SELECT * FROM points.evaluate_tiers(\(program.id), \(start)::date, \(chunkSize))", asOf: end
+                "SELECT * FROM points.evaluate_tiers(\(program.id), \(start)::date, \(chunkSize))", asOf: end, in: program
             ).decode(EvaluationChunk.self)
             if chunk.finished { break }
             summary.chunks += 1
