@@ -47,7 +47,7 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .programConflict(let name, let currency, let timeZone):
             "Program \"\(shown(name))\" already exists with currency \(shown(currency)) and time zone \(shown(timeZone)); choose another name."
         case .insufficientPoints(let member, let spendable, let requested):
-            "Member \"\(shown(member))\" has \(spendable) spendable points, fewer than the \(requested) requested."
+            "Member \"\(shown(member))\" has \(spendable.grouped) spendable points, fewer than the \(requested.grouped) requested."
         case .refused(let refusal):
             Self.sentence(refusal.description)
         case .idempotencyConflict(let key, let existing):

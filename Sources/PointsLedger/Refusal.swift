@@ -50,23 +50,23 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
         let shown = VisibleText.escaped
         return switch self {
         case .outOfStock(let reward, let left, let requested):
-            "Reward \(shown(reward)) is out of stock: \(left) left, \(requested) asked for"
+            "Reward \(shown(reward)) is out of stock: \(left.grouped) left, \(requested.grouped) asked for"
         case .rewardInactive(let reward, let window):
             "Reward \(shown(reward)) is not active now (active \(shown(window)))"
         case .tierTooLow(let reward, let member, let memberTier, let minimumTier):
             "Reward \(shown(reward)) is for tier \(shown(minimumTier)) and above; member \"\(shown(member))\" is \(shown(memberTier))"
         case .limitReached(let reward, let member, let redeemed, let limit, let requested):
-            "Member \"\(shown(member))\" has reached the limit of reward \(shown(reward)): redeemed \(redeemed) of \(limit), \(requested) more asked for"
+            "Member \"\(shown(member))\" has reached the limit of reward \(shown(reward)): redeemed \(redeemed.grouped) of \(limit.grouped), \(requested.grouped) more asked for"
         case .holdResolved(let hold, let state, let captured):
             switch state {
-            case .captured: "Hold \(hold) was captured (\(captured ?? 0) points); a hold resolves only once"
+            case .captured: "Hold \(hold) was captured (\((captured ?? 0).grouped) points); a hold resolves only once"
             case .voided: "Hold \(hold) was voided; a hold resolves only once"
             case .expired, .open: "Hold \(hold) expired; a hold resolves only once"
             }
         case .exceedsHold(let hold, let requested, let reserved):
-            "Hold \(hold) reserves \(reserved) points, fewer than the \(requested) to capture"
+            "Hold \(hold) reserves \(reserved.grouped) points, fewer than the \(requested.grouped) to capture"
         case .exceedsOrder(let order, let requested, let left, let amount, let refunded):
-            "A refund of \(requested) is more than what is left of order \(shown(order)): \(left) of \(amount) (\(refunded) refunded)"
+            "A refund of \(requested.grouped) is more than what is left of order \(shown(order)): \(left.grouped) of \(amount.grouped) (\(refunded.grouped) refunded)"
         case .journalIncomplete(let detail), .busy(let detail):
             shown(detail)
         }

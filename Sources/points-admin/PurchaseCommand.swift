@@ -90,8 +90,8 @@ struct PurchaseCommand: AsyncParsableCommand {
                 Terminal.print("Entry \(result.entryID): refund \(refund) of order \(order) clawed back \((result.clawedBack ?? 0).grouped) points from member \(result.member).")
                 if let tier = result.tierAfter { Terminal.print("The refund undid an upgrade of its period: member \(result.member) is back in tier \(tier).") }
                 Terminal.fields([
-                    ("from pending", "\(result.fromPending ?? 0)"), ("from available", "\(result.fromAvailable ?? 0)"),
-                    ("written off", "\(result.writtenOff ?? 0)"), ("order refunded", "\(refunded) of \(total)"),
+                    ("from pending", (result.fromPending ?? 0).grouped), ("from available", (result.fromAvailable ?? 0).grouped),
+                    ("written off", (result.writtenOff ?? 0).grouped), ("order refunded", "\(refunded.grouped) of \(total.grouped)"),
                 ])
             case .replayed:
                 Terminal.print("Entry \(result.entryID): refund \(refund) was already posted; nothing new was posted (order refunded \(refunded) of \(total)).")
