@@ -62,7 +62,7 @@ enum Validate {
                 field: field, reason: "\(money) has \(money.exponent) decimals; \(program.currency) has \(program.currencyExponent)")
         }
         guard money.minorUnits > 0 || (allowZero && money.minorUnits == 0) else {
-            throw .invalidInput(field: field, reason: "\(money) must be more than zero")
+            throw .invalidInput(field: field, reason: "\(money.grouped) must be more than zero")
         }
     }
 

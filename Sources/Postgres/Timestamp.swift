@@ -32,7 +32,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, PostgresEncodable, Post
 
     /// RFC 3339 with microseconds at a UTC offset: `2027-01-01T00:00:00.000000+08:00`, or `Z`
     /// for offset zero. The same instant whatever the offset; readers of JSON and CSV parse it.
+    /// An offset that is not whole minutes (a zone's local mean time before 1972) is written
+    /// to the minute, as RFC 3339 allows.
     public func rfc3339(offsetSeconds: Int) -> String {
+        let offsetSeconds = offsetSeconds / 60 * 60
         guard offsetSeconds != 0 else { return description }
         return Timestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + Int64(offsetSeconds) * 1_000_000)
             .format(dateTimeSeparator: "T", zone: Self.offsetText(offsetSeconds))
@@ -40,7 +43,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, PostgresEncodable, Post
 
     /// The wall clock at a UTC offset, to the second: `2027-01-01 00:00:00`, and whether it is
     /// midnight exactly (a day's start).
+    /// The offset is taken to the minute, as `rfc3339` and `offsetText` write it.
     public func wallClock(offsetSeconds: Int) -> (date: String, time: String, isMidnight: Bool) {
+        let offsetSeconds = offsetSeconds / 60 * 60
         let local = microsecondsSinceEpoch + Int64(offsetSeconds) * 1_000_000
         let (days, micros) = local.floorDividedWithRemainder(by: 86_400_000_000)
         let (year, month, day) = CivilCalendar.date(fromDaysSinceEpoch: days)

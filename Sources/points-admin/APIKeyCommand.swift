@@ -85,7 +85,7 @@ struct APIKeyCommand: AsyncParsableCommand {
             if options.json {
                 try Terminal.json(revoked)
             } else {
-                Terminal.print("Key \(revoked.id) (\(revoked.role.rawValue), \(revoked.name)) is revoked since \(revoked.revokedAt.map { "\($0)" } ?? "now").")
+                Terminal.print("Key \(revoked.id) (\(revoked.role.rawValue), \(revoked.name)) is revoked since \(revoked.revokedAt.map(Terminal.clock.text) ?? "now").")
             }
         }
     }

@@ -204,7 +204,7 @@ struct ProgramOutput: Encodable {
         Terminal.fields([
             ("earn rate", "\(settings.earnRate) points per unit, rounded \(settings.rounding.rawValue)"),
             ("return window", "\(settings.returnWindowDays) days"), ("refund policy", settings.refundPolicy.rawValue),
-            ("expiry", settings.expiry.description), ("referral bonus", "\(settings.referralBonus) points"),
+            ("expiry", settings.expiry.description), ("referral bonus", "\(settings.referralBonus.grouped) points"),
             ("back-dating", "\(settings.backdateDays) days"),
             ("tier period", settings.tierPeriod.rawValue), ("downgrade", settings.downgrade.rawValue),
             ("point value", "\(settings.pointValue) \(currency) a point"),

@@ -48,12 +48,12 @@ struct PurchaseCommand: AsyncParsableCommand {
             }
             switch result.outcome {
             case .posted:
-                let when = result.maturesAt.map { "pending until \($0)" } ?? "available now"
+                let when: TerminalText = result.maturesAt.map { "pending until \($0)" } ?? "available now"
                 Terminal.print("Entry \(result.entryID): order \(order) earned \(result.points.grouped) points for member \(member), \(when).")
                 if let referral = result.referralEntryID { Terminal.print("Entry \(referral): the referrer's bonus for this first purchase.") }
                 if let tier = result.upgradedTo { Terminal.print("Member \(member) moved up to tier \(tier).") }
             case .replayed:
-                Terminal.print("Entry \(result.entryID): order \(order) was already posted (\(result.points) points); nothing new was posted.")
+                Terminal.print("Entry \(result.entryID): order \(order) was already posted (\(result.points.grouped) points); nothing new was posted.")
             }
             Terminal.fields([("available", result.available.grouped), ("pending", result.pending.grouped)])
         }

@@ -154,9 +154,9 @@ struct RedeemCommand: AsyncParsableCommand {
         Terminal.print(
             result.outcome == .posted
                 ? "Entry \(result.entryID): member \(member) spent \(result.points.grouped) points on \(what)."
-                : "Entry \(result.entryID): key \(key) was redeemed before (\(result.points) points); nothing new was posted.")
+                : "Entry \(result.entryID): key \(key) was redeemed before (\(result.points.grouped) points); nothing new was posted.")
         var fields = [("spendable", (result.available - result.held).grouped)]
-        if let left = result.stockLeft { fields.append(("stock left", "\(left)")) }
+        if let left = result.stockLeft { fields.append(("stock left", left.grouped)) }
         Terminal.fields(fields)
     }
 }

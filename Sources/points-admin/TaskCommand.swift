@@ -128,11 +128,11 @@ struct TaskCommand: AsyncParsableCommand {
                 if let cap = result.cappedBy {
                     Terminal.print("Entry \(result.entryID): \(what) is recorded; the \(cap) cap was already reached, so it earned nothing.")
                 } else {
-                    Terminal.print("Entry \(result.entryID): \(what) earned \(result.points) points"
-                        + (result.streakBonus > 0 ? " and a streak bonus of \(result.streakBonus)." : "."))
+                    Terminal.print("Entry \(result.entryID): \(what) earned \(result.points.grouped) points"
+                        + (result.streakBonus > 0 ? " and a streak bonus of \(result.streakBonus.grouped)." : "."))
                 }
             case .replayed:
-                Terminal.print("Entry \(result.entryID): \(what) was already recorded (\(result.points + result.streakBonus) points); nothing new was posted.")
+                Terminal.print("Entry \(result.entryID): \(what) was already recorded (\((result.points + result.streakBonus).grouped) points); nothing new was posted.")
             }
             var fields: [(String, String)] = []
             if let streak = result.streak { fields.append(("streak", "\(streak) days")) }

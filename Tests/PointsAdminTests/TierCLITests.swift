@@ -73,7 +73,7 @@ struct TierCLITests {
                  "Invalid tier: \"gold\" is not a tier of this program; its tiers are ordinary, advanced, premium.\n"),
                 (["tier", "override", "--member", "m1", "--tier", "premium", "--actor", "ops"], 2, "Error: Missing expected argument '--reason <text>'"),
                 (["tier", "override", "--member", "m1", "--tier", "premium", "--reason", "x", "--until", "2020-01-01", "--actor", "ops"], 2,
-                 "Invalid until: 2019-12-31T16:00:00.000000Z is not in the future; an override ends later than now.\n"),
+                 "Invalid until: 2020-01-01 00:00:00 +08:00 is not in the future; an override ends later than now.\n"),
             ]
             for (arguments, status, message) in cases {
                 let output = try run(arguments)

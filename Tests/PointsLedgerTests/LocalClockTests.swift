@@ -1,5 +1,5 @@
 import Foundation
-import PointsLedger
+@testable import PointsLedger
 import Postgres
 import Testing
 
@@ -51,5 +51,46 @@ struct LocalClockTests {
             #expect(try JSONDecoder().decode(Money.self, from: json) == money)
         }
         #expect(Int64(-3_981_830).grouped == "-3,981,830" && Int64(999).grouped == "999" && Int64(1000).grouped == "1,000")
+    }
+}
+
+@Suite("The liability page's chart: round ticks, twelve months of the program's calendar")
+struct LiabilityChartTests {
+    @Test func ticksAreRoundStepsFromZeroToAtLeastThePeak() {
+        #expect(LiabilityPage.axisTicks(upTo: 13_200) == [0, 5_000, 10_000, 15_000])
+        #expect(LiabilityPage.axisTicks(upTo: 100) == [0, 50, 100])
+        #expect(LiabilityPage.axisTicks(upTo: 150) == [0, 50, 100, 150])
+        #expect(LiabilityPage.axisTicks(upTo: 5) == [0, 2, 4, 6])
+        #expect(LiabilityPage.axisTicks(upTo: 0) == [0, 1])
+        for peak in [Int64(7), 999, 1_000, 123_456_789, Int64.max / 4] {
+            let ticks = LiabilityPage.axisTicks(upTo: peak)
+            #expect(ticks.first == 0 && ticks.last! >= peak && (2...6).contains(ticks.count), "\(peak): \(ticks)")
+        }
+    }
+
+    @Test func theMonthsAreTheProgramsEvenWhenTheReaderReadsUTC() throws {
+        let start = try Timestamp(postgresText: "2025-01-01 00:00:00+08")
+        let month = BreakageMonth(
+            month: "2025-12", issued: 1_200, adjusted: 0, redeemed: 300, expired: 0, writtenOff: 0, issuedGross: 1_200, clawedBack: 0,
+            granted: 0, deducted: 0)
+        let months = LiabilityPage.everyMonth([month], from: start, calendar: LocalClock(timeZone: "Asia/Shanghai"))
+        #expect(months.map(\.month) == (1...12).map { String(format: "2025-%02d", $0) })
+        #expect(months.last == month && months.dropLast().allSatisfy { $0.issued == 0 })
+        let report = BreakageReport(program: "p", from: start, to: try Timestamp(postgresText: "2025-12-20 00:00:00+08"), months: [month])
+        let liability = LiabilityReport(
+            program: "p", asOf: report.to, currency: "CNY", pointValue: Decimal(string: "0.01")!, available: 900, pending: 0, owedByMembers: 0,
+            value: Money(minorUnits: 900, exponent: 2), byTier: [], byExpiryMonth: [])
+        let page = LiabilityPage.html(liability, months: report, calendar: LocalClock(timeZone: "Asia/Shanghai"), clock: .utc)
+        #expect(page.contains(">2025-12</text>") && !page.contains(">2024-12</text>"))
+        #expect(page.contains("as of 2025-12-19 16:00:00 UTC") && page.contains("<title>2025-12 issued: 1,200 points</title>"))
+    }
+
+    @Test func anOffsetOfLocalMeanTimeIsWrittenToTheMinuteAndReadsBackTheSameInstant() throws {
+        let monrovia = LocalClock(timeZone: "Africa/Monrovia")  // UTC−00:44:30 until 1972
+        let noon = try Timestamp(postgresText: "1960-06-01 12:00:00Z")
+        let written = monrovia.machine(noon)
+        #expect(written == "1960-06-01T11:16:00.000000-00:44")
+        #expect(try Timestamp(postgresText: written) == noon)
+        #expect(monrovia.text(noon) == "1960-06-01 11:16:00 -00:44")
     }
 }

@@ -56,7 +56,7 @@ extension Ledger {
         if let paid = request.pointsPaid {
             try Validate.amount(paid, in: program, field: "points paid", allowZero: true)
             guard paid.minorUnits <= request.amount.minorUnits else {
-                throw LedgerError.invalidInput(field: "points paid", reason: "\(paid) is more than the order's amount \(request.amount)")
+                throw LedgerError.invalidInput(field: "points paid", reason: "\(paid.grouped) is more than the order's amount \(request.amount.grouped)")
             }
         }
         let answer = try await call(PurchaseAnswer.self, """

@@ -13,7 +13,7 @@ extension Ledger {
                 """).single().decode(Timestamp.self, column: "start")
         }
         let months = try await breakage(program, from: start, to: Timestamp(microsecondsSinceEpoch: report.asOf.microsecondsSinceEpoch + 1))
-        return LiabilityPage.html(report, months: months, clock: clock ?? program.clock)
+        return LiabilityPage.html(report, months: months, calendar: program.clock, clock: clock ?? program.clock)
     }
 }
 
@@ -22,7 +22,9 @@ extension Ledger {
 /// liability by expiry month; times on the program's clock, points grouped, money to the
 /// currency's decimals, and a print stylesheet for finance's paper copy.
 public enum LiabilityPage {
-    public static func html(_ report: LiabilityReport, months: BreakageReport, clock: LocalClock) -> String {
+    /// `calendar`: the program's clock, whose months the figures are in; `clock`: the one the
+    /// reader reads times by (the program's, or UTC).
+    public static func html(_ report: LiabilityReport, months: BreakageReport, calendar: LocalClock, clock: LocalClock) -> String {
         let title = "Points liability of \(escape(report.program)) as of \(clock.text(report.asOf))"
         let currency = escape(report.currency)
         var page = """
@@ -51,7 +53,7 @@ public enum LiabilityPage {
             """
         page += "<h2>Issued, redeemed and expired points by month</h2>\n"
             + "<p>From \(clock.text(months.from)) to \(escape(clock.end(months.to))).</p>\n"
-            + chart(everyMonth(months.months, from: months.from, clock: clock))
+            + chart(everyMonth(months.months, from: months.from, calendar: calendar))
         page += "<h2>Tier mix</h2>\n" + table(
             ["tier", "members", "points", "value (\(report.currency))"],
             report.byTier.map { [$0.group, $0.members.map(\.grouped) ?? "", $0.points.grouped, $0.value.grouped] })
@@ -63,9 +65,9 @@ public enum LiabilityPage {
 
     /// The twelve months from `start`'s month on, each with its figures or none (zero), so that
     /// a quiet month shows as a gap rather than vanishing from the axis.
-    static func everyMonth(_ months: [BreakageMonth], from start: Timestamp, clock: LocalClock) -> [BreakageMonth] {
+    static func everyMonth(_ months: [BreakageMonth], from start: Timestamp, calendar: LocalClock) -> [BreakageMonth] {
         guard !months.isEmpty else { return [] }
-        let parts = clock.date(start).split(separator: "-").compactMap { Int($0) }
+        let parts = calendar.date(start).split(separator: "-").compactMap { Int($0) }
         guard parts.count == 3 else { return months }
         let byLabel = Dictionary(months.map { ($0.month, $0) }, uniquingKeysWith: { first, _ in first })
         return (0..<12).map { offset in
@@ -119,9 +121,10 @@ public enum LiabilityPage {
     static func axisTicks(upTo peak: Int64) -> [Int64] {
         guard peak > 0 else { return [0, 1] }
         var power: Int64 = 1
-        while power <= peak / 10 { power *= 10 }
-        let step = [1, 2, 5, 10].map { $0 * power }.first { peak / $0 < 5 } ?? 10 * power
-        let count = (peak + step - 1) / step
+        while power * 10 <= peak / 10 { power *= 10 }
+        // peak lies in [100, 1000) × power, so a step of at most 200 × power leaves under five.
+        let step = [1, 2, 5, 10, 20, 50, 100, 200].lazy.map { $0 * power }.first { peak / $0 < 5 } ?? 200 * power
+        let count = peak / step + (peak % step == 0 ? 0 : 1)
         return (0...count).map { $0 * step }
     }
 

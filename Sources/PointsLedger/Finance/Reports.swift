@@ -241,12 +241,17 @@ extension Ledger {
                 SELECT point_value FROM points.program_settings
                 WHERE program_id = \(program.id) AND effective_at <= \(asOf) ORDER BY effective_at DESC LIMIT 1
                 """).single().decode(column: "point_value")
-            func value(_ points: Int64) -> Money {
+            func value(_ points: Int64) throws(LedgerError) -> Money {
                 var exact = Decimal(points) * pointValue
                 var rounded = Decimal()
                 NSDecimalRound(&rounded, &exact, exponent, .bankers)
-                let minor = NSDecimalNumber(decimal: rounded * pow(10, exponent)).int64Value
-                return Money(minorUnits: minor, exponent: exponent)
+                let minor = rounded * pow(10, exponent)
+                guard minor >= Decimal(Int64.min), minor <= Decimal(Int64.max) else {
+                    throw .invalidInput(
+                        field: "point value",
+                        reason: "\(pointValue) \(program.currency) a point values \(points.grouped) points beyond what an amount can hold; set a smaller point value")
+                }
+                return Money(minorUnits: NSDecimalNumber(decimal: minor).int64Value, exponent: exponent)
             }
             // Every member's balances at asOf, grouped by the tier they held then: one pass, on the server.
             let tiers = try connection.query("""
@@ -277,8 +282,8 @@ extension Ledger {
             let available = tiers.reduce(0) { $0 + $1.available }
             let pending = tiers.reduce(0) { $0 + $1.pending }
             let owed = tiers.reduce(0) { $0 + $1.owed }
-            let byTier = tiers.map(\.line).filter { $0.points > 0 }.map {
-                LiabilityLine(group: $0.group, members: $0.members, points: $0.points, value: value($0.points))
+            let byTier = try tiers.map(\.line).filter { $0.points > 0 }.map {
+                LiabilityLine(group: $0.group, members: $0.members, points: $0.points, value: try value($0.points))
             }
             // A lot's remainder at asOf: its amount less what spends took and expiry removed by then,
             // by the month of its last spendable moment (a lot that ends at midnight on 1 January
@@ -301,12 +306,12 @@ extension Ledger {
                 ORDER BY 1  -- "never" sorts after every month
                 """).map { row in
                 let points: Int64 = try row.decode(column: "remaining")
-                return LiabilityLine(group: try row.decode(column: "month"), members: nil, points: points, value: value(points))
+                return LiabilityLine(group: try row.decode(column: "month"), members: nil, points: points, value: try value(points))
             }
-            let pendingLine = pending > 0 ? [LiabilityLine(group: "pending", members: nil, points: pending, value: value(pending))] : []
+            let pendingLine = pending > 0 ? [LiabilityLine(group: "pending", members: nil, points: pending, value: try value(pending))] : []
             return LiabilityReport(
                 program: program.name, asOf: asOf, currency: program.currency, pointValue: pointValue, available: available,
-                pending: pending, owedByMembers: owed, value: value(available + pending), byTier: byTier,
+                pending: pending, owedByMembers: owed, value: try value(available + pending), byTier: byTier,
                 byExpiryMonth: byMonth + pendingLine)
         }
     }

@@ -246,7 +246,7 @@ enum ImportLines {
             try Validate.amount(amount, in: program, field: "amount")
             let paid = try values[.pointsPaid].map { text throws(LedgerError) in try Money.parse(text, exponent: exponent, field: "points_paid") }
             if let paid, paid > amount {
-                throw LedgerError.invalidInput(field: "points_paid", reason: "\(paid) is more than the amount \(amount)")
+                throw LedgerError.invalidInput(field: "points_paid", reason: "\(paid.grouped) is more than the amount \(amount.grouped)")
             }
             guard let occurredAt = TimeText.normalise(values[.occurredAt]!) else {
                 throw LedgerError.invalidInput(

@@ -44,7 +44,7 @@ public struct RewardChange: Sendable, Hashable {
 
     public var isEmpty: Bool { self == RewardChange() }
 
-    func validate() throws(LedgerError) {
+    func validate(_ clock: LocalClock) throws(LedgerError) {
         if let name { _ = try Validate.text(name, field: "name", maximumLength: 200) }
         if let cost, cost <= 0 { throw .invalidInput(field: "cost", reason: "\(cost) must be a whole number of points above 0") }
         if let stock = stock ?? nil, stock < 0 { throw .invalidInput(field: "stock", reason: "\(stock) must be 0 or more") }
@@ -52,7 +52,7 @@ public struct RewardChange: Sendable, Hashable {
             throw .invalidInput(field: "limit per member", reason: "\(limit) must be 1 or more")
         }
         if let from = activeFrom ?? nil, let until = activeUntil ?? nil, until <= from {
-            throw .invalidInput(field: "until", reason: "\(until) is not after the start \(from)")
+            throw .invalidInput(field: "until", reason: "\(clock.text(until)) is not after the start \(clock.text(from))")
         }
     }
 }
@@ -81,7 +81,7 @@ extension Ledger {
                 field: "reward", reason: "\"\(code)\" is not a reward code: use 1 to 64 lower-case letters, digits, '.', '-' or '_'")
         }
         guard !change.isEmpty else { throw LedgerError.invalidInput(field: "reward", reason: "no setting was given to change") }
-        try change.validate()
+        try change.validate(program.clock)
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
         // The change as the table's column names; JSON null clears a setting.
         func number(_ value: Int64?) -> Any { value.map { NSNumber(value: $0) } ?? NSNull() }

@@ -94,7 +94,7 @@ extension Ledger {
             return summary
         }
         guard end <= Timestamp.now else {
-            throw LedgerError.invalidInput(field: "period", reason: "\(period) has not ended yet (it ends \(end)); evaluate it after its end")
+            throw LedgerError.invalidInput(field: "period", reason: "\(period) has not ended yet (it runs to \(program.clock.end(end))); evaluate it after its end")
         }
         guard let (kind, start, nextEnd) = try await nextTierPeriod(program, asOf: end) else {
             throw LedgerError.invalidInput(
@@ -105,7 +105,7 @@ extension Ledger {
             if start < period.start {
                 throw LedgerError.invalidInput(
                     field: "period",
-                    reason: "\(next) has not been evaluated yet, and periods are evaluated in order; evaluate the periods up to \(end) first")
+                    reason: "\(next) has not been evaluated yet, and periods are evaluated in order; evaluate the periods up to \(program.clock.end(end)) first")
             }
             throw LedgerError.invalidInput(field: "period", reason: "\(period) is before the program's first period, \(next)")
         }

@@ -60,7 +60,7 @@ public struct TierChange: Sendable, Hashable {
         }
         for (field, value) in [("entry spend", entrySpend ?? nil), ("retain spend", retainSpend ?? nil)] {
             if let value, value.minorUnits < 0 {
-                throw .invalidInput(field: field, reason: "\(value) must not be negative")
+                throw .invalidInput(field: field, reason: "\(value.grouped) must not be negative")
             }
         }
         if let multiplier {

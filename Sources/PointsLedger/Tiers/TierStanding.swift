@@ -180,7 +180,7 @@ extension Ledger {
         let reason = try Validate.text(reason, field: "reason", maximumLength: 500)
         let actor = try Validate.text(actor, field: "actor", maximumLength: 100)
         if let until, until <= Timestamp.now {
-            throw LedgerError.invalidInput(field: "until", reason: "\(until) is not in the future; an override ends later than now")
+            throw LedgerError.invalidInput(field: "until", reason: "\(program.clock.text(until)) is not in the future; an override ends later than now")
         }
         let answer = try await call(OverrideTierAnswer.self, """
             SELECT * FROM points.override_tier(\(program.id), \(member), \(tier), \(reason), \(until), \(actor))
