@@ -89,7 +89,7 @@ struct MemberCommand: AsyncParsableCommand {
                 return
             }
             MemberOutput.show(member)
-            Terminal.print("\ntier, period \(standing.period):")
+            Terminal.print("\ntier, period \(standing.period) (to the end of \(standing.period.lastDay)):")
             var tierFields = [
                 ("earned tier", standing.earnedTier + (standing.reachedThisPeriod ? ", reached this period: kept through the next" : "")),
                 ("effective tier", standing.effectiveTier),

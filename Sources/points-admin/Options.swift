@@ -21,7 +21,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The program to work on.", valueName: "name"))
     var program: String = "default"
 
-    @Flag(help: "Print JSON instead of a table.")
+    @Flag(help: "Print JSON instead of a table: times in RFC 3339 at the program's offset (Z with --utc), money as strings.")
     var json = false
 
     @Flag(help: "Show times in UTC instead of the program's time zone.")

@@ -94,3 +94,15 @@ struct LiabilityChartTests {
         #expect(monrovia.text(noon) == "1960-06-01 11:16:00 -00:44")
     }
 }
+
+@Suite("A tier period's last day")
+struct TierPeriodLastDayTests {
+    @Test func aPeriodEndsAtTheEndOfItsLastLocalDay() throws {
+        for (label, last) in [
+            ("2026", "2026-12-31"), ("2026-Q1", "2026-03-31"), ("2026-Q3", "2026-09-30"), ("2028-02", "2028-02-29"), ("2100-02", "2100-02-28"),
+            ("2000-02", "2000-02-29"), ("2026-11", "2026-11-30"),
+        ] {
+            #expect(try TierPeriodLabel.parse(label).lastDay == last, "\(label)")
+        }
+    }
+}

@@ -43,6 +43,14 @@ public struct TierPeriodLabel: Sendable, Hashable, Codable, CustomStringConverti
         return String(format: "%04d-%02d-01", year, month)
     }
 
+    /// Its last local day, `YYYY-MM-DD`: the period ends at the end of it.
+    public var lastDay: String {
+        let month = kind == .month ? index : kind == .quarter ? index * 3 : 12
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return String(format: "%04d-%02d-%02d", year, month, days)
+    }
+
     public var description: String {
         switch kind {
         case .year: String(year)
