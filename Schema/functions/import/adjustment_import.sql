@@ -45,9 +45,10 @@ $$;
 -- line order, answering each line with its time and points.adjust's row as JSON (as
 -- points.import_history_batch does). Which lines post is settled for the whole batch
 -- (points.import_settle_history); the entries, postings, lots and balances of the accepted lines
--- are written by one statement each, and only the deductions' spending of lots (soonest-expiring
--- first, among the lots of the lines before each: entry ids follow the lines) is a call per
--- line. The lines of a member the set cannot post exactly go through points.adjust itself.
+-- are written by one statement each, and so is the deductions' spending of lots (soonest-expiring
+-- first, among the lots of the lines before each: points.import_spend_lots), but for members
+-- whose batch also grants, whose deductions are a call each. The lines of a member the set
+-- cannot post exactly go through points.adjust itself.
 CREATE FUNCTION points.import_adjustment_batch(p_program integer, p_batch bigint, p_backdated boolean)
 RETURNS TABLE (line bigint, occurred_at timestamptz, answer jsonb)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp SET work_mem = '64MB' SET jit = off AS $$
@@ -95,10 +96,7 @@ BEGIN
         ORDER BY ps.effective_at DESC LIMIT 1) AS s ON w.expires_at IS NULL
     WHERE w.status = 'posted' AND NOT w.slow AND w.points > 0 AND a.amount > 0
     ORDER BY w.member_id, w.line;
-    FOR r IN SELECT w.member_id, w.entry_id, w.points FROM pg_temp.history_work AS w
-             WHERE w.status = 'posted' AND NOT w.slow AND w.points < 0 ORDER BY w.member_id, w.line LOOP
-        PERFORM points.consume_lots(p_program, r.member_id, r.entry_id, -r.points, true);
-    END LOOP;
+    PERFORM points.import_spend_lots(p_program, 'posted');
     UPDATE points.members AS m SET available = m.available + t.points, adjustments = m.adjustments - t.points
     FROM (SELECT w.member_id, sum(w.points) AS points FROM pg_temp.history_work AS w
           WHERE w.status = 'posted' AND NOT w.slow GROUP BY w.member_id) AS t
@@ -131,7 +129,7 @@ GRANT EXECUTE ON FUNCTION points.import_adjustment_batch(integer, bigint, boolea
 -- Posts the staged batch p_batch of redemptions as points.redeem would post them one by one in
 -- line order, answering as points.import_adjustment_batch does: spends of points for a reason
 -- are settled and written for the whole batch (entries, postings, redemptions and balances by
--- one statement each; each spend's lots by a call); the lines of a member that redeems a reward
+-- one statement each, and the lots they spend: points.import_spend_lots); the lines of a member that redeems a reward
 -- in the batch (its window, tier, limit and stock) go through points.redeem itself.
 CREATE FUNCTION points.import_redemption_batch(p_program integer, p_batch bigint, p_backdated boolean)
 RETURNS TABLE (line bigint, occurred_at timestamptz, answer jsonb)
@@ -162,10 +160,7 @@ BEGIN
     INSERT INTO points.redemptions (program_id, member_id, entry_id, reward, quantity, points, reason)
     SELECT p_program, w.member_id, w.entry_id, NULL, w.quantity, w.points, w.reason
     FROM pg_temp.history_work AS w WHERE w.status = 'redeemed' AND NOT w.slow ORDER BY w.member_id, w.line;
-    FOR r IN SELECT w.member_id, w.entry_id, w.points FROM pg_temp.history_work AS w
-             WHERE w.status = 'redeemed' AND NOT w.slow ORDER BY w.member_id, w.line LOOP
-        PERFORM points.consume_lots(p_program, r.member_id, r.entry_id, r.points, true);
-    END LOOP;
+    PERFORM points.import_spend_lots(p_program, 'redeemed');
     UPDATE points.members AS m SET available = m.available - t.points, redeemed = m.redeemed + t.points
     FROM (SELECT w.member_id, sum(w.points) AS points FROM pg_temp.history_work AS w
           WHERE w.status = 'redeemed' AND NOT w.slow GROUP BY w.member_id) AS t

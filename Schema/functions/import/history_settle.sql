@@ -61,3 +61,52 @@ BEGIN
     WHERE w.line = n.line;
 END
 $$;
+
+-- Spends the lots of a settled batch's accepted spends (lines of status p_posted that lower
+-- available points, not slow) exactly as points.consume_lots would, spend by spend in entry order
+-- with the lots formed before each. A member whose batch forms no lot offers every spend the
+-- same lots (formed before the batch, locked with the member), so spend k takes the span between
+-- the spends' running totals before and after it out of the lots laid end to end in spending
+-- order: one statement matches those spans for every such member. The spends of a member whose
+-- batch also forms lots go through points.consume_lots one by one, in line order.
+CREATE FUNCTION points.import_spend_lots(p_program integer, p_posted text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
+DECLARE
+    r record;
+BEGIN
+    WITH spenders AS (
+        SELECT w.member_id FROM pg_temp.history_work AS w
+        WHERE w.status = p_posted AND NOT w.slow
+        GROUP BY w.member_id HAVING bool_or(w.delta < 0) AND NOT bool_or(w.delta > 0)
+    ), spends AS (
+        SELECT w.member_id, w.entry_id, -w.delta AS amount,
+               sum(-w.delta) OVER (PARTITION BY w.member_id ORDER BY w.entry_id) AS upto
+        FROM pg_temp.history_work AS w JOIN spenders AS s ON s.member_id = w.member_id
+        WHERE w.status = p_posted AND NOT w.slow AND w.delta < 0
+    ), lots AS (
+        SELECT l.member_id, l.lot_id, l.remaining,
+               sum(l.remaining) OVER (PARTITION BY l.member_id ORDER BY l.expires_at NULLS LAST, l.earned_at, l.lot_id) AS upto
+        FROM points.lots AS l JOIN spenders AS s ON s.member_id = l.member_id
+        WHERE l.program_id = p_program AND l.remaining > 0
+    ), taken AS (
+        SELECT sp.member_id, sp.entry_id, lo.lot_id,
+               least(sp.upto, lo.upto) - greatest(sp.upto - sp.amount, lo.upto - lo.remaining) AS amount
+        FROM spends AS sp JOIN lots AS lo
+          ON lo.member_id = sp.member_id AND lo.upto - lo.remaining < sp.upto AND sp.upto - sp.amount < lo.upto
+    ), spent AS (
+        UPDATE points.lots AS l SET remaining = l.remaining - t.amount
+        FROM (SELECT tk.member_id, tk.lot_id, sum(tk.amount) AS amount FROM taken AS tk GROUP BY tk.member_id, tk.lot_id) AS t
+        WHERE l.program_id = p_program AND l.member_id = t.member_id AND l.lot_id = t.lot_id
+    )
+    INSERT INTO points.lot_allocations (program_id, member_id, entry_id, lot_id, amount)
+    SELECT p_program, tk.member_id, tk.entry_id, tk.lot_id, tk.amount FROM taken AS tk ORDER BY tk.member_id, tk.entry_id, tk.lot_id;
+
+    FOR r IN SELECT w.member_id, w.entry_id, -w.delta AS amount FROM pg_temp.history_work AS w
+             WHERE w.status = p_posted AND NOT w.slow AND w.delta < 0
+               AND EXISTS (SELECT FROM pg_temp.history_work AS g
+                           WHERE g.member_id = w.member_id AND g.status = p_posted AND NOT g.slow AND g.delta > 0)
+             ORDER BY w.member_id, w.line LOOP
+        PERFORM points.consume_lots(p_program, r.member_id, r.entry_id, r.amount, true);
+    END LOOP;
+END
+$$;
