@@ -23,10 +23,15 @@ BEGIN
 
     RETURN QUERY
     WITH due AS (
+        -- Member by member, so each reads only its own lots through the spending-order index,
+        -- whatever the statistics say of the lots left to expire (a scan of every expiring lot
+        -- filtered by the chunk's member array is quadratic).
         SELECT l.member_id, l.lot_id, l.remaining, l.expires_at
-        FROM points.lots AS l
-        WHERE l.program_id = p_program AND l.member_id = ANY (v_members)
-          AND l.remaining > 0 AND l.expires_at <= p_as_of
+        FROM unnest(v_members) AS v(member_id)
+        CROSS JOIN LATERAL (
+            SELECT x.member_id, x.lot_id, x.remaining, x.expires_at FROM points.lots AS x
+            WHERE x.program_id = p_program AND x.member_id = v.member_id AND x.remaining > 0 AND x.expires_at <= p_as_of
+        ) AS l
     ), grouped AS (
         SELECT d.member_id, d.expires_at, sum(d.remaining) AS pts, min(d.lot_id) AS first_lot
         FROM due AS d GROUP BY d.member_id, d.expires_at

@@ -29,10 +29,15 @@ BEGIN
                m.available + coalesce(sum(pu.pending_points) OVER (
                    PARTITION BY pu.member_id ORDER BY pu.matures_at, pu.order_id
                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS available_before
-        FROM points.purchases AS pu
-        JOIN points.members AS m ON m.program_id = pu.program_id AND m.member_id = pu.member_id
-        WHERE pu.program_id = p_program AND pu.member_id = ANY (v_members)
-          AND pu.pending_points > 0 AND pu.matures_at <= p_as_of
+        -- Member by member, so each reads only its own purchases, whatever the statistics say of
+        -- the pending ones (a scan of every maturing purchase filtered by the chunk's member
+        -- array is quadratic).
+        FROM unnest(v_members) AS v(member_id)
+        JOIN points.members AS m ON m.program_id = p_program AND m.member_id = v.member_id
+        CROSS JOIN LATERAL (
+            SELECT x.member_id, x.order_id, x.pending_points, x.matures_at FROM points.purchases AS x
+            WHERE x.program_id = p_program AND x.member_id = v.member_id AND x.pending_points > 0 AND x.matures_at <= p_as_of
+        ) AS pu
     ), numbered AS (
         SELECT d.*, nextval('points.journal_entry_ids') AS entry_id,
                points.lot_amount(d.pts, d.available_before::bigint) AS lot_amount
