@@ -36,10 +36,11 @@ public struct LocalClock: Sendable, TimestampOffsets {
     }
 
     /// The end of something (a lot's life, a period, a report's range), read as a person says
-    /// it: `the end of 2026-12-31` when it falls at a local midnight, else its time.
-    public func end(_ instant: Timestamp) -> String {
+    /// it: `the end of 2026-12-31` when it falls at a local midnight, else its time; `article`
+    /// is what precedes "end" (none in a table's cell: `end of 2026-12-31`).
+    public func end(_ instant: Timestamp, article: String = "the ") -> String {
         let wall = instant.wallClock(offsetSeconds: offsetSeconds(at: instant))
-        return wall.isMidnight ? "the end of \(Timestamp.dayBefore(wall.date))" : text(instant)
+        return wall.isMidnight ? "\(article)end of \(Timestamp.dayBefore(wall.date))" : text(instant)
     }
 
     /// The local date: `2027-01-01`.

@@ -299,8 +299,7 @@ enum Cell: ExpressibleByStringLiteral, Equatable {
         case .money(let value): value.grouped
         case .rate(let value): Self.fourDecimals(value)
         case .time(let value): Terminal.clock.text(value)
-        case .end(let value):
-            Terminal.clock.end(value).replacing(#/^the /#, with: "")
+        case .end(let value): Terminal.clock.end(value, article: "")
         }
     }
 

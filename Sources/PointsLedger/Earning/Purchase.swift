@@ -81,7 +81,7 @@ extension Ledger {
 
     /// The program's back-dating window when `needed` (a time refusal names it), else 0 days.
     func backdateWindow(if needed: Bool, _ program: Program) async throws -> BackdateWindow {
-        BackdateWindow(days: needed ? try await settings(of: program).backdateDays : 0, clock: program.clock)
+        BackdateWindow(days: needed ? try await settings(of: program).backdateDays : 0, timeZone: program.timeZone)
     }
 
     /// The error for an occurred-at time the database refused ('in_future' or 'too_old'), given
@@ -98,10 +98,12 @@ extension Ledger {
     }
 }
 
-/// A program's back-dating window, and the clock its refusals name times by.
+/// A program's back-dating window, and the zone its refusals name times in (its clock is made
+/// only when a refusal needs it: every single write carries a window).
 struct BackdateWindow: Sendable {
     let days: Int
-    let clock: LocalClock
+    let timeZone: String
+    var clock: LocalClock { LocalClock(timeZone: timeZone) }
 }
 
 /// The row `points.purchase` answers with (Schema/functions/earning/purchase.sql).

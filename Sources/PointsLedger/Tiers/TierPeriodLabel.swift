@@ -1,3 +1,5 @@
+import Postgres
+
 /// A tier qualification period by its label: `2026` (a year), `2026-Q3` (a quarter) or
 /// `2026-07` (a month), in the program's time zone.
 public struct TierPeriodLabel: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -45,10 +47,8 @@ public struct TierPeriodLabel: Sendable, Hashable, Codable, CustomStringConverti
 
     /// Its last local day, `YYYY-MM-DD`: the period ends at the end of it.
     public var lastDay: String {
-        let month = kind == .month ? index : kind == .quarter ? index * 3 : 12
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        return String(format: "%04d-%02d-%02d", year, month, days)
+        let next = kind == .month ? index + 1 : kind == .quarter ? index * 3 + 1 : 13  // the month after it, 13: January next year
+        return Timestamp.dayBefore(String(format: "%04d-%02d-01", next > 12 ? year + 1 : year, next > 12 ? 1 : next))
     }
 
     public var description: String {
