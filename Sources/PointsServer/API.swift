@@ -17,49 +17,28 @@ struct API: Sendable {
     /// The largest request body read.
     static let bodyLimit = 64 * 1024
 
-    /// One call of a route: the key's program (the route's), the request's headers and path
-    /// parameters, and its JSON body once read.
+    /// Points in a request: a positive whole number that any JSON reader holds exactly (2^53 − 1).
+    static let points: ClosedRange<Int64> = 1...9_007_199_254_740_991
+    /// The longest a hold may reserve points: 30 days.
+    static let holdSecondsLimit: Int64 = 30 * 24 * 3600
+
+    /// One call of a route: the key's program (the route's), the request's headers, its path and
+    /// query parameters (decoded, checked against the route's), and its body's bytes once read.
     struct Call: Sendable {
         let key: AuthenticatedKey
         let parameters: [String: String]
         let query: [String: String]
         let headers: HTTPFields
-        let body: ByteBuffer?
+        let bytes: ByteBuffer?
 
         var program: Program { key.program }
 
         func parameter(_ name: String) -> String { parameters[name] ?? "" }
 
-        /// The body decoded as `T`; a field missing or of the wrong type is named.
-        func decode<T: Decodable>(_ type: T.Type) throws(Problem) -> T {
-            guard let body, body.readableBytes > 0 else {
-                throw .malformed(field: nil, "The request needs a JSON body; /openapi.json describes it.")
-            }
-            do {
-                return try JSONDecoder().decode(T.self, from: Data(buffer: body))
-            } catch let error as DecodingError {
-                throw Self.problem(error)
-            } catch {
-                throw .malformed(field: nil, "The body is not JSON: \(error)")
-            }
-        }
-
-        private static func problem(_ error: DecodingError) -> Problem {
-            func path(_ codingPath: [any CodingKey]) -> String { codingPath.map(\.stringValue).joined(separator: ".") }
-            switch error {
-            case .keyNotFound(let key, let context):
-                let field = path(context.codingPath + [key])
-                return .malformed(field: field, "The body lacks the field \"\(field)\"; /openapi.json describes the body.")
-            case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-                let field = path(context.codingPath)
-                let expected = type == String.self ? "a string" : (type == Int64.self || type == Int.self) ? "a whole number" : "\(type)"
-                return .malformed(field: field, "The field \"\(field)\" must be \(expected).")
-            case .dataCorrupted(let context) where !context.codingPath.isEmpty:
-                let field = path(context.codingPath)
-                return .malformed(field: field, "The field \"\(field)\" is malformed: \(context.debugDescription)")
-            default:
-                return .malformed(field: nil, "The body is not a JSON object of the route's fields; /openapi.json describes it.")
-            }
+        /// The body, one flat JSON object of the fields `allowed` (`JSONBody`); with `optional`,
+        /// an empty body reads as `{}`.
+        func body(_ allowed: [String], optional: Bool = false) throws(Problem) -> JSONBody {
+            try JSONBody(bytes, contentType: headers[.contentType], allowed: allowed, optional: optional)
         }
 
         /// The idempotency key: the `Idempotency-Key` header, or the body's `key`; both must agree.
@@ -79,8 +58,13 @@ struct API: Sendable {
 
         /// A query parameter as a time (RFC 3339, or the program's local time), or nil when absent.
         func time(_ name: String, ledger: Ledger) async throws -> Timestamp? {
-            guard let text = query[name] else { return nil }
-            return try await ledger.instant(text, in: program, field: name)
+            try await time(query[name], field: name, ledger: ledger)
+        }
+
+        /// `text` (of the request's field `field`) as a time, or nil when absent.
+        func time(_ text: String?, field: String, ledger: Ledger) async throws -> Timestamp? {
+            guard let text else { return nil }
+            return try await ledger.instant(text, in: program, field: field)
         }
     }
 
@@ -109,7 +93,7 @@ struct API: Sendable {
     /// checks its program and role, reads the body, and runs `body` under the deadline. Every
     /// error becomes a problem.
     func respond(
-        _ request: Request, _ context: some RequestContext, roles: [APIRole],
+        _ request: Request, _ context: some RequestContext, route: Route,
         _ body: @escaping @Sendable (Call) async throws -> Reply
     ) async -> Response {
         var request = request
@@ -117,7 +101,7 @@ struct API: Sendable {
             let secret = try Self.bearer(request.headers)
             let ledger = self.ledger
             let keys = self.keys
-            let parameters = Dictionary(context.parameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
+            let parameters = try RequestInput.pathParameters(context.parameters)
             // The key first, so that a caller without one costs one indexed lookup and no body; a
             // key checked before costs nothing while the server hears of every change to the keys.
             let key: AuthenticatedKey
@@ -133,7 +117,8 @@ struct API: Sendable {
             }
             Caller.current?.keyID.withLock { $0 = key.keyID }
             guard key.program.name == parameters["program"] else { throw Problem.otherProgram(parameters["program"] ?? "") }
-            guard roles.contains(key.role) else { throw Problem.role(key.role, allowed: roles) }
+            guard route.roles.contains(key.role) else { throw Problem.role(key.role, allowed: route.roles) }
+            let query = try RequestInput.query(request.uri.query, allowed: route.query)
             let bytes: ByteBuffer?
             if request.method == .post {
                 do {
@@ -144,8 +129,7 @@ struct API: Sendable {
             } else {
                 bytes = nil
             }
-            let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
-            let call = Call(key: key, parameters: parameters, query: query, headers: request.headers, body: bytes)
+            let call = Call(key: key, parameters: parameters, query: query, headers: request.headers, bytes: bytes)
             // Writes answer small results: they run on the pool's executor, which sends and resumes
             // on one thread. Reads may encode large answers (every member's balance), which must
             // not hold that thread, so they run on the cooperative pool.

@@ -60,7 +60,7 @@ public enum PointsServer {
         let api = API(ledger: ledger, deadline: options.deadline, logger: logger, keys: keys)
         for route in Route.all {
             router.on(RouterPath(route.path), method: route.method) { request, context -> Response in
-                await api.respond(request, context, roles: route.roles) { call in try await route.handler(ledger, call) }
+                await api.respond(request, context, route: route) { call in try await route.handler(ledger, call) }
             }
         }
         var app = Application(
@@ -74,6 +74,24 @@ public enum PointsServer {
     /// The routes of `/v1` as /openapi.json names them: method and path template.
     public static var routes: [(method: String, path: String)] {
         Route.all.map { (method: $0.method.rawValue, path: $0.path) }
+    }
+
+    /// The paths served besides `/v1`'s, each to GET only.
+    static let operationalPaths = ["/health", "/metrics", "/openapi.json"]
+
+    /// The methods served at `path` (as requested, still percent-encoded): empty when no route
+    /// has its shape, so that a wrong method is told apart from a wrong path.
+    static func methods(servedAt path: String) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        func matches(_ template: String) -> Bool {
+            let parts = template.split(separator: "/", omittingEmptySubsequences: false)
+            return parts.count == segments.count && zip(parts, segments).allSatisfy { part, segment in
+                part.hasPrefix("{") ? !segment.isEmpty : part == segment
+            }
+        }
+        var methods = Route.all.filter { matches($0.path) }.map(\.method.rawValue)
+        if operationalPaths.contains(path) { methods.append("GET") }
+        return Array(Set(methods)).sorted()
     }
 
     /// The OpenAPI 3.1 document of every route (Sources/PointsServer/openapi.json), as served.
@@ -100,7 +118,10 @@ struct RequestLog<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await Caller.$current.withValue(caller) { try await next(request, context) }
         } catch let error as any HTTPResponseError where error.status == .notFound || error.status == .methodNotAllowed {
-            response = Problem.routeNotFound(request.method.rawValue, request.uri.path).response
+            let allowed = PointsServer.methods(servedAt: request.uri.path)
+            response = allowed.isEmpty
+                ? Problem.routeNotFound(request.method.rawValue, request.uri.path).response
+                : Problem.methodNotAllowed(request.method.rawValue, request.uri.path, allowed: allowed).response
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
             response = Problem.internalError.response

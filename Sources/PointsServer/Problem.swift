@@ -24,6 +24,8 @@ struct Problem: Error, Sendable, Encodable {
     var requested: Int64? = nil
     /// For `idempotency-conflict`: what the key already names (`entry 12`, `hold 3`).
     var existing: String? = nil
+    /// For `method-not-allowed`: the methods the path takes, sent as the `Allow` header.
+    var allow: [String]? = nil
 
     static let typeBase = "https://pointsledger.dev/problems/"
 
@@ -49,6 +51,7 @@ struct Problem: Error, Sendable, Encodable {
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if status == 401 { headers[.wwwAuthenticate] = #"Bearer realm="points-server""# }
         if status == 503 { headers[.retryAfter] = "1" }
+        if let allow { headers[.allow] = allow.joined(separator: ", ") }
         return Response(
             status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: API.encode(self))))
     }
@@ -90,6 +93,21 @@ struct Problem: Error, Sendable, Encodable {
         Problem(
             kind: "route-not-found", title: "No such route", status: 404,
             detail: "\(method) \(VisibleText.escaped(path)) is not a route of points-server; /openapi.json lists them.")
+    }
+
+    static func methodNotAllowed(_ method: String, _ path: String, allowed: [String]) -> Problem {
+        Problem(
+            kind: "method-not-allowed", title: "The route does not take this method", status: 405,
+            detail: "\(VisibleText.escaped(path)) takes \(allowed.joined(separator: " or ")), not \(VisibleText.escaped(method)); /openapi.json lists its operations.",
+            allow: allowed)
+    }
+
+    static func unsupportedMediaType(_ contentType: String?) -> Problem {
+        Problem(
+            kind: "unsupported-media-type", title: "The body is not JSON", status: 415,
+            detail: contentType.map { "The body is sent as \"\(VisibleText.escaped($0))\"; send it as Content-Type: application/json." }
+                ?? "The body has no Content-Type; send it as Content-Type: application/json.",
+            field: "Content-Type")
     }
 
     static func bodyTooLarge(limit: Int) -> Problem {

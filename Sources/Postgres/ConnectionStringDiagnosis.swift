@@ -155,7 +155,7 @@ enum ConnectionStringDiagnosis {
                 index += 1
                 continue
             }
-            guard index + 2 < text.endIndex, let high = hexValue(text[index + 1]), let low = hexValue(text[index + 2]), high != 0 || low != 0
+            guard index + 2 < text.endIndex, let high = text[index + 1].hexDigitValue, let low = text[index + 2].hexDigitValue, high != 0 || low != 0
             else { return false }
             index += 3
         }
@@ -166,7 +166,7 @@ enum ConnectionStringDiagnosis {
         var bytes: [UInt8] = []
         var index = text.startIndex
         while index < text.endIndex {
-            if text[index] == UInt8(ascii: "%"), index + 2 < text.endIndex, let high = hexValue(text[index + 1]), let low = hexValue(text[index + 2]) {
+            if text[index] == UInt8(ascii: "%"), index + 2 < text.endIndex, let high = text[index + 1].hexDigitValue, let low = text[index + 2].hexDigitValue {
                 bytes.append(high << 4 | low)
                 index += 3
             } else {
@@ -176,12 +176,16 @@ enum ConnectionStringDiagnosis {
         }
         return bytes
     }
+}
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+extension UInt8 {
+    /// The value of this byte as a hexadecimal digit (`0`–`9`, `a`–`f`, `A`–`F`), or nil: for
+    /// percent-decoding, in a connection string here and in a URL's path by points-server.
+    public var hexDigitValue: UInt8? {
+        switch self {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): self - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): self - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): self - UInt8(ascii: "A") + 10
         default: nil
         }
     }

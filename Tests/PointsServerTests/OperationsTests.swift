@@ -110,6 +110,7 @@ struct OperationsTests {
                     var request = HTTPClientRequest(url: url)
                     request.method = .POST
                     request.headers.add(name: "Authorization", value: "Bearer \(key)")
+                    request.headers.add(name: "Content-Type", value: "application/json")
                     request.body = .bytes(ByteBuffer(string: #"{"member":"alice","order":"\#(order)","amount":"10.00"}"#))
                     let response = try? await client.execute(request, timeout: timeout)
                     return (order, response.map { Int($0.status.code) })

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -80,6 +81,46 @@ struct ServerHarness: Sendable {
             #expect(problems.isEmpty, "\(method) \(path) \(response.status.code): \(problems) in \(text)", sourceLocation: sourceLocation)
         }
         return Answer(status: Int(response.status.code), headers: response.headers, text: text)
+    }
+
+    /// Sends `method path` exactly as written (its segments already percent-encoded), with `key`
+    /// and `body` sent as `contentType`.
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, key: String?, body: String? = nil, contentType: String? = "application/json"
+    ) async throws -> Answer {
+        var headers: HTTPFields = [:]
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        if body != nil, let contentType { headers[.contentType] = contentType }
+        let response = try await client.executeRequest(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        return Answer(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
+    }
+
+    /// Sends `GET path` over a socket of its own, byte for byte as written (an HTTP client would
+    /// mend a malformed percent-encoding before sending it), and answers the status line's code.
+    func sendRaw(_ path: String, key: String) throws -> Int {
+        let port = try #require(client.port)
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(socket >= 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(key)\r\nConnection: close\r\n\r\n".utf8)
+        try #require(write(socket, request, request.count) == request.count)
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(socket, &buffer, buffer.count)
+            if count <= 0 { break }
+            answer += buffer[0..<count]
+        }
+        let statusLine = String(decoding: answer.prefix { $0 != 0x0D }, as: UTF8.self).split(separator: " ")
+        return try #require(statusLine.count >= 2 ? Int(statusLine[1]) : nil, "\(String(decoding: answer, as: UTF8.self))")
     }
 }
 

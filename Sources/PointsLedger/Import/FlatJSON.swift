@@ -1,20 +1,33 @@
 /// A strict reader of one-level JSON objects (`{"order_id": "A1", "amount": 12.34}`), the form of
-/// a JSON Lines import. Numbers are kept as their text, so `12.34` stays exactly 12.34.
-enum FlatJSON {
-    enum Value: Equatable {
+/// a JSON Lines import and of a points-server request's body. Numbers are kept as their text, so
+/// `12.34` stays exactly 12.34.
+public enum FlatJSON {
+    public enum Value: Equatable, Sendable {
         case string(String)
         /// A number, as written.
         case number(String)
         case bool(Bool)
         case null
+
+        /// What the value is, for a message that refuses it: `a string`, `the number 1.5`, `true`, `null`.
+        public var kind: String {
+            switch self {
+            case .string: "a string"
+            case .number(let text): "the number \(text)"
+            case .bool(let value): "\(value)"
+            case .null: "null"
+            }
+        }
     }
 
-    struct SyntaxError: Error {
-        let reason: String
+    public struct SyntaxError: Error {
+        public let reason: String
+        /// The field at fault, when the fault is in one (a duplicate, a nested value).
+        public var field: String? = nil
     }
 
     /// Parses one object; duplicate keys and nested values are errors.
-    static func parseObject(_ text: String) throws(SyntaxError) -> [String: Value] {
+    public static func parseObject(_ text: String) throws(SyntaxError) -> [String: Value] {
         var parser = Parser(bytes: Array(text.utf8))
         return try parser.object()
     }
@@ -40,7 +53,7 @@ enum FlatJSON {
                     skipSpace()
                     let value = try value(for: key)
                     guard fields.updateValue(value, forKey: key) == nil else {
-                        throw SyntaxError(reason: "field \(key) appears twice")
+                        throw SyntaxError(reason: "field \(key) appears twice", field: key)
                     }
                     skipSpace()
                     if peek() == UInt8(ascii: ",") { index += 1; continue }
@@ -60,7 +73,7 @@ enum FlatJSON {
             case UInt8(ascii: "f"): try literal("false"); return .bool(false)
             case UInt8(ascii: "n"): try literal("null"); return .null
             case UInt8(ascii: "{"), UInt8(ascii: "["):
-                throw SyntaxError(reason: "field \(key) must be a string or a number, not an object or array")
+                throw SyntaxError(reason: "field \(key) must be a string or a number, not an object or array", field: key)
             default: return .number(try number(for: key))
             }
         }
@@ -74,7 +87,7 @@ enum FlatJSON {
             }
             let text = String(decoding: bytes[begin..<index], as: UTF8.self)
             guard Self.isNumber(bytes[begin..<index]) else {
-                throw SyntaxError(reason: "field \(key) has a malformed value at byte \(begin + 1)")
+                throw SyntaxError(reason: "field \(key) has a malformed value at byte \(begin + 1)", field: key)
             }
             return text
         }
