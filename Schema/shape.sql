@@ -17,7 +17,8 @@ CREATE TYPE points.adjust_status AS ENUM (
     'insufficient_points',
     'unknown_member',
     'in_future',
-    'too_old'
+    'too_old',
+    'before_settings'
 );
 
 CREATE DOMAIN points.amount_not_negative AS bigint
@@ -47,7 +48,8 @@ CREATE TYPE points.complete_task_status AS ENUM (
     'inactive',
     'bad_ref',
     'in_future',
-    'too_old'
+    'too_old',
+    'before_settings'
 );
 
 CREATE TYPE points.create_hold_status AS ENUM (
@@ -157,7 +159,8 @@ CREATE TYPE points.purchase_status AS ENUM (
     'conflict',
     'unknown_member',
     'in_future',
-    'too_old'
+    'too_old',
+    'before_settings'
 );
 
 CREATE TYPE points.redeem_status AS ENUM (
@@ -172,7 +175,8 @@ CREATE TYPE points.redeem_status AS ENUM (
     'insufficient_points',
     'out_of_stock',
     'in_future',
-    'too_old'
+    'too_old',
+    'before_settings'
 );
 
 CREATE TYPE points.refund_status AS ENUM (
@@ -183,7 +187,8 @@ CREATE TYPE points.refund_status AS ENUM (
     'exceeds_order',
     'before_purchase',
     'in_future',
-    'too_old'
+    'too_old',
+    'before_settings'
 );
 
 CREATE TYPE points.resolve_hold_status AS ENUM (
@@ -469,7 +474,12 @@ CREATE TABLE points.journal_entries (
     request jsonb NOT NULL,
     occurred_at points.event_time NOT NULL,
     recorded_at timestamp with time zone DEFAULT now() NOT NULL,
-    backdated boolean DEFAULT false NOT NULL
+    backdated boolean DEFAULT false NOT NULL,
+    key_member text GENERATED ALWAYS AS (
+CASE
+    WHEN (key_scope = 'task'::points.key_scope) THEN member_id
+    ELSE ''::text
+END) STORED NOT NULL COLLATE pg_catalog."C"
 );
 
 CREATE TABLE points.lot_allocations (
@@ -743,7 +753,7 @@ ALTER TABLE ONLY points.holds
     ADD CONSTRAINT holds_pkey PRIMARY KEY (program_id, member_id, hold_id);
 
 ALTER TABLE ONLY points.journal_entries
-    ADD CONSTRAINT idempotency_key_unique UNIQUE (program_id, key_scope, idempotency_key);
+    ADD CONSTRAINT idempotency_key_unique UNIQUE (program_id, key_scope, idempotency_key, key_member);
 
 ALTER TABLE ONLY points.journal_blocks
     ADD CONSTRAINT journal_blocks_pkey PRIMARY KEY (program_id, block_no);

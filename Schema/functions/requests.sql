@@ -11,9 +11,22 @@ LANGUAGE sql IMMUTABLE AS $$
             OR p_recorded -> 'occurred_at' = p_given -> 'occurred_at')
 $$;
 
--- Whether an event's time is acceptable: not more than five minutes ahead, and, unless
--- back-dating is permitted, not older than the back-dating window in force now.
--- Returns NULL when acceptable, else 'in_future' or 'too_old'.
+-- The first moment a write may be dated: the program's creation, or the first version of its
+-- settings an admin set from earlier (to load its history). Before it only the built-in
+-- defaults (in force from '-infinity') would apply, and no write is posted under them.
+CREATE FUNCTION points.first_write_at(p_program integer) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT least(p.created_at, (SELECT min(s.effective_at) FROM points.program_settings AS s
+                                WHERE s.program_id = p.program_id AND s.effective_at > '-infinity'))
+    FROM points.programs AS p WHERE p.program_id = p_program
+$$;
+
+GRANT EXECUTE ON FUNCTION points.first_write_at(integer) TO {{writer}}, {{auditor}};
+
+-- Whether an event's time is acceptable: not more than five minutes ahead, unless back-dating
+-- is permitted not older than the back-dating window in force now, and never before the first
+-- moment a write may be dated (points.first_write_at).
+-- Returns NULL when acceptable, else 'in_future', 'too_old' or 'before_settings'.
 CREATE FUNCTION points.check_occurred_at(p_program integer, p_at timestamptz, p_backdated boolean)
 RETURNS text
 LANGUAGE plpgsql STABLE AS $$
@@ -23,6 +36,9 @@ BEGIN
     END IF;
     IF NOT p_backdated AND p_at < now() - make_interval(days => (points.settings_at(p_program, now())).backdate_days) THEN
         RETURN 'too_old';
+    END IF;
+    IF p_at < points.first_write_at(p_program) THEN
+        RETURN 'before_settings';
     END IF;
     RETURN NULL;
 END

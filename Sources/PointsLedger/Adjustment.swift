@@ -66,7 +66,7 @@ extension Ledger {
             SELECT * FROM points.adjust(\(program.id), \(member), \(points), \(reason), \(actor), \(key),
                                         \(timing.at), \(timing.backdated), \(expiresAt))
             """)
-        let window = try await backdateWindow(if: answer.status == .inFuture || answer.status == .tooOld, program)
+        let window = try await backdateWindow(for: answer.status, program)
         let result = try Self.posting(answer, points: points, member: member, key: key, occurredAt: timing.at, window: window)
         logger.debug("adjustment", metadata: ["outcome": "\(answer.status.rawValue)", "entry": "\(result.entryID)", "points": "\(points)"])
         return result
@@ -90,8 +90,8 @@ extension Ledger {
             throw LedgerError.insufficientPoints(member: member, spendable: spendable, requested: -points)
         case .unknownMember:
             throw LedgerError.notFound(.member, id: member)
-        case .inFuture, .tooOld:
-            throw timeRefusal(inFuture: answer.status == .inFuture, occurredAt: occurredAt, window: window)
+        case .inFuture, .tooOld, .beforeSettings:
+            throw timeRefusal(answer.status, occurredAt: occurredAt, window: window)
         }
     }
 }
@@ -100,7 +100,7 @@ extension Ledger {
 struct AdjustAnswer: Decodable, LedgerAnswer {
     enum Status: String, LedgerStatus {
         case posted, replayed, conflict, insufficientPoints = "insufficient_points", unknownMember = "unknown_member"
-        case inFuture = "in_future", tooOld = "too_old"
+        case inFuture = "in_future", tooOld = "too_old", beforeSettings = "before_settings"
         static let function = "adjust"
     }
 

@@ -90,7 +90,7 @@ extension Ledger {
 
     static func loadMember(_ id: String, program: Program, connection: PostgresConnection) throws -> Member {
         let rows = try connection.preparedQuery("""
-            SELECT member_id, tier, available, pending, held, created_at, referrer,
+            SELECT member_id, tier, available, pending, points.held_now(program_id, member_id, held) AS held, created_at, referrer,
                    extract(month FROM birthday)::smallint AS birthday_month, extract(day FROM birthday)::smallint AS birthday_day
             FROM points.members WHERE program_id = \(program.id) AND member_id = \(id)
             """)

@@ -39,6 +39,8 @@ struct CLITests {
         try await withCLI { run, configuration in
             #expect(try run(["db", "migrate"]).status == 0)
             #expect(try run(["program", "create", "default", "--currency", "CNY", "--actor", "tests"]).status == 0)
+            // Readied to load history: its settings in force since 2000, so writes may be dated back to then.
+            #expect(try run(["program", "set", "--backdate-days", "7", "--effective-at", "2000-01-01", "--actor", "tests"]).status == 0)
             #expect(try run(["member", "create", "m1"]).status == 0)
             #expect(try run(grant(100, key: "seed")).status == 0)
             try await body(run, configuration)

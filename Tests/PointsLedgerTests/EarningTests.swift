@@ -292,7 +292,7 @@ struct EarningTests {
                 try await ledger.changeSettings(of: program, SettingsChange(returnWindowDays: 400), actor: "alice")
             }
             let change = try TestDatabase.sql(configuration, """
-                SELECT actor, before ->> 'earn_rate', after ->> 'earn_rate' FROM points.configuration_changes WHERE subject = 'settings'
+                SELECT actor, before ->> 'earn_rate', after ->> 'earn_rate' FROM points.configuration_changes WHERE subject = 'settings' AND actor = 'alice'
                 """).single()
             #expect(try change.decode(String.self, at: 0) == "alice")
             #expect(try change.decode(String.self, at: 1) == "1")

@@ -224,7 +224,7 @@ struct FinanceTests {
     @Test func balancesAsOfAnyMomentEqualAReplayOfThePostings() async throws {
         try await TestDatabase.withLedger { ledger, program, configuration in
             _ = try await ledger.changeSettings(of: program, SettingsChange(returnWindowDays: 2, refundPolicy: .negative, backdateDays: 30),
-                                                effectiveAt: Timestamp(microsecondsSinceEpoch: 0), actor: "tests")
+                                                effectiveAt: TestDatabase.settingsSince, actor: "tests")
             var random = SystemRandomNumberGenerator()
             let now = Timestamp.now.microsecondsSinceEpoch
             let day: Int64 = 86_400_000_000

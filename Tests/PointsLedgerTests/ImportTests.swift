@@ -28,6 +28,46 @@ struct ImportTests {
 
     static let now = Timestamp.now.description
 
+    /// Issue 32, finding 10: no write is posted under built-in defaults. Before the program existed
+    /// (and before any settings an admin set from earlier), a purchase, a grant and an imported
+    /// line are refused, naming the first moment allowed; once the admin sets the program's
+    /// settings from earlier, the same writes post at those settings.
+    @Test func writesBeforeTheProgramExistedAreRefusedUntilSettingsReachBackToThem() async throws {
+        try await TestDatabase.withMigrated { configuration in
+            let ledger = Ledger(configuration: configuration, maximumConnections: 2, logger: TestDatabase.quietLogger)
+            defer { Task { await ledger.pool.closeIdleConnections() } }
+            let program = try await ledger.createProgram(name: "fresh", currency: "CNY", actor: "tests").program
+            _ = try await ledger.changeSettings(of: program, SettingsChange(earnRate: Decimal(string: "1.5")!), actor: "tests")
+            _ = try await ledger.createMember("m1", in: program)
+            let lastYear = Timestamp(Date().addingTimeInterval(-300 * 86_400))
+            let first = program.clock.text(program.createdAt)
+            do {
+                _ = try await ledger.purchase(
+                    PurchaseRequest(member: "m1", order: "o-old", amount: try Money.parse("100.00", exponent: 2, field: "amount"), occurredAt: lastYear, backdated: true),
+                    in: program)
+                Issue.record("a purchase before the program existed was posted")
+            } catch LedgerError.invalidInput(field: "occurred at", let reason) {
+                #expect(reason.contains("before the program existed") && reason.contains("from \(first) on"), "\(reason)")
+            }
+            await #expect(throws: LedgerError.self) {
+                _ = try await ledger.grant(points: 5, to: "m1", in: program, reason: "opening", actor: "ops", key: "g-old", at: lastYear, backdated: true)
+            }
+            let line = "order_id,member,amount,occurred_at\no-old,m1,100.00,\(lastYear)\n"
+            let (refused, results) = try await run(ledger, program, line, options: ImportOptions(allowBackdated: true))
+            #expect(refused.rejected == 1 && results.first?.reason?.contains("before the program existed") == true, "\(results)")
+            #expect(try await ledger.verify(program).entries == 0)
+
+            // The admin readies the program to load its history: settings from two years ago.
+            _ = try await ledger.changeSettings(
+                of: program, SettingsChange(earnRate: Decimal(string: "1.5")!), effectiveAt: Timestamp(Date().addingTimeInterval(-730 * 86_400)),
+                actor: "ops")
+            let (accepted, _) = try await run(ledger, program, line, options: ImportOptions(allowBackdated: true))
+            #expect(accepted.accepted == 1 && accepted.points == 150)
+            _ = try await ledger.grant(points: 5, to: "m1", in: program, reason: "opening", actor: "ops", key: "g-old", at: lastYear, backdated: true)
+            #expect(try await ledger.member("m1", in: program).available == 155)
+        }
+    }
+
     @Test func importedPurchasesCountTowardTiersAndEarnAtTheMultiplierHeldBeforeEachLine() async throws {
         try await TestDatabase.withLedger { ledger, program, _ in
             try await ledger.useTestTiers(program)  // quarters; advanced from 1,000 at x1.5, kept with 500

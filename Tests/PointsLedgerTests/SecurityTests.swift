@@ -43,12 +43,12 @@ struct SecurityTests {
             }
             let readable = [
                 "authenticate_api_key", "canonical_line", "entry_row_hash", "fingerprint", "genesis_hash", "journal_digest", "movement_row_hash",
-                "effective_tier", "settings_at", "tier_at", "tier_period_start", "tiers_at",
+                "effective_tier", "first_write_at", "held_now", "settings_at", "tier_at", "tier_period_start", "tiers_at",
             ]
             let writer = try callable(by: Self.roles.writer)
             let auditor = try callable(by: Self.roles.auditor)
             #expect(writer == [
-                "adjust", "authenticate_api_key", "canonical_line", "complete_task", "create_hold", "create_member", "effective_tier", "import_adjustment_batch", "import_history_batch", "import_purchase_batch", "import_redemption_batch",
+                "adjust", "authenticate_api_key", "canonical_line", "complete_task", "create_hold", "create_member", "effective_tier", "first_write_at", "held_now", "import_adjustment_batch", "import_history_batch", "import_purchase_batch", "import_redemption_batch",
                 "purchase", "redeem", "refund", "resolve_hold", "reward_offers", "set_birthday", "settings_at", "tier_at", "tier_period_start",
                 "tiers_at",
             ])

@@ -16,7 +16,7 @@ extension Ledger {
 
     /// Lets events be dated up to ten years back, so tests can replay calendar boundaries.
     func allowHistory(_ program: Program) async throws {
-        _ = try await changeSettings(of: program, SettingsChange(backdateDays: 3650), actor: "tests")
+        _ = try await changeSettings(of: program, SettingsChange(backdateDays: 3650), effectiveAt: TestDatabase.settingsSince, actor: "tests")
     }
 
     /// A task change in force since 2000, made before the program has entries, for tests of history.
@@ -192,9 +192,15 @@ struct TaskTests {
         try await TestDatabase.withLedger { ledger, program, _ in
             _ = try await ledger.createMember("m1", in: program)
             _ = try await ledger.createMember("m2", in: program)
-            let first = try await ledger.complete("post", "m1", ref: "p1", in: program)
+            let hourAgo = Timestamp(Date().addingTimeInterval(-3_600))
+            let first = try await ledger.completeTask(TaskCompletionRequest(task: "post", member: "m1", ref: "p1", occurredAt: hourAgo), in: program)
+            // A ref is unique per member and task: m2 may post the same article (issue 32, finding 3).
+            let second = try await ledger.complete("post", "m2", ref: "p1", in: program)
+            #expect(second.outcome == .posted && second.entryID != first.entryID && second.points == 10)
+            #expect(try await ledger.complete("post", "m2", ref: "p1", in: program).outcome == .replayed)
+            let otherTime = TaskCompletionRequest(task: "post", member: "m1", ref: "p1", occurredAt: Timestamp(Date().addingTimeInterval(-7_200)))
             await #expect(throws: LedgerError.idempotencyConflict(key: "post p1", existing: .entry(first.entryID))) {
-                try await ledger.complete("post", "m2", ref: "p1", in: program)
+                try await ledger.completeTask(otherTime, in: program)
             }
             await #expect(throws: LedgerError.notFound(.member, id: "ghost")) {
                 try await ledger.complete("checkin", "ghost", in: program)
@@ -221,7 +227,7 @@ struct TaskTests {
                 #expect(throws: LedgerError.self) { try StreakRule.parse(text) }
             }
             #expect(try await ledger.member("m1", in: program).available == 10)
-            #expect(try await ledger.verify(program).entries == 1)
+            #expect(try await ledger.verify(program).entries == 2)
         }
     }
 }

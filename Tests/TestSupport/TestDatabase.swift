@@ -53,17 +53,23 @@ public enum TestDatabase {
         try await withDatabase(template: "template0", body)
     }
 
-    /// Runs `body` with a migrated database, a ledger over it and a program `default` in CNY.
+    /// Runs `body` with a migrated database, a ledger over it and a program `default` in CNY,
+    /// readied as an admin readies a program to load its history: its settings in force since
+    /// 2000, so that writes may be dated back to then.
     public static func withLedger<T>(
         connections: Int = 4, _ body: (Ledger, Program, ConnectionConfiguration) async throws -> T
     ) async throws -> T {
         try await withMigrated { configuration in
             let ledger = Ledger(configuration: configuration, maximumConnections: connections, logger: quietLogger)
             let program = try await ledger.createProgram(name: "default", currency: "CNY", actor: "tests").program
+            _ = try await ledger.changeSettings(of: program, SettingsChange(earnRate: 1), effectiveAt: settingsSince, actor: "tests")
             defer { Task { await ledger.pool.closeIdleConnections() } }
             return try await body(ledger, program, configuration)
         }
     }
+
+    /// When the settings of `withLedger`'s program are in force from: 2000-01-01T00:00:00Z.
+    public static let settingsSince = Timestamp(Date(timeIntervalSince1970: 946_684_800))
 
     /// `configuration` as a login role of the ledger's writer role (`points_writer`), as a
     /// checkout system or points-server connects; the role is made once per test server.

@@ -4,7 +4,8 @@
 -- effective tier before it. Idempotent by order id. With a return window the points are
 -- pending until it ends; otherwise they form a lot now.
 -- A member's first purchase pays the referrer's bonus.
--- Returns status 'posted', 'replayed', 'conflict', 'unknown_member', 'in_future' or 'too_old'.
+-- Returns status 'posted', 'replayed', 'conflict', 'unknown_member', 'in_future', 'too_old' or
+-- 'before_settings' (dated before the first moment a write may be, points.first_write_at).
 CREATE FUNCTION points.purchase(
     p_program integer, p_member points.member_key, p_order points.idempotency_key, p_amount_minor bigint, p_points_paid_minor bigint,
     p_occurred_at points.event_time, p_backdated boolean)
@@ -42,7 +43,7 @@ BEGIN
     -- One query: the program's constants and latest settings, the tiers' ladder, and the member's
     -- row, locked. A first purchase by a referred member locks the referrer's row too (its bonus
     -- is paid below), both in id order like the jobs and imports that lock many.
-    SELECT c.exponent, p.time_zone, p.tiers_closed_until, p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend,
+    SELECT c.exponent, p.time_zone, p.created_at, p.tiers_closed_until, p.ladder_since, p.ladder_tiers, p.ladder_points, p.ladder_spend,
            p.ladder_multipliers, latest.settings, m.available, m.pending, m.referrer, m.first_purchase_at, m.q_period,
            m.q_points, m.q_spend,
            CASE WHEN m.override_until <= v_at THEN m.override_previous ELSE m.tier END AS earned,
@@ -78,7 +79,9 @@ BEGIN
 
     -- A time outside the window is refused, unless the order was posted before: a replay is
     -- answered with its entry however late it comes.
-    IF v_at <= v_now + interval '5 minutes' AND (p_backdated OR v_at >= v_now - make_interval(days => v_backdate_days)) THEN
+    IF v_at <= v_now + interval '5 minutes' AND (p_backdated OR v_at >= v_now - make_interval(days => v_backdate_days))
+       -- Before the program's creation, only settings an admin set from earlier apply.
+       AND NOT (v_at < v_row.created_at AND v_settings.effective_at = '-infinity') THEN
         v_points := points.purchase_points(v_spend, v_row.exponent, v_settings.earn_rate, v_multiplier, v_settings.rounding);
         v_matures := points.purchase_matures_at(v_points, v_at, v_settings.return_window_days, v_row.time_zone);
         -- Qualifying totals (tiers/qualifying_totals.sql): the row's part is written with the
@@ -95,8 +98,10 @@ BEGIN
         RETURNING e.entry_id INTO v_entry;
     END IF;
     IF v_entry IS NULL THEN
-        RETURN QUERY SELECT * FROM points.purchase_not_posted(p_program, p_order, v_request, v_at > v_now, v_row.available,
-            v_row.pending);
+        RETURN QUERY SELECT * FROM points.purchase_not_posted(p_program, p_order, v_request,
+            CASE WHEN v_at > v_now + interval '5 minutes' THEN 'in_future'
+                 WHEN NOT p_backdated AND v_at < v_now - make_interval(days => v_backdate_days) THEN 'too_old'
+                 ELSE 'before_settings' END::points.purchase_status, v_row.available, v_row.pending);
         RETURN;
     END IF;
     IF v_points > 0 THEN

@@ -2,11 +2,11 @@
 
 -- Answers a purchase of order p_order that posted no entry: the order was posted before, so the
 -- call is 'replayed' (the same request p_request: the original entry and points) or a
--- 'conflict' (another request); else the purchase's time was outside the window, 'in_future'
--- (p_in_future) or 'too_old'. A replay is answered however late it comes. p_available and
+-- 'conflict' (another request); else p_problem, why its time is refused: 'in_future', 'too_old'
+-- or 'before_settings'. A replay is answered however late it comes. p_available and
 -- p_pending are the member's balances, answered with a replay or a conflict.
 CREATE FUNCTION points.purchase_not_posted(
-    p_program integer, p_order points.idempotency_key, p_request jsonb, p_in_future boolean, p_available bigint,
+    p_program integer, p_order points.idempotency_key, p_request jsonb, p_problem points.purchase_status, p_available bigint,
     p_pending bigint)
 RETURNS TABLE (status points.purchase_status, entry_id bigint, points bigint, matures_at timestamptz, referral_entry_id bigint,
                available bigint, pending bigint, upgraded_to text)
@@ -18,7 +18,7 @@ BEGIN
     FROM points.journal_entries AS e
     WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT CASE WHEN p_in_future THEN 'in_future' ELSE 'too_old' END::points.purchase_status,
+        RETURN QUERY SELECT p_problem,
             NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
     ELSIF points.same_request(v_existing.request, p_request) THEN
         RETURN QUERY SELECT 'replayed'::points.purchase_status, v_existing.entry_id, pu.points::bigint, pu.matures_at,

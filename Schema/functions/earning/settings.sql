@@ -49,7 +49,7 @@ $$;
 
 -- Changes some of a program's settings from p_effective_at on; the other settings keep the
 -- values in force then. Records who changed what, before and after. Returns status 'changed',
--- 'unchanged' (the same values were already in force), 'in_past' (p_effective_at is more than
+-- 'unchanged' (the same values were already in force, from a moment writes may be dated), 'in_past' (p_effective_at is more than
 -- five minutes ago while the program has entries: posted entries never change meaning) or
 -- 'tier_period_mid_year' (the tier period would change other than at the start of a year).
 CREATE FUNCTION points.set_program_settings(
@@ -67,7 +67,10 @@ BEGIN
     v_before := points.settings_at(p_program, p_effective_at);
     v_after := jsonb_populate_record(v_before, p_changes);
     v_after.effective_at := p_effective_at;
-    IF to_jsonb(v_after) - 'effective_at' = to_jsonb(v_before) - 'effective_at' THEN
+    -- The same values are a change still when they would be in force earlier than any write may
+    -- be dated yet (points.first_write_at): an admin readying a program to load its history.
+    IF to_jsonb(v_after) - 'effective_at' = to_jsonb(v_before) - 'effective_at'
+       AND p_effective_at >= points.first_write_at(p_program) THEN
         RETURN QUERY SELECT 'unchanged'::points.set_program_settings_status, v_before.effective_at;
         RETURN;
     END IF;

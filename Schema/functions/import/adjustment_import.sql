@@ -5,13 +5,14 @@
 -- request each line's single call would record (p_request, built from the staged row `st`), its
 -- signed change of available points (p_delta), and whether it needs its single function
 -- (p_slow); deletes the staged rows. The key names an entry of scope p_scope; a time out of
--- bounds is 'in_future' or 'too_old' as for purchases.
+-- bounds is 'in_future', 'too_old' or 'before_settings' as for purchases.
 CREATE FUNCTION points.import_stage_history(p_program integer, p_batch bigint, p_scope points.key_scope, p_backdated boolean)
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_me xid8 := pg_current_xact_id();
     v_window integer := (points.settings_at(p_program, now())).backdate_days;
+    v_first timestamptz := points.first_write_at(p_program);
 BEGIN
     DROP TABLE IF EXISTS pg_temp.history_work;
     CREATE TEMP TABLE history_work ON COMMIT DROP AS
@@ -25,7 +26,8 @@ BEGIN
                    'occurred_at', st.occurred_at AT TIME ZONE 'UTC')) END AS request,
            CASE p_scope WHEN 'adjustment' THEN st.points ELSE -st.points END AS delta,
            CASE WHEN st.occurred_at > now() + interval '5 minutes' THEN 'in_future'
-                WHEN NOT p_backdated AND st.occurred_at < now() - make_interval(days => v_window) THEN 'too_old' END AS problem,
+                WHEN NOT p_backdated AND st.occurred_at < now() - make_interval(days => v_window) THEN 'too_old'
+                WHEN st.occurred_at < v_first THEN 'before_settings' END AS problem,
            e.entry_id AS existing_entry, e.request AS existing_request,
            count(*) OVER (PARTITION BY st.record_key) > 1 AS repeated,
            (p_scope = 'redemption' AND st.reward IS NOT NULL) AS slow,

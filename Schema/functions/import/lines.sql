@@ -93,9 +93,13 @@ BEGIN
                    WHEN st.occurred_at > now() + interval '5 minutes' THEN 'occurred_at is more than 5 minutes in the future'
                    WHEN NOT p_backdated AND st.occurred_at < now() - make_interval(days => p_backdate_days) THEN
                        format('occurred_at is older than the back-dating window of %s days; loading history needs an explicit back-dating permission', p_backdate_days)
+                   -- No write is posted under built-in defaults.
+                   WHEN st.occurred_at < p_row.created_at AND s.effective_at = '-infinity' THEN
+                       'occurred_at is before the program existed; have an admin set its settings from an earlier moment before loading this history'
                END AS reason,
                st.occurred_at > now() + interval '5 minutes'
-                   OR (NOT p_backdated AND st.occurred_at < now() - make_interval(days => p_backdate_days)) AS time_problem
+                   OR (NOT p_backdated AND st.occurred_at < now() - make_interval(days => p_backdate_days))
+                   OR (st.occurred_at < p_row.created_at AND s.effective_at = '-infinity') AS time_problem
         FROM points.import_staging AS st
         JOIN (SELECT ps.*, lead(ps.effective_at, 1, 'infinity') OVER (ORDER BY ps.effective_at) AS until
               FROM points.program_settings AS ps WHERE ps.program_id = p_program) AS s

@@ -21,6 +21,18 @@ BEGIN
 END
 $$;
 
+-- The points a member's holds reserve now: the row's total less the holds past their expiry that
+-- no write or job has yet recorded as expired, so that a hold past its expiry reserves nothing
+-- from that moment (RULES.md) for every read. A member without holds costs no lookup.
+CREATE FUNCTION points.held_now(p_program integer, p_member text, p_held bigint) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_held = 0 THEN 0::bigint ELSE p_held - coalesce((
+        SELECT sum(h.points) FROM points.holds AS h
+        WHERE h.program_id = p_program AND h.member_id = p_member AND h.state = 'open' AND h.expires_at <= now()), 0)::bigint END
+$$;
+
+GRANT EXECUTE ON FUNCTION points.held_now(integer, text, bigint) TO {{writer}}, {{auditor}};
+
 -- Reserves p_points of a member's spendable points until p_expires_at. Idempotent by key (the
 -- same member and points: the original hold). Returns status 'held', 'replayed', 'conflict',
 -- 'unknown_member' or 'insufficient_points', with the hold and the member's balances.

@@ -42,15 +42,14 @@ $$;
 -- What points.redeem would answer (redeem_status) one unit's redemption of each reward of the
 -- catalog by the member now: 'redeemed' when it would succeed, else the first check that refuses it, in points.redeem's
 -- order ('inactive', 'tier_too_low', 'limit_reached', 'insufficient_points', 'out_of_stock'),
--- with its detail. Reads only; spendable points are available − held as the member's row has
--- them (a hold past its time counts until a write or the hold job releases it). No row for an
--- unknown member.
+-- with its detail. Reads only; spendable points are available − what holds reserve now (a hold
+-- past its time reserves nothing, points.held_now). No row for an unknown member.
 CREATE FUNCTION points.reward_offers(p_program integer, p_member points.member_key)
 RETURNS TABLE (reward text, name text, cost bigint, stock bigint, min_tier text, limit_per_member bigint,
                active_from timestamptz, active_until timestamptz, redeem_status points.redeem_status, detail text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
     SELECT r.reward, r.name, r.cost::bigint, r.stock::bigint, r.min_tier, r.limit_per_member::bigint, r.active_from, r.active_until,
-           coalesce(f.status, CASE WHEN m.available - m.held < r.cost THEN 'insufficient_points'
+           coalesce(f.status, CASE WHEN m.available - points.held_now(m.program_id, m.member_id, m.held) < r.cost THEN 'insufficient_points'
                                    WHEN r.stock < 1 THEN 'out_of_stock'
                                    ELSE 'redeemed' END::points.redeem_status),
            f.detail

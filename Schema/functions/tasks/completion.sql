@@ -1,7 +1,7 @@
 -- Task completions: check-ins with streaks, posts, shares, custom tasks, caps (Completion.swift).
 
--- A task completion, idempotent by (task, ref); a check-in's ref is its local date (default),
--- and its key also names the member, since every member checks in on the same dates. Caps,
+-- A task completion, idempotent by (member, task, ref): two members may share a ref (the same
+-- article); a check-in's ref is its local date (default). Caps,
 -- days and streaks are in the program's time zone; the member's row lock makes caps exact
 -- under concurrency. A completion beyond a cap is recorded, earns nothing and counts toward
 -- the streak. A streak is the check-in days in a row up to this one; a late check-in does not
@@ -9,7 +9,7 @@
 -- dated back to the program's back-dating window, or further with p_backdated, recorded (a
 -- program moving its history in: check-ins replayed in time order build their streaks).
 -- Returns status 'completed', 'replayed', 'conflict', 'unknown_member', 'unknown_task',
--- 'inactive', 'bad_ref', 'in_future' or 'too_old'; for a completion: the entry, the task's
+-- 'inactive', 'bad_ref', 'in_future', 'too_old' or 'before_settings'; for a completion: the entry, the task's
 -- points, the streak bonus, the streak, whether it was capped and by which period, whether a
 -- cap is now full, and the member's available balance.
 CREATE FUNCTION points.complete_task(
@@ -42,7 +42,7 @@ BEGIN
     END IF;
     -- One query: the program's time zone, latest settings and tiers' ladder, the task's settings
     -- in force when it was completed, and the member's row, locked.
-    SELECT p.time_zone, latest.settings, p.ladder_since, p.ladder_tiers, p.ladder_multipliers, t.points AS task_points,
+    SELECT p.time_zone, p.created_at, latest.settings, p.ladder_since, p.ladder_tiers, p.ladder_multipliers, t.points AS task_points,
            t.cap_day, t.cap_week, t.cap_month, t.qualifying, t.active, t.streak_days, t.streak_points, t.streak_cycle,
            t.tier_multiplier, m.available,
            points.tier_at(p_program, p_member, m.tier, m.override_until, m.override_previous, m.granted_until, v_at) AS effective
@@ -85,6 +85,8 @@ BEGIN
             NULL::text, NULL::boolean, NULL::bigint, v_day;
         RETURN;
     END IF;
+    -- The journal keys a task's completion per member (its key_member, migrations/0009); a
+    -- check-in's key names the member too, as it always has.
     v_key := CASE WHEN p_task = 'checkin' THEN 'checkin:' || p_member ELSE p_task END || ':' || v_ref;
     -- What a replay must match. A check-in's date is its identity: a second check-in on the same
     -- day, at another time, replays the first.
@@ -95,6 +97,7 @@ BEGIN
     v_problem := CASE
         WHEN v_at > v_now + interval '5 minutes' THEN 'in_future'
         WHEN NOT p_backdated AND v_at < v_now - make_interval(days => v_backdate_days) THEN 'too_old'
+        WHEN v_at < v_row.created_at AND v_settings.effective_at = '-infinity' THEN 'before_settings'
         WHEN NOT v_row.active THEN 'inactive' END::points.complete_task_status;
     IF v_problem IS NULL THEN
         -- Caps (tasks/caps.sql) and a check-in's streak (tasks/streaks.sql).
@@ -123,7 +126,7 @@ BEGIN
         RETURNING e.entry_id INTO v_entry;
     END IF;
     IF v_entry IS NULL THEN
-        RETURN QUERY SELECT * FROM points.completion_not_posted(p_program, p_task, v_key, v_request, v_problem, v_row.available,
+        RETURN QUERY SELECT * FROM points.completion_not_posted(p_program, p_member, p_task, v_key, v_request, v_problem, v_row.available,
             v_day);
         RETURN;
     END IF;
@@ -143,9 +146,8 @@ BEGIN
     IF v_row.qualifying AND v_total > 0 THEN
         PERFORM points.qualify(p_program, p_member, v_at, v_total, 0, v_entry);
     END IF;
-    -- A check-in's cap is always reached: its key allows one a day.
     RETURN QUERY SELECT 'completed'::points.complete_task_status, v_entry, v_points, v_bonus, v_streak, v_cap.capped_by,
-        v_cap.cap_reached OR p_task = 'checkin', v_row.available + v_total, v_day;
+        v_cap.cap_reached, v_row.available + v_total, v_day;
 END
 $$;
 

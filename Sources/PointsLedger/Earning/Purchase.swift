@@ -73,44 +73,82 @@ extension Ledger {
             throw LedgerError.idempotencyConflict(key: request.order, existing: .entry(try answer.required(\.entryID)))
         case .unknownMember:
             throw LedgerError.notFound(.member, id: request.member)
-        case .inFuture, .tooOld:
-            throw Self.timeRefusal(
-                inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, window: try await backdateWindow(if: true, program))
+        case .inFuture, .tooOld, .beforeSettings:
+            throw Self.timeRefusal(answer.status, occurredAt: request.occurredAt, window: try await backdateWindow(program))
         }
     }
 
-    /// The program's back-dating window when `needed` (a time refusal names it), else 0 days.
-    func backdateWindow(if needed: Bool, _ program: Program) async throws -> BackdateWindow {
-        BackdateWindow(days: needed ? try await settings(of: program).backdateDays : 0, timeZone: program.timeZone)
+    /// The program's back-dating window when `status` refuses a time (its refusal names it), else
+    /// an empty one: a write pays no round trip for it unless refused.
+    func backdateWindow(for status: some LedgerStatus, _ program: Program) async throws -> BackdateWindow {
+        guard TimeRefusal(rawValue: status.rawValue) != nil else { return BackdateWindow(days: 0, timeZone: program.timeZone) }
+        return try await backdateWindow(program)
     }
 
-    /// The error for an occurred-at time the database refused ('in_future' or 'too_old'), given
-    /// the program's back-dating window: every write that can happen in the past takes the same
-    /// explicit back-dating permission.
-    static func timeRefusal(inFuture: Bool, occurredAt: Timestamp?, window: BackdateWindow, field: String = "occurred at") -> LedgerError {
+    /// The program's back-dating window in force now, and the first moment a write may be dated.
+    func backdateWindow(_ program: Program) async throws -> BackdateWindow {
+        try await withConnection { connection in
+            try connection.preparedQuery("""
+                SELECT (points.settings_at(\(program.id), now())).backdate_days AS days,
+                       points.first_write_at(\(program.id)) AS first_write_at
+                """).single().decode(BackdateWindowRow.self)
+        }.window(timeZone: program.timeZone)
+    }
+
+    /// The error for an occurred-at time the database refused (`status`: 'in_future', 'too_old' or
+    /// 'before_settings'), given the program's back-dating window: every write that can happen in
+    /// the past takes the same explicit back-dating permission, and none is dated before the
+    /// program's settings were first in force.
+    static func timeRefusal(
+        _ status: some LedgerStatus, occurredAt: Timestamp?, window: BackdateWindow, field: String = "occurred at"
+    ) -> LedgerError {
         let when = occurredAt.map(window.clock.text) ?? "now"
-        if inFuture {
+        switch TimeRefusal(rawValue: status.rawValue) {
+        case .inFuture:
             return .invalidInput(field: field, reason: "\(when) is more than 5 minutes in the future")
+        case .tooOld:
+            return .invalidInput(
+                field: field,
+                reason: "\(when) is older than the program's back-dating window of \(window.days) days; loading history needs an explicit back-dating permission")
+        case .beforeSettings, nil:
+            let first = window.firstWriteAt.map(window.clock.text) ?? "its creation"
+            return .invalidInput(
+                field: field,
+                reason: "\(when) is before the program existed and before any settings it has, so only built-in defaults would apply; date it from \(first) on, or have an admin set the program's settings from an earlier moment before loading its history")
         }
-        return .invalidInput(
-            field: field,
-            reason: "\(when) is older than the program's back-dating window of \(window.days) days; loading history needs an explicit back-dating permission")
     }
 }
 
-/// A program's back-dating window, and the zone its refusals name times in (its clock is made
-/// only when a refusal needs it: every single write carries a window).
+/// Why the database refused a write's time: the statuses every write that takes a time shares.
+enum TimeRefusal: String {
+    case inFuture = "in_future", tooOld = "too_old", beforeSettings = "before_settings"
+}
+
+/// A program's back-dating window, the first moment a write may be dated, and the zone its
+/// refusals name times in (its clock is made only when a refusal needs it: every single write
+/// carries a window).
 struct BackdateWindow: Sendable {
     let days: Int
     let timeZone: String
+    /// No write may be dated before this (`points.first_write_at`).
+    var firstWriteAt: Timestamp? = nil
     var clock: LocalClock { LocalClock(timeZone: timeZone) }
+}
+
+private struct BackdateWindowRow: Decodable {
+    let days: Int32?
+    let firstWriteAt: Timestamp?
+
+    func window(timeZone: String) -> BackdateWindow {
+        BackdateWindow(days: Int(days ?? 0), timeZone: timeZone, firstWriteAt: firstWriteAt)
+    }
 }
 
 /// The row `points.purchase` answers with (Schema/functions/earning/purchase.sql).
 struct PurchaseAnswer: Decodable, LedgerAnswer {
     enum Status: String, LedgerStatus {
         case posted, replayed, conflict
-        case unknownMember = "unknown_member", inFuture = "in_future", tooOld = "too_old"
+        case unknownMember = "unknown_member", inFuture = "in_future", tooOld = "too_old", beforeSettings = "before_settings"
         static let function = "purchase"
 
     }

@@ -50,7 +50,7 @@ extension Ledger {
             SELECT * FROM points.refund(\(program.id), \(request.order), \(request.refund), \(request.amount.minorUnits),
                                     \(request.occurredAt), \(request.backdated))
             """)
-        let window = try await backdateWindow(if: answer.status == .inFuture || answer.status == .tooOld, program)
+        let window = try await backdateWindow(for: answer.status, program)
         return try Self.refund(answer, request: request, program: program, window: window)
     }
 
@@ -77,8 +77,8 @@ extension Ledger {
                 .exceedsOrder(order: request.order, requested: request.amount, left: left, amount: amount, refunded: refunded))
         case .beforePurchase:
             throw LedgerError.invalidInput(field: "occurred at", reason: "a refund cannot happen before its purchase")
-        case .inFuture, .tooOld:
-            throw timeRefusal(inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, window: window)
+        case .inFuture, .tooOld, .beforeSettings:
+            throw timeRefusal(answer.status, occurredAt: request.occurredAt, window: window)
         }
     }
 }
@@ -88,7 +88,7 @@ struct RefundAnswer: Decodable, LedgerAnswer {
     enum Status: String, LedgerStatus {
         case refunded, replayed, conflict
         case unknownOrder = "unknown_order", exceedsOrder = "exceeds_order", beforePurchase = "before_purchase"
-        case inFuture = "in_future", tooOld = "too_old"
+        case inFuture = "in_future", tooOld = "too_old", beforeSettings = "before_settings"
         static let function = "refund"
     }
 

@@ -62,7 +62,7 @@ extension Ledger {
         _ kind: HistoryKind, from input: FileHandle, name: String, into program: Program, options: ImportOptions = ImportOptions(),
         report: @escaping @Sendable (ImportLineResult) -> Void
     ) async throws -> ImportSummary {
-        let lines = HistoryLines(kind: kind, window: BackdateWindow(days: try await settings(of: program).backdateDays, timeZone: program.timeZone), actor: options.actor)
+        let lines = HistoryLines(kind: kind, window: try await backdateWindow(program), actor: options.actor)
         let summary = try await importRecords(lines, from: input, name: name, into: program, options: options, report: report)
         logger.info("imported \(kind.rawValue)", metadata: ["accepted": "\(summary.accepted)", "rejected": "\(summary.rejected)"])
         return summary

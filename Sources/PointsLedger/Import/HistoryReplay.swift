@@ -35,7 +35,7 @@ extension Ledger {
         report: @escaping @Sendable (String, ImportLineResult) -> Void
     ) async throws -> HistoryReplaySummary {
         let started = Date()
-        let window = BackdateWindow(days: try await settings(of: program).backdateDays, timeZone: program.timeZone)
+        let window = try await backdateWindow(program)
         let kinds: [any ImportLineKind] = [PurchaseLines()] + [HistoryKind.refunds, .redemptions, .adjustments, .tasks].map {
             HistoryLines(kind: $0, window: window, actor: options.actor)
         }

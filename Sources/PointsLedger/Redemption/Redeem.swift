@@ -72,7 +72,7 @@ extension Ledger {
             }
             throw LedgerError.idempotencyConflict(key: key, existing: .entry(entry))
         }
-        let window = try await backdateWindow(if: answer.status == .inFuture || answer.status == .tooOld, program)
+        let window = try await backdateWindow(for: answer.status, program)
         return try Self.redemption(answer, reward: reward, quantity: quantity, member: member, key: key, occurredAt: timing.at, window: window)
     }
 
@@ -101,8 +101,8 @@ extension Ledger {
             throw LedgerError.idempotencyConflict(key: key, existing: .entry(try answer.required(\.entryID)))
         case .unknownMember:
             throw LedgerError.notFound(.member, id: member)
-        case .inFuture, .tooOld:
-            throw timeRefusal(inFuture: answer.status == .inFuture, occurredAt: occurredAt, window: window)
+        case .inFuture, .tooOld, .beforeSettings:
+            throw timeRefusal(answer.status, occurredAt: occurredAt, window: window)
         case .unknownReward:
             throw LedgerError.notFound(.reward, id: reward ?? "")
         case .insufficientPoints:
@@ -131,7 +131,7 @@ struct RedeemAnswer: Decodable, LedgerAnswer {
     enum Status: String, LedgerStatus {
         case redeemed, replayed, conflict, unknownMember = "unknown_member", unknownReward = "unknown_reward", inactive
         case tierTooLow = "tier_too_low", limitReached = "limit_reached", insufficientPoints = "insufficient_points"
-        case outOfStock = "out_of_stock", inFuture = "in_future", tooOld = "too_old"
+        case outOfStock = "out_of_stock", inFuture = "in_future", tooOld = "too_old", beforeSettings = "before_settings"
         static let function = "redeem"
     }
 

@@ -159,7 +159,7 @@ extension Ledger {
             case .limitReached: .limitReached
             case .insufficientPoints: .insufficientPoints
             case .outOfStock: .outOfStock
-            case .replayed, .conflict, .unknownMember, .unknownReward, .inFuture, .tooOld:
+            case .replayed, .conflict, .unknownMember, .unknownReward, .inFuture, .tooOld, .beforeSettings:
                 throw LedgerError.unexpectedAnswer(function: "reward_offers", status: row.redeemStatus.rawValue)
             }
             return RewardOffer(

@@ -82,7 +82,7 @@ extension Ledger {
             FROM points.complete_task(\(program.id), \(request.member), \(request.task), \(request.ref), \(request.occurredAt),
                                       \(request.backdated))
             """)
-        let window = try await backdateWindow(if: answer.status == .inFuture || answer.status == .tooOld, program)
+        let window = try await backdateWindow(for: answer.status, program)
         return try Self.completion(answer, request: request, window: window)
     }
 
@@ -113,8 +113,8 @@ extension Ledger {
                     reason: "a check-in's ref is its local date, \(try answer.required(\.localDay)) for that time, not \"\(request.ref ?? "")\"; leave it out")
             }
             throw LedgerError.invalidInput(field: "ref", reason: "a \(request.task) completion needs the app's reference for it")
-        case .inFuture, .tooOld:
-            throw timeRefusal(inFuture: answer.status == .inFuture, occurredAt: request.occurredAt, window: window)
+        case .inFuture, .tooOld, .beforeSettings:
+            throw timeRefusal(answer.status, occurredAt: request.occurredAt, window: window)
         }
     }
 
@@ -166,7 +166,7 @@ extension Ledger {
 struct CompleteTaskAnswer: Decodable, LedgerAnswer {
     enum Status: String, LedgerStatus {
         case completed, replayed, conflict, unknownMember = "unknown_member", unknownTask = "unknown_task", inactive
-        case badRef = "bad_ref", inFuture = "in_future", tooOld = "too_old"
+        case badRef = "bad_ref", inFuture = "in_future", tooOld = "too_old", beforeSettings = "before_settings"
         static let function = "complete_task"
     }
 
