@@ -388,6 +388,7 @@ CREATE TABLE points.holds (
     captured points.amount_not_negative,
     resolved_at timestamp with time zone,
     entry_id bigint,
+    order_id points.idempotency_key,
     CONSTRAINT hold_resolved_once CHECK ((((state = 'open'::points.hold_state) = (resolved_at IS NULL)) AND ((state = 'captured'::points.hold_state) = (captured IS NOT NULL)) AND ((captured)::bigint <= (points)::bigint)))
 );
 
@@ -574,6 +575,7 @@ CREATE TABLE points.purchases (
     matured_entry_id bigint,
     refunded_minor points.amount_not_negative DEFAULT 0 NOT NULL,
     clawed_back points.amount_not_negative DEFAULT 0 NOT NULL,
+    points_returned points.amount_not_negative DEFAULT 0 NOT NULL,
     CONSTRAINT purchase_within_order CHECK ((((points_paid_minor)::bigint <= (amount_minor)::bigint) AND ((refunded_minor)::bigint <= (amount_minor)::bigint) AND ((pending_points)::bigint <= (points)::bigint) AND ((clawed_back)::bigint <= (points)::bigint)))
 )
 WITH (fillfactor='90');

@@ -64,8 +64,9 @@ extension Route {
             return API.Reply(.created, hold, replayed: hold.outcome == .replayed)
         },
         Route(method: .post, path: program + "/holds/{hold}/capture", roles: [.checkout]) { ledger, call in
-            let points = try call.body(["points"], optional: true).integer("points", in: API.points)
-            let resolution = try await ledger.captureHold(try holdID(call), points: points, in: call.program)
+            let body = try call.body(["points", "order"], optional: true)
+            let resolution = try await ledger.captureHold(
+                try holdID(call), points: try body.integer("points", in: API.points), order: try body.string("order"), in: call.program)
             return API.Reply(.ok, resolution, replayed: resolution.outcome == .replayed)
         },
         Route(method: .post, path: program + "/holds/{hold}/void", roles: [.checkout]) { ledger, call in

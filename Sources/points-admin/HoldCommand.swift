@@ -55,10 +55,12 @@ struct HoldCommand: AsyncParsableCommand {
         var hold: Int64
         @Option(parsing: .unconditional, help: ArgumentHelp("Points to capture (default: all the hold's).", valueName: "n"))
         var points: Int64?
+        @Option(help: ArgumentHelp("The order the points pay for: its refunds return them in proportion.", valueName: "order"))
+        var order: String?
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            let result = try await ledger.captureHold(hold, points: points, in: program)
+            let result = try await ledger.captureHold(hold, points: points, order: order, in: program)
             try HoldCommand.show(result, json: options.json)
         }
     }

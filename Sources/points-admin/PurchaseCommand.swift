@@ -83,18 +83,17 @@ struct PurchaseCommand: AsyncParsableCommand {
                 try Terminal.json(result)
                 return
             }
-            let refunded = Money(minorUnits: result.refundedMinor, exponent: program.currencyExponent)
-            let total = Money(minorUnits: result.orderAmountMinor, exponent: program.currencyExponent)
             switch result.outcome {
             case .posted:
-                Terminal.print("Entry \(result.entryID): refund \(refund) of order \(order) clawed back \((result.clawedBack ?? 0).grouped) points from member \(result.member).")
+                Terminal.print("Entry \(result.entryID): refund \(refund) of order \(order) clawed back \(result.clawedBack.grouped) points from member \(result.member).")
                 if let tier = result.tierAfter { Terminal.print("The refund undid an upgrade of its period: member \(result.member) is back in tier \(tier).") }
                 Terminal.fields([
-                    ("from pending", (result.fromPending ?? 0).grouped), ("from available", (result.fromAvailable ?? 0).grouped),
-                    ("written off", (result.writtenOff ?? 0).grouped), ("order refunded", "\(refunded.grouped) of \(total.grouped)"),
+                    ("from pending", result.fromPending.grouped), ("from available", result.fromAvailable.grouped),
+                    ("written off", result.writtenOff.grouped), ("points returned", result.pointsReturned.grouped),
+                    ("order refunded", "\(result.refunded.grouped) of \(result.orderAmount.grouped)"),
                 ])
             case .replayed:
-                Terminal.print("Entry \(result.entryID): refund \(refund) was already posted; nothing new was posted (order refunded \(refunded) of \(total)).")
+                Terminal.print("Entry \(result.entryID): refund \(refund) was already posted; nothing new was posted (order refunded \(result.refunded.grouped) of \(result.orderAmount.grouped)).")
             }
         }
     }

@@ -50,7 +50,7 @@ struct EarningPropertyTests {
                             in: program)
                         orders[order]!.refundedMinor += amount
                         #expect(amount <= left)
-                        #expect(result.refundedMinor == orders[order]!.refundedMinor)
+                        #expect(result.refunded.minorUnits == orders[order]!.refundedMinor)
                     } catch LedgerError.refused(.exceedsOrder(let refusedOrder, let requested, _, _, _)) {
                         #expect(refusedOrder == order && requested.minorUnits == amount && amount > left, "step \(step)")
                     } catch LedgerError.invalidInput(let field, _) {

@@ -27,6 +27,30 @@ struct IntegratorTests {
         }
     }
 
+    /// Finding 4: points paid on an order (a hold captured for it) come back with its refund.
+    @Test func pointsPaidOnAnOrderComeBackWithItsRefund() async throws {
+        try await ServerHarness.run { server in
+            _ = try await server.ledger.createMember("alice", in: server.program)
+            _ = try await server.ledger.grant(points: 1_000, to: "alice", in: server.program, reason: "welcome", actor: "ops", key: "w1")
+            let hold = try await server.call(
+                .post, Path.holds, key: server.checkout, body: #"{"member":"alice","points":400,"expiresInSeconds":900,"key":"cart-9"}"#)
+            let captured = try await server.call(
+                .post, Path.capture, ["hold": String(hold.json["holdID"]?.int ?? 0)], key: server.checkout, body: #"{"order":"A-9"}"#)
+            #expect(captured.status == 200 && captured.json["order"]?.string == "A-9", "\(captured.text)")
+            let purchase = try await server.call(
+                .post, Path.purchases, key: server.checkout, body: #"{"member":"alice","order":"A-9","amount":"100.00","pointsPaid":"4.00"}"#)
+            #expect(purchase.status == 201 && purchase.json["points"]?.int == 96, "\(purchase.text)")
+            let half = try await server.call(
+                .post, Path.refunds, ["order": "A-9"], key: server.checkout, body: #"{"refund":"R-9a","amount":"50.00"}"#)
+            #expect(half.status == 201 && half.json["pointsReturned"]?.int == 200 && half.json["clawedBack"]?.int == 48, "\(half.text)")
+            #expect(half.json["refunded"]?.string == "50.00" && half.json["orderAmount"]?.string == "100.00", "\(half.text)")
+            let rest = try await server.call(
+                .post, Path.refunds, ["order": "A-9"], key: server.checkout, body: #"{"refund":"R-9b","amount":"50.00"}"#)
+            #expect(rest.status == 201 && rest.json["pointsReturned"]?.int == 200, "\(rest.text)")
+            #expect(try await server.ledger.member("alice", in: server.program).available == 1_000)
+        }
+    }
+
     /// Finding 5: a hold past its expiry reserves nothing, before any job has run.
     @Test func anExpiredHoldReservesNothing() async throws {
         try await ServerHarness.run { server in

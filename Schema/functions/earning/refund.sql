@@ -6,13 +6,16 @@
 -- is short, the policy in force decides: 'negative' lets it go below zero, 'write_off' takes
 -- what is there and posts the rest to written_off. Idempotent by refund id.
 -- The refund takes the clawed-back points and the refunded spend off the qualifying totals of
--- the purchase's period; tier names the member's new tier when that undid an upgrade.
+-- the purchase's period; tier names the member's new tier when that undid an upgrade. The points
+-- paid on the order (holds captured for it) come back in proportion, cumulatively alike
+-- (earning/points_returned.sql): returned, of which returned_expired came back expired.
 -- Returns status 'refunded', 'replayed', 'conflict', 'unknown_order', 'exceeds_order',
 -- 'before_purchase', 'in_future' or 'too_old'.
 CREATE FUNCTION points.refund(
     p_program integer, p_order points.idempotency_key, p_refund points.idempotency_key, p_amount_minor bigint, p_occurred_at points.event_time, p_backdated boolean)
 RETURNS TABLE (status points.refund_status, entry_id bigint, member_id text, clawed_back bigint, from_pending bigint,
-               from_available bigint, written_off bigint, refunded_minor bigint, order_amount_minor bigint, tier text)
+               from_available bigint, written_off bigint, refunded_minor bigint, order_amount_minor bigint, tier text,
+               returned bigint, returned_expired bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_at timestamptz := coalesce(p_occurred_at, now());
@@ -31,6 +34,7 @@ DECLARE
     v_entry bigint;
     v_spend bigint;
     v_tier text;
+    v_return record;
 BEGIN
     IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_backdated IS NULL THEN
         RAISE EXCEPTION 'a refund needs a positive amount and a back-dating flag' USING ERRCODE = 'invalid_parameter_value';
@@ -39,7 +43,7 @@ BEGIN
     WHERE e.program_id = p_program AND e.key_scope = 'purchase' AND e.idempotency_key = p_order;
     IF NOT FOUND THEN
         RETURN QUERY SELECT 'unknown_order'::points.refund_status, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint,
-            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
+            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
     SELECT m.available INTO v_available FROM points.members AS m
@@ -53,14 +57,16 @@ BEGIN
         -- A replay answers with what the refund did, read back from its movements and its tier change.
         RETURN QUERY SELECT
             CASE WHEN points.same_request(v_existing.request, v_request) THEN 'replayed' ELSE 'conflict' END::points.refund_status,
-            v_existing.entry_id, v_member, coalesce(sum(mv.amount), 0)::bigint,
-            coalesce(sum(mv.amount) FILTER (WHERE mv.from_account = 'pending'), 0)::bigint,
-            coalesce(sum(mv.amount) FILTER (WHERE mv.from_account = 'available'), 0)::bigint,
-            coalesce(sum(mv.amount) FILTER (WHERE mv.from_account = 'written_off'), 0)::bigint,
+            v_existing.entry_id, v_member, coalesce(sum(mv.amount) FILTER (WHERE mv.to_account = 'issued'), 0)::bigint,
+            coalesce(sum(mv.amount) FILTER (WHERE mv.from_account = 'pending' AND mv.to_account = 'issued'), 0)::bigint,
+            coalesce(sum(mv.amount) FILTER (WHERE mv.from_account = 'available' AND mv.to_account = 'issued'), 0)::bigint,
+            coalesce(sum(mv.amount) FILTER (WHERE mv.from_account = 'written_off' AND mv.to_account = 'issued'), 0)::bigint,
             v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint,
             (SELECT c.to_tier FROM points.tier_changes AS c
              WHERE c.program_id = p_program AND c.member_id = v_member AND c.entry_id = v_existing.entry_id AND c.cause = 'refund'
-             ORDER BY c.change_id DESC LIMIT 1)
+             ORDER BY c.change_id DESC LIMIT 1),
+            coalesce(sum(mv.amount) FILTER (WHERE mv.from_account = 'redeemed'), 0)::bigint,
+            coalesce(sum(mv.amount) FILTER (WHERE mv.from_account = 'available' AND mv.to_account = 'expired'), 0)::bigint
         FROM points.movements AS mv
         WHERE mv.program_id = p_program AND mv.member_id = v_member AND mv.entry_id = v_existing.entry_id;
         RETURN;
@@ -69,17 +75,19 @@ BEGIN
     v_time_problem := points.check_occurred_at(p_program, v_at, p_backdated);
     IF v_time_problem IS NOT NULL THEN
         RETURN QUERY SELECT v_time_problem::points.refund_status, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint,
-            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
+            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
     IF v_purchase.refunded_minor + p_amount_minor > v_purchase.amount_minor THEN
         RETURN QUERY SELECT 'exceeds_order'::points.refund_status, NULL::bigint, v_member, NULL::bigint, NULL::bigint,
-            NULL::bigint, NULL::bigint, v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text;
+            NULL::bigint, NULL::bigint, v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text,
+            NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
     IF v_at < v_purchase.occurred_at THEN
         RETURN QUERY SELECT 'before_purchase'::points.refund_status, NULL::bigint, v_member, NULL::bigint, NULL::bigint,
-            NULL::bigint, NULL::bigint, v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text;
+            NULL::bigint, NULL::bigint, v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text,
+            NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
 
@@ -108,7 +116,8 @@ BEGIN
     IF v_entry IS NULL THEN
         -- The same refund id, taken at this moment by a refund of another member's order.
         RETURN QUERY SELECT 'conflict'::points.refund_status, e.entry_id, v_member, NULL::bigint, NULL::bigint,
-                NULL::bigint, NULL::bigint, v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text
+                NULL::bigint, NULL::bigint, v_purchase.refunded_minor::bigint, v_purchase.amount_minor::bigint, NULL::text,
+                NULL::bigint, NULL::bigint
             FROM points.journal_entries AS e
             WHERE e.program_id = p_program AND e.key_scope = 'refund' AND e.idempotency_key = p_refund;
         RETURN;
@@ -120,10 +129,16 @@ BEGIN
     FROM (VALUES ('pending'::points.account, v_from_pending), ('available', v_take), ('written_off', v_write)) AS leg(source, amount)
     WHERE leg.amount > 0;
     PERFORM points.consume_lots(p_program, v_member, v_entry, least(v_take, greatest(v_available, 0)));
+    -- Then the points paid on the order come back, after the legs above.
+    SELECT r.returned, r.expired INTO v_return
+    FROM points.return_paid_points(p_program, v_member, p_order, v_entry, v_at, v_purchase.refunded_minor + p_amount_minor,
+        v_purchase.amount_minor, v_purchase.points_returned, v_available - v_take,
+        1 + (v_from_pending > 0)::integer + (v_take > 0)::integer + (v_write > 0)::integer) AS r;
     UPDATE points.purchases AS pu SET
         refunded_minor = pu.refunded_minor + p_amount_minor,
         clawed_back = pu.clawed_back + v_delta,
-        pending_points = pu.pending_points - v_from_pending
+        pending_points = pu.pending_points - v_from_pending,
+        points_returned = pu.points_returned + v_return.returned
     WHERE pu.program_id = p_program AND pu.member_id = v_member AND pu.order_id = p_order;
     UPDATE points.members AS m SET
         pending = m.pending - v_from_pending,
@@ -135,7 +150,7 @@ BEGIN
     -- upgrade of that period.
     v_tier := points.disqualify(p_program, v_member, v_purchase.occurred_at, v_delta, v_spend, v_at, v_entry);
     RETURN QUERY SELECT 'refunded'::points.refund_status, v_entry, v_member, v_delta, v_from_pending, v_take, v_write,
-        v_purchase.refunded_minor + p_amount_minor, v_purchase.amount_minor::bigint, v_tier;
+        v_purchase.refunded_minor + p_amount_minor, v_purchase.amount_minor::bigint, v_tier, v_return.returned, v_return.expired;
 END
 $$;
 

@@ -81,14 +81,17 @@ END
 $$;
 
 -- Resolves an open hold: p_void voids it; otherwise it captures p_capture points (NULL: all; at
--- most the hold's; the rest is released), spent from the soonest-expiring lots. A hold past its
--- expiry is expired here. Asking again for the same resolution answers with it ('replayed').
+-- most the hold's; the rest is released), spent from the soonest-expiring lots, for the order
+-- p_order when given (its refunds return them, earning/points_returned.sql). A hold past its
+-- expiry is expired here. Asking again for the same resolution (the same points, the same order)
+-- answers with it ('replayed').
 -- Returns status 'captured', 'voided', 'replayed', 'unknown_hold', 'exceeds_hold',
 -- 'insufficient_points' or 'resolved' (resolved otherwise before: state says how), with the
--- hold's state, points, captured points, entry, and the member's balances.
-CREATE FUNCTION points.resolve_hold(p_program integer, p_hold bigint, p_void boolean, p_capture bigint)
+-- hold's state, points, captured points, entry, order, and the member's balances.
+CREATE FUNCTION points.resolve_hold(
+    p_program integer, p_hold bigint, p_void boolean, p_capture bigint, p_order points.idempotency_key DEFAULT NULL)
 RETURNS TABLE (status points.resolve_hold_status, state points.hold_state, member_id text, points bigint, captured bigint,
-               entry_id bigint, available bigint, held bigint)
+               entry_id bigint, available bigint, held bigint, order_id text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, points, pg_temp AS $$
 DECLARE
     v_member_id text;
@@ -97,13 +100,13 @@ DECLARE
     v_entry bigint;
     v_capture bigint;
 BEGIN
-    IF p_capture <= 0 OR p_void IS NULL THEN
-        RAISE EXCEPTION 'a capture needs positive points' USING ERRCODE = 'invalid_parameter_value';
+    IF p_capture <= 0 OR p_void IS NULL OR (p_void AND p_order IS NOT NULL) THEN
+        RAISE EXCEPTION 'a capture needs positive points, and only a capture names an order' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT h.member_id INTO v_member_id FROM points.holds AS h WHERE h.program_id = p_program AND h.hold_id = p_hold;
     IF NOT FOUND THEN
         RETURN QUERY SELECT 'unknown_hold'::points.resolve_hold_status, NULL::points.hold_state, NULL::text, NULL::bigint,
-            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint;
+            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text;
         RETURN;
     END IF;
     -- The member first, then the hold: the order every writer locks in.
@@ -120,10 +123,11 @@ BEGIN
     IF v_hold.state <> 'open' THEN
         RETURN QUERY SELECT
             CASE WHEN (v_hold.state = 'voided' AND p_void)
-                   OR (v_hold.state = 'captured' AND NOT p_void AND v_hold.captured = coalesce(p_capture, v_hold.points))
+                   OR (v_hold.state = 'captured' AND NOT p_void AND v_hold.captured = coalesce(p_capture, v_hold.points)
+                       AND v_hold.order_id IS NOT DISTINCT FROM p_order)
                  THEN 'replayed' ELSE 'resolved' END::points.resolve_hold_status,
             v_hold.state, v_member_id, v_hold.points::bigint, v_hold.captured::bigint, v_hold.entry_id, v_member.available,
-            v_member.held::bigint;
+            v_member.held::bigint, v_hold.order_id::text;
         RETURN;
     END IF;
     IF p_void THEN
@@ -131,40 +135,41 @@ BEGIN
         WHERE h.program_id = p_program AND h.member_id = v_member_id AND h.hold_id = p_hold;
         UPDATE points.members AS m SET held = m.held - v_hold.points WHERE m.program_id = p_program AND m.member_id = v_member_id;
         RETURN QUERY SELECT 'voided'::points.resolve_hold_status, 'voided'::points.hold_state, v_member_id,
-            v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available, v_member.held - v_hold.points;
+            v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available, v_member.held - v_hold.points, NULL::text;
         RETURN;
     END IF;
     v_capture := coalesce(p_capture, v_hold.points);
     IF v_capture > v_hold.points THEN
         RETURN QUERY SELECT 'exceeds_hold'::points.resolve_hold_status, 'open'::points.hold_state, v_member_id,
-            v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint;
+            v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint, NULL::text;
         RETURN;
     END IF;
     IF v_member.available < v_capture THEN
         -- Clawbacks since the hold took the points it reserved.
         RETURN QUERY SELECT 'insufficient_points'::points.resolve_hold_status, 'open'::points.hold_state, v_member_id,
-            v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint;
+            v_hold.points::bigint, NULL::bigint, NULL::bigint, v_member.available, v_member.held::bigint, NULL::text;
         RETURN;
     END IF;
     INSERT INTO points.journal_entries AS e (program_id, member_id, kind, key_scope, idempotency_key, request, occurred_at)
     VALUES (p_program, v_member_id, 'capture', 'capture', p_hold::text,
-            jsonb_build_object('hold', p_hold, 'key', v_hold.hold_key, 'points', v_capture), now())
+            jsonb_strip_nulls(jsonb_build_object('hold', p_hold, 'key', v_hold.hold_key, 'points', v_capture, 'order', p_order)), now())
     RETURNING e.entry_id INTO v_entry;
     PERFORM points.consume_lots(p_program, v_member_id, v_entry, v_capture);
     WITH lines AS (
         INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
         VALUES (p_program, v_member_id, v_entry, 1, 'available', 'redeemed', v_capture, now())
     ), resolved AS (
-        UPDATE points.holds AS h SET state = 'captured', captured = v_capture, resolved_at = now(), entry_id = v_entry
+        UPDATE points.holds AS h SET state = 'captured', captured = v_capture, resolved_at = now(), entry_id = v_entry,
+            order_id = p_order
         WHERE h.program_id = p_program AND h.member_id = v_member_id AND h.hold_id = p_hold
     )
     UPDATE points.members AS m SET available = m.available - v_capture, redeemed = m.redeemed + v_capture,
         held = m.held - v_hold.points
     WHERE m.program_id = p_program AND m.member_id = v_member_id;
     RETURN QUERY SELECT 'captured'::points.resolve_hold_status, 'captured'::points.hold_state, v_member_id,
-        v_hold.points::bigint, v_capture, v_entry, v_member.available - v_capture, v_member.held - v_hold.points;
+        v_hold.points::bigint, v_capture, v_entry, v_member.available - v_capture, v_member.held - v_hold.points, p_order::text;
 END
 $$;
 
 GRANT EXECUTE ON FUNCTION points.create_hold TO {{writer}};
-GRANT EXECUTE ON FUNCTION points.resolve_hold(integer, bigint, boolean, bigint) TO {{writer}};
+GRANT EXECUTE ON FUNCTION points.resolve_hold(integer, bigint, boolean, bigint, points.idempotency_key) TO {{writer}};

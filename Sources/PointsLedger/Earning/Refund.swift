@@ -18,20 +18,25 @@ public struct RefundRequest: Sendable, Hashable {
     }
 }
 
-/// What a refund clawed back, and from where.
+/// What a refund clawed back, and from where, and the points paid on the order it returned.
 public struct RefundResult: Sendable, Hashable, Codable {
     public let outcome: PostingResult.Outcome
     public let entryID: Int64
     public let member: String
     /// Points taken back by this refund (on a replay: what the original took back).
-    public let clawedBack: Int64?
-    public let fromPending: Int64?
-    public let fromAvailable: Int64?
+    public let clawedBack: Int64
+    public let fromPending: Int64
+    public let fromAvailable: Int64
     /// The part the member no longer had, forgiven under the `write_off` policy.
-    public let writtenOff: Int64?
-    /// Refunds of the order so far, and the order's amount, in minor units.
-    public let refundedMinor: Int64
-    public let orderAmountMinor: Int64
+    public let writtenOff: Int64
+    /// Points paid on the order (holds captured for it) that this refund returned, in proportion
+    /// to the amount refunded; of them, `pointsReturnedExpired` came back from lots already
+    /// past their expiry, and expired at once.
+    public let pointsReturned: Int64
+    public let pointsReturnedExpired: Int64
+    /// Refunds of the order so far, and the order's amount.
+    public let refunded: Money
+    public let orderAmount: Money
     /// The member's tier after this refund undid an upgrade of the purchase's period, if it did.
     public let tierAfter: String?
 }
@@ -59,11 +64,15 @@ extension Ledger {
     static func refund(_ answer: RefundAnswer, request: RefundRequest, program: Program, window: BackdateWindow) throws -> RefundResult {
         switch answer.status {
         case .refunded, .replayed:
+            let exponent = program.currencyExponent
             return RefundResult(
                 outcome: answer.status == .refunded ? .posted : .replayed, entryID: try answer.required(\.entryID),
-                member: try answer.required(\.memberID), clawedBack: answer.clawedBack, fromPending: answer.fromPending,
-                fromAvailable: answer.fromAvailable, writtenOff: answer.writtenOff, refundedMinor: try answer.required(\.refundedMinor),
-                orderAmountMinor: try answer.required(\.orderAmountMinor), tierAfter: answer.tier)
+                member: try answer.required(\.memberID), clawedBack: try answer.required(\.clawedBack),
+                fromPending: try answer.required(\.fromPending), fromAvailable: try answer.required(\.fromAvailable),
+                writtenOff: try answer.required(\.writtenOff), pointsReturned: try answer.required(\.returned),
+                pointsReturnedExpired: try answer.required(\.returnedExpired),
+                refunded: Money(minorUnits: try answer.required(\.refundedMinor), exponent: exponent),
+                orderAmount: Money(minorUnits: try answer.required(\.orderAmountMinor), exponent: exponent), tierAfter: answer.tier)
         case .conflict:
             throw LedgerError.idempotencyConflict(key: request.refund, existing: .entry(try answer.required(\.entryID)))
         case .unknownOrder:
@@ -102,4 +111,6 @@ struct RefundAnswer: Decodable, LedgerAnswer {
     let refundedMinor: Int64?
     let orderAmountMinor: Int64?
     let tier: String?
+    let returned: Int64?
+    let returnedExpired: Int64?
 }

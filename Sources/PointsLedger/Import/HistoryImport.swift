@@ -310,7 +310,7 @@ struct HistoryLines: ImportLineKind {
             case .refunds:
                 let request = RefundRequest(order: record.order!, refund: record.key!, amount: record.amount!, occurredAt: occurredAt)
                 let refund = try Ledger.refund(try Self.decoder.decode(RefundAnswer.self, from: answer), request: request, program: program, window: window)
-                return line(refund.outcome, entry: refund.entryID, points: -(refund.clawedBack ?? 0))
+                return line(refund.outcome, entry: refund.entryID, points: -refund.clawedBack)
             case .tasks:
                 let request = TaskCompletionRequest(task: record.task!, member: record.member!, ref: record.key, occurredAt: occurredAt)
                 let completion = try Ledger.completion(try Self.decoder.decode(CompleteTaskAnswer.self, from: answer), request: request, window: window)

@@ -26,6 +26,8 @@ public struct HoldResolution: Sendable, Hashable, Codable {
     public let captured: Int64?
     /// The capture's journal entry.
     public let entryID: Int64?
+    /// The order the points were captured for: its refunds return them.
+    public let order: String?
     public let available: Int64
     public let held: Int64
 }
@@ -64,25 +66,27 @@ extension Ledger {
     }
 
     /// Captures `points` of an open hold (default: all of it); the rest is released. The points
-    /// are spent from the soonest-expiring lots. Capturing the same amount again answers with the
-    /// capture.
+    /// are spent from the soonest-expiring lots, for `order` when given: the order's refunds
+    /// return them in proportion. Capturing the same amount for the same order again answers
+    /// with the capture.
     /// - Throws: `.refused(.holdResolved)` for a hold voided, expired or captured for another
-    ///   amount; `.refused(.exceedsHold)` for more points than it holds; `.notFound(.hold, …)`.
-    public func captureHold(_ hold: Int64, points: Int64? = nil, in program: Program) async throws -> HoldResolution {
+    ///   amount or order; `.refused(.exceedsHold)` for more points than it holds; `.notFound(.hold, …)`.
+    public func captureHold(_ hold: Int64, points: Int64? = nil, order: String? = nil, in program: Program) async throws -> HoldResolution {
         if let points { try Validate.positivePoints(points) }
-        return try await resolveHold(hold, void: false, capture: points, in: program)
+        if let order { try Validate.reference(order, field: "order") }
+        return try await resolveHold(hold, void: false, capture: points, order: order, in: program)
     }
 
     /// Releases an open hold. Voiding it again answers with the same.
     /// - Throws: `.refused(.holdResolved)` for a hold captured or expired; `.notFound(.hold, …)`.
     public func voidHold(_ hold: Int64, in program: Program) async throws -> HoldResolution {
-        try await resolveHold(hold, void: true, capture: nil, in: program)
+        try await resolveHold(hold, void: true, capture: nil, order: nil, in: program)
     }
 
-    private func resolveHold(_ hold: Int64, void: Bool, capture: Int64?, in program: Program) async throws -> HoldResolution {
+    private func resolveHold(_ hold: Int64, void: Bool, capture: Int64?, order: String?, in program: Program) async throws -> HoldResolution {
         // A capture of nil points captures all the hold's points.
         let answer = try await call(ResolveHoldAnswer.self, """
-            SELECT * FROM points.resolve_hold(\(program.id), \(hold), \(void), \(capture))
+            SELECT * FROM points.resolve_hold(\(program.id), \(hold), \(void), \(capture), \(order))
             """)
         switch answer.status {
         case .captured, .voided, .replayed:
@@ -94,7 +98,7 @@ extension Ledger {
             return HoldResolution(
                 outcome: answer.status == .replayed ? .replayed : .posted, holdID: hold, member: try answer.required(\.memberID),
                 state: state, points: try answer.required(\.points), captured: answer.captured, entryID: answer.entryID,
-                available: try answer.required(\.available), held: try answer.required(\.held))
+                order: answer.orderID, available: try answer.required(\.available), held: try answer.required(\.held))
         case .unknownHold:
             throw LedgerError.notFound(.hold, id: String(hold))
         case .exceedsHold:
@@ -159,4 +163,5 @@ struct ResolveHoldAnswer: Decodable, LedgerAnswer {
     let entryID: Int64?
     let available: Int64?
     let held: Int64?
+    let orderID: String?
 }
