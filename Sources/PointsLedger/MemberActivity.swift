@@ -20,7 +20,7 @@ public struct PendingPoints: Sendable, Hashable, Codable {
 }
 
 /// One journal entry of a member, with what it did to the member's accounts and lots.
-public struct HistoryEntry: Sendable, Hashable, Codable {
+public struct HistoryEntry: Sendable, Hashable, Encodable {
     public let entryID: Int64
     /// `purchase`, `refund`, `maturation`, `expiry`, `referral`, `adjustment.grant`, …
     public let kind: String
@@ -28,13 +28,13 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
     public let reference: String
     public let occurredAt: Timestamp
     public let recordedAt: Timestamp
-    /// Changes to the member's available and pending accounts.
-    public let available: Int64
-    public let pending: Int64
+    /// What the entry did to the member's available and pending accounts: changes, not balances.
+    public let availableChange: Int64
+    public let pendingChange: Int64
     /// What the caller sent (order, amounts, reason, actor…), as recorded.
-    public let request: String
-    /// The lot this entry's credit formed, if any.
-    public let formedLot: Int64?
+    public let request: RecordedRequest
+    /// The lots this entry's credits formed (a purchase's one; a refund's of the points it returned).
+    public let formedLots: [Int64]
     /// The lots this entry spent from, with the points taken from each (expiry included).
     public let spentFromLots: [LotAllocation]
 }
@@ -75,13 +75,13 @@ extension Ledger {
         }
     }
 
-    /// The member's journal entries, oldest first, with their sources and lot movements.
-    /// - Throws: `.notFound(.member, …)`.
-    public func history(of member: String, in program: Program, limit: Int = 1_000) async throws -> [HistoryEntry] {
-        try Validate.memberID(member)
-        return try await withConnection { connection in
-            _ = try Self.loadMember(member, program: program, connection: connection)
-            return try connection.preparedQuery("""
+    /// The member's journal entries, newest first (the most recently recorded first), a page at
+    /// a time, with their sources and lot movements.
+    /// - Throws: `.notFound(.member, …)`; `.invalidInput` for a limit out of range or a cursor of
+    ///   another list.
+    public func history(of member: String, in program: Program, page: PageRequest = PageRequest()) async throws -> Page<HistoryEntry> {
+        try await memberPage(of: member, in: program, page: page, list: "history", id: \.entryID) { connection, rows, before in
+            try connection.preparedQuery("""
                 SELECT e.entry_id, e.kind, e.idempotency_key AS reference, e.occurred_at, e.recorded_at,
                        coalesce((SELECT sum(p.amount) FROM points.postings AS p
                                  WHERE p.program_id = e.program_id AND p.member_id = e.member_id AND p.entry_id = e.entry_id
@@ -90,8 +90,9 @@ extension Ledger {
                                  WHERE p.program_id = e.program_id AND p.member_id = e.member_id AND p.entry_id = e.entry_id
                                    AND p.account = 'pending'), 0) AS pending,
                        e.request::text AS request,
-                       (SELECT l.lot_id FROM points.lots AS l
-                        WHERE l.program_id = e.program_id AND l.member_id = e.member_id AND l.entry_id = e.entry_id) AS formed_lot,
+                       ARRAY(SELECT l.lot_id FROM points.lots AS l
+                             WHERE l.program_id = e.program_id AND l.member_id = e.member_id AND l.entry_id = e.entry_id
+                             ORDER BY l.lot_id) AS formed_lots,
                        ARRAY(SELECT a.lot_id || ':' || a.amount FROM points.lot_allocations AS a
                              WHERE a.program_id = e.program_id AND a.member_id = e.member_id AND a.entry_id = e.entry_id
                              UNION ALL
@@ -99,21 +100,22 @@ extension Ledger {
                              WHERE l.program_id = e.program_id AND l.member_id = e.member_id AND l.expired_entry_id = e.entry_id
                              ORDER BY 1) AS allocations
                 FROM points.journal_entries AS e
-                WHERE e.program_id = \(program.id) AND e.member_id = \(member)
-                ORDER BY e.occurred_at, e.entry_id
-                LIMIT \(limit)
+                WHERE e.program_id = \(program.id) AND e.member_id = \(member) AND (\(before)::bigint IS NULL OR e.entry_id < \(before))
+                ORDER BY e.entry_id DESC
+                LIMIT \(rows)
                 """).decode(HistoryRow.self).map { row in
-                HistoryEntry(
-                    entryID: row.entryID, kind: row.kind, reference: row.reference, occurredAt: row.occurredAt,
-                    recordedAt: row.recordedAt, available: row.available, pending: row.pending, request: row.request,
-                    formedLot: row.formedLot,
-                    spentFromLots: try row.allocations.map { pair in
-                        let parts = pair.split(separator: ":").map { Int64($0) }
-                        guard parts.count == 2, let lot = parts[0], let points = parts[1] else {
-                            throw LedgerError.unexpectedAnswer(function: "history", status: "lot allocation \(pair)")
-                        }
-                        return LotAllocation(lot: lot, points: points)
-                    })
+            HistoryEntry(
+                entryID: row.entryID, kind: row.kind, reference: row.reference, occurredAt: row.occurredAt,
+                recordedAt: row.recordedAt, availableChange: row.available, pendingChange: row.pending,
+                request: try RecordedRequest(json: row.request, exponent: program.currencyExponent),
+                formedLots: row.formedLots,
+                spentFromLots: try row.allocations.map { pair in
+                    let parts = pair.split(separator: ":").map { Int64($0) }
+                    guard parts.count == 2, let lot = parts[0], let points = parts[1] else {
+                        throw LedgerError.unexpectedAnswer(function: "history", status: "lot allocation \(pair)")
+                    }
+                    return LotAllocation(lot: lot, points: points)
+                })
             }
         }
     }
@@ -129,6 +131,6 @@ private struct HistoryRow: Decodable {
     let available: Int64
     let pending: Int64
     let request: String
-    let formedLot: Int64?
+    let formedLots: [Int64]
     let allocations: [String]
 }

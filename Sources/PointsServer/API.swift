@@ -19,6 +19,9 @@ struct API: Sendable {
 
     /// Points in a request: a positive whole number that any JSON reader holds exactly (2^53 − 1).
     static let points: ClosedRange<Int64> = 1...9_007_199_254_740_991
+    /// The query parameters of every list that grows: a page of `limit` items after `cursor`.
+    static let pageQuery = ["limit", "cursor"]
+
     /// The longest a hold may reserve points: 30 days.
     static let holdSecondsLimit: Int64 = 30 * 24 * 3600
 
@@ -39,6 +42,21 @@ struct API: Sendable {
         /// an empty body reads as `{}`.
         func body(_ allowed: [String], optional: Bool = false) throws(Problem) -> JSONBody {
             try JSONBody(bytes, contentType: headers[.contentType], allowed: allowed, optional: optional)
+        }
+
+        /// The page a list route asks for: `limit` (1 to 1,000, default 100) items after `cursor`.
+        func page() throws(Problem) -> PageRequest {
+            var page = PageRequest()
+            if let text = query["limit"] {
+                guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let limit = Int(text),
+                    PageRequest.limits.contains(limit)
+                else {
+                    throw .malformed(field: "limit", "limit must be a whole number from 1 to 1000, not \"\(VisibleText.escaped(text))\".")
+                }
+                page.limit = limit
+            }
+            page.cursor = query["cursor"]
+            return page
         }
 
         /// The idempotency key: the `Idempotency-Key` header, or the body's `key`; both must agree.
@@ -120,7 +138,7 @@ struct API: Sendable {
             guard route.roles.contains(key.role) else { throw Problem.role(key.role, allowed: route.roles) }
             let query = try RequestInput.query(request.uri.query, allowed: route.query)
             let bytes: ByteBuffer?
-            if request.method == .post {
+            if request.method == .post || request.method == .patch {
                 do {
                     bytes = try await request.collectBody(upTo: Self.bodyLimit)
                 } catch {

@@ -112,16 +112,26 @@ extension Route {
         Route(method: .get, path: member + "/lots", roles: [.checkout, .app]) { ledger, call in
             API.Reply(.ok, Items(items: try await ledger.lots(of: call.parameter("member"), in: call.program)))
         },
-        Route(method: .get, path: member + "/history", roles: [.checkout, .app], query: ["limit"]) { ledger, call in
-            let limit = try call.query["limit"].map { text throws(Problem) in
-                guard let limit = Int(text), (1...1_000).contains(limit) else {
-                    throw Problem.malformed(field: "limit", "limit must be a whole number from 1 to 1000, not \"\(VisibleText.escaped(text))\".")
-                }
-                return limit
-            } ?? 100
-            // The history names a member who exists: an unknown one is 404, not an empty list.
-            _ = try await ledger.member(call.parameter("member"), in: call.program)
-            return API.Reply(.ok, Items(items: try await ledger.history(of: call.parameter("member"), in: call.program, limit: limit)))
+        Route(method: .get, path: member + "/history", roles: [.checkout, .app], query: API.pageQuery) { ledger, call in
+            API.Reply(.ok, try await ledger.history(of: call.parameter("member"), in: call.program, page: try call.page()))
+        },
+        Route(method: .get, path: member + "/purchases", roles: [.checkout, .app], query: API.pageQuery) { ledger, call in
+            API.Reply(.ok, try await ledger.purchases(of: call.parameter("member"), in: call.program, page: try call.page()))
+        },
+        Route(method: .get, path: member + "/holds", roles: [.checkout, .app], query: API.pageQuery) { ledger, call in
+            API.Reply(.ok, try await ledger.holds(of: call.parameter("member"), in: call.program, page: try call.page()))
+        },
+        Route(method: .get, path: member + "/redemptions", roles: [.checkout, .app], query: API.pageQuery) { ledger, call in
+            API.Reply(.ok, try await ledger.redemptions(of: call.parameter("member"), in: call.program, page: try call.page()))
+        },
+        Route(method: .get, path: program + "/purchases/{order}", roles: [.checkout]) { ledger, call in
+            API.Reply(.ok, try await ledger.order(call.parameter("order"), in: call.program))
+        },
+        Route(method: .get, path: program, roles: [.checkout, .app]) { ledger, call in
+            API.Reply(.ok, try await ledger.facts(of: call.program))
+        },
+        Route(method: .get, path: program + "/rewards", roles: [.checkout, .app]) { ledger, call in
+            API.Reply(.ok, Items(items: try await ledger.rewards(of: call.program)))
         },
     ]
 
@@ -143,6 +153,12 @@ extension Route {
             case .created(let member): return API.Reply(.created, member)
             case .existed(let member): return API.Reply(.created, member, replayed: true)
             }
+        },
+        Route(method: .patch, path: member, roles: [.app]) { ledger, call in
+            let body = try call.body(["birthday"])
+            let birthday = try Birthday.parse(try body.string(required: "birthday"))
+            try await ledger.setBirthday(birthday, of: call.parameter("member"), in: call.program)
+            return API.Reply(.ok, try await ledger.member(call.parameter("member"), in: call.program))
         },
         Route(method: .post, path: member + "/tasks/{task}/completions", roles: [.app]) { ledger, call in
             let body = try call.body(["ref", "occurredAt"], optional: true)
@@ -171,9 +187,8 @@ extension Route {
         Route(method: .get, path: program + "/reports/trial-balance", roles: [.finance], query: ["asOf"]) { ledger, call in
             API.Reply(.ok, try await ledger.trialBalance(call.program, asOf: try await call.time("asOf", ledger: ledger)))
         },
-        Route(method: .get, path: program + "/reports/balances", roles: [.finance], query: ["asOf"]) { ledger, call in
-            let asOf = try await call.time("asOf", ledger: ledger) ?? .now
-            return API.Reply(.ok, Items(items: try await ledger.memberBalances(call.program, asOf: asOf)))
+        Route(method: .get, path: program + "/reports/balances", roles: [.finance], query: ["asOf"] + API.pageQuery) { ledger, call in
+            API.Reply(.ok, try await ledger.memberBalances(call.program, asOf: try await call.time("asOf", ledger: ledger), page: try call.page()))
         },
         Route(method: .get, path: program + "/reports/liability", roles: [.finance], query: ["asOf"]) { ledger, call in
             API.Reply(.ok, try await ledger.liability(call.program, asOf: try await call.time("asOf", ledger: ledger) ?? .now))

@@ -167,26 +167,31 @@ struct MemberCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument(help: ArgumentHelp("The member's id.", valueName: "id"))
         var id: String
-        @Option(help: ArgumentHelp("At most this many entries, oldest first.", valueName: "n"))
-        var limit = 1_000
+        @Option(help: ArgumentHelp("At most this many entries (1 to 1,000), newest first.", valueName: "n"))
+        var limit = 100
+        @Option(help: ArgumentHelp("The page after the one that printed this cursor.", valueName: "cursor"))
+        var cursor: String?
 
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
-            let entries = try await ledger.history(of: id, in: program, limit: limit)
+            let page = try await ledger.history(of: id, in: program, page: PageRequest(limit: limit, after: cursor))
             if options.json {
-                try Terminal.json(entries)
+                try Terminal.json(page)
                 return
             }
             Terminal.table(
                 ["entry", "occurred", "kind", "reference", "available", "pending", "lots"],
-                entries.map { entry in
+                page.items.map { entry in
                     var lots = entry.spentFromLots.map { "-\($0.points) from lot \($0.lot)" }
-                    if let formed = entry.formedLot { lots.insert("formed lot \(formed)", at: 0) }
+                    lots.insert(contentsOf: entry.formedLots.map { "formed lot \($0)" }, at: 0)
                     return [
                         .id(entry.entryID), .time(entry.occurredAt), .text(entry.kind), .text(entry.reference),
-                        .signed(entry.available), .signed(entry.pending), .text(lots.joined(separator: ", ")),
+                        .signed(entry.availableChange), .signed(entry.pendingChange), .text(lots.joined(separator: ", ")),
                     ]
                 })
+            if let next = page.nextCursor {
+                Terminal.print("Older entries: points-admin member history \(id) --cursor \(next)")
+            }
         }
     }
 }

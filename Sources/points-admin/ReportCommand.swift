@@ -53,7 +53,14 @@ struct ReportCommand: AsyncParsableCommand {
         func run() async throws {
             let (ledger, program) = try await options.ledgerAndProgram()
             let asOf = try await moment.instant(ledger, program) ?? .now
-            let lines = try await ledger.memberBalances(program, asOf: asOf)
+            // Every member, a page at a time, all of the same moment.
+            var lines: [BalanceReportLine] = []
+            var request = PageRequest(limit: PageRequest.limits.upperBound)
+            repeat {
+                let page = try await ledger.memberBalances(program, asOf: asOf, page: request)
+                lines += page.items
+                request.cursor = page.nextCursor
+            } while request.cursor != nil
             try Report.print(
                 lines, options: options, format: format, title: "Balances of \(program.name) as of \(asOf): \(Int64(lines.count).grouped) members",
                 header: ["member", "available", "pending", "held"],

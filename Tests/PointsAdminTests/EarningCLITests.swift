@@ -35,8 +35,9 @@ struct EarningCLITests {
             #expect(shown.stdout.contains("pending points, by maturity:\norder  points  spendable from\n"))
             #expect(shown.stdout.contains("\no1         90  2"))
             let history = try run(["member", "history", "m2", "--json"])
-            let entries = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as! [[String: Any]]
-            #expect(entries.map { $0["kind"] as? String } == ["purchase", "refund"])
+            let page = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any])
+            let entries = try #require(page["items"] as? [[String: Any]])
+            #expect(entries.map { $0["kind"] as? String } == ["refund", "purchase"] && page["next_cursor"] == nil)
             let referrer = try run(["member", "show", "m1", "--json"])
             let lots = (try JSONSerialization.jsonObject(with: Data(referrer.stdout.utf8)) as! [String: Any])["lots"] as! [[String: Any]]
             // The bonus lot expires (months 12), the seed grant's never does: the bonus is spent first.

@@ -92,9 +92,10 @@ struct ReadingCLITests {
             for time in ["2026-03-28 12:00:00 \(place.winter)", "2026-03-29 01:30:00 \(place.winter)", "2026-03-30 12:00:00 \(place.summer)"] {
                 #expect(history.contains("  \(time)  "), "\(history)")
             }
-            let entries = try #require(try json(run(["member", "history", "m1", "--json", "--program", "p"])) as? [[String: Any]])
+            let historyPage = try #require(try json(run(["member", "history", "m1", "--json", "--program", "p"])) as? [String: Any])
+            let entries = try #require(historyPage["items"] as? [[String: Any]])
             #expect(entries.compactMap { $0["occurred_at"] as? String } == [
-                "2026-03-28T12:00:00.000000\(place.winter)", "2026-03-29T01:30:00.000000\(place.winter)", "2026-03-30T12:00:00.000000\(place.summer)",
+                "2026-03-30T12:00:00.000000\(place.summer)", "2026-03-29T01:30:00.000000\(place.winter)", "2026-03-28T12:00:00.000000\(place.winter)",
             ])
 
             // program show and tier list: when settings took effect.

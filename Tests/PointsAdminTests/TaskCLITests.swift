@@ -89,7 +89,8 @@ struct TaskCLITests {
             }
             #expect(try run(["member", "show", "b2"]).status == 1)
             let history = try run(["member", "history", "m1", "--json"])
-            #expect((try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as! [[String: Any]]).count == 1)
+            let page = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any]
+            #expect((page?["items"] as? [[String: Any]])?.count == 1)
         }
     }
 }

@@ -71,7 +71,7 @@ struct BackdatingTests {
             #expect(Self.balance(try await ledger.trialBalance(program, asOf: Self.daysAgo(300)), "available") == 500)
             #expect(Self.balance(try await ledger.trialBalance(program, asOf: Self.daysAgo(300)), "adjustments") == -500)
             #expect(Self.balance(try await ledger.trialBalance(program, asOf: Self.daysAgo(100)), "available") == 380)
-            #expect(try await ledger.memberBalances(program, asOf: Self.daysAgo(399)).first?.available == 500)
+            #expect(try await ledger.memberBalances(program, asOf: Self.daysAgo(399)).items.first?.available == 500)
             // Before the earliest entry of its history, the program did not exist yet.
             let before = await Self.refusal { _ = try await ledger.memberBalances(program, asOf: Self.daysAgo(401)) }
             #expect(before.contains("is before program"), "\(before)")

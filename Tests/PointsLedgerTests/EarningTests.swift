@@ -270,7 +270,7 @@ struct EarningTests {
             let second = try await ledger.buy("new", "o2", "10.00", in: program)
             #expect(second.referralEntryID == nil)
             #expect(try await ledger.member("ref", in: program).available == 50)
-            #expect(try await ledger.history(of: "ref", in: program).map(\.kind) == ["referral"])
+            #expect(try await ledger.history(of: "ref", in: program).items.map(\.kind) == ["referral"])
             #expect(try await ledger.verify(program).isSound)
         }
     }
@@ -318,12 +318,22 @@ struct EarningTests {
             let bought = try await ledger.buy("m1", "o1", "30.00", in: program)
             _ = try await ledger.deduct(points: 12, from: "m1", in: program, reason: "gift", actor: "tests", key: "d1")
             _ = try await ledger.refundOrder("o1", "r1", "30.00", in: program)
-            let history = try await ledger.history(of: "m1", in: program)
+            // Oldest first, read from the history's pages of one entry each, newest first.
+            var history: [HistoryEntry] = []
+            var page = PageRequest(limit: 1)
+            repeat {
+                let read = try await ledger.history(of: "m1", in: program, page: page)
+                #expect(read.items.count == 1)
+                history.insert(contentsOf: read.items, at: 0)
+                page.cursor = read.nextCursor
+            } while page.cursor != nil
             #expect(history.map(\.kind) == ["purchase", "adjustment.deduct", "refund"])
             #expect(history.map(\.reference) == ["o1", "d1", "r1"])
             // The full refund claws back all 30 points: 18 from the lot, and 12 below zero (policy `negative`).
-            #expect(history.map(\.available) == [30, -12, -30])
-            let lot = try #require(history[0].formedLot)
+            #expect(history.map(\.availableChange) == [30, -12, -30])
+            #expect(history[0].request.fields["amount"] == .money(try Money.parse("30.00", exponent: 2, field: "amount")))
+            #expect(history[0].request.fields["order"] == .text("o1") && history[1].request.fields["points"] == .number(-12))
+            let lot = try #require(history[0].formedLots.first)
             #expect(history[0].entryID == bought.entryID)
             #expect(history[1].spentFromLots == [LotAllocation(lot: lot, points: 12)])
             #expect(history[2].spentFromLots == [LotAllocation(lot: lot, points: 18)])

@@ -251,7 +251,7 @@ struct FinanceTests {
             let earliest = postings.map(\.at.microsecondsSinceEpoch).min()!
             for _ in 0..<8 {
                 let asOf = Timestamp(microsecondsSinceEpoch: Int64.random(in: earliest...now, using: &random))
-                let report = try await ledger.memberBalances(program, asOf: asOf)
+                let report = try await ledger.memberBalances(program, asOf: asOf).items
                 for line in report {
                     let mine = postings.filter { $0.member == line.member && $0.at <= asOf }
                     #expect(line.available == mine.filter { $0.account == "available" }.reduce(0) { $0 + $1.amount })
@@ -273,7 +273,7 @@ struct FinanceTests {
             let empty = try await ledger.liability(program, asOf: .now)
             #expect(empty.outstanding == 0 && empty.value.minorUnits == 0 && empty.byTier.isEmpty && empty.byExpiryMonth.isEmpty)
             #expect(try await ledger.trialBalance(program).lines.allSatisfy { $0.balance == 0 })
-            #expect(try await ledger.memberBalances(program, asOf: .now).isEmpty)
+            #expect(try await ledger.memberBalances(program, asOf: .now).items.isEmpty)
             #expect(try await ledger.breakage(program, from: program.createdAt, to: .now).months.isEmpty)
 
             _ = try await ledger.changeSettings(of: program, SettingsChange(refundPolicy: .negative), effectiveAt: nil, actor: "tests")

@@ -379,7 +379,7 @@ struct SecurityTests {
             await #expect(throws: LedgerError.self) {
                 try await ledger.grant(points: 5, to: "m1", in: program, reason: "bonus", actor: "ops", key: "caf\u{65}\u{301}")
             }
-            #expect(try await ledger.history(of: "m1", in: program).isEmpty)
+            #expect(try await ledger.history(of: "m1", in: program).items.isEmpty)
         }
     }
 
@@ -423,7 +423,7 @@ struct SecurityTests {
             }
             await #expect(throws: LedgerError.self) { try await ledger.instant("0001-01-01 00:00", in: program, field: "--at") }
             // The member's history and standing read back.
-            #expect(try await ledger.history(of: "m1", in: program).count == 1)
+            #expect(try await ledger.history(of: "m1", in: program).items.count == 1)
             #expect(try await ledger.member("m1", in: program).available == 100)
         }
     }

@@ -36,7 +36,7 @@ struct AccessAndErrorTests {
             let spend = try await server.call(
                 .post, Path.redemptions, ["member": "alice"], key: server.app, body: #"{"points":1,"reason":"x","key":"k1"}"#)
             #expect(spend.status == 403 && spend.type == "forbidden", "\(spend.text)")
-            #expect(try await server.ledger.history(of: "alice", in: server.program).isEmpty)
+            #expect(try await server.ledger.history(of: "alice", in: server.program).items.isEmpty)
 
             #expect(try await server.call(.post, Path.purchases, key: server.checkout, body: purchase).status == 201)
             let keys = try await server.ledger.apiKeys(of: server.program)
@@ -83,7 +83,7 @@ struct AccessAndErrorTests {
             #expect(large.status == 413 && large.type == "body-too-large")
             let route = try await server.call(.get, "/v1/programs/default/nothing-here", key: server.checkout)
             #expect(route.status == 404 && route.type == "route-not-found" && route.headers[.contentType] == "application/problem+json")
-            #expect(try await server.ledger.history(of: "alice", in: server.program).isEmpty, "nothing posted by a bad request")
+            #expect(try await server.ledger.history(of: "alice", in: server.program).items.isEmpty, "nothing posted by a bad request")
         }
     }
 
@@ -131,7 +131,7 @@ struct AccessAndErrorTests {
                 """).single().decode(Int64.self, at: 0)
             #expect(waiting == 0, "the purchase's statement was cancelled, not left waiting for the lock")
             try blocker.execute(script: "ROLLBACK")
-            #expect(try await server.ledger.history(of: "alice", in: server.program).isEmpty)
+            #expect(try await server.ledger.history(of: "alice", in: server.program).items.isEmpty)
             // The retry with the same order id posts it once.
             let retry = try await server.call(
                 .post, Path.purchases, key: server.checkout, body: #"{"member":"alice","order":"late-1","amount":"10.00"}"#)

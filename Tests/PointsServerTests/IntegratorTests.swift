@@ -10,6 +10,86 @@ import Testing
 /// (issue 32), one test per finding, over real HTTP.
 @Suite("points-server: what an integrator builds on")
 struct IntegratorTests {
+    /// Finding 2: history comes newest first, a page at a time with an opaque cursor; so do the
+    /// finance's balances, every page of the same moment; a cursor of another list is refused.
+    @Test func historyAndBalancesComeAPageAtATime() async throws {
+        try await ServerHarness.run { server in
+            for member in ["amy", "ben", "cal"] { _ = try await server.ledger.createMember(member, in: server.program) }
+            for index in 1...5 {
+                _ = try await server.ledger.grant(points: Int64(index), to: "amy", in: server.program, reason: "r", actor: "ops", key: "g\(index)")
+            }
+            var references: [String] = []
+            var query = "limit=2"
+            var pages = 0
+            while true {
+                let page = try await server.call(.get, Path.history, ["member": "amy"], query: query, key: server.app)
+                #expect(page.status == 200 && page.json.items.count <= 2, "\(page.text)")
+                references += page.json.items.compactMap { $0["reference"]?.string }
+                pages += 1
+                guard let next = page.json["nextCursor"]?.string else { break }
+                query = "limit=2&cursor=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? next)
+            }
+            #expect(references == ["g5", "g4", "g3", "g2", "g1"] && pages == 3)
+            let first = try await server.call(.get, Path.history, ["member": "amy"], query: "limit=1", key: server.app)
+            #expect(first.json.items.first?["availableChange"]?.int == 5 && first.json.items.first?["request"]?["points"]?.int == 5, "\(first.text)")
+            let foreign = try await server.call(.get, Path.history, ["member": "amy"], query: "cursor=bm90LWEtY3Vyc29y", key: server.app)
+            #expect(foreign.status == 400 && foreign.json["field"]?.string == "cursor", "\(foreign.text)")
+
+            let balances = try await server.call(.get, Path.balances, query: "limit=2", key: server.finance)
+            #expect(balances.json.items.compactMap { $0["member"]?.string } == ["amy", "ben"], "\(balances.text)")
+            let cursor = try #require(balances.json["nextCursor"]?.string)
+            // Written after the first page: the next page is still of the first page's moment.
+            _ = try await server.ledger.grant(points: 9, to: "cal", in: server.program, reason: "r", actor: "ops", key: "late")
+            let rest = try await server.call(.get, Path.balances, query: "limit=2&cursor=\(cursor)", key: server.finance)
+            #expect(rest.json.items.compactMap { $0["member"]?.string } == ["cal"] && rest.json["nextCursor"] == nil, "\(rest.text)")
+            #expect(rest.json.items.first?["available"]?.int == 0, "\(rest.text)")
+            let otherMoment = try await server.call(.get, Path.balances, query: "asOf=2026-01-01&cursor=\(cursor)", key: server.finance)
+            #expect(otherMoment.status == 400, "\(otherMoment.text)")
+        }
+    }
+
+    /// Finding 6: the routes a checkout and an app look for: an order and what is still
+    /// refundable; a member's purchases, holds and redemptions; updating a member's birthday;
+    /// the program's facts and its reward catalog.
+    @Test func theRoutesACheckoutAndAnAppLookFor() async throws {
+        try await ServerHarness.run { server in
+            _ = try await server.ledger.createMember("王小明", in: server.program)
+            _ = try await server.ledger.grant(points: 1_000, to: "王小明", in: server.program, reason: "welcome", actor: "ops", key: "w1")
+            try await server.ledger.setReward("mug", in: server.program, RewardChange(name: "Mug", cost: 100, stock: 5), actor: "ops")
+            _ = try await server.ledger.changeTier("advanced", in: server.program, TierChange(entryPoints: 800, multiplier: Decimal(string: "1.5")!), actor: "ops")
+            let hold = try await server.call(
+                .post, Path.holds, key: server.checkout, body: #"{"member":"王小明","points":200,"expiresInSeconds":900,"key":"cart-1"}"#)
+            _ = try await server.call(.post, Path.capture, ["hold": String(hold.json["holdID"]?.int ?? 0)], key: server.checkout, body: #"{"order":"订单-1"}"#)
+            _ = try await server.call(
+                .post, Path.purchases, key: server.checkout, body: #"{"member":"王小明","order":"订单-1","amount":"120.00","pointsPaid":"2.00"}"#)
+            _ = try await server.call(.post, Path.refunds, ["order": "订单-1"], key: server.checkout, body: #"{"refund":"退-1","amount":"20.00"}"#)
+            _ = try await server.call(.post, Path.redemptions, ["member": "王小明"], key: server.app, body: #"{"reward":"mug","key":"r-1"}"#)
+
+            let order = try await server.call(.get, Path.order, ["order": "订单-1"], key: server.checkout)
+            #expect(order.status == 200 && order.json["refundable"]?.string == "100.00" && order.json["pointsCaptured"]?.int == 200, "\(order.text)")
+            #expect(order.json["refunds"]?.items.first?["refund"]?.string == "退-1" && order.json["pointsReturned"]?.int == 33, "\(order.text)")
+            #expect(try await server.call(.get, Path.order, ["order": "nope"], key: server.checkout).json["entity"]?.string == "order")
+            let purchases = try await server.call(.get, Path.memberPurchases, ["member": "王小明"], key: server.app)
+            #expect(purchases.status == 200 && purchases.json.items.first?["order"]?.string == "订单-1", "\(purchases.text)")
+            let holds = try await server.call(.get, Path.memberHolds, ["member": "王小明"], key: server.checkout)
+            #expect(holds.json.items.first?["state"]?.string == "captured" && holds.json.items.first?["order"]?.string == "订单-1", "\(holds.text)")
+            let redemptions = try await server.call(.get, Path.redemptions, ["member": "王小明"], key: server.app)
+            #expect(redemptions.json.items.first?["reward"]?.string == "mug" && redemptions.json.items.first?["key"]?.string == "r-1", "\(redemptions.text)")
+            let updated = try await server.call(.patch, Path.member, ["member": "王小明"], key: server.app, body: #"{"birthday":"05-17"}"#)
+            #expect(updated.status == 200 && updated.json["birthday"]?.string == "05-17", "\(updated.text)")
+            let badDay = try await server.call(.patch, Path.member, ["member": "王小明"], key: server.app, body: #"{"birthday":"02-30"}"#)
+            #expect(badDay.status == 400 && badDay.json["field"]?.string == "birthday", "\(badDay.text)")
+            #expect(try await server.call(.patch, Path.member, ["member": "王小明"], key: server.checkout, body: #"{"birthday":"05-17"}"#).status == 403)
+            let facts = try await server.call(.get, Path.program, key: server.app)
+            #expect(facts.status == 200 && facts.json["currency"]?.string == "CNY" && facts.json["pointValue"]?.string == "0.01", "\(facts.text)")
+            let advanced = facts.json["tiers"]?.items.first { $0["tier"]?.string == "advanced" }
+            #expect(advanced?["entryPoints"]?.int == 800 && advanced?["multiplier"]?.string == "1.5", "\(facts.text)")
+            let catalog = try await server.call(.get, Path.catalog, key: server.checkout)
+            #expect(catalog.json.items.first?["reward"]?.string == "mug" && catalog.json.items.first?["stock"]?.int == 4, "\(catalog.text)")
+            #expect(try await server.call(.get, Path.program, key: server.finance).status == 403)
+        }
+    }
+
     /// Finding 3: a task's ref is unique per member and task, so two members share an article.
     @Test func twoMembersShareTheSameArticle() async throws {
         try await ServerHarness.run { server in
@@ -84,7 +164,7 @@ struct IntegratorTests {
             #expect(answer.status == 400 && answer.json["field"]?.string == "occurredAt", "\(answer.text)")
             let detail = answer.json["detail"]?.string ?? ""
             #expect(detail.contains("before the program existed") && detail.contains(other.clock.text(other.createdAt)), "\(detail)")
-            #expect(try await server.ledger.history(of: "dora", in: other).isEmpty)
+            #expect(try await server.ledger.history(of: "dora", in: other).items.isEmpty)
         }
     }
 }

@@ -133,7 +133,7 @@ struct OperationsTests {
                 return outcomes + [await purchase("after-stop", timeout: .seconds(1))]
             }
             try await client.shutdown()
-            let posted = Set(try await ledger.history(of: "alice", in: program).map(\.reference))
+            let posted = Set(try await ledger.history(of: "alice", in: program).items.map(\.reference))
             for (order, status) in outcomes {
                 if order == "after-stop" {
                     #expect(status == nil && !posted.contains(order), "a request after the stop is refused, never applied")

@@ -202,22 +202,54 @@ extension Ledger {
         return TrialBalance(program: program.name, asOf: moment, lines: lines)
     }
 
-    /// Every member's available, pending and held points at `asOf`, in member order: every member
-    /// created by then or with postings by then.
-    public func memberBalances(_ program: Program, asOf: Timestamp) async throws -> [BalanceReportLine] {
+    /// Every member's available, pending and held points at `asOf`, in member order, a page at a
+    /// time: every member who existed then or had postings by then. A page's cursor keeps its
+    /// `asOf`, so that the pages after it are of the same moment; `asOf` (nil: now, or the
+    /// cursor's) must agree with a cursor's.
+    /// - Throws: `.invalidInput` for a limit, a cursor, or an `asOf` other than the cursor's.
+    public func memberBalances(_ program: Program, asOf: Timestamp?, page: PageRequest = PageRequest()) async throws -> Page<BalanceReportLine> {
+        let limit = try page.checkedLimit()
+        var after: String? = nil
+        var moment = asOf ?? .now
+        if let values = try PageCursor.read(page.cursor, list: "balances", count: 2) {
+            guard let micros = Int64(values[0]) else {
+                throw LedgerError.invalidInput(field: "cursor", reason: "the cursor is not one of this list; ask for the first page without one")
+            }
+            let cursorMoment = Timestamp(microsecondsSinceEpoch: micros)
+            if let asOf, asOf != cursorMoment {
+                throw LedgerError.invalidInput(
+                    field: "as of",
+                    reason: "the cursor is of the balances as of \(program.clock.text(cursorMoment)); leave the as-of time out, or give that one")
+            }
+            moment = cursorMoment
+            after = values[1]
+        }
+        let asOf = moment
+        let afterMember = after
         try await checkAsOf(asOf, in: program)
-        return try await readSnapshot { connection in
-            try connection.query("""
+        // One more member than the page, read in member order: the lines of members who did not
+        // exist yet are left out after the page's members are chosen, so the cursor names the
+        // last member read, not the last line.
+        let (lines, scanned) = try await readSnapshot { connection in
+            let scanned = try connection.query("""
+                SELECT member_id FROM points.members
+                WHERE program_id = \(program.id) AND (\(afterMember)::text IS NULL OR member_id > \(afterMember))
+                ORDER BY member_id LIMIT \(limit + 1)
+                """).map { try $0.decode(String.self, at: 0) }
+            let members = Array(scanned.prefix(limit))
+            guard let last = members.last else { return ([BalanceReportLine](), scanned) }
+            let first = members[0]
+            let lines = try connection.query("""
                 WITH p AS (
                     SELECT member_id, \(unsafeSQL: Self.availableAndPending)
                     FROM points.movements
-                    WHERE program_id = \(program.id) AND occurred_at <= \(asOf)
+                    WHERE program_id = \(program.id) AND member_id BETWEEN \(first) AND \(last) AND occurred_at <= \(asOf)
                       AND (from_account IN ('available', 'pending') OR to_account IN ('available', 'pending'))
                     GROUP BY member_id
                 ), h AS (
                     SELECT member_id, sum(points) AS held FROM points.holds
-                    WHERE program_id = \(program.id) AND created_at <= \(asOf) AND expires_at > \(asOf)
-                      AND (resolved_at IS NULL OR resolved_at > \(asOf))
+                    WHERE program_id = \(program.id) AND member_id BETWEEN \(first) AND \(last)
+                      AND created_at <= \(asOf) AND expires_at > \(asOf) AND (resolved_at IS NULL OR resolved_at > \(asOf))
                     GROUP BY member_id
                 )
                 SELECT m.member_id AS member, coalesce(p.available, 0)::bigint AS available, coalesce(p.pending, 0)::bigint AS pending,
@@ -225,10 +257,14 @@ extension Ledger {
                 FROM points.members AS m
                 LEFT JOIN p ON p.member_id = m.member_id
                 LEFT JOIN h ON h.member_id = m.member_id
-                WHERE m.program_id = \(program.id) AND (m.created_at <= \(asOf) OR p.member_id IS NOT NULL)
+                WHERE m.program_id = \(program.id) AND m.member_id BETWEEN \(first) AND \(last)
+                  AND (m.created_at <= \(asOf) OR p.member_id IS NOT NULL)
                 ORDER BY m.member_id
                 """).decode(BalanceReportLine.self)
+            return (lines, scanned)
         }
+        guard scanned.count > limit else { return Page(items: lines, nextCursor: nil) }
+        return Page(items: lines, nextCursor: PageCursor.make("balances", [String(asOf.microsecondsSinceEpoch), scanned[limit - 1]]))
     }
 
     /// The points the program owes at `asOf`: in total, by the tier members held then, and by
