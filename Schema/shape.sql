@@ -389,6 +389,10 @@ CREATE TABLE points.holds (
     resolved_at timestamp with time zone,
     entry_id bigint,
     order_id points.idempotency_key,
+    available_after bigint,
+    held_after bigint,
+    resolved_available_after bigint,
+    resolved_held_after bigint,
     CONSTRAINT hold_resolved_once CHECK ((((state = 'open'::points.hold_state) = (resolved_at IS NULL)) AND ((state = 'captured'::points.hold_state) = (captured IS NOT NULL)) AND ((captured)::bigint <= (points)::bigint)))
 );
 
@@ -576,6 +580,8 @@ CREATE TABLE points.purchases (
     refunded_minor points.amount_not_negative DEFAULT 0 NOT NULL,
     clawed_back points.amount_not_negative DEFAULT 0 NOT NULL,
     points_returned points.amount_not_negative DEFAULT 0 NOT NULL,
+    available_after bigint,
+    pending_after bigint,
     CONSTRAINT purchase_within_order CHECK ((((points_paid_minor)::bigint <= (amount_minor)::bigint) AND ((refunded_minor)::bigint <= (amount_minor)::bigint) AND ((pending_points)::bigint <= (points)::bigint) AND ((clawed_back)::bigint <= (points)::bigint)))
 )
 WITH (fillfactor='90');
@@ -596,7 +602,10 @@ CREATE TABLE points.redemptions (
     reward text COLLATE pg_catalog."C",
     quantity integer,
     points points.amount_positive NOT NULL,
-    reason points.label_text
+    reason points.label_text,
+    available_after bigint,
+    held_after bigint,
+    stock_left bigint
 );
 
 CREATE TABLE points.task_completions (
@@ -608,7 +617,9 @@ CREATE TABLE points.task_completions (
     points points.amount_not_negative NOT NULL,
     streak_bonus points.amount_not_negative NOT NULL,
     streak points.amount_positive,
-    capped_by points.cap_period
+    capped_by points.cap_period,
+    available_after bigint,
+    cap_reached boolean
 );
 
 CREATE TABLE points.task_settings (

@@ -52,8 +52,9 @@ public enum MemberCreation: Sendable, Hashable {
 extension Ledger {
     /// Creates a member in the program's entry tier, optionally referred by an existing member.
     /// Idempotent: an existing member with the same referrer (or none given) is returned.
-    /// - Throws: `.invalidInput` for a malformed id or an existing member with another referrer;
-    ///   `.notFound(.referrer, …)` for a referrer who is not a member.
+    /// - Throws: `.invalidInput` for a malformed id; `.idempotencyConflict` for an existing member
+    ///   with another referrer (a referrer never changes); `.notFound(.referrer, …)` for a
+    ///   referrer who is not a member.
     public func createMember(_ id: String, referrer: String? = nil, in program: Program) async throws -> MemberCreation {
         try Validate.memberID(id)
         if let referrer {
@@ -71,9 +72,7 @@ extension Ledger {
         case (.created, let member?): return .created(member)
         case (.exists, let member?): return .existed(member)
         case (.conflict, let member?):
-            throw LedgerError.invalidInput(
-                field: "referrer",
-                reason: "member \"\(id)\" exists with referrer \(member.referrer.map { "\"\($0)\"" } ?? "none"); a referrer cannot change")
+            throw LedgerError.idempotencyConflict(key: id, existing: .member(id, referrer: member.referrer))
         case (.unknownReferrer, _), (_, nil):
             throw LedgerError.notFound(.referrer, id: referrer ?? "")
         }

@@ -13,12 +13,15 @@ public enum KeyedWrite: Sendable, Equatable, CustomStringConvertible {
     case entry(Int64)
     case hold(Int64)
     case tierGrant(Int64)
+    /// A member, created with this referrer (nil: none).
+    case member(String, referrer: String?)
 
     public var description: String {
         switch self {
         case .entry(let id): "entry \(id)"
         case .hold(let id): "hold \(id)"
         case .tierGrant(let id): "tier grant \(id)"
+        case .member(let id, let referrer): "member \(TextRules.shown(id)) (referrer \(referrer.map(TextRules.shown) ?? "none"))"
         }
     }
 }

@@ -146,7 +146,7 @@ struct Problem: Error, Sendable, Encodable {
         case .idempotencyConflict(let key, let existing):
             return Problem(
                 kind: "idempotency-conflict", title: "The key was used for another request", status: 409, detail: detail,
-                field: key.isEmpty ? nil : "key", existing: existing.description)
+                field: { if case .member = existing { "referrer" } else { key.isEmpty ? nil : "key" } }(), existing: existing.description)
         case .amountOutOfRange(let field):
             return Problem(
                 kind: "amount-out-of-range", title: "A balance would leave its range", status: 422, detail: detail, field: apiField[field] ?? field)

@@ -149,9 +149,13 @@ extension Route {
         Route(method: .post, path: program + "/members", roles: [.app]) { ledger, call in
             let body = try call.body(["member", "referrer"])
             let creation = try await ledger.createMember(try body.string(required: "member"), referrer: try body.string("referrer"), in: call.program)
+            // What creation answers never changes, so that a replay answers the same: the
+            // member's balances and tier are GET /members/{member}'s.
+            let member = creation.member
+            let created = MemberCreated(member: member.member, referrer: member.referrer, createdAt: member.createdAt)
             switch creation {
-            case .created(let member): return API.Reply(.created, member)
-            case .existed(let member): return API.Reply(.created, member, replayed: true)
+            case .created: return API.Reply(.created, created)
+            case .existed: return API.Reply(.created, created, replayed: true)
             }
         },
         Route(method: .patch, path: member, roles: [.app]) { ledger, call in
@@ -220,4 +224,11 @@ extension Route {
 /// A list answered as `{"items": [...]}`, so that a list can gain fields (a cursor) later.
 struct Items<Item: Encodable & Sendable>: Encodable, Sendable {
     let items: [Item]
+}
+
+/// What creating a member answers, the same on every replay.
+struct MemberCreated: Encodable, Sendable {
+    let member: String
+    let referrer: String?
+    let createdAt: Timestamp
 }

@@ -90,6 +90,58 @@ struct IntegratorTests {
         }
     }
 
+    /// Finding 8: a replay answers exactly what the original answered, after other writes have
+    /// moved the member's balances, the reward's stock and the task's cap: every field but
+    /// `outcome`. An existing member with another referrer is 409.
+    @Test func aReplayAnswersExactlyWhatTheOriginalAnswered() async throws {
+        try await ServerHarness.run { server in
+            _ = try await server.ledger.changeSettings(of: server.program, SettingsChange(referralBonus: 50), actor: "ops")
+            _ = try await server.ledger.changeTier("advanced", in: server.program, TierChange(entryPoints: 100), actor: "ops")
+            try await server.ledger.setReward("mug", in: server.program, RewardChange(name: "Mug", cost: 10, stock: 5), actor: "ops")
+            let writes: [(String, [String: String], String, String)] = [
+                (Path.members, [:], server.app, #"{"member":"ann"}"#),
+                (Path.members, [:], server.app, #"{"member":"bo","referrer":"ann"}"#),
+                (Path.purchases, [:], server.checkout, #"{"member":"bo","order":"B-1","amount":"150.00"}"#),
+                (Path.holds, [:], server.checkout, #"{"member":"bo","points":20,"expiresInSeconds":900,"key":"h-1"}"#),
+                (Path.redemptions, ["member": "bo"], server.app, #"{"reward":"mug","key":"r-1"}"#),
+                (Path.completions, ["member": "bo", "task": "post"], server.app, #"{"ref":"p-1"}"#),
+                (Path.refunds, ["order": "B-1"], server.checkout, #"{"refund":"R-1","amount":"10.00"}"#),
+            ]
+            var originals: [JSON] = []
+            for (path, values, key, body) in writes {
+                let answer = try await server.call(.post, path, values, key: key, body: body)
+                #expect(answer.status == 201, "\(path): \(answer.text)")
+                originals.append(answer.json)
+            }
+            #expect(originals[2]["referralEntryID"]?.int != nil && originals[2]["upgradedTo"]?.string == "advanced", "\(originals[2])")
+            let capture = try await server.call(.post, Path.capture, ["hold": String(originals[3]["holdID"]?.int ?? 0)], key: server.checkout)
+            // Everything moves on: points, stock, the day's cap of posts.
+            _ = try await server.ledger.grant(points: 1_000, to: "bo", in: server.program, reason: "moves", actor: "ops", key: "g-moves")
+            _ = try await server.call(.post, Path.redemptions, ["member": "bo"], key: server.app, body: #"{"reward":"mug","key":"r-2"}"#)
+            for ref in ["p-2", "p-3"] {
+                _ = try await server.call(.post, Path.completions, ["member": "bo", "task": "post"], key: server.app, body: #"{"ref":"\#(ref)"}"#)
+            }
+            for ((path, values, key, body), original) in zip(writes, originals) {
+                let replay = try await server.call(.post, path, values, key: key, body: body)
+                #expect(replay.status == 201 && replay.headers[.init("Idempotent-Replayed")!] == "true", "\(path): \(replay.text)")
+                #expect(Self.withoutOutcome(replay.json) == Self.withoutOutcome(original), "\(path): \(replay.text) vs \(original)")
+            }
+            let captureAgain = try await server.call(.post, Path.capture, ["hold": String(originals[3]["holdID"]?.int ?? 0)], key: server.checkout)
+            #expect(Self.withoutOutcome(captureAgain.json) == Self.withoutOutcome(capture.json), "\(captureAgain.text) vs \(capture.text)")
+            let otherReferrer = try await server.call(.post, Path.members, key: server.app, body: #"{"member":"bo","referrer":"bo2"}"#)
+            #expect(otherReferrer.status == 404, "\(otherReferrer.text)")
+            _ = try await server.ledger.createMember("cy", in: server.program)
+            let conflict = try await server.call(.post, Path.members, key: server.app, body: #"{"member":"bo","referrer":"cy"}"#)
+            #expect(conflict.status == 409 && conflict.json["field"]?.string == "referrer", "\(conflict.text)")
+        }
+    }
+
+    private static func withoutOutcome(_ json: JSON) -> String {
+        guard case .object(var object) = json else { return "\(json)" }
+        object["outcome"] = nil
+        return object.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+
     /// Finding 3: a task's ref is unique per member and task, so two members share an article.
     @Test func twoMembersShareTheSameArticle() async throws {
         try await ServerHarness.run { server in

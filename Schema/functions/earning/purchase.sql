@@ -116,9 +116,11 @@ BEGIN
     END IF;
     INSERT INTO points.purchases
         (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor, points, pending_points,
-         matures_at)
+         matures_at, available_after, pending_after)
     VALUES (p_program, p_member, p_order, v_entry, v_at, p_amount_minor, p_points_paid_minor, v_points,
-            CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END, v_matures);
+            CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END, v_matures,
+            v_row.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
+            v_row.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END);
     UPDATE points.members AS m SET
         available = m.available + CASE WHEN v_matures IS NULL THEN v_points ELSE 0 END,
         pending = m.pending + CASE WHEN v_matures IS NULL THEN 0 ELSE v_points END,

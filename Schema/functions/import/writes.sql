@@ -36,11 +36,19 @@ BEGIN
     FROM pg_temp.import_work AS w
     WHERE w.status IS NULL AND w.points > 0;
 
+    -- Each with the member's balances after it, as a single purchase answers (and its replay
+    -- reads back): the balances the batch found, plus the member's lines up to this one.
     INSERT INTO points.purchases
-        (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor, points, pending_points, matures_at)
+        (program_id, member_id, order_id, entry_id, occurred_at, amount_minor, points_paid_minor, points, pending_points, matures_at,
+         available_after, pending_after)
     SELECT p_program, w.member_id, w.order_id, w.entry_id, w.occurred_at, w.amount_minor, w.points_paid_minor, w.points,
-           CASE WHEN w.matures_at IS NULL THEN 0 ELSE w.points END, w.matures_at
-    FROM pg_temp.import_work AS w WHERE w.status IS NULL;
+           CASE WHEN w.matures_at IS NULL THEN 0 ELSE w.points END, w.matures_at,
+           coalesce(i.available, 0) + sum(CASE WHEN w.matures_at IS NULL THEN w.points ELSE 0 END)
+               OVER (PARTITION BY w.member_id ORDER BY w.line),
+           coalesce(i.pending, 0) + sum(CASE WHEN w.matures_at IS NULL THEN 0 ELSE w.points END)
+               OVER (PARTITION BY w.member_id ORDER BY w.line)
+    FROM pg_temp.import_work AS w LEFT JOIN pg_temp.import_members AS i ON i.member_id = w.member_id
+    WHERE w.status IS NULL;
 
     -- Points available at once repay a member's debt before they form lots, line by line.
     INSERT INTO points.lots (program_id, member_id, entry_id, earned_at, expires_at, amount, remaining)

@@ -63,7 +63,9 @@ BEGIN
         RETURN QUERY SELECT
             CASE WHEN v_existing.member_id = p_member AND v_existing.points = p_points THEN 'replayed' ELSE 'conflict' END
                 ::points.create_hold_status,
-            v_existing.hold_id, v_existing.expires_at::timestamptz, v_member.available, v_member.held::bigint;
+            v_existing.hold_id, v_existing.expires_at::timestamptz,
+            CASE WHEN v_existing.member_id = p_member THEN coalesce(v_existing.available_after, v_member.available) ELSE v_member.available END,
+            CASE WHEN v_existing.member_id = p_member THEN coalesce(v_existing.held_after, v_member.held) ELSE v_member.held END::bigint;
         RETURN;
     END IF;
     IF v_member.available - v_member.held < p_points THEN
@@ -71,8 +73,8 @@ BEGIN
             v_member.available, v_member.held::bigint;
         RETURN;
     END IF;
-    INSERT INTO points.holds AS h (program_id, member_id, hold_key, points, expires_at)
-    VALUES (p_program, p_member, p_key, p_points, p_expires_at)
+    INSERT INTO points.holds AS h (program_id, member_id, hold_key, points, expires_at, available_after, held_after)
+    VALUES (p_program, p_member, p_key, p_points, p_expires_at, v_member.available, v_member.held + p_points)
     RETURNING h.hold_id INTO v_hold;
     UPDATE points.members AS m SET held = m.held + p_points WHERE m.program_id = p_program AND m.member_id = p_member;
     RETURN QUERY SELECT 'held'::points.create_hold_status, v_hold, p_expires_at::timestamptz, v_member.available,
@@ -126,12 +128,14 @@ BEGIN
                    OR (v_hold.state = 'captured' AND NOT p_void AND v_hold.captured = coalesce(p_capture, v_hold.points)
                        AND v_hold.order_id IS NOT DISTINCT FROM p_order)
                  THEN 'replayed' ELSE 'resolved' END::points.resolve_hold_status,
-            v_hold.state, v_member_id, v_hold.points::bigint, v_hold.captured::bigint, v_hold.entry_id, v_member.available,
-            v_member.held::bigint, v_hold.order_id::text;
+            v_hold.state, v_member_id, v_hold.points::bigint, v_hold.captured::bigint, v_hold.entry_id,
+            coalesce(v_hold.resolved_available_after, v_member.available), coalesce(v_hold.resolved_held_after, v_member.held)::bigint,
+            v_hold.order_id::text;
         RETURN;
     END IF;
     IF p_void THEN
-        UPDATE points.holds AS h SET state = 'voided', resolved_at = now()
+        UPDATE points.holds AS h SET state = 'voided', resolved_at = now(), resolved_available_after = v_member.available,
+            resolved_held_after = v_member.held - v_hold.points
         WHERE h.program_id = p_program AND h.member_id = v_member_id AND h.hold_id = p_hold;
         UPDATE points.members AS m SET held = m.held - v_hold.points WHERE m.program_id = p_program AND m.member_id = v_member_id;
         RETURN QUERY SELECT 'voided'::points.resolve_hold_status, 'voided'::points.hold_state, v_member_id,
@@ -160,7 +164,7 @@ BEGIN
         VALUES (p_program, v_member_id, v_entry, 1, 'available', 'redeemed', v_capture, now())
     ), resolved AS (
         UPDATE points.holds AS h SET state = 'captured', captured = v_capture, resolved_at = now(), entry_id = v_entry,
-            order_id = p_order
+            order_id = p_order, resolved_available_after = v_member.available - v_capture, resolved_held_after = v_member.held - v_hold.points
         WHERE h.program_id = p_program AND h.member_id = v_member_id AND h.hold_id = p_hold
     )
     UPDATE points.members AS m SET available = m.available - v_capture, redeemed = m.redeemed + v_capture,

@@ -106,13 +106,14 @@ BEGIN
         RETURN;
     END IF;
     -- A replay is answered with the original, whatever the state now.
-    SELECT e.entry_id, e.request, r.points INTO v_existing
+    SELECT e.entry_id, e.request, r.points, r.available_after, r.held_after, r.stock_left INTO v_existing
     FROM points.journal_entries AS e
     LEFT JOIN points.redemptions AS r ON r.program_id = e.program_id AND r.member_id = e.member_id AND r.entry_id = e.entry_id
     WHERE e.program_id = p_program AND e.key_scope = 'redemption' AND e.idempotency_key = p_key;
     IF FOUND THEN
         RETURN QUERY SELECT CASE WHEN v_existing.request = v_request THEN 'replayed' ELSE 'conflict' END::points.redeem_status,
-            v_existing.entry_id, v_existing.points::bigint, v_member.available, v_member.held::bigint, NULL::bigint, NULL::text;
+            v_existing.entry_id, v_existing.points::bigint, coalesce(v_existing.available_after, v_member.available),
+            coalesce(v_existing.held_after, v_member.held)::bigint, v_existing.stock_left::bigint, NULL::text;
         RETURN;
     END IF;
     -- A time outside the window is refused only now: a replay is answered however late it comes.
@@ -171,8 +172,10 @@ BEGIN
     -- Plain statements: cheaper on the server than data-modifying CTEs (see points.purchase).
     INSERT INTO points.movements (program_id, member_id, entry_id, leg, from_account, to_account, amount, occurred_at)
     VALUES (p_program, p_member, v_entry, 1, 'available', 'redeemed', v_cost, v_at);
-    INSERT INTO points.redemptions (program_id, member_id, entry_id, reward, quantity, points, reason)
-    VALUES (p_program, p_member, v_entry, p_reward, p_quantity, v_cost, p_reason);
+    INSERT INTO points.redemptions (program_id, member_id, entry_id, reward, quantity, points, reason, available_after, held_after,
+                                    stock_left)
+    VALUES (p_program, p_member, v_entry, p_reward, p_quantity, v_cost, p_reason, v_member.available - v_cost, v_member.held,
+            v_stock);
     UPDATE points.members AS m SET available = m.available - v_cost, redeemed = m.redeemed + v_cost
     WHERE m.program_id = p_program AND m.member_id = p_member;
     status := 'redeemed';

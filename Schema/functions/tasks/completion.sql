@@ -139,8 +139,9 @@ BEGIN
         WHERE m.program_id = p_program AND m.member_id = p_member;
     END IF;
     INSERT INTO points.task_completions
-        (program_id, member_id, task, local_day, entry_id, points, streak_bonus, streak, capped_by)
-    VALUES (p_program, p_member, p_task, v_day, v_entry, v_points, v_bonus, v_streak, v_cap.capped_by);
+        (program_id, member_id, task, local_day, entry_id, points, streak_bonus, streak, capped_by, available_after, cap_reached)
+    VALUES (p_program, p_member, p_task, v_day, v_entry, v_points, v_bonus, v_streak, v_cap.capped_by, v_row.available + v_total,
+            v_cap.cap_reached);
 
     -- A qualifying task's points count toward the member's tier.
     IF v_row.qualifying AND v_total > 0 THEN

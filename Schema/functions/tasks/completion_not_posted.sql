@@ -14,7 +14,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_existing record;
 BEGIN
-    SELECT e.entry_id, e.request, c.points, c.streak_bonus, c.streak, c.capped_by, c.local_day INTO v_existing
+    SELECT e.entry_id, e.request, c.points, c.streak_bonus, c.streak, c.capped_by, c.local_day, c.available_after, c.cap_reached
+    INTO v_existing
     FROM points.journal_entries AS e
     LEFT JOIN points.task_completions AS c
         ON c.program_id = e.program_id AND c.member_id = e.member_id AND c.task = p_task AND c.entry_id = e.entry_id
@@ -24,7 +25,7 @@ BEGIN
             CASE WHEN points.same_request(v_existing.request, p_request) THEN 'replayed' ELSE 'conflict' END
                 ::points.complete_task_status,
             v_existing.entry_id, v_existing.points::bigint, v_existing.streak_bonus::bigint, v_existing.streak::integer,
-            v_existing.capped_by::text, NULL::boolean, p_available, v_existing.local_day;
+            v_existing.capped_by::text, v_existing.cap_reached, coalesce(v_existing.available_after, p_available), v_existing.local_day;
     ELSE
         RETURN QUERY SELECT p_problem, NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text, NULL::boolean,
             NULL::bigint, p_day;
