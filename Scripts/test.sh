@@ -19,3 +19,6 @@ export POINTS_TEST_DATABASE_URL="$url"
 
 swift build --build-tests
 swift test --skip-build "$@"
+# points-server under Schemathesis, every check, with each role's key (Scripts/fuzz-api.sh);
+# not when only some tests were asked for.
+if [ $# -eq 0 ]; then Scripts/fuzz-api.sh; fi

@@ -22,6 +22,11 @@ struct API: Sendable {
     /// The query parameters of every list that grows: a page of `limit` items after `cursor`.
     static let pageQuery = ["limit", "cursor"]
 
+    /// The grammar of a time in a request, as /openapi.json states it: RFC 3339, or the
+    /// program's local date and time (to the minute, second or microsecond) or date, or `now`.
+    static let timePattern = #"^(now|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)$"#
+    nonisolated(unsafe) static let timeGrammar = try! Regex(timePattern)
+
     /// The longest a hold may reserve points: 30 days.
     static let holdSecondsLimit: Int64 = 30 * 24 * 3600
 
@@ -59,19 +64,14 @@ struct API: Sendable {
             return page
         }
 
-        /// The idempotency key: the `Idempotency-Key` header, or the body's `key`; both must agree.
-        func idempotencyKey(body key: String?) throws(Problem) -> String {
-            let header = headers[.idempotencyKey]
-            switch (header, key) {
-            case (let header?, let key?) where header != key:
-                throw .malformed(field: "Idempotency-Key", "The Idempotency-Key header and the body's key differ; send one of them.")
-            case (let header?, _): return header
-            case (nil, let key?): return key
-            case (nil, nil):
+        /// The idempotency key: the `Idempotency-Key` header.
+        func idempotencyKey() throws(Problem) -> String {
+            guard let key = headers[.idempotencyKey] else {
                 throw .malformed(
                     field: "Idempotency-Key",
                     "This write needs an Idempotency-Key header: a new key for each operation, the same key when retrying it.")
             }
+            return key
         }
 
         /// A query parameter as a time (RFC 3339, or the program's local time), or nil when absent.
@@ -79,9 +79,15 @@ struct API: Sendable {
             try await time(query[name], field: name, ledger: ledger)
         }
 
-        /// `text` (of the request's field `field`) as a time, or nil when absent.
+        /// `text` (of the request's field `field`) as a time, or nil when absent: it must be of
+        /// the document's time grammar (`API.timePattern`).
         func time(_ text: String?, field: String, ledger: Ledger) async throws -> Timestamp? {
             guard let text else { return nil }
+            guard text.wholeMatch(of: API.timeGrammar) != nil else {
+                throw Problem.malformed(
+                    field: field,
+                    "\(field) must be a time like 2026-11-22T10:00:00+08:00, 2026-11-22 10:00 (the program's local time), 2026-11-22 or now, not \"\(VisibleText.escaped(text))\" (in a query, a + is a space: send it as %2B).")
+            }
             return try await ledger.instant(text, in: program, field: field)
         }
     }

@@ -71,9 +71,10 @@ public enum PointsServer {
         return app
     }
 
-    /// The routes of `/v1` as /openapi.json names them: method and path template.
-    public static var routes: [(method: String, path: String)] {
-        Route.all.map { (method: $0.method.rawValue, path: $0.path) }
+    /// The routes of `/v1` as /openapi.json names them: method, path template, and the roles
+    /// whose keys may call them.
+    public static var routes: [(method: String, path: String, roles: [String])] {
+        Route.all.map { (method: $0.method.rawValue, path: $0.path, roles: $0.roles.map(\.rawValue)) }
     }
 
     /// The paths served besides `/v1`'s, each to GET only.

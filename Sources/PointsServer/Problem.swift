@@ -58,8 +58,9 @@ struct Problem: Error, Sendable, Encodable {
 
     // MARK: The problems of the HTTP layer
 
+    /// The request is not what /openapi.json describes (syntax, types, fields, patterns): 400.
     static func malformed(field: String?, _ detail: String) -> Problem {
-        Problem(kind: "invalid-input", title: "A field of the request is malformed", status: 400, detail: detail, field: field)
+        Problem(kind: "malformed-request", title: "A field of the request is malformed", status: 400, detail: detail, field: field)
     }
 
     static let missingKey = Problem(
@@ -128,7 +129,11 @@ struct Problem: Error, Sendable, Encodable {
         let detail = error.description
         switch error {
         case .invalidInput(let field, _):
-            return .malformed(field: apiField[field] ?? field, detail)
+            // Well-formed by the document, refused by a rule of the ledger (an id's text rules,
+            // a currency's decimals, a time outside the program's window, a cursor of another list).
+            return Problem(
+                kind: "invalid-input", title: "A field breaks a rule of the ledger", status: 422, detail: detail,
+                field: apiField[field] ?? field)
         case .notFound(let entity, _):
             return Problem(
                 kind: "not-found", title: "Not found", status: 404, detail: detail,

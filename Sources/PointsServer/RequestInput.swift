@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import PointsLedger
 import Postgres
@@ -9,8 +10,10 @@ import Postgres
 /// Whatever is malformed, unknown or duplicated is refused with a problem naming it.
 enum RequestInput {
     /// `raw` (a path segment or a query's name or value) with every `%XY` decoded; the bytes must
-    /// be UTF-8. `+` is a plus sign, as RFC 3986 has it (a time's offset `+08:00` arrives as sent).
-    static func percentDecoded(_ raw: Substring, field: String) throws(Problem) -> String {
+    /// be UTF-8. In a path `+` is a plus sign (RFC 3986); in a query it is a space, as every HTTP
+    /// library encodes one there (`plusIsSpace`), so a time's offset `+08:00` is sent `%2B08:00`.
+    static func percentDecoded(_ raw: Substring, field: String, plusIsSpace: Bool = false) throws(Problem) -> String {
+        let raw = plusIsSpace ? Substring(raw.replacingOccurrences(of: "+", with: " ")) : raw
         guard raw.utf8.contains(UInt8(ascii: "%")) else { return String(raw) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(raw.utf8.count)
@@ -48,12 +51,12 @@ enum RequestInput {
         var parameters: [String: String] = [:]
         for pair in raw.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = try percentDecoded(parts[0], field: "query parameter")
+            let name = try percentDecoded(parts[0], field: "query parameter", plusIsSpace: true)
             guard allowed.contains(name) else {
                 let known = allowed.isEmpty ? "this route takes none" : "this route takes \(allowed.joined(separator: ", "))"
                 throw .malformed(field: name, "The query parameter \"\(VisibleText.escaped(name))\" is unknown: \(known).")
             }
-            let value = parts.count == 2 ? try percentDecoded(parts[1], field: name) : ""
+            let value = parts.count == 2 ? try percentDecoded(parts[1], field: name, plusIsSpace: true) : ""
             guard parameters.updateValue(value, forKey: name) == nil else {
                 throw .malformed(field: name, "The query parameter \"\(name)\" is given twice; give it once.")
             }
@@ -125,8 +128,14 @@ struct JSONBody {
         case nil: return nil
         case .number(let text)?:
             guard let value = Int64(text) else {
+                let written = "The field \"\(name)\" must be a whole number written without a decimal point or exponent (like 100), not \(text)."
+                guard Self.isWhole(text) else { throw .malformed(field: name, written) }
                 if text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) {
-                    throw .malformed(field: name, "The field \"\(name)\" must be a whole number written without a decimal point or exponent (like 100), not \(text).")
+                    // JSON Schema reads 5.0 as the integer 5: well-formed by the document, refused
+                    // by the ledger's grammar, which takes whole numbers as whole numbers only.
+                    throw Problem(
+                        kind: "invalid-input", title: "A field breaks a rule of the ledger", status: 422,
+                        detail: written, field: name)
                 }
                 throw .malformed(field: name, "The field \"\(name)\" is \(text), outside \(range.lowerBound.grouped) to \(range.upperBound.grouped).")
             }
@@ -142,6 +151,14 @@ struct JSONBody {
     func integer(required name: String, in range: ClosedRange<Int64>) throws(Problem) -> Int64 {
         guard let value = try integer(name, in: range) else { throw Self.missing(name) }
         return value
+    }
+
+    /// Whether a JSON number's text is a whole number, however written (`5`, `5.0`, `1e2`).
+    private static func isWhole(_ text: String) -> Bool {
+        guard var value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else { return false }
+        var whole = Decimal()
+        NSDecimalRound(&whole, &value, 0, .plain)
+        return whole == value
     }
 
     private static func missing(_ name: String) -> Problem {

@@ -56,8 +56,8 @@ extension Route {
             return API.Reply(.created, result, replayed: result.outcome == .replayed)
         },
         Route(method: .post, path: program + "/holds", roles: [.checkout]) { ledger, call in
-            let body = try call.body(["member", "points", "expiresInSeconds", "key"])
-            let key = try call.idempotencyKey(body: body.string("key"))
+            let body = try call.body(["member", "points", "expiresInSeconds"])
+            let key = try call.idempotencyKey()
             let hold = try await ledger.createHold(
                 points: try body.integer(required: "points", in: API.points), member: try body.string(required: "member"),
                 expiresIn: .seconds(try body.integer(required: "expiresInSeconds", in: 1...API.holdSecondsLimit)), in: call.program, key: key)
@@ -75,8 +75,8 @@ extension Route {
             return API.Reply(.ok, resolution, replayed: resolution.outcome == .replayed)
         },
         Route(method: .post, path: member + "/redemptions", roles: [.checkout, .app]) { ledger, call in
-            let body = try call.body(["reward", "quantity", "points", "reason", "key"])
-            let key = try call.idempotencyKey(body: body.string("key"))
+            let body = try call.body(["reward", "quantity", "points", "reason"])
+            let key = try call.idempotencyKey()
             let member = call.parameter("member")
             let result: RedemptionResult
             switch (try body.string("reward"), try body.integer("points", in: API.points)) {

@@ -34,7 +34,7 @@ struct AccessAndErrorTests {
             #expect(try await server.call(.get, Path.member, ["member": "alice"], key: server.finance).status == 403)
             // An app redeems rewards for its members, but spending points for a reason is a checkout's.
             let spend = try await server.call(
-                .post, Path.redemptions, ["member": "alice"], key: server.app, body: #"{"points":1,"reason":"x","key":"k1"}"#)
+                .post, Path.redemptions, ["member": "alice"], key: server.app, body: #"{"points":1,"reason":"x"}"#, idempotencyKey: "k1")
             #expect(spend.status == 403 && spend.type == "forbidden", "\(spend.text)")
             #expect(try await server.ledger.history(of: "alice", in: server.program).items.isEmpty)
 
@@ -58,20 +58,22 @@ struct AccessAndErrorTests {
     @Test func malformedRequestsNameTheField() async throws {
         try await ServerHarness.run { server in
             _ = try await server.ledger.createMember("alice", in: server.program)
-            let cases: [(String?, String?)] = [
-                ("not json", nil),
-                (#"{"member":"alice","order":"A-1"}"#, "amount"),
-                (#"{"member":"alice","order":"A-1","amount":128.5}"#, "amount"),
-                (#"{"member":"alice","order":"A-1","amount":"12.345"}"#, "amount"),
-                (#"{"member":"alice","order":"A-1","amount":"-5"}"#, "amount"),
-                (#"{"member":"alice","order":"A-1","amount":"5.00","occurredAt":"yesterday-ish"}"#, "occurredAt"),
-                (#"{"member":"alice","order":"A-1","amount":"5.00","occurredAt":"2099-01-01T00:00:00Z"}"#, "occurredAt"),
-                (#"{"member":"al\u0007ice","order":"A-1","amount":"5.00"}"#, "member"),
-                (nil, nil),
+            // 400: not what the document describes; 422: well-formed, but breaking a rule of the ledger.
+            let cases: [(String?, String?, Int)] = [
+                ("not json", nil, 400),
+                (#"{"member":"alice","order":"A-1"}"#, "amount", 400),
+                (#"{"member":"alice","order":"A-1","amount":128.5}"#, "amount", 400),
+                (#"{"member":"alice","order":"A-1","amount":"12.345"}"#, "amount", 422),
+                (#"{"member":"alice","order":"A-1","amount":"-5"}"#, "amount", 422),
+                (#"{"member":"alice","order":"A-1","amount":"5.00","occurredAt":"yesterday-ish"}"#, "occurredAt", 400),
+                (#"{"member":"alice","order":"A-1","amount":"5.00","occurredAt":"2026-13-01"}"#, "occurredAt", 422),
+                (#"{"member":"alice","order":"A-1","amount":"5.00","occurredAt":"2099-01-01T00:00:00Z"}"#, "occurredAt", 422),
+                (#"{"member":"al\u0007ice","order":"A-1","amount":"5.00"}"#, "member", 422),
+                (nil, nil, 400),
             ]
-            for (body, field) in cases {
+            for (body, field, status) in cases {
                 let answer = try await server.call(.post, Path.purchases, key: server.checkout, body: body)
-                #expect(answer.status == 400 && answer.type == "invalid-input", "\(body ?? "no body"): \(answer.text)")
+                #expect(answer.status == status && answer.type == (status == 400 ? "malformed-request" : "invalid-input"), "\(body ?? "no body"): \(answer.text)")
                 if let field { #expect(answer.json["field"]?.string == field, "\(body ?? ""): \(answer.text)") }
                 #expect(!answer.text.contains("SELECT") && !answer.text.contains("points."), "\(answer.text)")
             }

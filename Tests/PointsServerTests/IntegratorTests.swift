@@ -33,7 +33,7 @@ struct IntegratorTests {
             let first = try await server.call(.get, Path.history, ["member": "amy"], query: "limit=1", key: server.app)
             #expect(first.json.items.first?["availableChange"]?.int == 5 && first.json.items.first?["request"]?["points"]?.int == 5, "\(first.text)")
             let foreign = try await server.call(.get, Path.history, ["member": "amy"], query: "cursor=bm90LWEtY3Vyc29y", key: server.app)
-            #expect(foreign.status == 400 && foreign.json["field"]?.string == "cursor", "\(foreign.text)")
+            #expect(foreign.status == 422 && foreign.json["field"]?.string == "cursor", "\(foreign.text)")
 
             let balances = try await server.call(.get, Path.balances, query: "limit=2", key: server.finance)
             #expect(balances.json.items.compactMap { $0["member"]?.string } == ["amy", "ben"], "\(balances.text)")
@@ -44,7 +44,7 @@ struct IntegratorTests {
             #expect(rest.json.items.compactMap { $0["member"]?.string } == ["cal"] && rest.json["nextCursor"] == nil, "\(rest.text)")
             #expect(rest.json.items.first?["available"]?.int == 0, "\(rest.text)")
             let otherMoment = try await server.call(.get, Path.balances, query: "asOf=2026-01-01&cursor=\(cursor)", key: server.finance)
-            #expect(otherMoment.status == 400, "\(otherMoment.text)")
+            #expect(otherMoment.status == 422 && otherMoment.json["field"]?.string == "asOf", "\(otherMoment.text)")
         }
     }
 
@@ -58,12 +58,12 @@ struct IntegratorTests {
             try await server.ledger.setReward("mug", in: server.program, RewardChange(name: "Mug", cost: 100, stock: 5), actor: "ops")
             _ = try await server.ledger.changeTier("advanced", in: server.program, TierChange(entryPoints: 800, multiplier: Decimal(string: "1.5")!), actor: "ops")
             let hold = try await server.call(
-                .post, Path.holds, key: server.checkout, body: #"{"member":"王小明","points":200,"expiresInSeconds":900,"key":"cart-1"}"#)
+                .post, Path.holds, key: server.checkout, body: #"{"member":"王小明","points":200,"expiresInSeconds":900}"#, idempotencyKey: "cart-1")
             _ = try await server.call(.post, Path.capture, ["hold": String(hold.json["holdID"]?.int ?? 0)], key: server.checkout, body: #"{"order":"订单-1"}"#)
             _ = try await server.call(
                 .post, Path.purchases, key: server.checkout, body: #"{"member":"王小明","order":"订单-1","amount":"120.00","pointsPaid":"2.00"}"#)
             _ = try await server.call(.post, Path.refunds, ["order": "订单-1"], key: server.checkout, body: #"{"refund":"退-1","amount":"20.00"}"#)
-            _ = try await server.call(.post, Path.redemptions, ["member": "王小明"], key: server.app, body: #"{"reward":"mug","key":"r-1"}"#)
+            _ = try await server.call(.post, Path.redemptions, ["member": "王小明"], key: server.app, body: #"{"reward":"mug"}"#, idempotencyKey: "r-1")
 
             let order = try await server.call(.get, Path.order, ["order": "订单-1"], key: server.checkout)
             #expect(order.status == 200 && order.json["refundable"]?.string == "100.00" && order.json["pointsCaptured"]?.int == 200, "\(order.text)")
@@ -78,7 +78,7 @@ struct IntegratorTests {
             let updated = try await server.call(.patch, Path.member, ["member": "王小明"], key: server.app, body: #"{"birthday":"05-17"}"#)
             #expect(updated.status == 200 && updated.json["birthday"]?.string == "05-17", "\(updated.text)")
             let badDay = try await server.call(.patch, Path.member, ["member": "王小明"], key: server.app, body: #"{"birthday":"02-30"}"#)
-            #expect(badDay.status == 400 && badDay.json["field"]?.string == "birthday", "\(badDay.text)")
+            #expect(badDay.status == 422 && badDay.json["field"]?.string == "birthday", "\(badDay.text)")
             #expect(try await server.call(.patch, Path.member, ["member": "王小明"], key: server.checkout, body: #"{"birthday":"05-17"}"#).status == 403)
             let facts = try await server.call(.get, Path.program, key: server.app)
             #expect(facts.status == 200 && facts.json["currency"]?.string == "CNY" && facts.json["pointValue"]?.string == "0.01", "\(facts.text)")
@@ -98,18 +98,18 @@ struct IntegratorTests {
             _ = try await server.ledger.changeSettings(of: server.program, SettingsChange(referralBonus: 50), actor: "ops")
             _ = try await server.ledger.changeTier("advanced", in: server.program, TierChange(entryPoints: 100), actor: "ops")
             try await server.ledger.setReward("mug", in: server.program, RewardChange(name: "Mug", cost: 10, stock: 5), actor: "ops")
-            let writes: [(String, [String: String], String, String)] = [
-                (Path.members, [:], server.app, #"{"member":"ann"}"#),
-                (Path.members, [:], server.app, #"{"member":"bo","referrer":"ann"}"#),
-                (Path.purchases, [:], server.checkout, #"{"member":"bo","order":"B-1","amount":"150.00"}"#),
-                (Path.holds, [:], server.checkout, #"{"member":"bo","points":20,"expiresInSeconds":900,"key":"h-1"}"#),
-                (Path.redemptions, ["member": "bo"], server.app, #"{"reward":"mug","key":"r-1"}"#),
-                (Path.completions, ["member": "bo", "task": "post"], server.app, #"{"ref":"p-1"}"#),
-                (Path.refunds, ["order": "B-1"], server.checkout, #"{"refund":"R-1","amount":"10.00"}"#),
+            let writes: [(String, [String: String], String, String, String?)] = [
+                (Path.members, [:], server.app, #"{"member":"ann"}"#, nil),
+                (Path.members, [:], server.app, #"{"member":"bo","referrer":"ann"}"#, nil),
+                (Path.purchases, [:], server.checkout, #"{"member":"bo","order":"B-1","amount":"150.00"}"#, nil),
+                (Path.holds, [:], server.checkout, #"{"member":"bo","points":20,"expiresInSeconds":900}"#, "h-1"),
+                (Path.redemptions, ["member": "bo"], server.app, #"{"reward":"mug"}"#, "r-1"),
+                (Path.completions, ["member": "bo", "task": "post"], server.app, #"{"ref":"p-1"}"#, nil),
+                (Path.refunds, ["order": "B-1"], server.checkout, #"{"refund":"R-1","amount":"10.00"}"#, nil),
             ]
             var originals: [JSON] = []
-            for (path, values, key, body) in writes {
-                let answer = try await server.call(.post, path, values, key: key, body: body)
+            for (path, values, key, body, idempotencyKey) in writes {
+                let answer = try await server.call(.post, path, values, key: key, body: body, idempotencyKey: idempotencyKey)
                 #expect(answer.status == 201, "\(path): \(answer.text)")
                 originals.append(answer.json)
             }
@@ -117,12 +117,12 @@ struct IntegratorTests {
             let capture = try await server.call(.post, Path.capture, ["hold": String(originals[3]["holdID"]?.int ?? 0)], key: server.checkout)
             // Everything moves on: points, stock, the day's cap of posts.
             _ = try await server.ledger.grant(points: 1_000, to: "bo", in: server.program, reason: "moves", actor: "ops", key: "g-moves")
-            _ = try await server.call(.post, Path.redemptions, ["member": "bo"], key: server.app, body: #"{"reward":"mug","key":"r-2"}"#)
+            _ = try await server.call(.post, Path.redemptions, ["member": "bo"], key: server.app, body: #"{"reward":"mug"}"#, idempotencyKey: "r-2")
             for ref in ["p-2", "p-3"] {
                 _ = try await server.call(.post, Path.completions, ["member": "bo", "task": "post"], key: server.app, body: #"{"ref":"\#(ref)"}"#)
             }
-            for ((path, values, key, body), original) in zip(writes, originals) {
-                let replay = try await server.call(.post, path, values, key: key, body: body)
+            for ((path, values, key, body, idempotencyKey), original) in zip(writes, originals) {
+                let replay = try await server.call(.post, path, values, key: key, body: body, idempotencyKey: idempotencyKey)
                 #expect(replay.status == 201 && replay.headers[.init("Idempotent-Replayed")!] == "true", "\(path): \(replay.text)")
                 #expect(Self.withoutOutcome(replay.json) == Self.withoutOutcome(original), "\(path): \(replay.text) vs \(original)")
             }
@@ -165,7 +165,7 @@ struct IntegratorTests {
             _ = try await server.ledger.createMember("alice", in: server.program)
             _ = try await server.ledger.grant(points: 1_000, to: "alice", in: server.program, reason: "welcome", actor: "ops", key: "w1")
             let hold = try await server.call(
-                .post, Path.holds, key: server.checkout, body: #"{"member":"alice","points":400,"expiresInSeconds":900,"key":"cart-9"}"#)
+                .post, Path.holds, key: server.checkout, body: #"{"member":"alice","points":400,"expiresInSeconds":900}"#, idempotencyKey: "cart-9")
             let captured = try await server.call(
                 .post, Path.capture, ["hold": String(hold.json["holdID"]?.int ?? 0)], key: server.checkout, body: #"{"order":"A-9"}"#)
             #expect(captured.status == 200 && captured.json["order"]?.string == "A-9", "\(captured.text)")
@@ -190,7 +190,7 @@ struct IntegratorTests {
             _ = try await server.ledger.grant(points: 500, to: "alice", in: server.program, reason: "welcome", actor: "ops", key: "w1")
             try await server.ledger.setReward("mug", in: server.program, RewardChange(name: "Mug", cost: 400, stock: 5), actor: "ops")
             let hold = try await server.call(
-                .post, Path.holds, key: server.checkout, body: #"{"member":"alice","points":300,"expiresInSeconds":1,"key":"cart-1"}"#)
+                .post, Path.holds, key: server.checkout, body: #"{"member":"alice","points":300,"expiresInSeconds":1}"#, idempotencyKey: "cart-1")
             #expect(hold.status == 201, "\(hold.text)")
             let held = try await server.call(.get, Path.member, ["member": "alice"], key: server.app)
             #expect(held.json["held"]?.int == 300 && held.json["spendable"]?.int == 200, "\(held.text)")
@@ -213,7 +213,7 @@ struct IntegratorTests {
             let answer = try await server.call(
                 .post, Path.purchases, ["program": "other"], key: server.otherProgram,
                 body: #"{"member":"dora","order":"O-1","amount":"10.00","occurredAt":"\#(yesterday)"}"#)
-            #expect(answer.status == 400 && answer.json["field"]?.string == "occurredAt", "\(answer.text)")
+            #expect(answer.status == 422 && answer.json["field"]?.string == "occurredAt", "\(answer.text)")
             let detail = answer.json["detail"]?.string ?? ""
             #expect(detail.contains("before the program existed") && detail.contains(other.clock.text(other.createdAt)), "\(detail)")
             #expect(try await server.ledger.history(of: "dora", in: other).items.isEmpty)

@@ -15,17 +15,34 @@ import Testing
 /// What an operator relies on: the OpenAPI document, metrics, the job schedule and a graceful stop.
 @Suite("points-server: operations")
 struct OperationsTests {
-    /// /openapi.json documents exactly the routes served, and is the committed file.
+    /// /openapi.json documents exactly the routes served, each with the roles that may call it
+    /// (its tags and its description), as the README's table of routes lists them; and it is the
+    /// committed file.
     @Test func theDocumentNamesEveryRouteServed() async throws {
         let validator = try OpenAPIValidator()
-        let documented = Set(validator.paths.flatMap { path, operations in
-            ((operations as? [String: Any]) ?? [:]).keys.map { "\($0.uppercased()) \(path)" }
-        })
-        let served = Set(PointsServer.routes.map { "\($0.method) \($0.path)" } + ["GET /health", "GET /metrics", "GET /openapi.json"])
+        var documented: Set<String> = []
+        for (path, operations) in validator.paths {
+            for (method, operation) in (operations as? [String: Any]) ?? [:] {
+                let operation = operation as? [String: Any] ?? [:]
+                let tags = (operation["tags"] as? [String] ?? []).sorted()
+                let described = (operation["description"] as? String)?.firstMatch(of: /Roles: ([a-z, ]+)\./)
+                    .map { $0.1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.sorted() } ?? ["operations"]
+                #expect(tags == described, "\(method) \(path): tags \(tags), described \(described)")
+                documented.insert("\(method.uppercased()) \(path) \(tags.joined(separator: ","))")
+            }
+        }
+        let served = Set(
+            PointsServer.routes.map { "\($0.method) \($0.path) \($0.roles.sorted().joined(separator: ","))" }
+                + ["GET /health operations", "GET /metrics operations", "GET /openapi.json operations"])
         #expect(documented == served)
-        let committed = try Data(contentsOf: URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Sources/PointsServer/openapi.json"))
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let listed = Set(readme.matches(of: /\n\| (GET|POST|PATCH) \| `([^`]+)` \| ([a-z, ]+) \|/).map { row in
+            let path = "/v1/programs/{program}" + (row.2 == "/" ? "" : row.2)
+            return "\(row.1) \(path) \(row.3.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.sorted().joined(separator: ","))"
+        })
+        #expect(listed == served.filter { $0.contains(" /v1/") }, "the README's table of routes")
+        let committed = try Data(contentsOf: root.appendingPathComponent("Sources/PointsServer/openapi.json"))
         #expect(Array(committed) == PointsServer.openAPIDocument)
         try await ServerHarness.run { server in
             let document = try await server.call(.get, "/openapi.json", key: nil)

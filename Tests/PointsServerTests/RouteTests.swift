@@ -59,7 +59,7 @@ struct RouteTests {
             let voidCaptured = try await server.call(.post, Path.void, ["hold": holdID], key: server.checkout)
             #expect(voidCaptured.status == 422 && voidCaptured.json["check"]?.string == "hold_resolved")
             let second = try await server.call(
-                .post, Path.holds, key: server.checkout, body: #"{"member":"alice","points":100,"expiresInSeconds":900,"key":"cart-2"}"#)
+                .post, Path.holds, key: server.checkout, body: #"{"member":"alice","points":100,"expiresInSeconds":900}"#, idempotencyKey: "cart-2")
             let voided = try await server.call(.post, Path.void, ["hold": String(second.json["holdID"]?.int ?? 0)], key: server.checkout)
             #expect(voided.status == 200 && voided.json["state"]?.string == "voided")
             let noHold = try await server.call(.post, Path.void, ["hold": "999999"], key: server.checkout)
@@ -127,10 +127,10 @@ struct RouteTests {
             let standing = Dictionary(uniqueKeysWithValues: offers.json.items.map { ($0["reward"]?.string ?? "", $0["standing"]?.string ?? "") })
             #expect(standing == ["sticker": "redeemable", "mug": "insufficient_points", "lounge": "tier_too_low"], "\(offers.text)")
             let redeemed = try await server.call(
-                .post, Path.redemptions, ["member": "alice"], key: server.app, body: #"{"reward":"sticker","key":"app-r1"}"#)
+                .post, Path.redemptions, ["member": "alice"], key: server.app, body: #"{"reward":"sticker"}"#, idempotencyKey: "app-r1")
             #expect(redeemed.status == 201 && redeemed.json["stockLeft"]?.int == 9, "\(redeemed.text)")
             let lounge = try await server.call(
-                .post, Path.redemptions, ["member": "alice"], key: server.app, body: #"{"reward":"lounge","key":"app-r2"}"#)
+                .post, Path.redemptions, ["member": "alice"], key: server.app, body: #"{"reward":"lounge"}"#, idempotencyKey: "app-r2")
             #expect(lounge.status == 422 && lounge.json["check"]?.string == "tier_too_low")
             #expect(try await server.call(.get, Path.rewards, ["member": "nobody"], key: server.app).status == 404)
         }

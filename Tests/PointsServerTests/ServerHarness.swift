@@ -61,7 +61,7 @@ struct ServerHarness: Sendable {
     @discardableResult
     func call(
         _ method: HTTPRequest.Method, _ template: String, _ values: [String: String] = [:], query: String = "", key: String?,
-        body: String? = nil, headers: HTTPFields = [:], sourceLocation: SourceLocation = #_sourceLocation
+        body: String? = nil, headers: HTTPFields = [:], idempotencyKey: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> Answer {
         var path = template
         for (name, value) in ["program": program.name].merging(values, uniquingKeysWith: { $1 }) {
@@ -70,6 +70,7 @@ struct ServerHarness: Sendable {
         }
         var headers = headers
         if let key { headers[.authorization] = "Bearer \(key)" }
+        if let idempotencyKey { headers[.init("Idempotency-Key")!] = idempotencyKey }
         if body != nil { headers[.contentType] = "application/json" }
         let response = try await client.executeRequest(
             uri: path + (query.isEmpty ? "" : "?" + query), method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
@@ -86,10 +87,12 @@ struct ServerHarness: Sendable {
     /// Sends `method path` exactly as written (its segments already percent-encoded), with `key`
     /// and `body` sent as `contentType`.
     func send(
-        _ method: HTTPRequest.Method, _ path: String, key: String?, body: String? = nil, contentType: String? = "application/json"
+        _ method: HTTPRequest.Method, _ path: String, key: String?, body: String? = nil, contentType: String? = "application/json",
+        idempotencyKey: String? = nil
     ) async throws -> Answer {
         var headers: HTTPFields = [:]
         if let key { headers[.authorization] = "Bearer \(key)" }
+        if let idempotencyKey { headers[.init("Idempotency-Key")!] = idempotencyKey }
         if body != nil, let contentType { headers[.contentType] = contentType }
         let response = try await client.executeRequest(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
         return Answer(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))

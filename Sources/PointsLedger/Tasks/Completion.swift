@@ -75,7 +75,8 @@ extension Ledger {
     public func completeTask(_ request: TaskCompletionRequest, in program: Program) async throws -> TaskCompletionResult {
         try TaskCode.validate(request.task)
         try Validate.memberID(request.member)
-        if let ref = request.ref { try Validate.reference(ref, field: "ref") }
+        // Its key is the task's code, a colon and the ref: at most 200 characters in all.
+        if let ref = request.ref { try Validate.id(ref, field: "ref", noun: "a reference", maximumLength: 160) }
         let answer = try await call(CompleteTaskAnswer.self, """
             SELECT status, entry_id, points, streak_bonus, streak, capped_by, cap_reached, available,
                    to_char(local_day, 'YYYY-MM-DD') AS local_day
