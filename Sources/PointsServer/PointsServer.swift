@@ -77,6 +77,9 @@ public enum PointsServer {
         Route.all.map { (method: $0.method.rawValue, path: $0.path, roles: $0.roles.map(\.rawValue)) }
     }
 
+    /// The grammar the server holds every time of a request to, as /openapi.json states it.
+    public static var timePattern: String { API.timePattern }
+
     /// The paths served besides `/v1`'s, each to GET only.
     static let operationalPaths = ["/health", "/metrics", "/openapi.json"]
 

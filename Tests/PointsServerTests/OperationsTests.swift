@@ -42,6 +42,11 @@ struct OperationsTests {
             return "\(row.1) \(path) \(row.3.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.sorted().joined(separator: ","))"
         })
         #expect(listed == served.filter { $0.contains(" /v1/") }, "the README's table of routes")
+        // Every time a request may carry is stated with the grammar the server holds it to.
+        let text = String(decoding: PointsServer.openAPIDocument, as: UTF8.self)
+        let timePatterns = text.matches(of: /"pattern": "(\^\(now[^"]*)"/).map { String($0.1) }
+        let escaped = PointsServer.timePattern.replacingOccurrences(of: "\\", with: "\\\\")
+        #expect(timePatterns.count >= 8 && timePatterns.allSatisfy { $0 == escaped }, "\(timePatterns)")
         let committed = try Data(contentsOf: root.appendingPathComponent("Sources/PointsServer/openapi.json"))
         #expect(Array(committed) == PointsServer.openAPIDocument)
         try await ServerHarness.run { server in
