@@ -315,6 +315,12 @@ enum Cell: ExpressibleByStringLiteral, Equatable {
         }
     }
 
+    /// Text of the ledger's users (an id, a key, a label), which CSV guards against spreadsheets.
+    var isText: Bool {
+        if case .text = self { return true }
+        return false
+    }
+
     var isNumeric: Bool {
         switch self {
         case .number, .signed, .id, .money, .rate: true

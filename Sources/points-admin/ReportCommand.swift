@@ -179,7 +179,11 @@ enum Report {
             try Terminal.json(value)
         } else if format.csv {
             var text = header.joined(separator: ",") + "\n"
-            for row in rows { text += row.map { JournalFormat.csvField($0.machine) }.joined(separator: ",") + "\n" }
+            // Figures as they are; text a spreadsheet shows as text, never runs.
+            for row in rows {
+                text += row.map { $0.isText ? JournalFormat.csvText($0.machine) : JournalFormat.csvField($0.machine) }
+                    .joined(separator: ",") + "\n"
+            }
             FileHandle.standardOutput.write(Data(text.utf8))
         } else {
             Terminal.print(title)

@@ -16,6 +16,24 @@ struct FinanceCLITests {
         CLITests.CLI(databaseURL: run.databaseURL + "&options=-c%20role%3D\(role)")
     }
 
+    /// Issue 33, finding 4: ids and keys that would start a formula go out in CSV behind an
+    /// apostrophe, in reports and in the journal's export; figures, negative ones too, as they are.
+    @Test func csvThatFinanceOpensCannotRun() async throws {
+        try await cli.withProgram { run, _ in  // m1 has 100 points
+            let formula = "=cmd|' /C calc'!A0"
+            #expect(try run(["member", "create", formula]).status == 0)
+            #expect(try run(cli.grant(70, member: formula, key: "@key")).status == 0)
+            #expect(try run(["adjust", "deduct", "--member", "m1", "--points", "30", "--reason", "x", "--actor", "ops", "--key=-d1"]).status == 0)
+            let balances = try auditor(run)(["report", "balances", "--csv"])
+            #expect(balances.status == 0 && balances.stdout.contains("\n'\(formula),70,0,0\n") && balances.stdout.contains("\nm1,70,0,0\n"), "\(balances.stdout)")
+            let trial = try auditor(run)(["report", "trial-balance", "--csv"])
+            #expect(trial.stdout.contains("\nissued,program,-170,") || trial.stdout.contains("\nadjustments,program,-140,"), "\(trial.stdout)")
+            let journal = try auditor(run)(["export", "journal", "--format", "csv"])
+            #expect(journal.stdout.contains(",'\(formula),adjustment.grant,adjustment,'@key,") && journal.stdout.contains(",m1,adjustment.deduct,adjustment,'-d1,"), "\(journal.stdout)")
+            #expect(!journal.stdout.contains(",\(formula),") && !journal.stdout.contains(",@key,"))
+        }
+    }
+
     @Test func theHledgerExportOpensInHledgerWithTheLedgersBalances() async throws {
         try await cli.withProgram { run, configuration in  // m1 has 100 points
             #expect(try run(["member", "create", "ann smith;x"]).status == 0)

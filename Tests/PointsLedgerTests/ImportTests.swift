@@ -28,6 +28,26 @@ struct ImportTests {
 
     static let now = Timestamp.now.description
 
+    /// Issue 33, finding 4: text that a spreadsheet would run goes out in CSV behind an
+    /// apostrophe, and the imports read it back unchanged, apostrophes of the text included.
+    @Test func csvTextIsGuardedAgainstSpreadsheetsAndReadBackUnchanged() async throws {
+        try await TestDatabase.withLedger { ledger, program, _ in
+            let ids = ["=cmd|' /C calc'!A0", "+1", "-1", "@x", "'=y", "'plain", "''", "'", "plain"]
+            #expect(JournalFormat.csvText("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0")
+            #expect(JournalFormat.csvText("-1") == "'-1" && JournalFormat.csvText("'=y") == "''=y" && JournalFormat.csvText("'plain") == "'plain")
+            #expect(JournalFormat.csvText("@a,b") == "\"'@a,b\"")
+            let lines = ids.enumerated().map { index, id in
+                [JournalFormat.csvText(id), JournalFormat.csvText("o\(index)\(id)"), "10.00", ImportTests.now].joined(separator: ",")
+            }
+            let (summary, results) = try await run(ledger, program, (["member,order_id,amount,occurred_at"] + lines).joined(separator: "\n") + "\n")
+            #expect(summary.accepted == ids.count, "\(results)")
+            for (index, id) in ids.enumerated() {
+                #expect(try await ledger.member(id, in: program).available == 10, "\(id)")
+                #expect(try await ledger.order("o\(index)\(id)", in: program).member == id)
+            }
+        }
+    }
+
     /// Issue 32, finding 10: no write is posted under built-in defaults. Before the program existed
     /// (and before any settings an admin set from earlier), a purchase, a grant and an imported
     /// line are refused, naming the first moment allowed; once the admin sets the program's

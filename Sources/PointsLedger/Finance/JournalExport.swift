@@ -142,8 +142,8 @@ struct JournalWriter {
         case .csv:
             for posting in postings {
                 emit([
-                    String(entry.id), entry.occurredAt.description, entry.recordedAt.description, JournalFormat.csvField(entry.member), entry.kind,
-                    entry.scope, JournalFormat.csvField(entry.key), posting.account, String(posting.amount),
+                    String(entry.id), entry.occurredAt.description, entry.recordedAt.description, JournalFormat.csvText(entry.member), entry.kind,
+                    entry.scope, JournalFormat.csvText(entry.key), posting.account, String(posting.amount),
                 ].joined(separator: ",") + "\n")
             }
         case .hledger:
@@ -194,10 +194,19 @@ struct JournalWriter {
 }
 
 extension JournalFormat {
-    /// A CSV field, quoted when it must be.
+    /// A CSV field, quoted when it must be: for figures and times, which no spreadsheet runs.
     public static func csvField(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A CSV field of text (an id, a key, a label) that a spreadsheet shows as text: text that
+    /// would start a formula (`=`, `+`, `-`, `@`, a tab or a carriage return first) goes out
+    /// behind an apostrophe, as OWASP advises, and so does text whose apostrophe would otherwise
+    /// read as that mark, so that the imports read every field back unchanged
+    /// (`CSVLine.unguarded`).
+    public static func csvText(_ text: String) -> String {
+        csvField(CSVLine.startsLikeAFormula(text) ? "'" + text : text)
     }
 }
 

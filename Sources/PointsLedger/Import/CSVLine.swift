@@ -39,6 +39,27 @@ enum CSVLine {
         }
         guard !quoted else { throw SyntaxError(reason: "a quoted field is not closed") }
         fields.append(current)
-        return fields
+        return fields.map(unguarded)
+    }
+
+    /// The characters a spreadsheet reads as the start of a formula.
+    private static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+
+    /// Whether `text` goes out in CSV behind an apostrophe (`JournalFormat.csvText`): it starts
+    /// like a formula, or with an apostrophe before such a start or another apostrophe.
+    static func startsLikeAFormula(_ text: String) -> Bool {
+        guard let first = text.first else { return false }
+        if formulaStarts.contains(first) { return true }
+        guard first == "'", let second = text.dropFirst().first else { return false }
+        return formulaStarts.contains(second) || second == "'"
+    }
+
+    /// A field as it was before `JournalFormat.csvText` guarded it: the apostrophe before a
+    /// formula's start (or before another apostrophe) taken off; any other field as it is.
+    static func unguarded(_ field: String) -> String {
+        guard field.first == "'", let second = field.dropFirst().first, formulaStarts.contains(second) || second == "'" else {
+            return field
+        }
+        return String(field.dropFirst())
     }
 }
