@@ -63,6 +63,11 @@ struct Problem: Error, Sendable, Encodable {
         Problem(kind: "malformed-request", title: "A field of the request is malformed", status: 400, detail: detail, field: field)
     }
 
+    /// Well-formed by the document, but a field breaks a rule of the ledger: 422.
+    static func invalidInput(field: String, _ detail: String) -> Problem {
+        Problem(kind: "invalid-input", title: "A field breaks a rule of the ledger", status: 422, detail: detail, field: field)
+    }
+
     static let missingKey = Problem(
         kind: "unauthorized", title: "No API key in force", status: 401,
         detail: "Send an API key as the header Authorization: Bearer plk_…; points-admin api-key create makes one.")
@@ -131,9 +136,7 @@ struct Problem: Error, Sendable, Encodable {
         case .invalidInput(let field, _):
             // Well-formed by the document, refused by a rule of the ledger (an id's text rules,
             // a currency's decimals, a time outside the program's window, a cursor of another list).
-            return Problem(
-                kind: "invalid-input", title: "A field breaks a rule of the ledger", status: 422, detail: detail,
-                field: apiField[field] ?? field)
+            return .invalidInput(field: apiField[field] ?? field, detail)
         case .notFound(let entity, _):
             return Problem(
                 kind: "not-found", title: "Not found", status: 404, detail: detail,

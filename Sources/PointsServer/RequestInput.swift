@@ -133,9 +133,7 @@ struct JSONBody {
                 if text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) {
                     // JSON Schema reads 5.0 as the integer 5: well-formed by the document, refused
                     // by the ledger's grammar, which takes whole numbers as whole numbers only.
-                    throw Problem(
-                        kind: "invalid-input", title: "A field breaks a rule of the ledger", status: 422,
-                        detail: written, field: name)
+                    throw .invalidInput(field: name, written)
                 }
                 throw .malformed(field: name, "The field \"\(name)\" is \(text), outside \(range.lowerBound.grouped) to \(range.upperBound.grouped).")
             }

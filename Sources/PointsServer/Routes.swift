@@ -12,17 +12,6 @@ struct Route: Sendable {
     let roles: [APIRole]
     var query: [String] = []
     let handler: @Sendable (Ledger, API.Call) async throws -> API.Reply
-
-    init(
-        method: HTTPRequest.Method, path: String, roles: [APIRole], query: [String] = [],
-        handler: @escaping @Sendable (Ledger, API.Call) async throws -> API.Reply
-    ) {
-        self.method = method
-        self.path = path
-        self.roles = roles
-        self.query = query
-        self.handler = handler
-    }
 }
 
 extension Route {
