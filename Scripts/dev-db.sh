@@ -2,7 +2,7 @@
 # A throwaway local PostgreSQL cluster for development, tests, the demo and benchmarks.
 #
 #   Scripts/dev-db.sh [start] [--dir DIR] [--fast]   start it (if it is not running) and print its URL
-#   Scripts/dev-db.sh stop [--dir DIR]               stop it
+#   Scripts/dev-db.sh stop [--dir DIR] [--immediate]  stop it (--immediate: at once, as a crash would)
 #   Scripts/dev-db.sh url [--dir DIR]                print the URL of a running cluster
 #
 # The cluster lives in DIR (default: .pg in the project), listens on a Unix socket there and
@@ -18,11 +18,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 action=start
 dir="$root/.pg"
 fast=0
+mode=fast
 while [ $# -gt 0 ]; do
     case "$1" in
         start|stop|url) action=$1 ;;
         --dir) dir=$2; shift ;;
         --fast) fast=1 ;;
+        --immediate) mode=immediate ;;
         -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "dev-db.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -72,7 +74,7 @@ case "$action" in
         is_running || { echo "dev-db.sh: no cluster is running in $data_home; run Scripts/dev-db.sh start" >&2; exit 1; }
         echo "$url" ;;
     stop)
-        if is_running; then run_as_owner "$bin/pg_ctl" -D "$data" -m fast -w stop >&2; else echo "dev-db.sh: not running" >&2; fi ;;
+        if is_running; then run_as_owner "$bin/pg_ctl" -D "$data" -m "$mode" -w stop >&2; else echo "dev-db.sh: not running" >&2; fi ;;
     start)
         if [ ! -f "$data/PG_VERSION" ]; then
             echo "dev-db.sh: creating a cluster in $data" >&2

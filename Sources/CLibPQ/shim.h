@@ -1,6 +1,62 @@
 #ifndef CLIBPQ_SHIM_H
 #define CLIBPQ_SHIM_H
 #include <postgresql/libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+
+// The server's notices on one connection, kept in arrival order until Swift takes them: libpq
+// calls the receiver from inside its own calls, where no Swift code runs; the connection hands
+// them to its handler once the libpq call has returned.
+typedef struct pl_notice {
+    char *severity;
+    char *code;
+    char *message;
+    struct pl_notice *next;
+} pl_notice;
+
+typedef struct pl_notices {
+    pl_notice *head;
+    pl_notice *tail;
+} pl_notices;
+
+static inline char *pl_copy_field(const PGresult *result, int field) {
+    const char *value = PQresultErrorField(result, field);
+    return value ? strdup(value) : NULL;
+}
+
+static void pl_notice_receiver(void *argument, const PGresult *result) {
+    pl_notices *notices = (pl_notices *)argument;
+    pl_notice *notice = (pl_notice *)calloc(1, sizeof(pl_notice));
+    if (!notice) return;
+    notice->severity = pl_copy_field(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (!notice->severity) notice->severity = pl_copy_field(result, PG_DIAG_SEVERITY);
+    notice->code = pl_copy_field(result, PG_DIAG_SQLSTATE);
+    notice->message = pl_copy_field(result, PG_DIAG_MESSAGE_PRIMARY);
+    if (notices->tail) notices->tail->next = notice; else notices->head = notice;
+    notices->tail = notice;
+}
+
+/// Keeps `connection`'s notices in `notices` (which must outlive the connection's PQfinish).
+static inline void pl_keep_notices(PGconn *connection, pl_notices *notices) {
+    PQsetNoticeReceiver(connection, pl_notice_receiver, notices);
+}
+
+/// The oldest notice kept, taken off the list (the caller frees it with pl_free_notice), or NULL.
+static inline pl_notice *pl_take_notice(pl_notices *notices) {
+    pl_notice *notice = notices->head;
+    if (notice) {
+        notices->head = notice->next;
+        if (!notices->head) notices->tail = NULL;
+    }
+    return notice;
+}
+
+static inline void pl_free_notice(pl_notice *notice) {
+    free(notice->severity);
+    free(notice->code);
+    free(notice->message);
+    free(notice);
+}
 
 #ifdef __linux__
 // Readiness of connection sockets, for PostgresPool's one-round-trip path: a connection waiting

@@ -19,7 +19,25 @@ public final class Ledger: Sendable {
     }
 
     /// A ledger over a new pool of up to `maximumConnections` connections.
+    /// The server's notices (a warning a function raised, a shutdown's reason) go to `logger`, one
+    /// escaped line each, unless `configuration` has a `noticeHandler` of its own. Every statement
+    /// waits for a row or table another transaction holds at most `lockWaitSeconds` (PostgreSQL's
+    /// `lock_timeout`), unless `configuration` sets its own, then is refused as busy.
+    /// How long a write waits for rows another transaction holds (a member another write is
+    /// changing, or one a stuck session has locked) before it is refused as busy: nothing is written,
+    /// and a retry may succeed.
+    public static let lockWaitSeconds = 5
+
     public convenience init(configuration: ConnectionConfiguration, maximumConnections: Int = 8, logger: Logger) {
+        var configuration = configuration
+        if configuration.noticeHandler == nil {
+            configuration.noticeHandler = { notice in
+                logger.warning("The database says: \(VisibleText.escaped(notice.description))")
+            }
+        }
+        if configuration.sessionSettings["lock_timeout"] == nil {
+            configuration.sessionSettings["lock_timeout"] = "\(Ledger.lockWaitSeconds)s"
+        }
         self.init(pool: PostgresPool(configuration: configuration, maximumConnections: maximumConnections), logger: logger)
     }
 

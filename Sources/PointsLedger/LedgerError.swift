@@ -110,6 +110,14 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             return LedgerError.schemaNotMigrated
         case .insufficientPrivilege?:
             return LedgerError.permissionDenied(reason: error.message)
+        case .lockNotAvailable?:
+            // A ledger function that refuses to wait says why and what to do (sealing); the server's
+            // lock_timeout says only that it gave up.
+            if let hint = error.hint { return LedgerError.refused(.busy(detail: "\(error.message); \(hint)")) }
+            return LedgerError.refused(.busy(detail: """
+                another transaction has held the rows this needs for more than \(Ledger.lockWaitSeconds) seconds; nothing was written: \
+                try again in a moment (if it lasts, \(PreparedTransactions.advice))
+                """))
         case .numericValueOutOfRange?:
             return LedgerError.amountOutOfRange(field: "amount")
         default:

@@ -6,7 +6,7 @@ public import ServiceLifecycle
 
 /// The period jobs on a schedule (`points-server --jobs`): every `interval`, for each program,
 /// maturation, expiry, hold expiry, tier evaluation (which does nothing until a period has
-/// ended) and sealing; birthdays once a day, on the program's local date. Each job of each
+/// ended) and sealing, after rolling back transactions left prepared for more than a minute; birthdays once a day, on the program's local date. Each job of each
 /// program runs under an advisory lock, so that several servers run it once between them; a
 /// server that finds it taken skips it. Each run is logged with its counts.
 ///
@@ -47,6 +47,7 @@ public struct JobSchedule: Service {
             logger.error("the job schedule cannot list the programs", metadata: ["error": "\(Self.said(error))"])
             return
         }
+        await rollBackPreparedTransactions()
         for program in programs {
             if Task.isShuttingDownGracefully { return }
             await run("mature", program) { try await $0.mature(program, asOf: .now).items }
@@ -62,6 +63,26 @@ public struct JobSchedule: Service {
                 if paid { birthdaysPaid[program.id] = today }
             }
             await run("seal", program) { try await $0.seal(program, wait: .seconds(5)).entries }
+        }
+    }
+
+    /// Rolls back transactions left prepared for more than a minute (they hold members' rows
+    /// past their session), and logs each one, and each one this role may not roll back.
+    private func rollBackPreparedTransactions() async {
+        do {
+            for transaction in try await ledger.rollBackPreparedTransactions() {
+                let metadata: Logger.Metadata = [
+                    "name": "\(VisibleText.escaped(transaction.name))", "role": "\(VisibleText.escaped(transaction.role))",
+                    "preparedAt": "\(transaction.preparedAt)",
+                ]
+                if transaction.rolledBack {
+                    logger.warning("rolled back a transaction left prepared", metadata: metadata)
+                } else {
+                    logger.error("a transaction left prepared holds rows: \(transaction.reason ?? "")", metadata: metadata)
+                }
+            }
+        } catch {
+            logger.error("the job schedule cannot look for transactions left prepared", metadata: ["error": "\(Self.said(error))"])
         }
     }
 

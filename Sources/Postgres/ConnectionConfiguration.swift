@@ -18,6 +18,11 @@ public struct ConnectionConfiguration: Sendable, CustomStringConvertible {
     var password: String?
     /// Another login role than the string's, from `replacingUser(with:)`.
     var userOverride: String?
+    /// Where the server's notices go (`PostgresNotice`): nowhere when nil, never raw to standard error.
+    public var noticeHandler: (@Sendable (PostgresNotice) -> Void)?
+    /// Settings every session starts with (`lock_timeout` → `5s`), set right after connecting.
+    /// Names are PostgreSQL parameter names (letters, digits, `_` and `.`); values are quoted.
+    public var sessionSettings: [String: String] = [:]
 
     /// Parses and checks a connection string; an empty string means "use the `PG*` variables".
     /// - Throws: `PostgresError` of kind `.invalidConfiguration` naming the part or the option
@@ -129,6 +134,29 @@ extension ConnectionConfiguration {
             }
         }
         return configuration
+    }
+}
+
+extension ConnectionConfiguration {
+    /// What a program says when its `--database-url` holds a password (it goes on all the same).
+    public static let visiblePasswordWarning = """
+        Warning: --database-url holds a password, which other users of this machine can see with `ps`; \
+        pass it with --password-file PATH, the PGPASSWORD environment variable or a ~/.pgpass file instead.
+        """
+
+    /// A message about a command line (a usage error that quotes an argument back) with every
+    /// argument that looks like a connection string, or holds a password, replaced.
+    public static func hidingConnectionStrings(in message: String, arguments: [String]) -> String {
+        var message = message
+        for argument in arguments {
+            let lowered = argument.lowercased()
+            guard lowered.contains("://") || lowered.contains("password") || lowered.contains("host=") else { continue }
+            for shown in [argument] + argument.split(separator: "=", maxSplits: 1).dropFirst().map(String.init)
+            where shown.count >= 3 {
+                message = message.replacing(shown, with: "(a connection string)")
+            }
+        }
+        return message
     }
 }
 

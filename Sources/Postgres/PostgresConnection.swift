@@ -19,6 +19,8 @@ public final class PostgresConnection {
     private var answer: Result<QueryResult, PostgresError>?
     /// Cancels what this connection is running, from any thread.
     let canceller: PostgresCanceller
+    /// Receives the server's notices; lives as long as the connection.
+    private let notices: NoticeReceiver
 
     /// Connects, then fixes the session settings the value decoders rely on (UTC, ISO dates, UTF-8).
     /// - Throws: `PostgresError` of kind `.connectionFailed` with libpq's reason, from which every
@@ -58,11 +60,22 @@ public final class PostgresConnection {
         }
         handle = connection
         canceller = PostgresCanceller(connection: connection)
-        try execute(script: "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET client_min_messages = 'warning'")
+        notices = NoticeReceiver(handler: configuration.noticeHandler)
+        notices.install(on: connection)
+        var settings = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET client_min_messages = 'warning'"
+        for (name, value) in configuration.sessionSettings.sorted(by: { $0.key < $1.key }) {
+            guard !name.isEmpty, name.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) })
+            else {
+                throw PostgresError(kind: .invalidConfiguration, message: "a session setting's name must be a parameter name, not \"\(name)\"")
+            }
+            settings += "; SET \(name) = '\(String(value.flatMap { $0 == "'" ? ["'", "'"] : [$0] }))'"
+        }
+        try execute(script: settings)
     }
 
     deinit {
         PQfinish(handle)
+        notices.deliver()
     }
 
     /// Whether the connection is open and outside any transaction, ready for the next user.
@@ -72,6 +85,25 @@ public final class PostgresConnection {
 
     /// Whether the connection is broken for good.
     public var isBroken: Bool { abandoned || PQstatus(handle) == CONNECTION_BAD }
+
+    /// Whether the server closed this connection while it sat idle (a restart, an administrator's
+    /// `pg_terminate_backend`, `idle_session_timeout`): reads what the server sent meanwhile,
+    /// without waiting, and answers true when the connection cannot serve another command. Call it
+    /// only between commands, as a pool does before lending a connection.
+    public func closedWhileIdle() -> Bool {
+        if isBroken || notices.sessionEnded { return true }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        guard descriptor.fd >= 0 else { return true }
+        let ready = poll(&descriptor, 1, 0)
+        guard ready > 0 else { return ready < 0 && errno != EINTR }
+        // Something arrived between commands: the reason the server is closing (read as a notice),
+        // the end of the stream, or a parameter's new value.
+        // Reading is not parsing: PQisBusy parses what was read, handing a message to the notice receiver.
+        if PQconsumeInput(handle) == 0 { notices.deliver(); return true }
+        _ = PQisBusy(handle)
+        notices.deliver()
+        return notices.sessionEnded || PQstatus(handle) == CONNECTION_BAD
+    }
 
     /// The server process serving this connection (for `pg_terminate_backend`, logs).
     public var backendPID: Int32 { PQbackendPID(handle) }
@@ -104,6 +136,7 @@ public final class PostgresConnection {
     /// Runs SQL text with no parameters, possibly several statements (the simple query protocol).
     /// Only for SQL the program itself carries (migrations, session settings), never user input.
     public func execute(script sql: String) throws(PostgresError) {
+        defer { notices.deliver() }
         var result = PQexec(handle, sql)
         while let current = result {
             let status = PQresultStatus(current)
@@ -279,6 +312,7 @@ public final class PostgresConnection {
 
     /// Turns a `PGresult` into a `QueryResult` or an error, and frees it.
     private func consume(_ result: OpaquePointer?, sql: String) throws(PostgresError) -> QueryResult {
+        notices.deliver()
         guard let result else { throw PostgresError.from(connection: handle, sql: sql) }
         defer { PQclear(result) }
         switch PQresultStatus(result) {
@@ -346,6 +380,7 @@ extension PostgresConnection {
     public func copyIn(
         _ copy: String, _ body: (_ send: ([String?]) throws(PostgresError) -> Void) throws(PostgresError) -> Void
     ) throws(PostgresError) -> Int {
+        defer { notices.deliver() }
         guard let start = PQexec(handle, copy) else { throw PostgresError.from(connection: handle, sql: copy) }
         guard PQresultStatus(start) == PGRES_COPY_IN else {
             let error = PostgresError.from(result: start, connection: handle, sql: copy)
@@ -431,11 +466,12 @@ extension PostgresConnection {
             guard PQconsumeInput(handle) == 1 else { throw lostWhileListening() }
             channels = takeNotifications()
         }
-        guard PQstatus(handle) == CONNECTION_OK else { throw lostWhileListening() }
+        guard PQstatus(handle) == CONNECTION_OK, !notices.sessionEnded else { throw lostWhileListening() }
         return channels
     }
 
     private func takeNotifications() -> [String] {
+        defer { notices.deliver() }
         var channels: [String] = []
         while let notification = PQnotifies(handle) {
             channels.append(String(cString: notification.pointee.relname))

@@ -66,8 +66,12 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
     }
 
     /// Whether the error means the connection is unusable (as opposed to one failed command).
+    /// Whether the connection failed or the server ended it (a shutdown, a restart, a server
+    /// still starting up): the command's outcome is unknown if it was sent, and a new connection
+    /// may succeed.
     public var isConnectionError: Bool {
         kind == .connectionFailed || kind == .connectionLost || code?.errorClass == "08"
+            || code.map { [.adminShutdown, .crashShutdown, .cannotConnectNow, .idleSessionTimeout].contains($0) } == true
     }
 
     /// Whether the same transaction may succeed if run again: a deadlock or a serialization
@@ -108,8 +112,28 @@ extension PostgresError {
 
     static func connectionMessage(_ connection: OpaquePointer?) -> String {
         guard let connection, let text = PQerrorMessage(connection) else { return "no connection" }
-        let message = String(cString: text).trimmingTrailingWhitespace()
+        let message = oneLine(String(cString: text))
         return message.isEmpty ? "the server closed the connection" : message
+    }
+
+    /// libpq's message on one line. libpq wraps a sentence over indented lines ("server closed the
+    /// connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore
+    /// or while processing the request."): a line that goes on with a small letter continues the
+    /// sentence; one that starts a new sentence follows a full stop.
+    static func oneLine(_ text: String) -> String {
+        let lines = text.split(whereSeparator: \.isNewline)
+            .map { String($0.drop(while: \.isWhitespace)).trimmingTrailingWhitespace() }.filter { !$0.isEmpty }
+        var joined = ""
+        for line in lines {
+            if joined.isEmpty {
+                joined = line
+            } else if line.first?.isLowercase == true || joined.last.map({ ".:;!?,".contains($0) }) == true {
+                joined += " " + line
+            } else {
+                joined += ". " + line
+            }
+        }
+        return joined
     }
 }
 

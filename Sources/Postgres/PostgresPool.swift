@@ -6,8 +6,8 @@ import Synchronization
 /// `withConnection` lends a connection to a synchronous closure that runs on that connection's
 /// own serial dispatch queue: libpq's blocking calls never occupy Swift's cooperative thread
 /// pool. Connections open lazily, up to `maximumConnections`; callers beyond that wait their
-/// turn in order. A connection that breaks, or is handed back inside a transaction, is closed
-/// and replaced by a fresh one on its next use.
+/// turn in order. A connection that breaks, is handed back inside a transaction, or was closed by
+/// the server while it sat idle, is closed and replaced by a fresh one on its next use.
 public final class PostgresPool: Sendable {
     public let configuration: ConnectionConfiguration
     public let maximumConnections: Int
@@ -63,7 +63,7 @@ public final class PostgresPool: Sendable {
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        let slot = try await acquire()
+        let slot = try await acquireOpen()
         defer { release(slot) }
         return try await run(body, on: slot)
     }
@@ -73,7 +73,7 @@ public final class PostgresPool: Sendable {
     /// one command, such as an advisory lock held while a job works on other connections (the
     /// pool then needs a connection more than the lease). The lease is valid only inside `body`.
     public func withLease<T>(_ body: (Lease) async throws -> T) async throws -> T {
-        let slot = try await acquire()
+        let slot = try await acquireOpen()
         defer { release(slot) }
         return try await body(Lease(pool: self, slot: slot))
     }
@@ -98,7 +98,7 @@ public final class PostgresPool: Sendable {
     /// The first use on a connection (connect, prepare) runs as `withConnection` does.
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> QueryResult {
-        let slot = try await acquire()
+        let slot = try await acquireOpen()
         defer { release(slot) }
         #if os(Linux)
         // Safety: the slot is ours until `release`; nothing else touches its connection meanwhile.
@@ -253,6 +253,16 @@ public final class PostgresPool: Sendable {
             }
             waiter?.resume(throwing: CancellationError())
         }
+    }
+
+    /// A slot to lend, without the connection it had if the server closed that while it sat idle
+    /// (a database restart closes them all): the slot opens a new one on first use, so no command
+    /// is sent on a connection that cannot answer it.
+    private func acquireOpen() async throws -> Slot {
+        let slot = try await acquire()
+        // Safety: the slot is ours until `release`, and no work of its previous holder is left on its queue.
+        if slot.connection?.closedWhileIdle() == true { slot.connection = nil }
+        return slot
     }
 
     private func release(_ slot: Slot) {

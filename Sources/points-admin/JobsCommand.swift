@@ -11,7 +11,7 @@ struct JobsCommand: AsyncParsableCommand {
             what is left and never does anything twice. To replay history after an import, run them with \
             past --as-of times, in order.
             """,
-        subcommands: [Mature.self, Expire.self, Birthday.self, Tiers.self, Holds.self, Seal.self])
+        subcommands: [Mature.self, Expire.self, Birthday.self, Tiers.self, Holds.self, Seal.self, Prepared.self])
 
     struct JobOptions: ParsableArguments {
         @Option(help: ArgumentHelp("Run as of this time (default: now); program time unless a zone is given.", valueName: "time"))
@@ -76,6 +76,40 @@ extension JobsCommand {
 }
 
 extension JobsCommand {
+    struct Prepared: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Roll back transactions left prepared (PREPARE TRANSACTION) in the ledger's database.",
+            discussion: """
+                A prepared transaction keeps its row locks past its session and past a restart: one a writer \
+                left after changing a member holds that member's writes back (each is refused as busy after \
+                5 seconds). This rolls back every one prepared more than --older-than seconds ago, but Citus's \
+                own. PostgreSQL lets only the role that prepared one, or a superuser, roll it back: run it as a \
+                superuser. Exits 1 when one could not be rolled back.
+                """)
+        @OptionGroup var options: GlobalOptions
+        @Option(help: ArgumentHelp("Roll back those prepared more than this many seconds ago.", valueName: "seconds"))
+        var olderThan = 60
+
+        func validate() throws {
+            guard olderThan >= 0 else { throw ValidationError("--older-than must be 0 or more seconds, not \(olderThan).") }
+        }
+
+        func run() async throws {
+            let found = try await options.ledger().rollBackPreparedTransactions(olderThan: .seconds(olderThan))
+            if options.json {
+                try Terminal.json(found)
+            } else if found.isEmpty {
+                Terminal.print("No transaction has been left prepared for more than \(olderThan) seconds.")
+            } else {
+                for transaction in found {
+                    let outcome: TerminalText = transaction.rolledBack ? "rolled back" : "NOT rolled back: \(transaction.reason ?? "")"
+                    Terminal.print("Prepared transaction \"\(transaction.name)\" of \(transaction.role), prepared \(transaction.preparedAt): \(outcome).")
+                }
+            }
+            if found.contains(where: { !$0.rolledBack }) { throw ExitCode(ExitStatus.refused) }
+        }
+    }
+
     struct Holds: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Expire the holds whose time ran out, releasing their points.")
         @OptionGroup var options: GlobalOptions

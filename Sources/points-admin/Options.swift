@@ -32,11 +32,16 @@ struct GlobalOptions: ParsableArguments {
         if let databaseURL, (try? ConnectionConfiguration(databaseURL))?.carriesPassword == true {
             Terminal.error(Self.visiblePasswordWarning)
         }
-        let configuration: ConnectionConfiguration
+        var configuration: ConnectionConfiguration
         do {
             configuration = try ConnectionConfiguration.fromOptions(databaseURL: databaseURL, passwordFile: passwordFile)
         } catch {
             throw LedgerError.invalidInput(field: error.option, reason: error.message)
+        }
+        // A warning of the database is one escaped line; the reason it ends the session is not
+        // shown twice: the error that follows says the connection broke.
+        configuration.noticeHandler = { notice in
+            if !notice.endsTheSession { Terminal.error("The database warns: \(notice.message)") }
         }
         var logger = Logger(label: "points-admin")
         logger.logLevel = .warning
@@ -44,10 +49,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Printed on standard error when `--database-url` holds a password; the command goes on.
-    static let visiblePasswordWarning: TerminalText = """
-        Warning: --database-url holds a password, which other users of this machine can see with `ps`; \
-        pass it with --password-file PATH, the PGPASSWORD environment variable or a ~/.pgpass file instead.
-        """
+    static let visiblePasswordWarning = TerminalText(stringLiteral: ConnectionConfiguration.visiblePasswordWarning)
 
     /// The ledger and the program named by `--program`.
     func ledgerAndProgram(connections: Int = 1) async throws -> (Ledger, Program) {

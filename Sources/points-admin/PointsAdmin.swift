@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PointsLedger
+import Postgres
 
 /// `points-admin`: the admin and finance CLI of PointsLedger.
 ///
@@ -61,16 +62,7 @@ struct PointsAdmin: AsyncParsableCommand {
     /// password) replaced: the argument parser quotes a misplaced argument back, and `ps` is not
     /// the only place a password must not show.
     static func withoutConnectionStrings(_ message: String) -> String {
-        var message = message
-        for argument in CommandLine.arguments.dropFirst() {
-            let lowered = argument.lowercased()
-            guard lowered.contains("://") || lowered.contains("password") || lowered.contains("host=") else { continue }
-            for shown in [argument] + argument.split(separator: "=", maxSplits: 1).dropFirst().map(String.init)
-            where shown.count >= 3 {
-                message = message.replacingOccurrences(of: shown, with: "(a connection string)")
-            }
-        }
-        return message
+        ConnectionConfiguration.hidingConnectionStrings(in: message, arguments: Array(CommandLine.arguments.dropFirst()))
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Hummingbird
 import Logging
 import PointsLedger
@@ -6,6 +7,7 @@ import PointsServer
 import Postgres
 
 /// Starts points-server. SIGTERM or SIGINT stops it gracefully: requests in flight finish first.
+/// Exits 2 on a usage error (as points-admin does), 1 when it cannot serve.
 @main
 struct PointsServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,6 +59,24 @@ struct PointsServerCommand: AsyncParsableCommand {
         help: ArgumentHelp("A file that holds the jobs connection's password (default: --password-file).", valueName: "path"))
     var jobsPasswordFile: String?
 
+    static func main() async {
+        do {
+            var command = try parse()
+            try await command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let message = ConnectionConfiguration.hidingConnectionStrings(
+                in: fullMessage(for: error), arguments: Array(CommandLine.arguments.dropFirst()))
+            if code == .success {
+                print(message)
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
+            // A usage error is 2, as in points-admin (the argument parser's own is 64, EX_USAGE).
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+
     func validate() throws {
         guard (1...65_535).contains(port) || port == 0 else { throw ValidationError("--port must be from 0 to 65535, not \(port).") }
         guard connections >= 1 else { throw ValidationError("--connections must be at least 1, not \(connections).") }
@@ -70,6 +90,10 @@ struct PointsServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        for url in [databaseURL, jobsDatabaseURL].compactMap({ $0 }) where (try? ConnectionConfiguration(url))?.carriesPassword == true {
+            FileHandle.standardError.write(Data((ConnectionConfiguration.visiblePasswordWarning + "\n").utf8))
+            break
+        }
         let logger = Logger(label: "points-server")
         let ledger = Ledger(configuration: try connection(databaseURL, passwordFile, prefix: ""), maximumConnections: connections, logger: logger)
         var options = PointsServer.Options(deadline: .milliseconds(Int64(deadlineSeconds * 1_000)))

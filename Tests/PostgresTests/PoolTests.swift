@@ -1,5 +1,5 @@
 import Foundation
-import Postgres
+@testable import Postgres
 import Synchronization
 import TestSupport
 import Testing
@@ -22,32 +22,6 @@ struct PoolTests {
             }
             #expect(pids.count <= 3)
             #expect(pids.count >= 1)
-            await pool.closeIdleConnections()
-        }
-    }
-
-    @Test func aKilledConnectionIsReportedAndReplaced() async throws {
-        try await TestDatabase.withEmpty { configuration in
-            let pool = PostgresPool(configuration: configuration, maximumConnections: 1)
-            let victim = try await pool.withConnection { $0.backendPID }
-            let killer = try PostgresConnection(configuration: configuration)
-            try killer.query("SELECT pg_terminate_backend(\(victim))")
-            // Termination is asynchronous on the server: wait until the process is gone.
-            for _ in 0..<100 {
-                let alive = try killer.query("SELECT 1 FROM pg_stat_activity WHERE pid = \(victim)")
-                if alive.isEmpty { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            await #expect {
-                try await pool.withConnection { try $0.query("SELECT 1") }
-            } throws: { error in
-                (error as? PostgresError)?.isConnectionError == true
-            }
-            let replacement = try await pool.withConnection { connection in
-                (connection.backendPID, try connection.query("SELECT 41 + 1").single().decode(Int.self, at: 0))
-            }
-            #expect(replacement.0 != victim)
-            #expect(replacement.1 == 42)
             await pool.closeIdleConnections()
         }
     }
@@ -222,3 +196,49 @@ struct PoolTests {
         }
     }
 }
+
+@Suite("Connections: the server's notices and connections it closed")
+struct NoticeTests {
+    @Test func aWarningGoesToTheHandlerAsOneLineAndNeverRawToStandardError() async throws {
+        try await TestDatabase.withEmpty { configuration in
+            let heard = Mutex<[PostgresNotice]>([])
+            var configuration = configuration
+            configuration.noticeHandler = { notice in heard.withLock { $0.append(notice) } }
+            let connection = try PostgresConnection(configuration: configuration)
+            try connection.execute(script: #"DO $$ BEGIN RAISE WARNING 'stock is low'; RAISE WARNING E'two\n\tlines'; END $$"#)
+            let notices = heard.withLock { $0 }
+            #expect(notices.map(\.severity) == ["WARNING", "WARNING"])
+            #expect(notices.map(\.message) == ["stock is low", "two lines"])
+            #expect(!notices[0].endsTheSession)
+        }
+    }
+
+    @Test func libpqsMessageOverSeveralLinesReadsAsSentences() {
+        #expect(PostgresError.oneLine("""
+            server closed the connection unexpectedly
+            \tThis probably means the server terminated abnormally
+            \tbefore or while processing the request.
+
+            """) == "server closed the connection unexpectedly. This probably means the server terminated abnormally before or while processing the request.")
+        #expect(PostgresError.oneLine("could not connect: No such file or directory\n\tIs the server running locally?")
+            == "could not connect: No such file or directory. Is the server running locally?")
+    }
+
+    @Test func aConnectionTheServerClosedWhileIdleIsReplacedBeforeItIsLent() async throws {
+        try await TestDatabase.withEmpty { configuration in
+            let pool = PostgresPool(configuration: configuration, maximumConnections: 1)
+            let first = try await pool.withConnection { try $0.query("SELECT pg_backend_pid() AS pid").single().decode(Int32.self, column: "pid") }
+            let admin = try PostgresConnection(configuration: configuration)
+            try admin.query("SELECT pg_terminate_backend(\(first), 5000)")
+            // The pool's only connection is dead; the next caller gets a new one and never sees the old one fail.
+            let second = try await pool.withConnection { try $0.query("SELECT pg_backend_pid() AS pid").single().decode(Int32.self, column: "pid") }
+            #expect(second != first)
+            try admin.query("SELECT pg_terminate_backend(\(second), 5000)")
+            let third = try await pool.query("SELECT 42 AS answer")
+            #expect(!third.isEmpty)
+            #expect(pool.statistics.opened == 1)
+            await pool.closeIdleConnections()
+        }
+    }
+}
+

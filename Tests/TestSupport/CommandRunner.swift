@@ -7,27 +7,40 @@ public struct CommandOutput: Sendable {
     public let stderr: String
 }
 
+/// `points-server` run as an operator starts it (for its command line; the server's routes are
+/// tested in-process over real HTTP).
+public enum PointsServerBinary {
+    public static let url = PointsAdminBinary.built("points-server")
+
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandOutput {
+        try PointsAdminBinary.run(arguments, environment: environment, executable: url)
+    }
+}
+
 public enum PointsAdminBinary {
     /// `points-admin` beside the test bundle in the build folder.
-    public static let url: URL = {
+    public static let url = built("points-admin")
+
+    /// The executable `name` beside the test bundle in the build folder.
+    static func built(_ name: String) -> URL {
         let buildDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var candidate = buildDirectory.appendingPathComponent("points-admin")
+        var candidate = buildDirectory.appendingPathComponent(name)
         var directory = buildDirectory
         while !FileManager.default.isExecutableFile(atPath: candidate.path), directory.path != "/" {
             directory = directory.deletingLastPathComponent()
-            candidate = directory.appendingPathComponent("points-admin")
+            candidate = directory.appendingPathComponent(name)
         }
         return candidate
-    }()
+    }
 
     /// Runs `points-admin` with `arguments`, an optional standard input, and extra environment.
     /// The terminal's width (`COLUMNS`) comes only from `environment`, so that tables print
     /// whole whatever the shell running the tests.
     public static func run(
-        _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]
+        _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], executable: URL = url
     ) throws -> CommandOutput {
         let process = Process()
-        process.executableURL = url
+        process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["COLUMNS"] = nil

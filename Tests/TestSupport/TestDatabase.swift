@@ -104,6 +104,13 @@ public enum TestDatabase {
         }
     }
 
+    /// A URL of the test server for the database `configuration` names, for the CLI.
+    public static func url(of configuration: ConnectionConfiguration) throws -> String {
+        let database = try sql(configuration, "SELECT current_database()").single().decode(String.self, at: 0)
+        guard !serverURL.isEmpty else { return "dbname=\(database)" }
+        return serverURL.replacingOccurrences(of: "postgresql:///postgres?", with: "postgresql:///\(database)?")
+    }
+
     /// Runs SQL on the database as the superuser of the test server (or as `role`, with SET ROLE).
     @discardableResult
     public static func sql(

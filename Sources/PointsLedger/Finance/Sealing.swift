@@ -52,8 +52,6 @@ extension Ledger {
             } catch LedgerError.database(let error) where error.constraint == "movement_has_entry" {
                 // Blocks committed by earlier rounds stay sealed; no movement without its entry enters a block.
                 throw LedgerError.refused(.journalIncomplete(detail: "\(error.message); \(error.hint ?? "repair it before sealing")"))
-            } catch LedgerError.database(let error) where error.code == .lockNotAvailable {
-                throw LedgerError.refused(.busy(detail: "\(error.message); \(error.hint ?? "seal again when it has finished")"))
             }
             summary.blocks += round.blocks
             summary.entries += round.entries

@@ -1,0 +1,59 @@
+import Foundation
+import PointsLedger
+import Postgres
+import TestSupport
+import Testing
+
+/// A writer that prepares a transaction after changing a member (`PREPARE TRANSACTION` keeps its
+/// row locks past its session) holds that member back only for a while: every write waits at most
+/// `Ledger.lockWaitSeconds` and is answered "busy, retry", and the job rolls the transaction back.
+@Suite("A writer cannot hold a member hostage")
+struct HostageTests {
+    @Test func aPreparedTransactionMakesWritesBusyUntilTheJobRollsItBack() async throws {
+        try await ServerHarness.run { server in
+            let program = server.program
+            _ = try await server.ledger.createMember("alice", in: program)
+            _ = try await server.ledger.grant(points: 500, to: "alice", in: program, reason: "welcome", actor: "tests", key: "g1")
+            let rogue = try PostgresConnection(configuration: try TestDatabase.asWriter(server.configuration))
+            try rogue.execute(script: """
+                BEGIN;
+                SELECT * FROM points.adjust(\(program.id), 'alice', 5, 'mine now', 'rogue', 'hostage-1');
+                PREPARE TRANSACTION 'hostage of alice';
+                """)
+
+            // Over HTTP: 503 busy with Retry-After, after the stated wait, not the request's deadline.
+            let started = ContinuousClock.now
+            let redemption = try await server.call(
+                .post, Path.redemptions, ["member": "alice"], key: server.checkout, body: #"{"points":100,"reason":"parking"}"#,
+                idempotencyKey: "r-1")
+            #expect(redemption.status == 503 && redemption.type == "busy", "\(redemption.text)")
+            #expect(redemption.headers[.retryAfter] != nil)
+            #expect(redemption.json["detail"]?.string?.contains("5 seconds") == true, "\(redemption.text)")
+            #expect(ContinuousClock.now - started < .seconds(10))
+
+            // In the CLI: one sentence, exit 1.
+            let url = try TestDatabase.url(of: server.configuration)
+            let cli = try PointsAdminBinary.run([
+                "adjust", "deduct", "--database-url", url, "--member", "alice", "--points", "30", "--reason", "gift", "--actor", "ops", "--key", "d-1",
+            ])
+            #expect(cli.status == 1, "\(cli.stderr)")
+            #expect(cli.stderr.contains("nothing was written") && cli.stderr.contains("points-admin jobs prepared"), "\(cli.stderr)")
+
+            // The job rolls it back (here at once; on a schedule, once it is a minute old) and says so.
+            let job = try PointsAdminBinary.run(
+                ["jobs", "prepared", "--older-than", "0", "--database-url", url])
+            #expect(job.status == 0, "\(job.stderr)")
+            #expect(job.stdout.contains(#"Prepared transaction "hostage of alice""#) && job.stdout.contains("rolled back"), "\(job.stdout)")
+            let again = try PointsAdminBinary.run(
+                ["jobs", "prepared", "--older-than", "0", "--database-url", url])
+            #expect(again.stdout.contains("No transaction has been left prepared"), "\(again.stdout)")
+
+            // The member is free again, and the rogue's change never happened.
+            let retried = try await server.call(
+                .post, Path.redemptions, ["member": "alice"], key: server.checkout, body: #"{"points":100,"reason":"parking"}"#,
+                idempotencyKey: "r-1")
+            #expect(retried.status == 201, "\(retried.text)")
+            #expect(try await server.ledger.member("alice", in: program).available == 400)
+        }
+    }
+}
