@@ -786,6 +786,9 @@ ALTER TABLE ONLY points.members
 ALTER TABLE ONLY points.movements
     ADD CONSTRAINT movements_pkey PRIMARY KEY (program_id, member_id, entry_id, leg);
 
+ALTER TABLE points.program_settings
+    ADD CONSTRAINT point_value_positive CHECK ((point_value > (0)::numeric)) NOT VALID;
+
 ALTER TABLE ONLY points.program_settings
     ADD CONSTRAINT program_settings_pkey PRIMARY KEY (program_id, effective_at);
 

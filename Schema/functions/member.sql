@@ -19,6 +19,11 @@ BEGIN
         RETURN;
     END IF;
     SELECT t.tier INTO v_tier FROM points.tiers AS t WHERE t.program_id = p_program ORDER BY t.rank LIMIT 1;
+    IF v_tier IS NULL THEN
+        -- Every program has its entry tier from its creation: no tier, no program.
+        RAISE EXCEPTION 'program % does not exist', p_program
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass the id of a program (points.programs) as p_program.';
+    END IF;
     INSERT INTO points.members AS m (program_id, member_id, tier, referrer)
     VALUES (p_program, p_member, v_tier, p_referrer)
     ON CONFLICT ON CONSTRAINT members_pkey DO NOTHING

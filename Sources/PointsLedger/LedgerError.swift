@@ -38,10 +38,11 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The problem in the library's words (a caller's own interface adds its own, such as the
     /// command that creates what was not found).
     public var description: String {
-        let shown = VisibleText.escaped
+        let shown = VisibleText.echoed
         return switch self {
         case .invalidInput(let field, let reason):
-            "Invalid \(shown(field)): \(shown(reason))."
+            // The reason is the library's sentence, which cuts what it quotes itself.
+            "Invalid \(shown(field)): \(VisibleText.escaped(reason))."
         case .notFound(let entity, let id):
             "\(entity.name.capitalizedFirst) \"\(shown(id))\" does not exist\(entity == .program ? "" : " in this program")."
         case .programConflict(let name, let currency, let timeZone):

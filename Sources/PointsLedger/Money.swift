@@ -40,13 +40,13 @@ public struct Money: Sendable, Hashable, Codable, Comparable, CustomStringConver
             overflow = overflow || o1 || o2
             minor = plus
         }
-        guard valid, wholeDigits > 0, !seenPoint || decimals > 0 else {
-            throw .invalidInput(field: field, reason: "\"\(text)\" is not an amount; write it like 12.34")
+        guard valid, wholeDigits > 0, !seenPoint || decimals > 0, wholeDigits == 1 || text.utf8.first != UInt8(ascii: "0") else {
+            throw .invalidInput(field: field, reason: "\(TextRules.shown(text)) is not an amount; write it like 12.34")
         }
         guard decimals <= exponent else {
             throw .invalidInput(
                 field: field,
-                reason: "\"\(text)\" has \(decimals) decimals; the program's currency has \(exponent)")
+                reason: "\(TextRules.shown(text)) has \(decimals) decimals; the program's currency has \(exponent)")
         }
         for _ in decimals..<exponent where !overflow {
             let (times, o) = minor.multipliedReportingOverflow(by: 10)
@@ -54,7 +54,7 @@ public struct Money: Sendable, Hashable, Codable, Comparable, CustomStringConver
             minor = times
         }
         guard !overflow else {
-            throw .invalidInput(field: field, reason: "\"\(text)\" is too large")
+            throw .invalidInput(field: field, reason: "\(TextRules.shown(text)) is too large")
         }
         return Money(minorUnits: minor, exponent: exponent)
     }

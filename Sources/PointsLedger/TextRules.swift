@@ -52,9 +52,10 @@ public enum TextRules {
     }
 
     /// `text` in quotes, with every scalar a terminal would act on or hide written as `\u{…}`
-    /// (`VisibleText`), so that a message can show what a caller sent without acting on it.
+    /// (`VisibleText`), so that a message can show what a caller sent without acting on it; cut
+    /// after `VisibleText.echoLimit` characters, with a count of the rest.
     public static func shown(_ text: String) -> String {
-        "\"" + VisibleText.escaped(text) + "\""
+        "\"" + VisibleText.echoed(text) + "\""
     }
 
     /// `U+001B (a control character)` and the like, for messages.

@@ -42,6 +42,18 @@ public enum VisibleText {
     /// `text` escaped line by line: its newlines stay, anything else that needs it is written out.
     /// Only for text whose every newline is the program's own, such as a usage message; text that
     /// may carry a user's newline is `escaped` whole.
+    /// How many characters of a caller's value a message echoes at most.
+    public static let echoLimit = 100
+
+    /// `text` escaped as `escaped` does, cut after `echoLimit` characters with a count of the
+    /// rest: a message names what a caller sent without echoing 100 KB of it.
+    public static func echoed(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard scalars.count > echoLimit else { return escaped(text) }
+        let head = String(String.UnicodeScalarView(scalars.prefix(echoLimit)))
+        return escaped(head) + "… (\(scalars.count - echoLimit) more characters)"
+    }
+
     public static func escapedKeepingLines(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { escaped(String($0)) }.joined(separator: "\n")
     }

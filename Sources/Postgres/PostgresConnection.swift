@@ -62,16 +62,17 @@ public final class PostgresConnection {
         canceller = PostgresCanceller(connection: connection)
         notices = NoticeReceiver(handler: configuration.noticeHandler)
         notices.install(on: connection)
-        var settings = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET client_min_messages = 'warning'"
+        try execute(script: "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET client_min_messages = 'warning'")
         for (name, value) in configuration.sessionSettings.sorted(by: { $0.key < $1.key }) {
-            guard !name.isEmpty, name.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) })
-            else {
-                throw PostgresError(kind: .invalidConfiguration, message: "a session setting's name must be a parameter name, not \"\(name)\"")
+            guard !Self.fixedSettings.contains(name.lowercased()) else {
+                throw PostgresError(kind: .invalidConfiguration, message: "the session setting \(name) is fixed by the connection")
             }
-            settings += "; SET \(name) = '\(String(value.flatMap { $0 == "'" ? ["'", "'"] : [$0] }))'"
+            try query("SELECT pg_catalog.set_config(\(name), \(value), false)")
         }
-        try execute(script: settings)
     }
+
+    /// The settings the value decoders rely on: no `sessionSettings` may change them.
+    static let fixedSettings: Set<String> = ["timezone", "datestyle", "intervalstyle", "client_encoding", "client_min_messages"]
 
     deinit {
         PQfinish(handle)
@@ -92,13 +93,10 @@ public final class PostgresConnection {
     /// only between commands, as a pool does before lending a connection.
     public func closedWhileIdle() -> Bool {
         if isBroken || notices.sessionEnded { return true }
-        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-        guard descriptor.fd >= 0 else { return true }
-        let ready = poll(&descriptor, 1, 0)
-        guard ready > 0 else { return ready < 0 && errno != EINTR }
-        // Something arrived between commands: the reason the server is closing (read as a notice),
-        // the end of the stream, or a parameter's new value.
-        // Reading is not parsing: PQisBusy parses what was read, handing a message to the notice receiver.
+        // libpq's socket never blocks: this reads whatever arrived between commands (the reason
+        // the server is closing, read as a notice; the end of the stream; a parameter's new
+        // value), also what TLS has buffered, and returns at once when nothing has. Reading is
+        // not parsing: PQisBusy parses what was read, handing a message to the notice receiver.
         if PQconsumeInput(handle) == 0 { notices.deliver(); return true }
         _ = PQisBusy(handle)
         notices.deliver()

@@ -12,7 +12,7 @@ struct AdjustCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The member's id.", valueName: "id"))
         var member: String
         // Unconditional, so that "--points -5" is read as a number and refused as one.
-        @Option(parsing: .unconditional, help: ArgumentHelp("A positive whole number of points.", valueName: "n"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("A positive whole number of points.", valueName: "n"), transform: WholeFlag.int64)
         var points: Int64
         @Option(help: ArgumentHelp("Why (recorded on the entry).", valueName: "text"))
         var reason: String

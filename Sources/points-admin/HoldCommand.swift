@@ -17,7 +17,7 @@ struct HoldCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Option(help: ArgumentHelp("The member's id.", valueName: "id"))
         var member: String
-        @Option(parsing: .unconditional, help: ArgumentHelp("Points to reserve.", valueName: "n"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Points to reserve.", valueName: "n"), transform: WholeFlag.int64)
         var points: Int64
         @Option(help: ArgumentHelp("How long it lasts: 90s, 15m, 2h or 1d (at most 30d).", valueName: "duration"))
         var expiresIn: String
@@ -51,9 +51,9 @@ struct HoldCommand: AsyncParsableCommand {
     struct Capture: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Spend all or part of a hold; the rest is released.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The hold's id.", valueName: "hold"))
+        @Argument(help: ArgumentHelp("The hold's id.", valueName: "hold"), transform: WholeFlag.int64)
         var hold: Int64
-        @Option(parsing: .unconditional, help: ArgumentHelp("Points to capture (default: all the hold's).", valueName: "n"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Points to capture (default: all the hold's).", valueName: "n"), transform: WholeFlag.int64)
         var points: Int64?
         @Option(help: ArgumentHelp("The order the points pay for: its refunds return them in proportion.", valueName: "order"))
         var order: String?
@@ -68,7 +68,7 @@ struct HoldCommand: AsyncParsableCommand {
     struct Release: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "void", abstract: "Release a hold without spending anything.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The hold's id.", valueName: "hold"))
+        @Argument(help: ArgumentHelp("The hold's id.", valueName: "hold"), transform: WholeFlag.int64)
         var hold: Int64
 
         func run() async throws {

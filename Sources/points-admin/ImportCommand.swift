@@ -29,9 +29,9 @@ struct ImportCommand: AsyncParsableCommand {
         var allowBackdated = false
         @Option(help: ArgumentHelp("Where to write the per-line report (default: standard output).", valueName: "file"))
         var report: String?
-        @Option(help: ArgumentHelp("Lines per committed batch.", valueName: "n"))
+        @Option(help: ArgumentHelp("Lines per committed batch.", valueName: "n"), transform: WholeFlag.int)
         var batch = 50_000
-        @Option(help: ArgumentHelp("Connections posting batches in parallel, each for its own share of the members.", valueName: "n"))
+        @Option(help: ArgumentHelp("Connections posting batches in parallel, each for its own share of the members.", valueName: "n"), transform: WholeFlag.int)
         var connections = 2
 
         func validate() throws {
@@ -161,7 +161,7 @@ extension ImportCommand {
         var allowBackdated = false
         @Option(help: ArgumentHelp("Where to write the per-line report (default: standard output).", valueName: "file"))
         var report: String?
-        @Option(help: ArgumentHelp("Records of one kind per committed batch, at most.", valueName: "n"))
+        @Option(help: ArgumentHelp("Records of one kind per committed batch, at most.", valueName: "n"), transform: WholeFlag.int)
         var batch = 5_000
         @Option(help: ArgumentHelp("Who is recorded on adjustments whose line names no actor.", valueName: "name"))
         var actor = ProcessInfo.processInfo.environment["USER"] ?? "admin"

@@ -16,7 +16,7 @@ struct JobsCommand: AsyncParsableCommand {
     struct JobOptions: ParsableArguments {
         @Option(help: ArgumentHelp("Run as of this time (default: now); program time unless a zone is given.", valueName: "time"))
         var asOf: String?
-        @Option(help: ArgumentHelp("Items per committed chunk.", valueName: "n"))
+        @Option(help: ArgumentHelp("Items per committed chunk.", valueName: "n"), transform: WholeFlag.int)
         var chunk: Int?
 
         func validate() throws {
@@ -87,7 +87,7 @@ extension JobsCommand {
                 superuser. Exits 1 when one could not be rolled back.
                 """)
         @OptionGroup var options: GlobalOptions
-        @Option(help: ArgumentHelp("Roll back those prepared more than this many seconds ago.", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Roll back those prepared more than this many seconds ago.", valueName: "seconds"), transform: WholeFlag.int)
         var olderThan = 60
 
         func validate() throws {
@@ -192,9 +192,9 @@ extension JobsCommand {
                 Note the head hash it prints: `audit verify --head HASH` proves the chain still holds it.
                 """)
         @OptionGroup var options: GlobalOptions
-        @Option(help: ArgumentHelp("Entries per block.", valueName: "n"))
+        @Option(help: ArgumentHelp("Entries per block.", valueName: "n"), transform: WholeFlag.int)
         var blockSize = 10_000
-        @Option(help: ArgumentHelp("Seconds to wait for open transactions before giving up (at most 3600).", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Seconds to wait for open transactions before giving up (at most 3600).", valueName: "seconds"), transform: WholeFlag.int)
         var wait = 60
 
         func validate() throws {

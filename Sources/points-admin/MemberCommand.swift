@@ -167,7 +167,7 @@ struct MemberCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument(help: ArgumentHelp("The member's id.", valueName: "id"))
         var id: String
-        @Option(help: ArgumentHelp("At most this many entries (1 to 1,000), newest first.", valueName: "n"))
+        @Option(help: ArgumentHelp("At most this many entries (1 to 1,000), newest first.", valueName: "n"), transform: WholeFlag.int)
         var limit = 100
         @Option(help: ArgumentHelp("The page after the one that printed this cursor.", valueName: "cursor"))
         var cursor: String?

@@ -83,3 +83,25 @@ extension Ledger {
         return try await instant(text, in: program, field: field)
     }
 }
+
+/// Whole-number flags read by the ledger's one grammar of numbers (`Numbers`): digits only, no
+/// sign and no leading zero (`--points 12`, not `+12` or `012`), as `--amount` and the imports read them.
+enum WholeFlag {
+    struct NotAWholeNumber: Error, CustomStringConvertible {
+        let text: String
+        var description: String {
+            Numbers.isWholeNumber(text)
+                ? "\(TextRules.shown(text)) is more than the largest whole number this takes, \(Int64.max)"
+                : "\(TextRules.shown(text)) is not a whole number written with digits only, such as 12"
+        }
+    }
+
+    static func int64(_ text: String) throws -> Int64 {
+        guard Numbers.isWholeNumber(text), let value = Int64(text) else { throw NotAWholeNumber(text: text) }
+        return value
+    }
+
+    static func int(_ text: String) throws -> Int {
+        Int(try int64(text))
+    }
+}

@@ -27,6 +27,10 @@ struct PointsAdmin: AsyncParsableCommand {
     )
 
     static func main() async {
+        if let problem = argumentNotUTF8() {
+            Terminal.error(TerminalText(escaping: problem))
+            Foundation.exit(ExitStatus.usage)
+        }
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {
@@ -56,6 +60,23 @@ struct PointsAdmin: AsyncParsableCommand {
             Terminal.error(TerminalText(lines: withoutConnectionStrings(fullMessage(for: error))))
             Foundation.exit(ExitStatus.usage)
         }
+    }
+
+    /// The first argument whose bytes are not UTF-8, named, or nil. Swift reads such bytes as
+    /// U+FFFD, which would store a reason or a name other than the one typed: every argument is
+    /// checked as the shell passed it, before any is read.
+    static func argumentNotUTF8() -> String? {
+        for index in 1..<Int(CommandLine.argc) {
+            guard let pointer = CommandLine.unsafeArgv[index] else { continue }
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer))
+            guard String(validating: bytes, as: UTF8.self) == nil else { continue }
+            let flag = index > 1 ? String(validatingCString: CommandLine.unsafeArgv[index - 1]!).flatMap { $0.hasPrefix("--") ? " (the value of \($0))" : nil } ?? "" : ""
+            return """
+                Argument \(index)\(flag) is not UTF-8 text; nothing was done. The ledger keeps text as UTF-8: \
+                set your terminal to UTF-8 or convert the text (for example with iconv -t UTF-8).
+                """
+        }
+        return nil
     }
 
     /// A usage message with every argument that looks like a connection string (or holds a

@@ -75,15 +75,15 @@ struct ProgramCommand: AsyncParsableCommand {
         var earnRate: String?
         @Option(help: ArgumentHelp("How points are rounded: down, up, half_up or half_even.", valueName: "mode"))
         var rounding: String?
-        @Option(help: ArgumentHelp("Days purchase points stay pending (0: available at once).", valueName: "days"))
+        @Option(help: ArgumentHelp("Days purchase points stay pending (0: available at once).", valueName: "days"), transform: WholeFlag.int)
         var returnWindowDays: Int?
         @Option(help: ArgumentHelp("When a clawback finds too few points: negative or write_off.", valueName: "policy"))
         var refundPolicy: String?
         @Option(help: ArgumentHelp("When points expire: never, \"days N\", \"months N\" or \"years N\".", valueName: "policy"))
         var expiry: String?
-        @Option(help: ArgumentHelp("Points for the referrer on a referred member's first purchase.", valueName: "points"))
+        @Option(help: ArgumentHelp("Points for the referrer on a referred member's first purchase.", valueName: "points"), transform: WholeFlag.int64)
         var referralBonus: Int64?
-        @Option(help: ArgumentHelp("Days an event may be dated back without a back-dating permission.", valueName: "days"))
+        @Option(help: ArgumentHelp("Days an event may be dated back without a back-dating permission.", valueName: "days"), transform: WholeFlag.int)
         var backdateDays: Int?
         @Option(help: ArgumentHelp(
             "The tier qualification period: month, quarter or year (once there are entries, from a 1 January only).",
@@ -140,28 +140,23 @@ where Value.RawValue == String {
 
 /// An exact decimal such as 1.25 (never through a Double), or an error naming the option.
 func exactDecimal(_ text: String, field: String) throws(LedgerError) -> Decimal {
-    guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), text.filter({ $0 == "." }).count <= 1,
-        let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
-    else {
-        throw .invalidInput(field: field, reason: "\"\(text)\" is not a decimal number such as 1.25")
-    }
-    return value
+    try Numbers.decimal(text, field: field)
 }
 
 /// A whole number of `minimum` or more, or nil for "none" (no cap, no limit, unlimited stock),
 /// or an error naming the option.
 func countOrNone(_ text: String, field: String, minimum: Int64 = 0) throws(LedgerError) -> Int64? {
     if text == "none" { return nil }
-    guard let value = Int64(text), value >= minimum else {
-        throw .invalidInput(field: field, reason: "\"\(text)\" is not a whole number of \(minimum) or more (or none)")
+    guard Numbers.isWholeNumber(text), let value = Int64(text), value >= minimum else {
+        throw .invalidInput(field: field, reason: "\(TextRules.shown(text)) is not a whole number of \(minimum) or more (or none)")
     }
     return value
 }
 
 /// A whole number of 0 or more points, or an error naming the option.
 func wholePoints(_ text: String, field: String) throws(LedgerError) -> Int64 {
-    guard let value = Int64(text), value >= 0 else {
-        throw .invalidInput(field: field, reason: "\"\(text)\" is not a whole number of 0 or more points")
+    guard Numbers.isWholeNumber(text), let value = Int64(text) else {
+        throw .invalidInput(field: field, reason: "\(TextRules.shown(text)) is not a whole number of 0 or more points")
     }
     return value
 }

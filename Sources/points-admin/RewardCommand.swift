@@ -112,9 +112,9 @@ struct RedeemCommand: AsyncParsableCommand {
     var member: String
     @Option(help: ArgumentHelp("The reward's code.", valueName: "code"))
     var reward: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Units of the reward (default 1).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Units of the reward (default 1).", valueName: "n"), transform: WholeFlag.int)
     var quantity: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Points to spend, without a reward.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Points to spend, without a reward.", valueName: "n"), transform: WholeFlag.int64)
     var points: Int64?
     @Option(help: ArgumentHelp("Why, for a spend without a reward.", valueName: "text"))
     var reason: String?

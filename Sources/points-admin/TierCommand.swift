@@ -98,7 +98,7 @@ struct TierCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument(help: ArgumentHelp("The tier: ordinary, advanced, premium, or a new one.", valueName: "name"))
         var name: String
-        @Option(help: ArgumentHelp("A new tier's rank (0 is the entry tier).", valueName: "n"))
+        @Option(help: ArgumentHelp("A new tier's rank (0 is the entry tier).", valueName: "n"), transform: WholeFlag.int)
         var rank: Int?
         @Option(parsing: .unconditional, help: ArgumentHelp("Qualifying points in one period that reach the tier.", valueName: "n"))
         var entryPoints: String?

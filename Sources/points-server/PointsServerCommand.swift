@@ -80,10 +80,12 @@ struct PointsServerCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...65_535).contains(port) || port == 0 else { throw ValidationError("--port must be from 0 to 65535, not \(port).") }
         guard connections >= 1 else { throw ValidationError("--connections must be at least 1, not \(connections).") }
-        guard deadlineSeconds > 0, deadlineSeconds <= 3_600 else {
+        guard deadlineSeconds.isFinite, deadlineSeconds > 0, deadlineSeconds <= 3_600 else {
             throw ValidationError("--deadline must be more than 0 and at most 3600 seconds, not \(deadlineSeconds).")
         }
-        guard jobsEverySeconds >= 1 else { throw ValidationError("--jobs-every must be at least 1 second, not \(jobsEverySeconds).") }
+        guard jobsEverySeconds.isFinite, jobsEverySeconds >= 1, jobsEverySeconds <= 86_400 else {
+            throw ValidationError("--jobs-every must be from 1 to 86400 seconds, not \(jobsEverySeconds).")
+        }
         if !jobs && (jobsDatabaseURL != nil || jobsPasswordFile != nil) {
             throw ValidationError("--jobs-database-url and --jobs-password-file are for --jobs; add --jobs to run the period jobs.")
         }

@@ -27,10 +27,15 @@ struct ArgumentBytesCLITests {
         return (process.terminationStatus, String(decoding: errData, as: UTF8.self))
     }
 
-    @Test func bytesThatAreNotUTF8NeverBecomeAnID() async throws {
+    @Test func bytesThatAreNotUTF8NeverBecomeAnIDOrAReason() async throws {
         try await cli.withProgram { run, configuration in
             let latin1 = try shell(#""$1" member create "$(printf 'caf\351')" --database-url "$2""#, run)
-            #expect(latin1.status == 2 && latin1.stderr.contains("U+FFFD"), "\(latin1.stderr)")
+            #expect(latin1.status == 2 && latin1.stderr.contains("Argument 3 is not UTF-8"), "\(latin1.stderr)")
+            let reason = try shell(
+                #""$1" adjust grant --member m1 --points 5 --reason "$(printf 'caf\351')" --actor ops --key k --database-url "$2""#, run)
+            #expect(reason.status == 2 && reason.stderr.contains("(the value of --reason) is not UTF-8"), "\(reason.stderr)")
+            let entries = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.journal_entries").single()
+            #expect(try entries.decode(Int64.self, at: 0) == 1)  // the seed grant alone
             let other = try shell(#""$1" member create "$(printf 'caf\377')" --database-url "$2""#, run)
             #expect(other.status == 2, "\(other.stderr)")
             let members = try TestDatabase.sql(configuration, "SELECT count(*) FROM points.members").single()

@@ -154,4 +154,16 @@ struct AccessAndErrorTests {
             #expect(!body.contains("nonexistent") && !body.contains("secretdb"))
         }
     }
+
+    @Test func aLongValueIsEchoedCutWithACountOfTheRest() async throws {
+        try await ServerHarness.run { server in
+            let long = String(repeating: "x", count: 50_000)  // a body holds at most 64 KB
+            let body = #"{"member":"m1","order":"o-1","amount":"\#(long).5x"}"#
+            let posted = try await server.send(.post, "/v1/programs/default/purchases", key: server.checkout, body: body)
+            #expect(posted.status == 422 || posted.status == 400, "\(posted.text.prefix(300))")
+            #expect(posted.text.utf8.count < 1_500 && posted.text.contains("more characters)"), "\(posted.text.prefix(600))")
+            let member = try await server.send(.get, "/v1/programs/default/members/" + long, key: server.app)
+            #expect(member.status >= 400 && member.text.utf8.count < 1_500, "\(member.text.prefix(600))")
+        }
+    }
 }

@@ -20,6 +20,12 @@ struct HostageTests {
                 SELECT * FROM points.adjust(\(program.id), 'alice', 5, 'mine now', 'rogue', 'hostage-1');
                 PREPARE TRANSACTION 'hostage of alice';
                 """)
+            // Names chosen to escape a quoting that goes character by character: a quote joined to
+            // the mark before or after it, and a statement after it.
+            for name in ["y\u{0600}' --", "x'\u{0301}", "it's'; DROP TABLE points.members; --\\"] {
+                let literal = "'" + name.unicodeScalars.map { $0 == "'" ? "''" : String($0) }.joined() + "'"
+                try rogue.execute(script: "BEGIN; SELECT 1; PREPARE TRANSACTION \(literal)")
+            }
 
             // Over HTTP: 503 busy with Retry-After, after the stated wait, not the request's deadline.
             let started = ContinuousClock.now
@@ -44,6 +50,7 @@ struct HostageTests {
                 ["jobs", "prepared", "--older-than", "0", "--database-url", url])
             #expect(job.status == 0, "\(job.stderr)")
             #expect(job.stdout.contains(#"Prepared transaction "hostage of alice""#) && job.stdout.contains("rolled back"), "\(job.stdout)")
+            #expect(job.stdout.components(separatedBy: ": rolled back.").count == 5, "\(job.stdout)")
             let again = try PointsAdminBinary.run(
                 ["jobs", "prepared", "--older-than", "0", "--database-url", url])
             #expect(again.stdout.contains("No transaction has been left prepared"), "\(again.stdout)")

@@ -151,8 +151,9 @@ public struct SettingsChange: Sendable, Hashable {
             }
         }
         if let pointValue {
-            guard pointValue >= 0, pointValue <= 1_000_000, max(0, -pointValue.exponent) <= 8 else {
-                throw .invalidInput(field: "point value", reason: "\(pointValue) must be between 0 and 1000000 with at most 8 decimals")
+            guard pointValue > 0, pointValue <= 1_000_000, max(0, -pointValue.exponent) <= 8 else {
+                throw .invalidInput(
+                    field: "point value", reason: "\(pointValue) must be more than 0 and at most 1000000, with at most 8 decimals (what a point is worth in the currency)")
             }
         }
         if let returnWindowDays, !(0...365).contains(returnWindowDays) {

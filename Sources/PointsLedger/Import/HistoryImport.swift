@@ -177,15 +177,11 @@ struct HistoryLines: ImportLineKind {
                 record.member = values["member"]
                 try Validate.key(record.key!)
                 try Validate.memberID(record.member!)
-                guard let points = Int64(values["points"]!), points != 0, points != .min else {
-                    throw LedgerError.invalidInput(
-                        field: "points", reason: "\(TextRules.shown(values["points"]!)) is not a whole number of points other than 0 (below 0: a deduction)")
-                }
-                record.points = points
+                record.points = try Numbers.signedPoints(values["points"]!, field: "points")
                 record.reason = try Validate.text(values["reason"]!, field: "reason")
                 record.actor = try Validate.text(values["actor"] ?? actor, field: "actor", maximumLength: 100)
                 if let expiresAt = values["expires_at"] {
-                    guard points > 0 else {
+                    guard record.points! > 0 else {
                         throw LedgerError.invalidInput(field: "expires_at", reason: "an expiry belongs to a grant, not to a deduction")
                     }
                     record.expiresAt = try time(expiresAt, field: "expires_at")
@@ -214,7 +210,7 @@ struct HistoryLines: ImportLineKind {
     }
 
     private func count(_ text: String, field: String, range: ClosedRange<Int>) throws -> Int {
-        guard let value = Int(text), range.contains(value) else {
+        guard Numbers.isWhole(text), let value = Int(text), range.contains(value) else {
             throw LedgerError.invalidInput(
                 field: field, reason: "\(TextRules.shown(text)) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
         }

@@ -50,9 +50,9 @@ struct Migrator {
         // Any session may take an advisory lock, so the wait for one is bounded and named.
         do {
             let sessionWait = try connection.query("SELECT current_setting('lock_timeout') AS wait").single().decode(String.self, column: "wait")
+            defer { _ = try? connection.query("SELECT set_config('lock_timeout', \(sessionWait), false)") }
             try connection.execute(script: "SET lock_timeout = '60s'")
             try connection.query("SELECT pg_advisory_lock(\(Self.lockKey))")
-            try connection.query("SELECT set_config('lock_timeout', \(sessionWait), false)")
         } catch {
             guard error.code == .lockNotAvailable else { throw error }
             throw LedgerError.refused(.busy(
