@@ -17,13 +17,19 @@ public struct JobSchedule: Service {
     let interval: Duration
     let metrics: ServerMetrics
     let logger: Logger
+    /// How long a transaction may stay prepared before a pass rolls it back.
+    let preparedBound: Duration
 
-    public init(ledger: Ledger, interval: Duration, metrics: ServerMetrics, logger: Logger) {
+    public init(
+        ledger: Ledger, interval: Duration, metrics: ServerMetrics, logger: Logger,
+        preparedBound: Duration = PreparedTransactions.defaultBound
+    ) {
         precondition(ledger.pool.maximumConnections >= 2, "the job schedule holds a lock on one connection while the jobs use another")
         self.ledger = ledger
         self.interval = interval
         self.metrics = metrics
         self.logger = logger
+        self.preparedBound = preparedBound
     }
 
     public func run() async throws {
@@ -66,11 +72,11 @@ public struct JobSchedule: Service {
         }
     }
 
-    /// Rolls back transactions left prepared for more than a minute (they hold members' rows
+    /// Rolls back transactions left prepared for more than `preparedBound` (they hold members' rows
     /// past their session), and logs each one, and each one this role may not roll back.
     private func rollBackPreparedTransactions() async {
         do {
-            for transaction in try await ledger.rollBackPreparedTransactions() {
+            for transaction in try await ledger.rollBackPreparedTransactions(olderThan: preparedBound) {
                 let metadata: Logger.Metadata = [
                     "name": "\(VisibleText.escaped(transaction.name))", "role": "\(VisibleText.escaped(transaction.role))",
                     "preparedAt": "\(transaction.preparedAt)",

@@ -17,6 +17,22 @@ struct EscapedOutputCLITests {
         }
     }
 
+    /// A warning the database raises reaches standard error as one escaped line, never raw.
+    @Test func aWarningOfTheDatabaseIsOneEscapedLine() async throws {
+        try await cli.withProgram { run, configuration in
+            try TestDatabase.sql(configuration, #"""
+                CREATE FUNCTION public.warn_on_member() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE WARNING E'new member\n\x1b[31mred'; RETURN NEW; END $$
+                """#)
+            try TestDatabase.sql(
+                configuration, "CREATE TRIGGER warn_on_member BEFORE INSERT ON points.members FOR EACH ROW EXECUTE FUNCTION public.warn_on_member()")
+            let created = try run(["member", "create", "m2"])
+            #expect(created.status == 0, "\(created.stderr)")
+            #expect(created.stderr == #"The database warns: new member. \u{1B}[31mred"# + "\n", "\(created.stderr)")
+            #expect(!created.stderr.contains("\u{1B}") && !created.stderr.contains("WARNING"))
+        }
+    }
+
     @Test func anErrorMessageEchoesAnIdEscaped() async throws {
         try await cli.withProgram { run, _ in
             let shown = try run(["member", "show", "m\u{1B}[31m\nforged line\u{202E}"])

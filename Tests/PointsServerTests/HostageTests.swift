@@ -1,5 +1,6 @@
 import Foundation
 import PointsLedger
+import PointsServer
 import Postgres
 import TestSupport
 import Testing
@@ -61,6 +62,35 @@ struct HostageTests {
                 idempotencyKey: "r-1")
             #expect(retried.status == 201, "\(retried.text)")
             #expect(try await server.ledger.member("alice", in: program).available == 400)
+        }
+    }
+
+    /// points-server --jobs rolls a transaction left prepared back on its next pass, and logs it.
+    @Test func theJobScheduleRollsBackATransactionLeftPrepared() async throws {
+        try await TestDatabase.withLedger { ledger, program, configuration in
+            _ = try await ledger.createMember("alice", in: program)
+            let rogue = try PostgresConnection(configuration: try TestDatabase.asWriter(configuration))
+            try rogue.execute(script: """
+                BEGIN;
+                SELECT * FROM points.adjust(\(program.id), 'alice', 5, 'mine now', 'rogue', 'hostage-2');
+                PREPARE TRANSACTION 'left by a till';
+                """)
+            let log = CapturedLog()
+            let schedule = JobSchedule(
+                ledger: Ledger(configuration: configuration, maximumConnections: 2, logger: log.logger), interval: .milliseconds(50),
+                metrics: ServerMetrics(), logger: log.logger, preparedBound: .zero)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await schedule.run() }
+                for _ in 0..<200 {
+                    let left = try TestDatabase.sql(configuration, "SELECT count(*)::bigint FROM pg_prepared_xacts WHERE gid = 'left by a till'")
+                    if try left.single().decode(Int64.self, at: 0) == 0 { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                group.cancelAll()
+            }
+            #expect(log.lines.contains { $0.contains("rolled back a transaction left prepared") }, "\(log.lines)")
+            #expect(try await ledger.grant(points: 1, to: "alice", in: program, reason: "free again", actor: "ops", key: "g").entryID > 0)
+            #expect(try await ledger.member("alice", in: program).available == 1)
         }
     }
 }
