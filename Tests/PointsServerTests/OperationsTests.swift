@@ -88,8 +88,9 @@ struct OperationsTests {
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for schedule in schedules { group.addTask { try await schedule.run() } }
-                // Until the holds job has run and sealing has sealed the grant.
-                for _ in 0..<200 {
+                // Until the holds job has run and sealing has sealed the grant: up to 30 seconds, for
+                // a machine busy with the whole suite (a seal waits up to 5 seconds for open writes).
+                for _ in 0..<600 {
                     let sealed = try TestDatabase.sql(configuration, "SELECT count(*)::bigint FROM points.journal_blocks").single().decode(Int64.self, at: 0)
                     if sealed > 0, try await ledger.member("alice", in: program).held == 0 { break }
                     try await Task.sleep(for: .milliseconds(50))
